@@ -1,0 +1,39 @@
+# MailPass: `make run` starts the whole stack, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint format lock install bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock scripts/bootstrap-venv.sh
+	PYTHON=$(PYTHON) scripts/bootstrap-venv.sh $(VENV)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+run: $(STAMP)
+	scripts/dev-run.sh
+
+test: $(STAMP)
+	scripts/rabbitmq.sh ensure-running
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy libs/common services tools
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Regenerate the pinned dependency set from pyproject.toml.
+lock:
+	PYTHON=$(PYTHON) scripts/bootstrap-venv.sh $(VENV)
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,82 @@
+"""API keys (stored only as hashes) and encryption of provider credentials at rest.
+
+API keys carry 190 bits of randomness, so a plain SHA-256 is the right hash: it is not
+guessable, and a lookup by hash is one indexed read per request (a slow password hash
+would only add latency). Provider credentials are encrypted with Fernet under a key
+derived from ``SECRET_KEY``; other purposes (tracking links) derive keys of their own.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import string
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+LIVE_PREFIX = "mp_live_"
+TEST_PREFIX = "mp_test_"
+_ALPHABET = string.ascii_letters + string.digits
+_KEY_LENGTH = 32
+
+
+class Permission:
+    MAIL = "mail"
+    PROVIDERS = "providers"
+    KEYS = "keys"
+    ALL = (MAIL, PROVIDERS, KEYS)
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    key: str  # shown once, never stored
+    key_hash: str
+    display_prefix: str
+
+
+def generate_api_key(*, test: bool = False) -> NewApiKey:
+    body = "".join(secrets.choice(_ALPHABET) for _ in range(_KEY_LENGTH))
+    key = (TEST_PREFIX if test else LIVE_PREFIX) + body
+    return NewApiKey(key=key, key_hash=hash_api_key(key), display_prefix=key[:12])
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def looks_like_api_key(key: str) -> bool:
+    return key.startswith((LIVE_PREFIX, TEST_PREFIX)) and len(key) == len(LIVE_PREFIX) + _KEY_LENGTH
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
+        secret.encode()
+    )
+
+
+class CredentialCipher:
+    """Encrypts a provider's secret fields (password, API key) as one Fernet token."""
+
+    def __init__(self, secret: str) -> None:
+        key = derive_key(secret, "mailpass/provider-credentials")
+        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+
+    def encrypt(self, values: dict[str, Any]) -> str:
+        return self._fernet.encrypt(json.dumps(values).encode()).decode()
+
+    def decrypt(self, token: str | None) -> dict[str, Any]:
+        if not token:
+            return {}
+        try:
+            data: dict[str, Any] = json.loads(self._fernet.decrypt(token.encode()))
+        except InvalidToken as exc:
+            raise ValueError(
+                "provider credentials cannot be decrypted with this SECRET_KEY"
+            ) from exc
+        return data

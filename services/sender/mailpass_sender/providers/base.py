@@ -1,0 +1,72 @@
+"""The one interface every delivery provider implements.
+
+A provider turns an :class:`OutgoingEmail` into an accepted delivery or raises one of two
+errors, which decide what happens to the message: a :class:`TemporaryDeliveryError` is
+retried later (SMTP 4xx, connection failures, timeouts, HTTP 429/5xx), a
+:class:`PermanentDeliveryError` fails the message at once (SMTP 5xx, HTTP 4xx). Both
+carry the provider's reply, which ends up as the message's ``error_message``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    message_id: str  # with angle brackets, as in the Message-ID header
+    from_email: str
+    from_name: str | None
+    to: str
+    subject: str
+    html: str | None = None
+    text: str | None = None
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    reply_to: str | None = None
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def recipients(self) -> list[str]:
+        """The envelope recipients: To, Cc and Bcc (Bcc never appears in a header)."""
+        return [self.to, *self.cc, *self.bcc]
+
+    def to_mime(self) -> EmailMessage:
+        from mailpass_sender.mime import build_mime
+
+        return build_mime(self)
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    provider_message_id: str | None
+    reply: str = ""
+
+
+class DeliveryError(Exception):
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """Worth trying again later, or through another provider."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The provider refused this message; trying again would not help."""
+
+
+class Provider(Protocol):
+    type: str
+
+    async def send(self, email: OutgoingEmail) -> DeliveryResult: ...
+
+    async def check(self) -> None:
+        """Connect and authenticate without sending; raise DeliveryError on failure."""
+        ...
+
+    async def close(self) -> None: ...

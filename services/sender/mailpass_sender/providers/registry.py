@@ -1,0 +1,75 @@
+"""Builds providers from their documents and keeps them open across messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mailpass_common.db import Document
+from mailpass_common.security import CredentialCipher
+from mailpass_sender.providers.base import Provider
+from mailpass_sender.providers.smtp import SmtpProvider
+from mailpass_sender.settings import SenderSettings
+
+SANDBOX_ID = "sandbox"
+
+Factory = Callable[[dict[str, Any], dict[str, Any], SenderSettings], Provider]
+
+
+def _smtp(config: dict[str, Any], secrets: dict[str, Any], settings: SenderSettings) -> Provider:
+    return SmtpProvider(
+        config,
+        secrets,
+        max_connections=int(config.get("max_connections") or settings.smtp_max_connections),
+        timeout=settings.smtp_timeout_seconds,
+    )
+
+
+FACTORIES: dict[str, Factory] = {"smtp": _smtp}
+
+
+class ProviderPool:
+    """One open provider per provider document version, shared by all deliveries."""
+
+    def __init__(self, settings: SenderSettings, cipher: CredentialCipher) -> None:
+        self._settings = settings
+        self._cipher = cipher
+        self._open: dict[str, tuple[int, Provider]] = {}
+        self._sandbox = SmtpProvider(
+            {
+                "host": settings.sandbox_smtp_host,
+                "port": settings.sandbox_smtp_port,
+                "security": "none",
+            },
+            {},
+            max_connections=settings.smtp_max_connections,
+            timeout=settings.smtp_timeout_seconds,
+        )
+
+    @property
+    def sandbox(self) -> Provider:
+        return self._sandbox
+
+    async def get(self, doc: Document) -> Provider:
+        if doc["type"] == "sandbox":
+            return self._sandbox
+        version = int(doc.get("version", 0))
+        cached = self._open.get(doc["_id"])
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        factory = FACTORIES.get(doc["type"])
+        if factory is None:
+            raise LookupError(f"provider type {doc['type']!r} is not supported by this sender")
+        provider = factory(
+            doc.get("config", {}), self._cipher.decrypt(doc.get("secret")), self._settings
+        )
+        if cached is not None:
+            await cached[1].close()
+        self._open[doc["_id"]] = (version, provider)
+        return provider
+
+    async def close(self) -> None:
+        for _, provider in self._open.values():
+            await provider.close()
+        self._open.clear()
+        await self._sandbox.close()

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import uvicorn
+
+from mailpass_common import telemetry
+from mailpass_tracker.app import create_app
+from mailpass_tracker.settings import TrackerSettings
+
+
+def main() -> None:
+    settings = TrackerSettings()
+    telemetry.setup("mailpass-tracker", settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.tracker_host,
+        port=settings.tracker_port,
+        log_config=None,
+        proxy_headers=True,
+    )

@@ -1,0 +1,49 @@
+"""Session-wide real services: the MongoDB wire server and RabbitMQ."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from mailpass_common.db import Database, connect, ensure_indexes
+from mailpass_common.settings import CommonSettings
+from tests.support.services import mongodb, rabbitmq_url
+from tests.support.stack import delete_topology
+
+
+@pytest.fixture(scope="session")
+def mongo_url() -> Iterator[str]:
+    with mongodb() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    return rabbitmq_url()
+
+
+@pytest.fixture
+async def service_env(mongo_url: str, amqp_url: str) -> AsyncIterator[dict[str, Any]]:
+    """Settings fields that isolate one test: its own database and its own queue names."""
+    tag = secrets.token_hex(4)
+    env = {
+        "mongodb_url": mongo_url,
+        "mongodb_database": f"t_{tag}",
+        "amqp_url": amqp_url,
+        "amqp_prefix": f"mailpass-test-{tag}",
+        "message_id_domain": "test.mailpass.local",
+    }
+    yield env
+    await delete_topology(amqp_url, env["amqp_prefix"])
+
+
+@pytest.fixture
+async def db(service_env: dict[str, Any]) -> AsyncIterator[Database]:
+    client, database = connect(CommonSettings(**service_env))
+    await ensure_indexes(database)
+    yield database
+    await client.drop_database(database.name)
+    await client.close()

@@ -1,0 +1,78 @@
+"""A real SMTP server (aiosmtpd) for tests, which can also fail on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.support.services import free_port
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        msg = message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        return msg
+
+
+@dataclass
+class CapturingHandler:
+    received: list[Received] = field(default_factory=list)
+    # Replies to give instead of accepting, consumed one per DATA; e.g. ["451 4.3.0 try later"].
+    fail_next: list[str] = field(default_factory=list)
+    # Called for every DATA with the envelope; may return an SMTP reply to refuse it.
+    on_data: Callable[[Envelope], str | None] | None = None
+    arrived: asyncio.Event | None = None
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.fail_next:
+            return self.fail_next.pop(0)
+        if self.on_data is not None:
+            reply = self.on_data(envelope)
+            if reply:
+                return reply
+        content = envelope.original_content or envelope.content or b""
+        assert isinstance(content, bytes)
+        self.received.append(
+            Received(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], content)
+        )
+        return "250 2.0.0 Ok: queued"
+
+
+class SmtpServer:
+    def __init__(self, **handler_kwargs: Any) -> None:
+        self.handler = CapturingHandler(**handler_kwargs)
+        self.port = free_port()
+        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+    def start(self) -> SmtpServer:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.received) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"SMTP server got {len(self.received)} of {count} messages")
+            await asyncio.sleep(0.05)
+        return self.received

@@ -1,0 +1,81 @@
+"""Runs the real gateway and sender in the test's event loop, over real HTTP and AMQP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aio_pika
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from tests.support.services import free_port
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: FastAPI) -> AsyncIterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@contextlib.asynccontextmanager
+async def running_gateway(
+    env: dict[str, Any], **overrides: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    from mailpass_gateway.app import create_app
+    from mailpass_gateway.settings import GatewaySettings
+
+    app = create_app(GatewaySettings(**{**env, **overrides}))
+    async with (
+        serve_app(app) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=60) as client,
+    ):
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def running_sender(env: dict[str, Any], **overrides: Any) -> AsyncIterator[Any]:
+    from mailpass_sender.app import create_sender
+    from mailpass_sender.settings import SenderSettings
+
+    sender = create_sender(SenderSettings(**{**env, **overrides}))
+    await sender.start()
+    try:
+        yield sender
+    finally:
+        await sender.stop()
+
+
+async def delete_topology(amqp_url: str, prefix: str) -> None:
+    """Quorum queues outlive their consumers: remove what a test declared under its prefix."""
+    from mailpass_common.broker import Topology
+    from mailpass_common.documents import MessageKind
+
+    topology = Topology(prefix)
+    names = [topology.dead_letter_queue, *(topology.work_queue(kind) for kind in MessageKind)]
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        for name in names:
+            channel = await connection.channel()
+            with contextlib.suppress(Exception):
+                await channel.queue_delete(name)
+                await channel.close()
+        channel = await connection.channel()
+        with contextlib.suppress(Exception):
+            await channel.exchange_delete(topology.exchange)

@@ -1,0 +1,55 @@
+"""Creates the ``dev`` account, an API key with the ``mail`` permission and a default
+provider pointing at the capture server; reuses them on later starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailpass_common import accounts
+from mailpass_common.db import Database, ensure_indexes
+from mailpass_common.documents import Collections
+from mailpass_common.security import CredentialCipher, Permission, hash_api_key
+
+
+@dataclass(frozen=True)
+class DevAccount:
+    account_id: str
+    api_key: str
+
+
+async def bootstrap(
+    db: Database, cipher: CredentialCipher, *, key_file: Path, smtp_host: str, smtp_port: int
+) -> DevAccount:
+    await ensure_indexes(db)
+    account = await accounts.get_account_by_name(db, "dev")
+    if account is None:
+        account = await accounts.create_account(db, "dev")
+    account_id = account["_id"]
+    if await accounts.get_default_provider(db, account_id) is None:
+        await accounts.add_provider(
+            db,
+            cipher,
+            account_id=account_id,
+            name="dev-capture",
+            type="smtp",
+            config={"host": smtp_host, "port": smtp_port, "security": "none"},
+            from_email="dev@mailpass.local",
+            from_name="MailPass Dev",
+            default=True,
+        )
+    # The key is stored only as a hash, so the clear key is kept in .data for later starts.
+    if key_file.exists():
+        key = key_file.read_text().strip()
+        found = await db[Collections.API_KEYS].find_one(
+            {"_id": hash_api_key(key), "account_id": account_id, "revoked": False}
+        )
+        if found is not None:
+            return DevAccount(account_id, key)
+    new = await accounts.create_api_key(
+        db, account_id, [Permission.MAIL, Permission.PROVIDERS, Permission.KEYS], name="dev"
+    )
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(new.key + "\n")
+    key_file.chmod(0o600)
+    return DevAccount(account_id, new.key)

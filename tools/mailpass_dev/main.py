@@ -1,0 +1,75 @@
+"""``mailpass-dev mailbox``: the dev stack's capture SMTP server and its ``dev`` account."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+
+from mailpass_common import db as dbmod
+from mailpass_common import telemetry
+from mailpass_common.lifecycle import wait_for_mongodb
+from mailpass_common.security import CredentialCipher
+from mailpass_common.settings import CommonSettings
+from mailpass_dev.bootstrap import bootstrap
+from mailpass_dev.mailbox import start_mailbox
+
+BANNER = """
+================================================================================
+ MailPass dev stack
+   gateway   http://127.0.0.1:{gateway_port}   (docs: http://127.0.0.1:{gateway_port}/docs)
+   tracker   http://127.0.0.1:{tracker_port}
+   sender    http://127.0.0.1:9101/metrics
+   mailbox   smtp://127.0.0.1:{smtp_port}  ->  {mailbox}
+   API key   {key}
+
+ curl -X POST http://127.0.0.1:{gateway_port}/api/v1/mail/send \\
+   -H "Authorization: Bearer {key}" \\
+   -H "Content-Type: application/json" \\
+   -d '{{"to": "user@example.com", "subject": "Hello", "html": "<p>Hello World</p>"}}'
+================================================================================
+"""
+
+
+async def serve_mailbox(data_dir: Path, host: str, port: int) -> None:
+    settings = CommonSettings()
+    controller = start_mailbox(data_dir / "mailbox", host, port)
+    client, db = dbmod.connect(settings)
+    try:
+        await wait_for_mongodb(db, settings.startup_timeout_seconds)
+        dev = await bootstrap(
+            db,
+            CredentialCipher(settings.secret_key.get_secret_value()),
+            key_file=data_dir / "dev-api-key",
+            smtp_host=host,
+            smtp_port=port,
+        )
+        print(
+            BANNER.format(
+                gateway_port=os.environ.get("GATEWAY_PORT", "8000"),
+                tracker_port=os.environ.get("TRACKER_PORT", "8001"),
+                smtp_port=port,
+                mailbox=(data_dir / "mailbox").resolve(),
+                key=dev.api_key,
+            ),
+            flush=True,
+        )
+        await asyncio.Event().wait()
+    finally:
+        await client.close()
+        controller.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="mailpass-dev")
+    sub = parser.add_subparsers(dest="command", required=True)
+    box = sub.add_parser("mailbox", help="capture SMTP server + dev account bootstrap")
+    box.add_argument("--data-dir", default=".data", type=Path)
+    box.add_argument("--host", default="127.0.0.1")
+    box.add_argument("--port", default=1025, type=int)
+    args = parser.parse_args(argv)
+    telemetry.setup("mailpass-dev", "INFO")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_mailbox(args.data_dir, args.host, args.port))
