@@ -43,6 +43,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), ("claimed_at", ASCENDING)]),
     ],
     Collections.EVENTS: [IndexModel([("message_id", ASCENDING), ("created_at", ASCENDING)])],
+    Collections.COUNTERS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
 }
 
 
