@@ -28,6 +28,14 @@ def _smtp(config: dict[str, Any], secrets: dict[str, Any], settings: SenderSetti
 FACTORIES: dict[str, Factory] = {"smtp": _smtp}
 
 
+def build_provider(doc: Document, cipher: CredentialCipher, settings: SenderSettings) -> Provider:
+    """A new provider for a provider document (the caller closes it)."""
+    factory = FACTORIES.get(doc["type"])
+    if factory is None:
+        raise LookupError(f"provider type {doc['type']!r} is not supported")
+    return factory(doc.get("config", {}), cipher.decrypt(doc.get("secret")), settings)
+
+
 class ProviderPool:
     """One open provider per provider document version, shared by all deliveries."""
 
@@ -57,12 +65,7 @@ class ProviderPool:
         cached = self._open.get(doc["_id"])
         if cached is not None and cached[0] == version:
             return cached[1]
-        factory = FACTORIES.get(doc["type"])
-        if factory is None:
-            raise LookupError(f"provider type {doc['type']!r} is not supported by this sender")
-        provider = factory(
-            doc.get("config", {}), self._cipher.decrypt(doc.get("secret")), self._settings
-        )
+        provider = build_provider(doc, self._cipher, self._settings)
         if cached is not None:
             await cached[1].close()
         self._open[doc["_id"]] = (version, provider)
