@@ -1,0 +1,164 @@
+"""SendGrid delivery through the v3 Mail Send API (``POST /v3/mail/send``) with httpx.
+
+SendGrid builds the MIME itself from a JSON description, so this module maps an
+:class:`OutgoingEmail` onto that JSON: one personalization (one message, all recipients),
+``text/plain`` before ``text/html`` as SendGrid requires, metadata as ``custom_args`` and
+tags as ``categories`` so both come back on SendGrid's event webhook. Our Message-ID rides
+in ``headers``: SendGrid lists the headers it will not let a sender set (x-sg-id,
+x-sg-eid, received, dkim-signature, Content-Type, Content-Transfer-Encoding, To, From,
+Subject, Reply-To, CC, BCC) and Message-ID is not among them, so replies thread on our id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from mailpass_sender.providers.base import (
+    DeliveryError,
+    DeliveryResult,
+    OutgoingEmail,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+)
+
+DEFAULT_BASE_URL = "https://api.sendgrid.com"
+DEFAULT_TIMEOUT_SECONDS = 30.0
+# The scope a key needs to send; check() refuses keys that cannot (e.g. read-only keys).
+SEND_SCOPE = "mail.send"
+
+
+def _error_reply(response: httpx.Response) -> str:
+    """SendGrid's documented error body is ``{"errors": [{"message", "field", "help"}]}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    messages: list[str] = []
+    if isinstance(body, dict):
+        for error in body.get("errors") or []:
+            if isinstance(error, dict) and error.get("message"):
+                field = error.get("field")
+                has_field = field and field != "null"
+                messages.append(f"{error['message']} ({field})" if has_field else error["message"])
+    detail = "; ".join(messages) or response.text.strip()[:500] or response.reason_phrase
+    return f"SendGrid HTTP {response.status_code}: {detail}"
+
+
+def classify_response(response: httpx.Response) -> DeliveryError:
+    reply = _error_reply(response)
+    if response.status_code == 429 or response.status_code >= 500:
+        return TemporaryDeliveryError(reply)
+    return PermanentDeliveryError(reply)
+
+
+def _unique(addresses: list[str], seen: set[str]) -> list[dict[str, str]]:
+    # SendGrid rejects a personalization in which one address appears twice across
+    # to, cc and bcc; the address still gets the message once, which is all it needs.
+    out: list[dict[str, str]] = []
+    for address in addresses:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            out.append({"email": address})
+    return out
+
+
+def build_payload(email: OutgoingEmail) -> dict[str, Any]:
+    """The Mail Send JSON body for one message."""
+    seen: set[str] = set()
+    personalization: dict[str, Any] = {"to": _unique([email.to], seen)}
+    cc = _unique(list(email.cc), seen)
+    bcc = _unique(list(email.bcc), seen)
+    if cc:
+        personalization["cc"] = cc
+    if bcc:
+        personalization["bcc"] = bcc
+
+    sender: dict[str, str] = {"email": email.from_email}
+    if email.from_name:
+        sender["name"] = email.from_name
+
+    content: list[dict[str, str]] = []
+    if email.text:
+        content.append({"type": "text/plain", "value": email.text})
+    if email.html:
+        content.append({"type": "text/html", "value": email.html})
+    if not content:
+        # Each content value must be non-empty; the SMTP path sends an empty body here.
+        content.append({"type": "text/plain", "value": " "})
+
+    payload: dict[str, Any] = {
+        "personalizations": [personalization],
+        "from": sender,
+        "subject": email.subject,
+        "content": content,
+        "headers": {"Message-ID": email.message_id},
+    }
+    if email.reply_to:
+        payload["reply_to"] = {"email": email.reply_to}
+    if email.metadata:
+        payload["custom_args"] = {str(k): str(v) for k, v in email.metadata.items()}
+    if email.tags:
+        payload["categories"] = list(dict.fromkeys(email.tags))  # must be unique
+    return payload
+
+
+class SendGridProvider:
+    type = "sendgrid"
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        secrets: dict[str, Any],
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if not secrets.get("api_key"):
+            raise ValueError("SendGrid provider needs an api_key")
+        self._base_url = str(config.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+        self._timeout = float(config.get("timeout") or DEFAULT_TIMEOUT_SECONDS)
+        self._headers = {
+            "Authorization": f"Bearer {secrets['api_key']}",
+            "Accept": "application/json",
+        }
+        # An injected client belongs to the caller (shared pools, tests); ours we close.
+        self._owns_client = client is None
+        self._client = client or httpx.AsyncClient(timeout=self._timeout)
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self._client.request(
+                method,
+                f"{self._base_url}{path}",
+                headers=self._headers,
+                timeout=self._timeout,
+                **kwargs,
+            )
+        except httpx.TransportError as exc:  # connect, read, write, pool errors, timeouts
+            raise TemporaryDeliveryError(
+                f"SendGrid request failed: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    async def send(self, email: OutgoingEmail) -> DeliveryResult:
+        response = await self._request("POST", "/v3/mail/send", json=build_payload(email))
+        if response.status_code != 202:
+            # 200 only comes back in sandbox mode, which means nothing was sent.
+            raise classify_response(response)
+        message_id = response.headers.get("X-Message-Id")
+        return DeliveryResult(provider_message_id=message_id, reply="SendGrid 202 Accepted")
+
+    async def check(self) -> None:
+        """``GET /v3/scopes`` validates the key and lists what it may do."""
+        response = await self._request("GET", "/v3/scopes")
+        if response.status_code != 200:
+            raise classify_response(response)
+        try:
+            scopes = response.json().get("scopes") or []
+        except (ValueError, AttributeError) as exc:
+            raise TemporaryDeliveryError("SendGrid returned an unreadable scopes list") from exc
+        if SEND_SCOPE not in scopes:
+            raise PermanentDeliveryError(f"SendGrid API key lacks the {SEND_SCOPE} scope")
+
+    async def close(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()

@@ -1,0 +1,316 @@
+"""Local stand-ins for the SendGrid v3 and Mailgun HTTP APIs, served for real by uvicorn.
+
+They check requests the way the providers' references describe them (auth, required fields,
+documented constraints) and answer with the documented bodies, including the error shapes:
+SendGrid ``{"errors": [{"message", "field", "help"}]}``, Mailgun ``{"message": ...}``.
+Accepted requests are recorded for assertions; ``fail_next`` makes the next calls fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any, Self
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from tests.support.services import free_port
+
+# SendGrid's Mail Send reference: headers a sender "may not override".
+SENDGRID_RESERVED_HEADERS = {
+    "x-sg-id",
+    "x-sg-eid",
+    "received",
+    "dkim-signature",
+    "content-type",
+    "content-transfer-encoding",
+    "to",
+    "from",
+    "subject",
+    "reply-to",
+    "cc",
+    "bcc",
+}
+
+
+class _Served:
+    """Runs an ASGI app under uvicorn on 127.0.0.1 in a background thread."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.port = free_port()
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError(f"fake API did not start on port {self.port}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+
+
+@dataclass
+class Failure:
+    status: int
+    message: str
+
+
+class FakeApi:
+    """Shared by both fakes: the served app, what was accepted, and failures on demand."""
+
+    def __init__(self, api_key: str, app: FastAPI) -> None:
+        self.api_key = api_key
+        self.received: list[Any] = []
+        self.fail_next: list[Failure] = []
+        # Seconds to wait before answering, to make a client time out.
+        self.stall_seconds = 0.0
+        self._served = _Served(app)
+
+    async def _stall(self) -> None:
+        if self.stall_seconds:
+            await asyncio.sleep(self.stall_seconds)
+
+    def fail(self, status: int, message: str, times: int = 1) -> None:
+        """Answer the next ``times`` authorized calls with ``status`` and the API's error body."""
+        self.fail_next.extend(Failure(status, message) for _ in range(times))
+
+    @property
+    def base_url(self) -> str:
+        return self._served.base_url
+
+    def start(self) -> Self:
+        self._served.start()
+        return self
+
+    def stop(self) -> None:
+        self._served.stop()
+
+
+def _sendgrid_error(status: int, message: str, field_name: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "field": field_name, "help": None}]}, status_code=status
+    )
+
+
+def _sendgrid_problems(body: Any) -> list[tuple[str, str | None]]:
+    """The Mail Send rules a sender can break with this client's payloads."""
+    if not isinstance(body, dict):
+        return [("Bad Request", None)]
+    problems: list[tuple[str, str | None]] = []
+    personalizations = body.get("personalizations")
+    if not isinstance(personalizations, list) or not personalizations:
+        problems.append(("You must have at least one personalization.", "personalizations"))
+        personalizations = []
+    for i, p in enumerate(personalizations):
+        if not p.get("to"):
+            problems.append(("The to array is required.", f"personalizations.{i}.to"))
+        seen: set[str] = set()
+        for kind in ("to", "cc", "bcc"):
+            for r in p.get(kind) or []:
+                address = str(r.get("email", "")).lower()
+                if "@" not in address:
+                    problems.append(
+                        ("Does not contain a valid address.", f"personalizations.{i}.{kind}")
+                    )
+                elif address in seen:
+                    problems.append(
+                        (
+                            "Each email address in the personalization block should be unique "
+                            "between to, cc, and bcc.",
+                            f"personalizations.{i}.{kind}",
+                        )
+                    )
+                seen.add(address)
+    if not (body.get("from") or {}).get("email"):
+        problems.append(("The from object must be provided for every email send.", "from"))
+    if not body.get("subject") and not all(p.get("subject") for p in personalizations):
+        problems.append(("The subject is required.", "subject"))
+    content = body.get("content")
+    if not isinstance(content, list) or not content:
+        problems.append(("Unless a valid template_id is provided, content is required.", "content"))
+        content = []
+    types = [c.get("type") for c in content]
+    if any(not c.get("value") for c in content):
+        problems.append(("The content value must be a string at least one character.", "content"))
+    if "text/plain" in types and types[0] != "text/plain":
+        problems.append(("If present, text/plain must be first.", "content"))
+    if "text/html" in types and "text/plain" in types and types.index("text/html") != 1:
+        problems.append(("If present, text/html must follow text/plain.", "content"))
+    for name, value in (body.get("headers") or {}).items():
+        if name.lower() in SENDGRID_RESERVED_HEADERS or not isinstance(value, str):
+            problems.append((f"The header {name} is reserved or not a string.", "headers"))
+    categories = body.get("categories") or []
+    if len(categories) > 10 or len(set(categories)) != len(categories):
+        problems.append(("Categories must be unique and at most 10.", "categories"))
+    if not all(isinstance(v, str) for v in (body.get("custom_args") or {}).values()):
+        problems.append(("Custom args values must be strings.", "custom_args"))
+    return problems
+
+
+class FakeSendGrid(FakeApi):
+    """``POST /v3/mail/send`` and ``GET /v3/scopes``; records accepted JSON bodies."""
+
+    def __init__(self, api_key: str = "SG.test-key", scopes: tuple[str, ...] = ("mail.send",)):
+        self.scopes = list(scopes)
+        self.message_ids: list[str] = []
+        app = FastAPI()
+        app.post("/v3/mail/send")(self._send)
+        app.get("/v3/scopes")(self._scopes)
+        super().__init__(api_key, app)
+
+    def _authorized(self, request: Request) -> bool:
+        return request.headers.get("authorization") == f"Bearer {self.api_key}"
+
+    def _failure(self) -> JSONResponse | None:
+        if self.fail_next:
+            failure = self.fail_next.pop(0)
+            return _sendgrid_error(failure.status, failure.message)
+        return None
+
+    async def _send(self, request: Request) -> Response:
+        await self._stall()
+        if not self._authorized(request):
+            return _sendgrid_error(
+                401, "The provided authorization grant is invalid, expired, or revoked"
+            )
+        if request.headers.get("content-type", "").split(";")[0] != "application/json":
+            return _sendgrid_error(415, "Content-Type should be application/json.")
+        failure = self._failure()
+        if failure is not None:
+            return failure
+        body = await request.json()
+        problems = _sendgrid_problems(body)
+        if problems:
+            return JSONResponse(
+                {"errors": [{"message": m, "field": f, "help": None} for m, f in problems]},
+                status_code=400,
+            )
+        self.received.append(body)
+        message_id = secrets.token_urlsafe(16)
+        self.message_ids.append(message_id)
+        return Response(status_code=202, headers={"X-Message-Id": message_id})
+
+    async def _scopes(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return _sendgrid_error(401, "authorization required")
+        failure = self._failure()
+        return failure or JSONResponse({"scopes": self.scopes})
+
+
+@dataclass
+class MailgunSend:
+    domain: str
+    fields: list[tuple[str, str]]
+    mime: bytes
+
+    def values(self, name: str) -> list[str]:
+        return [v for k, v in self.fields if k == name]
+
+    @property
+    def message(self) -> EmailMessage:
+        msg = message_from_bytes(self.mime, policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        return msg
+
+
+def _parse_form(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], dict[str, bytes]]:
+    """multipart/form-data into (text fields, file fields), with the stdlib MIME parser."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    form = message_from_bytes(head + body, policy=policy.HTTP)
+    fields: list[tuple[str, str]] = []
+    files: dict[str, bytes] = {}
+    if not form.is_multipart():
+        return fields, files
+    for part in form.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        raw = part.get_payload(decode=True)
+        payload = raw if isinstance(raw, bytes) else b""
+        if part.get_param("filename", header="content-disposition") is not None:
+            files[str(name)] = payload
+        else:
+            fields.append((str(name), payload.decode()))
+    return fields, files
+
+
+class FakeMailgun(FakeApi):
+    """``POST /v3/{domain}/messages.mime`` and ``GET /v4/domains/{domain}``."""
+
+    def __init__(self, api_key: str = "key-test", domain: str = "mg.example.test"):
+        self.domain = domain
+        self.state = "active"
+        app = FastAPI()
+        app.post("/v3/{domain}/messages.mime")(self._send_mime)
+        app.get("/v4/domains/{domain}")(self._get_domain)
+        super().__init__(api_key, app)
+
+    def _auth_error(self, request: Request) -> JSONResponse | None:
+        expected = "Basic " + base64.b64encode(f"api:{self.api_key}".encode()).decode()
+        if request.headers.get("authorization") != expected:
+            return JSONResponse({"message": "Invalid private key"}, status_code=401)
+        if self.fail_next:
+            failure = self.fail_next.pop(0)
+            return JSONResponse({"message": failure.message}, status_code=failure.status)
+        return None
+
+    async def _send_mime(self, domain: str, request: Request) -> Response:
+        await self._stall()
+        error = self._auth_error(request)
+        if error is not None:
+            return error
+        if domain != self.domain:
+            return JSONResponse({"message": f"Domain not found: {domain}"}, status_code=404)
+        fields, files = _parse_form(request.headers.get("content-type", ""), await request.body())
+        recipients = [a.strip() for k, v in fields if k == "to" for a in v.split(",")]
+        if not recipients:
+            return JSONResponse({"message": "to parameter is missing"}, status_code=400)
+        if any("@" not in a for a in recipients):
+            return JSONResponse(
+                {"message": "to parameter is not a valid address. please check documentation"},
+                status_code=400,
+            )
+        if "message" not in files:
+            missing = any(k == "message" for k, _ in fields)
+            text = (
+                "'message' parameter is not a file" if missing else "message parameter is missing"
+            )
+            return JSONResponse({"message": text}, status_code=400)
+        sent = MailgunSend(domain, fields, files["message"])
+        self.received.append(sent)
+        # Mailgun keeps the Message-ID of a MIME upload and answers with it as the id.
+        message_id = sent.message["Message-ID"] or f"<{secrets.token_hex(8)}@{domain}>"
+        return JSONResponse({"id": str(message_id), "message": "Queued. Thank you."})
+
+    async def _get_domain(self, domain: str, request: Request) -> Response:
+        error = self._auth_error(request)
+        if error is not None:
+            return error
+        if domain != self.domain:
+            return JSONResponse({"message": "Domain not found"}, status_code=404)
+        return JSONResponse(
+            {
+                "domain": {"name": domain, "state": self.state, "type": "custom"},
+                "receiving_dns_records": [],
+                "sending_dns_records": [],
+            }
+        )
