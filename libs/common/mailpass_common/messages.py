@@ -36,8 +36,10 @@ async def claim(db: Database, message_id: str, lease: timedelta) -> Document | N
     return await db[Collections.MESSAGES].find_one_and_update(
         {
             "_id": message_id,
+            # One equality branch per status: nx-27017 (dev) drops a match when an $or
+            # mixes an $in branch with a date comparison (MongoDB does not).
             "$or": [
-                {"status": {"$in": [s.value for s in CLAIMABLE]}},
+                *({"status": s.value} for s in CLAIMABLE),
                 {"status": MessageStatus.SENDING.value, "claimed_at": {"$lt": expired}},
             ],
         },

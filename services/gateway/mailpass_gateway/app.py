@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from opentelemetry import trace
 
 from mailpass_common import db as dbmod
+from mailpass_common import idempotency
 from mailpass_common.broker import JobPublisher, Topology
 from mailpass_common.health import health_router
 from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
-from mailpass_common.telemetry import extract_trace_context, tracer
-from mailpass_gateway.errors import install_error_handlers
+from mailpass_common.telemetry import extract_trace_context, log_fields, tracer
+from mailpass_gateway.body_limit import BodySizeLimit
+from mailpass_gateway.errors import install_error_handlers, internal_error
+from mailpass_gateway.keys.views import router as keys_router
+from mailpass_gateway.mail.responses import restore_null_examples
 from mailpass_gateway.mail.views import router as mail_router
 from mailpass_gateway.metrics import REQUEST_SECONDS, REQUESTS
+from mailpass_gateway.providers.views import router as providers_router
 from mailpass_gateway.rpc import ReplyWaiter
 from mailpass_gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -27,9 +36,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         client, db = dbmod.connect(settings)
         await wait_for_mongodb(db, settings.startup_timeout_seconds)
         await dbmod.ensure_indexes(db)
+        await idempotency.ensure_indexes(db)
         connection = await connect_rabbitmq(settings.amqp_url, settings.startup_timeout_seconds)
         waiter = ReplyWaiter(connection, settings.amqp_prefix)
         await waiter.start()
+        app.state.mongo_client = client
         app.state.db = db
         app.state.connection = connection
         app.state.publisher = JobPublisher(connection, Topology(settings.amqp_prefix))
@@ -44,7 +55,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         title="MailPass Mail Send API",
         version="1.0",
         description="Transactional email through one HTTP API. Bearer API keys; "
-        "the `mail` permission sends.",
+        "the `mail` permission sends. Errors share one envelope: "
+        '`{"success": false, "error": {"code", "message", "details"}}`. '
+        "Dates are UTC. Request bodies over 10 MiB are refused (413 PAYLOAD_TOO_LARGE).",
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -58,8 +71,24 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     app.include_router(health_router(readiness))
     app.include_router(mail_router)
+    app.include_router(providers_router)
+    app.include_router(keys_router)
+    # Added before the instrumentation, so it runs inside it: refusals are measured too.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     _instrument(app)
+    _keep_example_nulls(app)
     return app
+
+
+def _keep_example_nulls(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            restore_null_examples(generate())
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _instrument(app: FastAPI) -> None:
@@ -74,7 +103,15 @@ def _instrument(app: FastAPI) -> None:
         with server_tracer.start_as_current_span(
             f"{request.method} {request.url.path}", context=context, kind=trace.SpanKind.SERVER
         ) as span:
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception:
+                # A server fault, never a client's input: log it, answer in the envelope.
+                log.exception(
+                    "unhandled error",
+                    extra=log_fields(method=request.method, path=request.url.path),
+                )
+                response = internal_error()
             route = request.scope.get("route")
             template = getattr(route, "path", "unmatched")
             span.update_name(f"{request.method} {template}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mailpass_common.accounts import ApiKeyRecord, authenticate
 from mailpass_common.broker import JobPublisher
@@ -42,12 +43,18 @@ Publisher = Annotated[JobPublisher, Depends(get_publisher)]
 Waiter = Annotated[ReplyWaiter, Depends(get_waiter)]
 
 
-async def _api_key(request: Request, db: Db) -> ApiKeyRecord:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+# Declared for the OpenAPI document (the "Authorize" button in /docs); the check is ours,
+# so a missing key is 401 in our envelope rather than FastAPI's 403.
+_bearer = HTTPBearer(auto_error=False, description="An API key: `mp_live_…` or `mp_test_…`")
+
+
+async def _api_key(
+    db: Db, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> ApiKeyRecord:
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
         raise ApiError(401, "UNAUTHORIZED", "Missing API key: send 'Authorization: Bearer <key>'")
-    record = await authenticate(db, token.strip())
+    record = await authenticate(db, token)
     if record is None:
         raise ApiError(401, "UNAUTHORIZED", "Invalid or revoked API key")
     return record
@@ -63,3 +70,21 @@ def require(permission: str) -> Callable[..., Awaitable[ApiKeyRecord]]:
 
 
 MailKey = Annotated[ApiKeyRecord, Depends(require(Permission.MAIL))]
+ProvidersKey = Annotated[ApiKeyRecord, Depends(require(Permission.PROVIDERS))]
+KeysKey = Annotated[ApiKeyRecord, Depends(require(Permission.KEYS))]
+
+
+# Printable ASCII, as Stripe and the IETF draft use: it is compared byte for byte.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="Retry safely: the same key with the same body returns the first "
+        "response (header `Idempotent-Replayed: true`) and sends nothing again; a different "
+        "body, or a retry while the first request still runs, is 409 IDEMPOTENCY_CONFLICT. "
+        "Kept 24 hours per account. 1-255 printable ASCII characters.",
+    ),
+]

@@ -8,3 +8,10 @@ class GatewaySettings(CommonSettings):
     gateway_port: int = 8000
     # How long POST /mail/send waits for the delivery result before answering 202 queued.
     send_timeout_seconds: float = 30.0
+    # Request bodies larger than this are refused with 413 before they are parsed. 10 MiB
+    # holds a full batch of 100 typical messages; one message's html and text are capped
+    # at 512 KiB each by validation.
+    max_request_bytes: int = 10 * 1024 * 1024
+    # An Idempotency-Key still "running" this long after its request began belongs to a
+    # gateway that died mid-request; a retry may take it over. Must exceed the send timeout.
+    idempotency_stale_seconds: float = 300.0

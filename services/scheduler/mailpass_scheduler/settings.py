@@ -12,5 +12,8 @@ class SchedulerSettings(CommonSettings):
     # A message in ``sending`` this long is abandoned by its sender (it must exceed the
     # sender's lease) and is published again.
     scheduler_stale_sending_seconds: float = 300.0
+    # A deferred message untouched this long lost its retry job (it must exceed the
+    # sender's longest retry delay with jitter) and is published again.
+    scheduler_republish_deferred_after_seconds: float = 3 * 3600.0
     # Pause between runs of ``mailpass-scheduler loop`` (the dev stand-in for the CronJob).
     scheduler_interval_seconds: float = 5.0

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import uvicorn
 from aio_pika.abc import AbstractRobustConnection
 from fastapi import FastAPI
 
 from mailpass_common import db as dbmod
-from mailpass_common.broker import Topology
+from mailpass_common.broker import JobPublisher, Topology
 from mailpass_common.health import health_router
 from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
 from mailpass_common.security import CredentialCipher
-from mailpass_sender.consumer import JobConsumer
+from mailpass_sender.circuit import CircuitBreakers
+from mailpass_sender.consumer import BrokerJobRouter, JobConsumer
+from mailpass_sender.failover import Failover
+from mailpass_sender.flows import DeliveryContext
 from mailpass_sender.providers.registry import ProviderPool
+from mailpass_sender.retry import RetryPolicy
 from mailpass_sender.settings import SenderSettings
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,9 @@ class SenderService:
         self.settings = settings
         self._client, self.db = dbmod.connect(settings)
         self.pool = ProviderPool(settings, CredentialCipher(settings.secret_key.get_secret_value()))
+        self.breakers = CircuitBreakers(
+            settings.circuit_failure_threshold, settings.circuit_open_seconds
+        )
         self._consumer: JobConsumer | None = None
         self._connection: AbstractRobustConnection | None = None
         self.http = FastAPI(title="mailpass-sender", openapi_url=None)
@@ -42,13 +48,16 @@ class SenderService:
         await wait_for_mongodb(self.db, timeout)
         await dbmod.ensure_indexes(self.db)
         self._connection = connection = await connect_rabbitmq(self.settings.amqp_url, timeout)
+        topology = Topology(self.settings.amqp_prefix)
+        context = DeliveryContext(
+            db=self.db,
+            settings=self.settings,
+            failover=Failover(self.db, self.pool, self.breakers),
+            policy=RetryPolicy.from_settings(self.settings),
+            router=BrokerJobRouter(JobPublisher(connection, topology)),
+        )
         self._consumer = JobConsumer(
-            connection,
-            self.db,
-            self.pool,
-            topology=Topology(self.settings.amqp_prefix),
-            prefetch=self.settings.sender_prefetch,
-            lease=timedelta(seconds=self.settings.sender_lease_seconds),
+            connection, context, topology=topology, prefetch=self.settings.sender_prefetch
         )
         await self._consumer.start()
         log.info("sender started")

@@ -1,50 +1,67 @@
 """The RabbitMQ adapter around :func:`flows.deliver`: consume, deliver, reply, ack.
 
-A job is acked only after ``deliver`` has recorded the outcome in MongoDB; if anything
-fails before that, the job is returned to its queue (the quorum queue's delivery limit
-dead-letters a job that keeps failing).
+A job is acked only after ``deliver`` has recorded the outcome in MongoDB and any retry
+or dead-letter job it published has been confirmed; if anything fails before that, the
+job is returned to its queue (the quorum queue's delivery limit dead-letters a job that
+keeps failing). Replies go to the gateway waiting on ``/send``: the job it published
+carries ``reply_to``; retries do not, so the gateway hears the final outcome or the
+first deferral (it then answers 202 and the status endpoint tells the rest).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
-from datetime import timedelta
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from opentelemetry import trace
 
 from mailpass_common import broker
-from mailpass_common.broker import SendJob, Topology
-from mailpass_common.db import Database
+from mailpass_common.broker import JobPublisher, SendJob, Topology
 from mailpass_common.documents import MessageKind
 from mailpass_common.telemetry import extract_trace_context, log_fields, tracer
-from mailpass_sender.flows import DeliveryOutcome, deliver
+from mailpass_sender.flows import DeliveryContext, DeliveryOutcome, deliver
 from mailpass_sender.metrics import JOBS
-from mailpass_sender.providers.registry import ProviderPool
+from mailpass_sender.retry import RetryDelay
 
 log = logging.getLogger(__name__)
+
+
+class BrokerJobRouter:
+    """Parks deferred jobs in delay queues and exhausted ones in the dead-letter queue."""
+
+    def __init__(self, publisher: JobPublisher) -> None:
+        self._publisher = publisher
+
+    async def retry_later(self, job: SendJob, kind: MessageKind, delay: RetryDelay) -> None:
+        await self._publisher.publish_retry(
+            job, kind, nominal_seconds=delay.nominal_seconds, delay_seconds=delay.seconds
+        )
+
+    async def dead_letter(
+        self, job: SendJob, kind: MessageKind, *, error: str, attempts: int
+    ) -> None:
+        await self._publisher.publish_dead(
+            job, kind, reason="exhausted", error=error, attempts=attempts
+        )
 
 
 class JobConsumer:
     def __init__(
         self,
         connection: AbstractRobustConnection,
-        db: Database,
-        pool: ProviderPool,
+        context: DeliveryContext,
         *,
         topology: Topology,
         prefetch: int,
-        lease: timedelta,
     ) -> None:
         self._connection = connection
-        self._db = db
-        self._pool = pool
+        self._context = context
         self._topology = topology
         self._prefetch = prefetch
-        self._lease = lease
         self._channel: AbstractChannel | None = None
         self._consumer_tags: list[tuple[str, str]] = []
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -56,18 +73,18 @@ class JobConsumer:
         queues = await broker.declare(self._channel, self._topology)
         for kind in (MessageKind.IMMEDIATE, MessageKind.BATCH):
             queue = queues[kind]
-            tag = await queue.consume(self._on_message)
+            tag = await queue.consume(functools.partial(self._on_message, kind))
             self._consumer_tags.append((queue.name, tag))
 
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+    async def _on_message(self, kind: MessageKind, message: AbstractIncomingMessage) -> None:
         # Each job runs in its own task so one slow provider does not hold up the others;
         # prefetch bounds how many run at once.
-        task = asyncio.create_task(self._handle(message))
+        task = asyncio.create_task(self._handle(kind, message))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
-    async def _handle(self, message: AbstractIncomingMessage) -> None:
-        queue = message.routing_key or ""
+    async def _handle(self, kind: MessageKind, message: AbstractIncomingMessage) -> None:
+        queue = kind.value  # a label: the prefixed queue name would vary per install
         try:
             job = SendJob.decode(message.body)
         except (ValueError, KeyError, TypeError):
@@ -83,7 +100,7 @@ class JobConsumer:
             attributes={"messaging.system": "rabbitmq", "mailpass.message_id": job.message_id},
         ):
             try:
-                outcome = await deliver(job, self._db, self._pool, self._lease)
+                outcome = await deliver(job, kind, self._context)
                 if message.reply_to:
                     await self._reply(message, outcome)
             except Exception:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 DELIVERIES = Counter(
     "mailpass_sender_deliveries_total",
@@ -17,4 +17,24 @@ JOBS = Counter(
     "mailpass_sender_jobs_total",
     "Jobs consumed from RabbitMQ by queue and result (done, skipped, requeued).",
     ["queue", "result"],
+)
+RETRIES = Counter(
+    "mailpass_sender_retries_total",
+    "Jobs parked in a delay queue after a temporary failure, by message kind.",
+    ["kind"],
+)
+DEAD_LETTERED = Counter(
+    "mailpass_sender_dead_lettered_total",
+    "Jobs that exhausted their attempts and went to the dead-letter queue.",
+    ["kind"],
+)
+FAILOVERS = Counter(
+    "mailpass_sender_failovers_total",
+    "Messages delivered by a fallback provider instead of the default.",
+    ["provider_type"],
+)
+CIRCUIT_OPEN = Gauge(
+    "mailpass_sender_circuit_open",
+    "1 while a provider's circuit breaker is open (deliveries skip it).",
+    ["provider_id"],
 )

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from pydantic import Field
+
+from mailpass_common.broker import MAX_JITTER
 from mailpass_common.settings import CommonSettings
 
 
@@ -11,9 +14,27 @@ class SenderSettings(CommonSettings):
     sender_lease_seconds: float = 120.0
     sender_health_host: str = "0.0.0.0"
     sender_health_port: int = 9101
+    # Delivery attempts before a message fails and its job goes to the dead-letter queue
+    # (each attempt tries the default provider and then the fallbacks).
+    sender_max_attempts: int = Field(default=8, ge=1)
+    # Retry schedule: base * 2^(n-1) seconds after the n-th failed attempt, capped at
+    # max, each delay spread by ±jitter so retries of a burst do not arrive together.
+    sender_retry_base_seconds: float = Field(default=30.0, gt=0)
+    sender_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    sender_retry_jitter: float = Field(default=0.2, ge=0, le=MAX_JITTER)
+    # A provider failing temporarily this many times in a row is skipped (the circuit
+    # opens) for circuit_open_seconds; then one delivery tries it again.
+    circuit_failure_threshold: int = Field(default=5, ge=1)
+    circuit_open_seconds: float = Field(default=30.0, gt=0)
     # Connections kept open per SMTP provider, which is also its concurrency cap.
     smtp_max_connections: int = 8
     smtp_timeout_seconds: float = 30.0
+    # A pooled SMTP connection idle longer than this is checked with NOOP before reuse:
+    # servers drop idle sessions, and a stale one must not cost the message a retry.
+    smtp_idle_check_seconds: float = 10.0
     # Where test API keys (mp_test_) and the sandbox provider deliver: a capture server.
     sandbox_smtp_host: str = "127.0.0.1"
     sandbox_smtp_port: int = 1025
+    # The tracker's public base URL, put in open pixels and click links: the ingress host
+    # in a cluster (e.g. https://t.example.com), reachable by recipients' mail clients.
+    tracker_base_url: str = "http://127.0.0.1:8001"

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mailpass_common import db as dbmod
 from mailpass_common.health import health_router
 from mailpass_common.lifecycle import wait_for_mongodb
+from mailpass_common.tracking import TrackingSigner
+from mailpass_tracker.clientip import TrustedProxies
+from mailpass_tracker.ingest import EventWriter
 from mailpass_tracker.settings import TrackerSettings
+from mailpass_tracker.views import error_response
+from mailpass_tracker.views import router as tracking_router
 
 
 def create_app(settings: TrackerSettings) -> FastAPI:
@@ -18,18 +25,42 @@ def create_app(settings: TrackerSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client, db = dbmod.connect(settings)
         await wait_for_mongodb(db, settings.startup_timeout_seconds)
-        app.state.db = db
+        writer = EventWriter(
+            db,
+            capacity=settings.tracker_buffer_size,
+            batch_size=settings.tracker_batch_size,
+            flush_interval=settings.tracker_flush_interval_seconds,
+            write_timeout=settings.tracker_write_timeout_seconds,
+        )
+        writer.start()
+        app.state.writer = writer
         try:
             yield
         finally:
+            # uvicorn has finished the requests in flight by now: drain, then disconnect.
+            await writer.close(settings.tracker_drain_timeout_seconds)
             await client.close()
 
-    app = FastAPI(title="MailPass tracker", lifespan=lifespan)
+    app = FastAPI(title="MailPass tracker", lifespan=lifespan, openapi_url=None)
     app.state.settings = settings
+    app.state.signer = TrackingSigner(settings.secret_key.get_secret_value())
+    app.state.trusted_proxies = TrustedProxies(settings.tracker_trusted_proxies)
 
     async def readiness() -> dict[str, str]:
-        await dbmod.ping(app.state.db)
-        return {"mongodb": "ok"}
+        # Not MongoDB: the tracker answers pixels and redirects while the database is down
+        # (events wait in the buffer), so taking it out of the ingress would only break
+        # links in people's mailboxes.
+        writer: EventWriter = app.state.writer
+        if not writer.running:
+            raise RuntimeError("the event writer has stopped")
+        return {"writer": "running", "buffered_events": str(writer.depth)}
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Unknown paths and methods get the same envelope as a bad token.
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
+        return error_response(exc.status_code, code, str(exc.detail))
 
     app.include_router(health_router(readiness))
+    app.include_router(tracking_router)
     return app

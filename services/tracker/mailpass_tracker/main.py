@@ -15,5 +15,7 @@ def main() -> None:
         host=settings.tracker_host,
         port=settings.tracker_port,
         log_config=None,
-        proxy_headers=True,
+        # The app reads X-Forwarded-For itself, trusting only TRACKER_TRUSTED_PROXIES
+        # (clientip); uvicorn's own handling would trust 127.0.0.1 regardless.
+        proxy_headers=False,
     )

@@ -1,40 +1,57 @@
-"""Request and response bodies of the Mail Send API, validated strictly.
+"""Request bodies of the Mail Send API, validated strictly.
 
-Anything that could corrupt a message is refused before it is stored: CR/LF in a header
-value (header injection), addresses email-validator rejects, empty subjects, more than
-50 recipients, oversized bodies, tags and metadata beyond small flat shapes.
+Anything that could corrupt a message is refused before it is stored: CR/LF or other
+control characters in a header value (header injection), addresses email-validator
+rejects, blank subjects, more than 50 recipients, oversized bodies, tags and metadata
+beyond small flat shapes, numbers MongoDB cannot store.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from mailpass_gateway.errors import FieldError
+from mailpass_gateway.mail import examples
+
 MAX_RECIPIENTS = 50
 MAX_BODY_CHARS = 512 * 1024  # per part (html, text)
 MAX_SUBJECT_CHARS = 998  # RFC 5322 line limit
+MAX_NAME_CHARS = 256
 MAX_TAGS = 10
 MAX_METADATA_KEYS = 20
+MAX_METADATA_VALUE_CHARS = 512
+MAX_BATCH = 100
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
+METADATA_KEY_PATTERN = re.compile(r"^[^\x00-\x1f\x7f.$][^\x00-\x1f\x7f.]{0,63}$")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # everything but TAB
+INT64 = (-(2**63), 2**63 - 1)
 
-Scalar = str | int | float | bool
 
-
-def _no_line_breaks(value: str) -> str:
+def _header_text(value: str) -> str:
     if "\r" in value or "\n" in value:
         raise ValueError("must not contain line breaks (CR or LF)")
+    if CONTROL_CHARACTERS.search(value):
+        raise ValueError("must not contain control characters")
     return value
 
 
 def _email(value: str) -> str:
-    _no_line_breaks(value)
+    _header_text(value)
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise ValueError(f"invalid email address: {exc}") from exc
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
 
 
 def _tag(value: str) -> str:
@@ -43,79 +60,96 @@ def _tag(value: str) -> str:
     return value
 
 
+def _metadata_value_ok(item: object) -> bool:
+    if isinstance(item, bool):
+        return True
+    if isinstance(item, int):
+        return INT64[0] <= item <= INT64[1]  # MongoDB stores 8-byte integers at most
+    if isinstance(item, float):
+        return math.isfinite(item)
+    return isinstance(item, str) and len(item) <= MAX_METADATA_VALUE_CHARS
+
+
 def _metadata(value: dict[str, Any]) -> dict[str, Any]:
     if len(value) > MAX_METADATA_KEYS:
         raise ValueError(f"at most {MAX_METADATA_KEYS} keys")
     for key, item in value.items():
-        if not 1 <= len(key) <= 64 or key.startswith("$") or "." in key:
-            raise ValueError(f"key {key!r}: 1-64 characters, no '.' and no leading '$'")
-        if not isinstance(item, Scalar) or (isinstance(item, str) and len(item) > 512):
+        if not METADATA_KEY_PATTERN.match(key):
             raise ValueError(
-                f"key {key!r}: values are strings (up to 512 chars), numbers or booleans"
+                f"key {key!r}: 1-64 characters, no '.', no control characters, no leading '$'"
+            )
+        if not _metadata_value_ok(item):
+            raise ValueError(
+                f"key {key!r}: values are strings (up to {MAX_METADATA_VALUE_CHARS} chars), "
+                "64-bit integers, finite numbers or booleans"
             )
     return value
 
 
 EmailAddress = Annotated[str, AfterValidator(_email)]
-HeaderText = Annotated[str, AfterValidator(_no_line_breaks)]
+HeaderText = Annotated[str, AfterValidator(_header_text)]
 Tag = Annotated[str, AfterValidator(_tag)]
 Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
+FromName = Annotated[HeaderText, Field(max_length=MAX_NAME_CHARS)]
 
 
 class SendRequest(BaseModel):
+    """One message: ``POST /mail/send``, and each entry of a batch."""
+
     model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "to": "user@example.com",
-                    "subject": "Order Confirmation",
-                    "html": "<h1>Your order has been confirmed</h1>",
-                    "text": "Your order has been confirmed",
-                    "from_email": "support@yourdomain.com",
-                    "from_name": "Your App",
-                    "reply_to": "reply@yourdomain.com",
-                    "cc": ["cc@example.com"],
-                    "bcc": ["bcc@example.com"],
-                    "tags": ["order", "confirmation"],
-                    "metadata": {"order_id": "12345"},
-                }
-            ]
-        },
+        extra="forbid", json_schema_extra={"examples": [examples.SEND_REQUEST]}
     )
 
-    to: EmailAddress
-    subject: Annotated[HeaderText, Field(min_length=1, max_length=MAX_SUBJECT_CHARS)]
-    html: Annotated[str | None, Field(max_length=MAX_BODY_CHARS)] = None
-    text: Annotated[str | None, Field(max_length=MAX_BODY_CHARS)] = None
-    from_email: EmailAddress | None = None
-    from_name: Annotated[HeaderText, Field(max_length=256)] | None = None
-    reply_to: EmailAddress | None = None
-    cc: Annotated[list[EmailAddress], Field(max_length=MAX_RECIPIENTS)] = []
-    bcc: Annotated[list[EmailAddress], Field(max_length=MAX_RECIPIENTS)] = []
-    tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] = []
-    metadata: Metadata = {}
-    track_opens: bool | None = None
-    track_clicks: bool | None = None
+    to: EmailAddress = Field(description="Recipient email")
+    subject: Annotated[
+        HeaderText, AfterValidator(_not_blank), Field(min_length=1, max_length=MAX_SUBJECT_CHARS)
+    ] = Field(description="Email subject (one line)")
+    html: Annotated[str | None, Field(max_length=MAX_BODY_CHARS)] = Field(
+        None, description="HTML body (either html or text is required)"
+    )
+    text: Annotated[str | None, Field(max_length=MAX_BODY_CHARS)] = Field(
+        None, description="Text body (either html or text is required)"
+    )
+    from_email: EmailAddress | None = Field(
+        None, description="Sender email (default: SMTP provider setting)"
+    )
+    from_name: FromName | None = Field(None, description="Sender name")
+    reply_to: EmailAddress | None = Field(None, description="Reply-to address")
+    cc: Annotated[list[EmailAddress], Field(max_length=MAX_RECIPIENTS)] = Field(
+        [], description="CC email list"
+    )
+    bcc: Annotated[list[EmailAddress], Field(max_length=MAX_RECIPIENTS)] = Field(
+        [], description=f"BCC email list (to + cc + bcc: at most {MAX_RECIPIENTS})"
+    )
+    tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] = Field(
+        [], description=f"Email tags (for categorization): at most {MAX_TAGS}, 1-64 chars each"
+    )
+    metadata: Metadata = Field(
+        {},
+        description=f"Custom metadata: a flat object of at most {MAX_METADATA_KEYS} keys "
+        "with string, number or boolean values",
+    )
+    track_opens: bool | None = Field(None, description="Override the account's open tracking")
+    track_clicks: bool | None = Field(None, description="Override the account's click tracking")
 
     @model_validator(mode="after")
     def _check_message(self) -> SendRequest:
-        if not self.subject.strip():
-            raise ValueError("subject must not be blank")
         if not (self.html or self.text):
-            raise ValueError("either html or text is required")
+            raise FieldError(("html", "text"), "either html or text is required")
         if 1 + len(self.cc) + len(self.bcc) > MAX_RECIPIENTS:
-            raise ValueError(f"at most {MAX_RECIPIENTS} recipients in to, cc and bcc together")
+            fields = [name for name in ("cc", "bcc") if getattr(self, name)]
+            raise FieldError(
+                fields, f"at most {MAX_RECIPIENTS} recipients in to, cc and bcc together"
+            )
         return self
 
 
-class SendResult(BaseModel):
-    message_id: str
-    status: str
-    to: str
-    from_: str = Field(serialization_alias="from")
+class BatchRequest(BaseModel):
+    """``POST /mail/send-batch``. Messages are checked one by one (see ``batch``), so an
+    invalid message fails alone instead of sinking the batch."""
 
+    model_config = ConfigDict(extra="forbid")
 
-class SendResponse(BaseModel):
-    success: bool = True
-    data: SendResult
+    messages: Annotated[list[Any], Field(min_length=1, max_length=MAX_BATCH)]
+    from_email: EmailAddress | None = None
+    from_name: FromName | None = None

@@ -1,10 +1,11 @@
-"""Turning a validated request into a stored message document (the outbox)."""
+"""Turning a validated request into a stored message document (the outbox), within limits."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from mailpass_common import limits
 from mailpass_common.accounts import ApiKeyRecord, get_default_provider
 from mailpass_common.db import Database, Document
 from mailpass_common.documents import MessageKind, MessageStatus
@@ -23,6 +24,30 @@ async def default_provider(db: Database, account_id: str) -> Document:
             "add one and set it as default",
         )
     return provider
+
+
+async def reserve_send(db: Database, key: ApiKeyRecord, provider: Document) -> None:
+    """Count one send against the provider's hourly and daily limits, or refuse it (429).
+
+    Test keys deliver to the sandbox capture, never through the provider, so they do not
+    use up its quota.
+    """
+    if key.test:
+        return
+    exceeded = await limits.reserve(db, provider)
+    if exceeded is not None:
+        raise ApiError(
+            429,
+            "SEND_LIMIT_EXCEEDED",
+            f"The provider's {exceeded.window} sending limit ({exceeded.limit}) is reached; "
+            f"retry in {exceeded.retry_after_seconds} s",
+            {
+                "window": exceeded.window,
+                "limit": exceeded.limit,
+                "retry_after_seconds": exceeded.retry_after_seconds,
+            },
+            headers={"Retry-After": str(exceeded.retry_after_seconds)},
+        )
 
 
 def message_document(

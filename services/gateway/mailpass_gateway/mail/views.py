@@ -1,55 +1,146 @@
-"""Routes of the Mail Send API."""
+"""Routes of the Mail Send API (``spec/mail-send-api.txt``)."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from mailpass_common import messages
 from mailpass_common.broker import SendJob
 from mailpass_common.documents import MessageKind, MessageStatus
 from mailpass_common.telemetry import log_fields
-from mailpass_gateway.deps import Db, MailKey, Publisher, Settings, Waiter
+from mailpass_gateway.deps import Db, IdempotencyKey, MailKey, Publisher, Settings, Waiter
 from mailpass_gateway.errors import ApiError
-from mailpass_gateway.mail.models import SendRequest, SendResponse, SendResult
-from mailpass_gateway.mail.service import default_provider, message_document
+from mailpass_gateway.mail import examples
+from mailpass_gateway.mail.batch import queue_batch
+from mailpass_gateway.mail.idempotency import run_idempotent
+from mailpass_gateway.mail.models import MAX_BATCH, BatchRequest, SendRequest
+from mailpass_gateway.mail.parsing import parse_json_object, validate
+from mailpass_gateway.mail.responses import (
+    BatchResponse,
+    SendResponse,
+    SendResult,
+    StatusResponse,
+    error_responses,
+)
+from mailpass_gateway.mail.service import default_provider, message_document, reserve_send
+from mailpass_gateway.mail.status import message_status
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/mail", tags=["mail"])
 
+COMMON_ERRORS = ("VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN")
+
+
+def _json_body(schema: dict[str, Any], named_examples: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` describing a body the view parses itself (see ``parsing``)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": schema,
+                    "examples": {
+                        name: {"summary": name, "value": value}
+                        for name, value in named_examples.items()
+                    },
+                }
+            },
+        }
+    }
+
+
+_SEND_SCHEMA = SendRequest.model_json_schema()
+_BATCH_SCHEMA = {
+    "type": "object",
+    "required": ["messages"],
+    "additionalProperties": False,
+    "properties": {
+        "messages": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": _SEND_SCHEMA},
+        "from_email": {"type": "string", "format": "email", "description": "Default sender"},
+        "from_name": {"type": "string", "description": "Default sender name"},
+    },
+}
+
 
 @router.post(
     "/send",
-    response_model=SendResponse,
-    responses={202: {"description": "Accepted; delivery continues in the background"}},
     summary="Send one email immediately through the default provider",
+    description="Waits for the delivery result up to `SEND_TIMEOUT_SECONDS` (30 s): "
+    "delivered → 200 `sent`; not yet known, or a temporary failure that is retried → "
+    "202 `queued` (follow it with GET /mail/status); refused by the provider → 500 "
+    "SEND_FAILED with the provider's reply. Test keys (`mp_test_`) deliver to the sandbox "
+    "capture only. Request bodies are limited to 10 MiB.",
+    response_model=SendResponse,
+    responses={
+        202: {
+            "model": SendResponse,
+            "description": "Accepted; delivery continues in the background",
+            "content": {"application/json": {"example": examples.SEND_QUEUED_RESPONSE}},
+        },
+        **error_responses(
+            *COMMON_ERRORS,
+            "IDEMPOTENCY_CONFLICT",
+            "PAYLOAD_TOO_LARGE",
+            "NO_SMTP_PROVIDER",
+            "SEND_LIMIT_EXCEEDED",
+            "SEND_FAILED",
+        ),
+    },
+    openapi_extra=_json_body(
+        _SEND_SCHEMA,
+        {"Spec request": examples.SEND_REQUEST, "cURL example": examples.SEND_REQUEST_CURL},
+    ),
 )
 async def send(
-    body: SendRequest,
+    request: Request,
     key: MailKey,
     db: Db,
     publisher: Publisher,
     waiter: Waiter,
     settings: Settings,
-) -> JSONResponse:
-    provider = await default_provider(db, key.account_id)
-    doc = message_document(
-        body,
-        key=key,
-        provider=provider,
-        kind=MessageKind.IMMEDIATE,
-        domain=settings.message_id_domain,
-    )
-    await messages.insert_messages(db, [doc])
-    MESSAGES_ACCEPTED.labels(MessageKind.IMMEDIATE.value).inc()
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    data = parse_json_object(await request.body())
+    body = validate(SendRequest, data)
 
+    async def produce() -> JSONResponse:
+        provider = await default_provider(db, key.account_id)
+        doc = message_document(
+            body,
+            key=key,
+            provider=provider,
+            kind=MessageKind.IMMEDIATE,
+            domain=settings.message_id_domain,
+        )
+        await reserve_send(db, key, provider)
+        await messages.insert_messages(db, [doc])
+        MESSAGES_ACCEPTED.labels(MessageKind.IMMEDIATE.value).inc()
+        return await _deliver_and_wait(doc, publisher, waiter, settings.send_timeout_seconds)
+
+    return await run_idempotent(
+        db,
+        account_id=key.account_id,
+        key=idempotency_key,
+        endpoint="send",
+        body=data,
+        stale_after=timedelta(seconds=settings.idempotency_stale_seconds),
+        produce=produce,
+    )
+
+
+async def _deliver_and_wait(
+    doc: dict[str, Any], publisher: Publisher, waiter: Waiter, timeout: float
+) -> JSONResponse:
     correlation_id, future = waiter.expect()
     try:
         await publisher.publish(
-            SendJob(doc["_id"], key.account_id),
+            SendJob(doc["_id"], doc["account_id"]),
             MessageKind.IMMEDIATE,
             reply_to=waiter.queue_name,
             correlation_id=correlation_id,
@@ -59,21 +150,23 @@ async def send(
         log.exception(
             "publish failed; message stays queued", extra=log_fields(message_id=doc["_id"])
         )
-        reply = None
+        # A zero wait just unregisters the reply we will never get.
+        reply = await waiter.wait(correlation_id, future, 0)
     else:
-        reply = await waiter.wait(correlation_id, future, settings.send_timeout_seconds)
+        reply = await waiter.wait(correlation_id, future, timeout)
 
     status = reply["status"] if reply else MessageStatus.QUEUED.value
     if status == MessageStatus.FAILED.value:
+        assert reply is not None
         raise ApiError(
             500,
             "SEND_FAILED",
-            f"Email sending failed: {reply and reply.get('error_message')}",
+            f"Email sending failed: {reply.get('error_message')}",
             {"message_id": doc["_id"]},
         )
     result = SendResult(
         message_id=doc["_id"],
-        status="sent" if status == "sent" else "queued",
+        status="sent" if status == MessageStatus.SENT.value else "queued",
         to=doc["to"],
         from_=doc["from_email"],
     )
@@ -81,3 +174,61 @@ async def send(
         SendResponse(data=result).model_dump(by_alias=True),
         status_code=200 if result.status == "sent" else 202,
     )
+
+
+@router.post(
+    "/send-batch",
+    summary="Queue up to 100 emails; the scheduler sends them within the provider's limits",
+    description="Each message is validated alone: an invalid one is returned with "
+    '`status: "failed"` and its error, the others are queued with a numeric, increasing '
+    "`queue_id` (and their `message_id`, for the status endpoint). Top-level `from_email` "
+    "and `from_name` apply to messages that set none. A batch of 0 or more than 100 "
+    "messages is refused as a whole (VALIDATION_ERROR).",
+    response_model=BatchResponse,
+    responses=error_responses(
+        *COMMON_ERRORS, "IDEMPOTENCY_CONFLICT", "PAYLOAD_TOO_LARGE", "NO_SMTP_PROVIDER"
+    ),
+    openapi_extra=_json_body(
+        _BATCH_SCHEMA,
+        {"Spec request": examples.BATCH_REQUEST, "cURL example": examples.BATCH_REQUEST_CURL},
+    ),
+)
+async def send_batch(
+    request: Request,
+    key: MailKey,
+    db: Db,
+    settings: Settings,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    data = parse_json_object(await request.body())
+    batch = validate(BatchRequest, data)
+
+    async def produce() -> JSONResponse:
+        result = await queue_batch(db, batch, key=key, domain=settings.message_id_domain)
+        return JSONResponse({"success": True, "data": result})
+
+    return await run_idempotent(
+        db,
+        account_id=key.account_id,
+        key=idempotency_key,
+        endpoint="send-batch",
+        body=data,
+        stale_after=timedelta(seconds=settings.idempotency_stale_seconds),
+        produce=produce,
+    )
+
+
+@router.get(
+    "/status/{message_id}",
+    summary="Status and events of one message",
+    description="`message_id` as returned by /send (or a batch), with or without its angle "
+    "brackets, URL-encoded. Dates are UTC, `YYYY-MM-DDTHH:MM:SS`. Events, oldest first: "
+    "delivery (`queued`, `sent`, `deferred`, `failed`, with the provider's reply in "
+    "`detail`) and tracking (`open`, `click`, with `url` and `classification`). Another "
+    "account's message is 404, like a missing one.",
+    response_model=StatusResponse,
+    responses=error_responses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
+)
+async def status(message_id: str, key: MailKey, db: Db) -> JSONResponse:
+    data = await message_status(db, key.account_id, message_id)
+    return JSONResponse({"success": True, "data": data})

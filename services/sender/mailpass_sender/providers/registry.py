@@ -8,6 +8,9 @@ from typing import Any
 from mailpass_common.db import Document
 from mailpass_common.security import CredentialCipher
 from mailpass_sender.providers.base import Provider
+from mailpass_sender.providers.mailgun import MailgunProvider
+from mailpass_sender.providers.sendgrid import SendGridProvider
+from mailpass_sender.providers.ses import SesProvider
 from mailpass_sender.providers.smtp import SmtpProvider
 from mailpass_sender.settings import SenderSettings
 
@@ -22,10 +25,32 @@ def _smtp(config: dict[str, Any], secrets: dict[str, Any], settings: SenderSetti
         secrets,
         max_connections=int(config.get("max_connections") or settings.smtp_max_connections),
         timeout=settings.smtp_timeout_seconds,
+        idle_check_seconds=settings.smtp_idle_check_seconds,
     )
 
 
-FACTORIES: dict[str, Factory] = {"smtp": _smtp}
+def _sandbox(config: dict[str, Any], secrets: dict[str, Any], settings: SenderSettings) -> Provider:
+    """The capture server test keys and the dev stack deliver to; nothing leaves."""
+    return _smtp(
+        {
+            "host": settings.sandbox_smtp_host,
+            "port": settings.sandbox_smtp_port,
+            "security": "none",
+        },
+        {},
+        settings,
+    )
+
+
+# HTTP providers take their timeouts and endpoints from their own config (tests point
+# base_url / endpoint_url at local servers); each keeps one HTTP client open.
+FACTORIES: dict[str, Factory] = {
+    "smtp": _smtp,
+    "ses": lambda config, secrets, _settings: SesProvider(config, secrets),
+    "sendgrid": lambda config, secrets, _settings: SendGridProvider(config, secrets),
+    "mailgun": lambda config, secrets, _settings: MailgunProvider(config, secrets),
+    SANDBOX_ID: _sandbox,
+}
 
 
 def build_provider(doc: Document, cipher: CredentialCipher, settings: SenderSettings) -> Provider:
@@ -43,23 +68,14 @@ class ProviderPool:
         self._settings = settings
         self._cipher = cipher
         self._open: dict[str, tuple[int, Provider]] = {}
-        self._sandbox = SmtpProvider(
-            {
-                "host": settings.sandbox_smtp_host,
-                "port": settings.sandbox_smtp_port,
-                "security": "none",
-            },
-            {},
-            max_connections=settings.smtp_max_connections,
-            timeout=settings.smtp_timeout_seconds,
-        )
+        self._sandbox = _sandbox({}, {}, settings)
 
     @property
     def sandbox(self) -> Provider:
         return self._sandbox
 
     async def get(self, doc: Document) -> Provider:
-        if doc["type"] == "sandbox":
+        if doc["type"] == SANDBOX_ID:
             return self._sandbox
         version = int(doc.get("version", 0))
         cached = self._open.get(doc["_id"])

@@ -2,12 +2,19 @@
 
 Connections are reused across messages (a TLS handshake and AUTH per message would cost
 more than the message), and the pool size caps the concurrent sessions a provider sees.
+
+Config: ``host``, ``port``, ``security`` (``starttls``, the default and required when
+chosen; ``tls`` for implicit TLS, port 465; ``none``), ``username`` (AUTH, with the
+``password`` secret), ``verify_tls`` (default true) and ``ca_cert`` (PEM of a private CA
+to trust, for self-hosted relays). Classification: 5xx replies are permanent; 4xx
+replies, refused or dropped connections, TLS failures and timeouts are temporary.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from typing import Any
 
 import aiosmtplib
@@ -20,10 +27,23 @@ from mailpass_sender.providers.base import (
     TemporaryDeliveryError,
 )
 
+_TRANSIENT = (aiosmtplib.SMTPException, OSError, TimeoutError)
+
 
 def _classify(code: int, message: str) -> DeliveryError:
     reply = f"{code} {message}".strip()
     return PermanentDeliveryError(reply) if 500 <= code < 600 else TemporaryDeliveryError(reply)
+
+
+def _tls_context(config: dict[str, Any]) -> ssl.SSLContext | None:
+    if config.get("verify_tls") is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if config.get("ca_cert"):
+        return ssl.create_default_context(cadata=str(config["ca_cert"]))
+    return None  # aiosmtplib's default: the system trust store, hostname checked
 
 
 class SmtpProvider:
@@ -36,21 +56,29 @@ class SmtpProvider:
         *,
         max_connections: int = 8,
         timeout: float = 30.0,
+        idle_check_seconds: float = 10.0,
     ) -> None:
         security = config.get("security", "starttls")
+        if security not in ("starttls", "tls", "none"):
+            raise ValueError(f"SMTP security must be starttls, tls or none, not {security!r}")
         self._options: dict[str, Any] = {
             "hostname": config["host"],
             "port": int(config.get("port") or (465 if security == "tls" else 587)),
             "use_tls": security == "tls",
+            # True, not None (opportunistic): a server that does not offer STARTTLS is
+            # refused rather than sent the credentials and message in clear.
             "start_tls": security == "starttls",
             "timeout": timeout,
         }
-        if security != "none" and config.get("verify_tls") is False:
-            self._options["tls_context"] = ssl._create_unverified_context()
+        context = _tls_context(config) if security != "none" else None
+        if context is not None:
+            self._options["tls_context"] = context
         if config.get("username"):
             self._options["username"] = config["username"]
             self._options["password"] = secrets.get("password", "")
-        self._idle: asyncio.LifoQueue[aiosmtplib.SMTP] = asyncio.LifoQueue()
+        self._idle_check_seconds = idle_check_seconds
+        # (connection, when it was last used): most recent last, so the warmest is reused.
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
         self._slots = asyncio.Semaphore(max_connections)
 
     async def _connect(self) -> aiosmtplib.SMTP:
@@ -58,17 +86,30 @@ class SmtpProvider:
         try:
             await client.connect()
         except aiosmtplib.SMTPResponseException as exc:
+            client.close()
             raise _classify(exc.code, exc.message) from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        except (*_TRANSIENT, ssl.SSLError) as exc:
+            client.close()
             raise TemporaryDeliveryError(f"connection to SMTP server failed: {exc}") from exc
         return client
 
     async def _acquire(self) -> aiosmtplib.SMTP:
-        while not self._idle.empty():
-            client = self._idle.get_nowait()
-            if client.is_connected:
+        while self._idle:
+            client, last_used = self._idle.pop()
+            if not client.is_connected:
+                continue
+            if time.monotonic() - last_used < self._idle_check_seconds:
                 return client
+            # Servers close idle sessions; find out now rather than mid-transaction.
+            try:
+                await client.noop()
+                return client
+            except _TRANSIENT:
+                client.close()
         return await self._connect()
+
+    def _release(self, client: aiosmtplib.SMTP) -> None:
+        self._idle.append((client, time.monotonic()))
 
     async def send(self, email: OutgoingEmail) -> DeliveryResult:
         async with self._slots:
@@ -84,10 +125,10 @@ class SmtpProvider:
             except aiosmtplib.SMTPResponseException as exc:
                 await self._release_after_refusal(client)
                 raise _classify(exc.code, exc.message) from exc
-            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            except _TRANSIENT as exc:
                 client.close()
                 raise TemporaryDeliveryError(f"SMTP session failed: {exc}") from exc
-            self._idle.put_nowait(client)
+            self._release(client)
             # Some recipients refused while others were accepted: the message went out.
             refused = "; ".join(f"{r}: {e.code} {e.message}" for r, e in errors.items())
             return DeliveryResult(provider_message_id=None, reply=refused or response)
@@ -97,9 +138,9 @@ class SmtpProvider:
         try:
             if client.is_connected:
                 await client.rset()
-                self._idle.put_nowait(client)
+                self._release(client)
                 return
-        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        except _TRANSIENT:
             pass
         client.close()
 
@@ -107,13 +148,13 @@ class SmtpProvider:
         client = await self._connect()
         try:
             await client.quit()
-        except aiosmtplib.SMTPException:
+        except _TRANSIENT:
             client.close()
 
     async def close(self) -> None:
-        while not self._idle.empty():
-            client = self._idle.get_nowait()
+        idle, self._idle = self._idle, []
+        for client, _ in idle:
             try:
                 await client.quit()
-            except (aiosmtplib.SMTPException, OSError):
+            except _TRANSIENT:
                 client.close()

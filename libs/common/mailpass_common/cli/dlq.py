@@ -1,0 +1,132 @@
+"""``mailpass dlq list`` / ``mailpass dlq replay [--all | MESSAGE_ID...]``: the dead letters.
+
+Jobs land in the dead-letter queue when the sender gave up on them (every attempt failed
+temporarily) or RabbitMQ did (a job that crashed its consumer too often). ``list`` shows
+each with its message's current state and leaves the queue as it was. ``replay`` puts a
+message back in play: its status goes back to ``queued`` with a fresh attempt budget
+(the one sanctioned step backwards, taken by an operator and recorded as an event), its
+job is published again with confirms, and only then is the dead letter removed. A crash
+in between leaves both, and the duplicate job is harmless: the claim lets one through.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from mailpass_common import broker, messages
+from mailpass_common.broker import DeadLetter, JobPublisher, Topology
+from mailpass_common.cli import CliContext, CliError
+from mailpass_common.db import Database, Document, now_stamp
+from mailpass_common.documents import Collections, EventType, MessageKind, MessageStatus
+
+
+async def _connect(ctx: CliContext) -> Any:
+    try:
+        return await broker.connect(ctx.settings.amqp_url)
+    except Exception as exc:
+        raise CliError(f"RabbitMQ does not answer at AMQP_URL: {exc}") from exc
+
+
+async def _message(db: Database, dead: DeadLetter) -> Document | None:
+    if dead.job is None:
+        return None
+    return await db[Collections.MESSAGES].find_one(
+        {"_id": dead.job.message_id},
+        projection={"status": 1, "kind": 1, "to": 1, "attempts": 1, "error_message": 1},
+    )
+
+
+async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
+    topology = Topology(ctx.settings.amqp_prefix)
+    connection = await _connect(ctx)
+    async with connection:
+        channel = await connection.channel()
+        # Read unacked, then the channel closes: every dead letter goes back untouched.
+        dead_letters = await broker.read_dead_letters(channel, topology)
+        print("message_id\taccount_id\tstatus\treason\tattempts\terror")
+        for dead in dead_letters:
+            doc = await _message(ctx.db, dead)
+            job = dead.job
+            print(
+                "\t".join(
+                    [
+                        job.message_id if job else "(not a job)",
+                        job.account_id if job else "-",
+                        doc["status"] if doc else "(no message)",
+                        dead.reason,
+                        str(doc.get("attempts", "-")) if doc else "-",
+                        (doc.get("error_message") if doc else None) or dead.error or "-",
+                    ]
+                )
+            )
+        print(f"{len(dead_letters)} dead letter(s) in {topology.dead_letter_queue}")
+    return 0
+
+
+async def _reset(ctx: CliContext, doc: Document) -> None:
+    """Make a failed message claimable again, with a new attempt budget. One that is not
+    failed (a duplicate letter, a replay already under way) is left as it is."""
+    result = await ctx.db[Collections.MESSAGES].update_one(
+        {"_id": doc["_id"], "status": MessageStatus.FAILED.value},
+        {
+            "$set": {"status": MessageStatus.QUEUED.value, "attempts": 0, "error_message": None},
+            **now_stamp("published_at", "updated_at"),
+        },
+    )
+    if result.modified_count == 0:
+        return
+    await messages.add_event(
+        ctx.db,
+        message_id=doc["_id"],
+        account_id=doc["account_id"],
+        event_type=EventType.QUEUED,
+        detail="replayed from the dead-letter queue",
+    )
+
+
+async def replay(args: argparse.Namespace, ctx: CliContext) -> int:
+    if not args.all and not args.message_ids:
+        raise CliError("name the messages to replay, or pass --all")
+    wanted = set(args.message_ids)
+    topology = Topology(ctx.settings.amqp_prefix)
+    connection = await _connect(ctx)
+    replayed = dropped = 0
+    async with connection:
+        publisher = JobPublisher(connection, topology)
+        channel = await connection.channel()
+        for dead in await broker.read_dead_letters(channel, topology):
+            job = dead.job
+            if job is None or not (args.all or job.message_id in wanted):
+                continue  # stays: unacked letters return to the queue when we close
+            wanted.discard(job.message_id)
+            doc = await ctx.db[Collections.MESSAGES].find_one({"_id": job.message_id})
+            if doc is None or doc["status"] == MessageStatus.SENT.value:
+                # Nothing left to deliver: the letter is only noise now.
+                print(f"{job.message_id}: {'no such message' if doc is None else 'already sent'}")
+                await dead.message.ack()
+                dropped += 1
+                continue
+            await _reset(ctx, doc)
+            await publisher.publish(job, MessageKind(doc.get("kind", MessageKind.BATCH.value)))
+            await dead.message.ack()
+            replayed += 1
+            print(f"{job.message_id}: replayed")
+    for missing in sorted(wanted):
+        print(f"{missing}: not in the dead-letter queue")
+    print(f"replayed {replayed}, removed {dropped}")
+    return 1 if wanted else 0
+
+
+def register(groups: Any) -> None:
+    parser: argparse.ArgumentParser = groups.add_parser(
+        "dlq", help="inspect and replay the dead-letter queue"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="list dead letters (leaves them in place)").set_defaults(
+        handler=list_
+    )
+    p = commands.add_parser("replay", help="deliver dead-lettered messages again")
+    p.add_argument("message_ids", nargs="*", metavar="MESSAGE_ID")
+    p.add_argument("--all", action="store_true", help="replay every dead letter")
+    p.set_defaults(handler=replay)

@@ -1,0 +1,284 @@
+"""What a provider of each type needs, validated the same way by the REST API and the CLI.
+
+A provider is described by common fields (name, limits, default sender, fallback order)
+and a type-specific ``config``. The config mixes plain settings (host, region) with
+secrets (password, API keys): :func:`validate_config` splits them, the plain part is
+stored as-is and the secret part only encrypted (``CredentialCipher``). Secrets are
+write-only: :func:`public_view` shows ``has_<secret>: true`` instead of a value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mailpass_common.db import Document
+from mailpass_common.security import CredentialCipher
+from mailpass_common.settings import CommonSettings
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+HOST_PATTERN = re.compile(r"^[A-Za-z0-9_.:\[\]-]{1,253}$")
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+class ProviderConfigError(ValueError):
+    """Invalid provider input: one ``{"field", "message"}`` per problem."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+def no_line_breaks(value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError("must not contain line breaks (CR or LF)")
+    return value
+
+
+def email_address(value: str) -> str:
+    no_line_breaks(value)
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"invalid email address: {exc}") from exc
+
+
+def provider_name(value: str) -> str:
+    if not NAME_PATTERN.match(value):
+        raise ValueError("1-64 characters: letters, digits, '_', '.' and '-', not first")
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+def _host(value: str) -> str:
+    if not HOST_PATTERN.match(value):
+        raise ValueError("must be a host name or IP address")
+    return value
+
+
+def _region(value: str) -> str:
+    if not REGION_PATTERN.match(value):
+        raise ValueError("must be an AWS region such as eu-west-1")
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(email_address)]
+HeaderText = Annotated[str, AfterValidator(no_line_breaks), Field(max_length=256)]
+ProviderName = Annotated[str, AfterValidator(provider_name)]
+SendLimit = Annotated[int, Field(gt=0, le=1_000_000_000)]
+FallbackPriority = Annotated[int, Field(ge=0, le=1_000_000)]
+Secret = Annotated[str, AfterValidator(no_line_breaks), Field(min_length=1, max_length=4096)]
+HttpUrl = Annotated[str, AfterValidator(_http_url), Field(max_length=2048)]
+Timeout = Annotated[float, Field(gt=0, le=120)]
+
+
+class _TypeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    SECRETS: ClassVar[tuple[str, ...]]
+
+
+class SmtpConfig(_TypeConfig):
+    SECRETS = ("password",)
+    host: Annotated[str, AfterValidator(_host)]
+    # Omitted: the usual port of the chosen security (587 STARTTLS, 465 TLS, 25 plain).
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    username: Annotated[str, AfterValidator(no_line_breaks), Field(max_length=256)] | None = None
+    password: Secret | None = None
+    verify_tls: bool = True
+    max_connections: Annotated[int, Field(ge=1, le=100)] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> SmtpConfig:
+        if self.port is None:
+            self.port = {"none": 25, "starttls": 587, "tls": 465}[self.security]
+        if self.password is not None and self.username is None:
+            raise ValueError("password given without username")
+        return self
+
+
+class SesConfig(_TypeConfig):
+    # Without access keys the SDK's default chain is used (IRSA / instance role in a cluster).
+    SECRETS = ("access_key_id", "secret_access_key", "session_token")
+    region: Annotated[str, AfterValidator(_region)]
+    endpoint_url: HttpUrl | None = None
+    configuration_set: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    timeout: Timeout | None = None
+    access_key_id: Secret | None = None
+    secret_access_key: Secret | None = None
+    session_token: Secret | None = None
+
+    @model_validator(mode="after")
+    def _paired_keys(self) -> SesConfig:
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("access_key_id and secret_access_key go together")
+        return self
+
+
+class SendgridConfig(_TypeConfig):
+    SECRETS = ("api_key",)
+    api_key: Secret
+    base_url: HttpUrl | None = None
+    timeout: Timeout | None = None
+
+
+class MailgunConfig(_TypeConfig):
+    SECRETS = ("api_key",)
+    domain: Annotated[str, AfterValidator(_host)]
+    api_key: Secret
+    # https://api.eu.mailgun.net for domains in Mailgun's EU region.
+    base_url: HttpUrl | None = None
+    timeout: Timeout | None = None
+
+
+CONFIG_MODELS: dict[str, type[_TypeConfig]] = {
+    "smtp": SmtpConfig,
+    "ses": SesConfig,
+    "sendgrid": SendgridConfig,
+    "mailgun": MailgunConfig,
+}
+PROVIDER_TYPES = tuple(CONFIG_MODELS)
+ProviderType = Literal["smtp", "ses", "sendgrid", "mailgun"]
+
+
+@dataclass(frozen=True)
+class ValidatedConfig:
+    config: dict[str, Any]  # stored in clear
+    secrets: dict[str, Any]  # stored only encrypted
+
+
+def _errors(exc: ValidationError, prefix: str) -> list[dict[str, str]]:
+    found = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        field = ".".join(part for part in (prefix, loc) if part) or "body"
+        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        found.append({"field": field, "message": message})
+    return found
+
+
+def validate_config(
+    type_: str, values: Mapping[str, Any], *, prefix: str = "config"
+) -> ValidatedConfig:
+    """Check a complete config of ``type_`` and split it into plain settings and secrets."""
+    model = CONFIG_MODELS.get(type_)
+    if model is None:
+        raise ProviderConfigError(
+            [{"field": "type", "message": f"must be one of {', '.join(PROVIDER_TYPES)}"}]
+        )
+    try:
+        checked = model.model_validate(dict(values))
+    except ValidationError as exc:
+        raise ProviderConfigError(_errors(exc, prefix)) from exc
+    data = checked.model_dump(exclude_none=True)
+    secrets = {k: data.pop(k) for k in model.SECRETS if k in data}
+    return ValidatedConfig(config=data, secrets=secrets)
+
+
+def merge_config(
+    type_: str, config: Mapping[str, Any], secrets: Mapping[str, Any], changes: Mapping[str, Any]
+) -> ValidatedConfig:
+    """The config after a partial update: given keys replace, ``None`` removes a key."""
+    merged = {**config, **secrets}
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return validate_config(type_, merged)
+
+
+class ProviderFields(BaseModel):
+    """The type-independent fields of a provider, with the mail API's address rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ProviderName
+    from_email: EmailAddress | None = None
+    from_name: HeaderText | None = None
+    hourly_limit: SendLimit | None = None
+    daily_limit: SendLimit | None = None
+    fallback_priority: FallbackPriority | None = None
+
+
+def validate_fields(values: Mapping[str, Any]) -> ProviderFields:
+    try:
+        return ProviderFields.model_validate(dict(values))
+    except ValidationError as exc:
+        raise ProviderConfigError(_errors(exc, "")) from exc
+
+
+def secret_fields(doc: Document) -> list[str]:
+    return sorted(doc.get("secret_fields") or [])
+
+
+def public_view(doc: Document) -> dict[str, Any]:
+    """A provider document as the API and CLI show it: never a secret, only ``has_*``."""
+    config = dict(doc.get("config") or {})
+    model = CONFIG_MODELS.get(doc["type"])
+    present = set(secret_fields(doc))
+    for name in model.SECRETS if model else ():
+        config[f"has_{name}"] = name in present
+    return {
+        "id": doc["_id"],
+        "name": doc["name"],
+        "type": doc["type"],
+        # bool(): nx-27017 returns a boolean written by $set as 0/1.
+        "is_default": bool(doc.get("is_default")),
+        "config": config,
+        "from_email": doc.get("from_email"),
+        "from_name": doc.get("from_name"),
+        "hourly_limit": doc.get("hourly_limit"),
+        "daily_limit": doc.get("daily_limit"),
+        "fallback_priority": doc.get("fallback_priority"),
+        "version": int(doc.get("version") or 1),
+        "created_at": doc.get("created_at"),
+        "updated_at": doc.get("updated_at") or doc.get("created_at"),
+    }
+
+
+# A test from the API or CLI has someone waiting: fail faster than a delivery would.
+CHECK_TIMEOUT_SECONDS = 15.0
+
+
+async def check_connection(
+    doc: Document, cipher: CredentialCipher, settings: CommonSettings
+) -> str | None:
+    """Connect and authenticate as the sender would, without sending: None when the
+    provider accepts, else its reply (or why it could not be reached)."""
+    # The delivery code lives in the sender; every service ships in one distribution.
+    from mailpass_sender.providers.base import DeliveryError
+    from mailpass_sender.providers.registry import build_provider
+    from mailpass_sender.settings import SenderSettings
+
+    common = {name: getattr(settings, name) for name in CommonSettings.model_fields}
+    sender_settings = SenderSettings(
+        **common, smtp_max_connections=1, smtp_timeout_seconds=CHECK_TIMEOUT_SECONDS
+    )
+    try:
+        provider = build_provider(doc, cipher, sender_settings)
+    except (LookupError, ValueError, DeliveryError) as exc:  # unsupported, undecryptable
+        return getattr(exc, "reply", None) or str(exc)
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS + 5):
+            await provider.check()
+    except DeliveryError as exc:
+        return exc.reply
+    except TimeoutError:
+        return f"no answer within {CHECK_TIMEOUT_SECONDS:.0f} seconds"
+    finally:
+        await provider.close()
+    return None

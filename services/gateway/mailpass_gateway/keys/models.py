@@ -1,0 +1,57 @@
+"""Request and response bodies of the API key administration API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from mailpass_common.provider_config import no_line_breaks
+
+PermissionName = Literal["mail", "providers", "keys"]
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "billing-service", "permissions": ["mail"]}]},
+    )
+
+    name: Annotated[str, AfterValidator(no_line_breaks), Field(max_length=100)] = ""
+    permissions: Annotated[list[PermissionName], Field(min_length=1, max_length=3)]
+    # A test key (mp_test_) runs the whole pipeline but delivers only to the sandbox.
+    test: bool = False
+
+
+class KeyView(BaseModel):
+    """A key as listed: its public id and display prefix, never the key or its hash."""
+
+    id: str | None
+    prefix: str
+    name: str
+    permissions: list[str]
+    test: bool
+    revoked: bool
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class CreatedKey(KeyView):
+    key: str  # shown this once: only its hash is stored
+
+
+class KeyResponse(BaseModel):
+    success: bool = True
+    data: KeyView
+
+
+class CreatedKeyResponse(BaseModel):
+    success: bool = True
+    data: CreatedKey
+
+
+class KeyListResponse(BaseModel):
+    success: bool = True
+    data: list[KeyView]

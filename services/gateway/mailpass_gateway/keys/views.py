@@ -1,0 +1,92 @@
+"""Routes of the API key administration API (``keys`` permission).
+
+A key can only hand out what it has: the permissions of a new key must be a subset of
+the creating key's, and a test key creates only test keys, so neither the ``keys``
+permission nor a sandbox key is a way to gain more.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from mailpass_common import accounts
+from mailpass_common.db import Document
+from mailpass_gateway.deps import Db, KeysKey
+from mailpass_gateway.errors import ApiError
+from mailpass_gateway.keys.models import (
+    CreatedKey,
+    CreatedKeyResponse,
+    KeyCreate,
+    KeyListResponse,
+    KeyResponse,
+    KeyView,
+)
+
+router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
+
+
+def _view(doc: Document) -> KeyView:
+    return KeyView.model_validate(accounts.api_key_view(doc))
+
+
+def _not_found(key_id: str) -> ApiError:
+    return ApiError(404, "NOT_FOUND", f"No API key {key_id!r} in this account")
+
+
+@router.get("", response_model=KeyListResponse, summary="List the account's API keys")
+async def list_keys(key: KeysKey, db: Db) -> KeyListResponse:
+    return KeyListResponse(
+        data=[_view(d) for d in await accounts.list_api_keys(db, key.account_id)]
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CreatedKeyResponse,
+    summary="Create an API key; the key is in this response only",
+)
+async def create_key(body: KeyCreate, key: KeysKey, db: Db) -> CreatedKeyResponse:
+    beyond = sorted(set(body.permissions) - key.permissions)
+    if beyond:
+        raise ApiError(
+            403, "FORBIDDEN", f"This API key cannot grant permissions it lacks: {', '.join(beyond)}"
+        )
+    if key.test and not body.test:
+        raise ApiError(403, "FORBIDDEN", "A test API key can only create test keys")
+    created = await accounts.create_api_key(
+        db, key.account_id, body.permissions, test=body.test, name=body.name
+    )
+    doc = await accounts.get_api_key(db, key.account_id, created.id)
+    assert doc is not None  # just inserted
+    return CreatedKeyResponse(data=CreatedKey(**_view(doc).model_dump(), key=created.key))
+
+
+@router.get("/{key_id}", response_model=KeyResponse, summary="One API key")
+async def get_key(key_id: str, key: KeysKey, db: Db) -> KeyResponse:
+    doc = await accounts.get_api_key(db, key.account_id, key_id)
+    if doc is None:
+        raise _not_found(key_id)
+    return KeyResponse(data=_view(doc))
+
+
+@router.delete(
+    "/{key_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Revoke an API key: requests with it are refused from now on",
+)
+async def delete_key(key_id: str, key: KeysKey, db: Db) -> Response:
+    if await accounts.revoke_api_key(db, key.account_id, key_id) is None:
+        raise _not_found(key_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{key_id}/revoke", response_model=KeyResponse, summary="Revoke an API key (same as DELETE)"
+)
+async def revoke_key(key_id: str, key: KeysKey, db: Db) -> KeyResponse:
+    doc = await accounts.revoke_api_key(db, key.account_id, key_id)
+    if doc is None:
+        raise _not_found(key_id)
+    return KeyResponse(data=_view(doc))

@@ -1,0 +1,94 @@
+"""``POST /mail/send-batch``: validate each message alone, queue the valid ones in one insert.
+
+Queued batch messages wait (``published_at: None``) for the scheduler, which publishes
+them within the provider's hourly and daily limits; the gateway reserves no limit here.
+Each queued message gets the next value of the account's ``queue_id`` sequence, the
+whole batch's range taken in one atomic step, so ids increase in input order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mailpass_common import messages
+from mailpass_common.accounts import ApiKeyRecord
+from mailpass_common.db import Database, Document
+from mailpass_common.documents import MessageKind, MessageStatus
+from mailpass_common.sequences import queue_id_sequence, reserve_range
+from mailpass_gateway.errors import ApiError
+from mailpass_gateway.mail.models import BatchRequest, SendRequest
+from mailpass_gateway.mail.parsing import message_errors
+from mailpass_gateway.mail.service import default_provider, message_document
+from mailpass_gateway.metrics import MESSAGES_ACCEPTED
+
+DEFAULTED_FIELDS = ("from_email", "from_name")
+
+
+def _with_batch_defaults(raw: Any, batch: BatchRequest) -> Any:
+    """The message with the batch's from_email/from_name where it sets none of its own."""
+    if not isinstance(raw, dict):
+        return raw
+    entry = dict(raw)
+    for field in DEFAULTED_FIELDS:
+        default = getattr(batch, field)
+        if entry.get(field) is None and default is not None:
+            entry[field] = default
+    return entry
+
+
+def _failed_item(raw: Any, error: ApiError) -> dict[str, Any]:
+    to = raw.get("to") if isinstance(raw, dict) else None
+    return {
+        "to": to if isinstance(to, str) else None,
+        "status": MessageStatus.FAILED.value,
+        "error": {"code": error.code, "message": error.message, "details": error.details},
+    }
+
+
+async def queue_batch(
+    db: Database, batch: BatchRequest, *, key: ApiKeyRecord, domain: str
+) -> dict[str, Any]:
+    """Store the batch's valid messages as ``queued``; the response's ``data``."""
+    provider = await default_provider(db, key.account_id)
+    items: list[dict[str, Any]] = []
+    docs: list[Document] = []
+    for raw in batch.messages:
+        request, error = message_errors(SendRequest, _with_batch_defaults(raw, batch))
+        if request is not None:
+            try:
+                doc = message_document(
+                    request, key=key, provider=provider, kind=MessageKind.BATCH, domain=domain
+                )
+            except ApiError as exc:
+                error = exc
+            else:
+                docs.append(doc)
+                items.append({"doc": doc})
+                continue
+        assert error is not None
+        items.append(_failed_item(raw, error))
+
+    if docs:
+        first = await reserve_range(db, queue_id_sequence(key.account_id), len(docs))
+        for offset, doc in enumerate(docs):
+            doc["queue_id"] = first + offset
+        await messages.insert_messages(db, docs)
+        MESSAGES_ACCEPTED.labels(MessageKind.BATCH.value).inc(len(docs))
+
+    results = [
+        {
+            "to": item["doc"]["to"],
+            "status": MessageStatus.QUEUED.value,
+            "queue_id": item["doc"]["queue_id"],
+            "message_id": item["doc"]["_id"],
+        }
+        if "doc" in item
+        else item
+        for item in items
+    ]
+    return {
+        "total": len(results),
+        "queued": len(docs),
+        "failed": len(results) - len(docs),
+        "messages": results,
+    }

@@ -1,0 +1,166 @@
+"""Response bodies of the Mail Send API and their OpenAPI description.
+
+The views build these bodies themselves (status codes vary per outcome); the models here
+describe them in ``/openapi.json`` with the spec's examples.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mailpass_gateway.mail import examples
+
+
+class SendResult(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    message_id: str
+    status: Literal["sent", "queued"]
+    to: str
+    from_: str = Field(alias="from")
+
+
+class SendResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SEND_RESPONSE]})
+
+    success: bool = True
+    data: SendResult
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class MessageError(BaseModel):
+    code: str
+    message: str
+    details: list[FieldProblem] | None = None
+
+
+class BatchItem(BaseModel):
+    to: str | None = Field(description="The message's `to`, as sent")
+    status: Literal["queued", "failed"]
+    queue_id: int | None = Field(
+        None, description="Queue position (queued messages): numeric, increasing per account"
+    )
+    message_id: str | None = Field(
+        None, description="For GET /mail/status/{message_id} (queued messages)"
+    )
+    error: MessageError | None = Field(None, description="Why the message failed (failed only)")
+
+
+class BatchResult(BaseModel):
+    total: int
+    queued: int
+    failed: int
+    messages: list[BatchItem] = Field(description="One entry per message, in input order")
+
+
+class BatchResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.BATCH_RESPONSE]})
+
+    success: bool = True
+    data: BatchResult
+
+
+class MessageView(BaseModel):
+    message_id: str
+    from_email: str
+    to_email: str
+    subject: str
+    status: Literal["queued", "sending", "deferred", "sent", "failed"] = Field(
+        description="queued: accepted, waiting for a sender; sending: being delivered; "
+        "deferred: a temporary failure, retried later; sent: the provider accepted it; "
+        "failed: refused for good (see error_message)"
+    )
+    error_message: str | None
+    sent_at: str | None = Field(description="UTC, YYYY-MM-DDTHH:MM:SS")
+    created_at: str = Field(description="UTC, YYYY-MM-DDTHH:MM:SS")
+
+
+class EventView(BaseModel):
+    event_type: str = Field(
+        description="open, click (tracking); queued, sent, deferred, failed (delivery)"
+    )
+    ip_address: str | None
+    user_agent: str | None
+    created_at: str = Field(description="UTC, YYYY-MM-DDTHH:MM:SS")
+    url: str | None = Field(None, description="Clicked link (click events only)")
+    classification: str | None = Field(
+        None, description="Who opened or clicked, e.g. human or a machine (tracking events)"
+    )
+    detail: str | None = Field(None, description="The provider's reply (delivery events)")
+
+
+class StatusResult(BaseModel):
+    message: MessageView
+    events: list[EventView] = Field(description="Oldest first")
+
+
+class StatusResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.STATUS_RESPONSE]})
+
+    success: bool = True
+    data: StatusResult
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    success: Literal[False] = False
+    error: ErrorBody
+
+
+def error_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the given error codes, grouped by HTTP status."""
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(examples.ERRORS[code][0], []).append(code)
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status, status_codes in sorted(by_status.items()):
+        responses[status] = {
+            "model": ErrorResponse,
+            "description": " or ".join(status_codes),
+            "content": {
+                "application/json": {
+                    "examples": {
+                        code: {"summary": code, "value": examples.error_example(code)}
+                        for code in status_codes
+                    }
+                }
+            },
+        }
+    return responses
+
+
+_EXAMPLED_MODELS = {
+    "SendResponse": examples.SEND_RESPONSE,
+    "BatchResponse": examples.BATCH_RESPONSE,
+    "StatusResponse": examples.STATUS_RESPONSE,
+}
+
+
+def restore_null_examples(spec: dict[str, Any]) -> None:
+    """Put the spec's examples back as written into a generated OpenAPI document.
+
+    FastAPI renders the document without ``None`` values, which also strips the nulls of
+    the examples (``"error_message": null``, ``"details": null``).
+    """
+    schemas = spec.get("components", {}).get("schemas", {})
+    for name, example in _EXAMPLED_MODELS.items():
+        if name in schemas:
+            schemas[name]["examples"] = [example]
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {}).get("application/json", {})
+                for code, named in content.get("examples", {}).items():
+                    if code in examples.ERRORS:
+                        named["value"] = examples.error_example(code)

@@ -1,0 +1,80 @@
+"""``GET /mail/status/{message_id}``: a message and its events, as the spec shows them.
+
+Dates are UTC without an offset, ``YYYY-MM-DDTHH:MM:SS``, as in the spec. The status is
+the message's real one (queued, sending, deferred, sent, failed). Events are the
+delivery events (queued, sent, deferred, failed, with the provider's reply in
+``detail``) and the tracking events (open, click, with ``url`` and ``classification``),
+oldest first.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from datetime import UTC, datetime
+from typing import Any
+
+from mailpass_common import messages
+from mailpass_common.db import Database, Document
+from mailpass_common.ids import normalize_message_id
+from mailpass_gateway.errors import ApiError
+
+MAX_MESSAGE_ID_CHARS = 512
+OPTIONAL_EVENT_FIELDS = ("url", "classification", "detail")
+
+
+def spec_datetime(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # a date stored as text (nx-27017's $set): still a date
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return f"{value:%Y-%m-%dT%H:%M:%S}"
+
+
+def message_view(doc: Document) -> dict[str, Any]:
+    return {
+        "message_id": doc["_id"],
+        "from_email": doc.get("from_email"),
+        "to_email": doc.get("to"),
+        "subject": doc.get("subject"),
+        "status": doc.get("status"),
+        "error_message": doc.get("error_message"),
+        "sent_at": spec_datetime(doc.get("sent_at")),
+        "created_at": spec_datetime(doc.get("created_at")),
+    }
+
+
+def event_view(doc: Document) -> dict[str, Any]:
+    view = {
+        "event_type": doc.get("event_type"),
+        "ip_address": doc.get("ip_address"),
+        "user_agent": doc.get("user_agent"),
+        "created_at": spec_datetime(doc.get("created_at")),
+    }
+    for field in OPTIONAL_EVENT_FIELDS:
+        if doc.get(field) is not None:
+            view[field] = doc[field]
+    return view
+
+
+def requested_id(raw: str) -> str:
+    """The id as clients send it: with or without ``<>``, URL-encoded once or twice."""
+    return normalize_message_id(urllib.parse.unquote(raw))
+
+
+async def message_status(db: Database, account_id: str, raw_id: str) -> dict[str, Any]:
+    message_id = requested_id(raw_id)
+    doc = None
+    if len(message_id) <= MAX_MESSAGE_ID_CHARS:
+        # Filtered by account: another account's message is as absent as a missing one.
+        doc = await messages.find_message(db, account_id, message_id)
+    if doc is None:
+        raise ApiError(404, "NOT_FOUND", "Message not found", {"message_id": message_id})
+    events = await messages.list_events(db, account_id, message_id)
+    return {"message": message_view(doc), "events": [event_view(e) for e in events]}

@@ -1,0 +1,157 @@
+"""Request and response bodies of the provider administration API.
+
+``config`` holds the type's own fields, secrets included on the way in (see
+``mailpass_common.provider_config``); on the way out secrets appear only as ``has_<name>``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, JsonValue, field_validator
+
+from mailpass_common.provider_config import (
+    EmailAddress,
+    FallbackPriority,
+    HeaderText,
+    ProviderFields,
+    ProviderName,
+    ProviderType,
+    SendLimit,
+)
+
+SMTP_EXAMPLE: dict[str, JsonValue] = {
+    "name": "main-relay",
+    "type": "smtp",
+    "config": {
+        "host": "smtp.yourdomain.com",
+        "port": 587,
+        "security": "starttls",
+        "username": "mailer",
+        "password": "s3cret",
+    },
+    "is_default": True,
+    "hourly_limit": 1000,
+    "daily_limit": 20000,
+    "from_email": "support@yourdomain.com",
+    "from_name": "Your App",
+}
+CONFIG_EXAMPLES: dict[str, JsonValue] = {
+    "ses": {"region": "eu-west-1", "access_key_id": "AKIA...", "secret_access_key": "..."},
+    "sendgrid": {"api_key": "SG.xxxx"},
+    "mailgun": {"domain": "mg.yourdomain.com", "api_key": "key-xxxx"},
+}
+COMMON_FIELDS = (
+    "name",
+    "from_email",
+    "from_name",
+    "hourly_limit",
+    "daily_limit",
+    "fallback_priority",
+)
+
+
+class ProviderCreate(ProviderFields):
+    """A new provider. ``config`` by type: smtp {host, port, security none|starttls|tls,
+    username, password, verify_tls, max_connections}; ses {region, endpoint_url,
+    configuration_set, timeout, access_key_id, secret_access_key, session_token};
+    sendgrid {api_key, base_url, timeout}; mailgun {domain, api_key, base_url, timeout}."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                SMTP_EXAMPLE,
+                *[
+                    {"name": f"{type_}-main", "type": type_, "config": config}
+                    for type_, config in CONFIG_EXAMPLES.items()
+                ],
+            ]
+        },
+    )
+
+    type: ProviderType
+    config: dict[str, Any]
+    is_default: bool = False
+
+
+class ProviderUpdate(BaseModel):
+    """Only the fields sent change; ``null`` clears an optional field. In ``config``, given
+    keys replace the stored ones (secrets too: they can be replaced, never read back) and
+    ``null`` removes one."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"hourly_limit": 500, "config": {"password": "new-s3cret"}}]
+        },
+    )
+
+    name: ProviderName | None = None
+    type: str | None = None
+    config: dict[str, Any] | None = None
+    from_email: EmailAddress | None = None
+    from_name: HeaderText | None = None
+    hourly_limit: SendLimit | None = None
+    daily_limit: SendLimit | None = None
+    fallback_priority: FallbackPriority | None = None
+    is_default: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_required(cls, value: str | None) -> str | None:
+        if value is None:
+            raise ValueError("must not be null")
+        return value
+
+    @field_validator("type")
+    @classmethod
+    def _type_fixed(cls, value: str | None) -> str | None:
+        raise ValueError("a provider's type cannot change: create a new provider")
+
+    @field_validator("is_default")
+    @classmethod
+    def _only_set_default(cls, value: bool | None) -> bool | None:
+        if value is not True:
+            raise ValueError("only true: make another provider the default, or delete this one")
+        return value
+
+    def common_changes(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in COMMON_FIELDS if f in self.model_fields_set}
+
+
+class ProviderView(BaseModel):
+    id: str
+    name: str
+    type: str
+    is_default: bool
+    config: dict[str, Any]
+    from_email: str | None
+    from_name: str | None
+    hourly_limit: int | None
+    daily_limit: int | None
+    fallback_priority: int | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProviderResponse(BaseModel):
+    success: bool = True
+    data: ProviderView
+
+
+class ProviderListResponse(BaseModel):
+    success: bool = True
+    data: list[ProviderView]
+
+
+class ProviderCheck(BaseModel):
+    ok: bool
+    error: str | None = None  # the provider's reply when ok is false
+
+
+class ProviderCheckResponse(BaseModel):
+    success: bool = True
+    data: ProviderCheck

@@ -1,0 +1,151 @@
+"""Routes of the provider administration API (``providers`` permission)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from mailpass_common import accounts
+from mailpass_common.db import Document
+from mailpass_common.provider_config import (
+    ProviderConfigError,
+    check_connection,
+    public_view,
+    validate_config,
+)
+from mailpass_gateway.deps import Db, ProvidersKey, Settings
+from mailpass_gateway.providers.models import (
+    ProviderCheck,
+    ProviderCheckResponse,
+    ProviderCreate,
+    ProviderListResponse,
+    ProviderResponse,
+    ProviderUpdate,
+    ProviderView,
+)
+from mailpass_gateway.providers.service import (
+    Cipher,
+    config_error,
+    name_taken,
+    not_found,
+    owned_provider,
+)
+
+router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
+
+
+def _view(doc: Document) -> ProviderView:
+    return ProviderView.model_validate(public_view(doc))
+
+
+@router.get("", response_model=ProviderListResponse, summary="List the account's providers")
+async def list_providers(key: ProvidersKey, db: Db) -> ProviderListResponse:
+    docs = await accounts.list_providers(db, key.account_id)
+    return ProviderListResponse(data=[_view(doc) for doc in docs])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProviderResponse,
+    summary="Add a provider (smtp, ses, sendgrid or mailgun); secrets are write-only",
+)
+async def create_provider(
+    body: ProviderCreate, key: ProvidersKey, db: Db, cipher: Cipher
+) -> ProviderResponse:
+    try:
+        checked = validate_config(body.type, body.config)
+    except ProviderConfigError as exc:
+        raise config_error(exc) from exc
+    try:
+        doc = await accounts.add_provider(
+            db,
+            cipher,
+            account_id=key.account_id,
+            name=body.name,
+            type=body.type,
+            config=checked.config,
+            secrets_=checked.secrets,
+            from_email=body.from_email,
+            from_name=body.from_name,
+            hourly_limit=body.hourly_limit,
+            daily_limit=body.daily_limit,
+            fallback_priority=body.fallback_priority,
+            default=body.is_default,
+        )
+    except accounts.ProviderNameTaken as exc:
+        raise name_taken(body.name) from exc
+    return ProviderResponse(data=_view(doc))
+
+
+@router.get("/{provider_id}", response_model=ProviderResponse, summary="One provider")
+async def get_provider(provider_id: str, key: ProvidersKey, db: Db) -> ProviderResponse:
+    return ProviderResponse(data=_view(await owned_provider(db, key.account_id, provider_id)))
+
+
+@router.patch(
+    "/{provider_id}",
+    response_model=ProviderResponse,
+    summary="Change a provider; each change increments its version",
+)
+async def update_provider(
+    provider_id: str, body: ProviderUpdate, key: ProvidersKey, db: Db, cipher: Cipher
+) -> ProviderResponse:
+    fields = body.common_changes()
+    doc = await owned_provider(db, key.account_id, provider_id)
+    if fields or body.config:
+        try:
+            updated = await accounts.update_provider(
+                db, cipher, key.account_id, provider_id, fields, body.config
+            )
+        except ProviderConfigError as exc:
+            raise config_error(exc) from exc
+        except accounts.ProviderNameTaken as exc:
+            raise name_taken(str(fields.get("name"))) from exc
+        if updated is None:
+            raise not_found(provider_id)
+        doc = updated
+    if body.is_default and not doc.get("is_default"):
+        if not await accounts.set_default_provider(db, key.account_id, provider_id):
+            raise not_found(provider_id)
+        doc = await owned_provider(db, key.account_id, provider_id)
+    return ProviderResponse(data=_view(doc))
+
+
+@router.delete(
+    "/{provider_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete a provider (deleting the default leaves the account without one)",
+)
+async def delete_provider(provider_id: str, key: ProvidersKey, db: Db) -> Response:
+    if not await accounts.delete_provider(db, key.account_id, provider_id):
+        raise not_found(provider_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{provider_id}/default",
+    response_model=ProviderResponse,
+    summary="Make this provider the account's default (the one /mail/send uses)",
+)
+async def set_default(provider_id: str, key: ProvidersKey, db: Db) -> ProviderResponse:
+    if not await accounts.set_default_provider(db, key.account_id, provider_id):
+        raise not_found(provider_id)
+    return ProviderResponse(data=_view(await owned_provider(db, key.account_id, provider_id)))
+
+
+@router.post(
+    "/{provider_id}/test",
+    response_model=ProviderCheckResponse,
+    response_model_exclude_none=True,
+    summary="Connect and authenticate without sending",
+    description="200 whenever the test could run: `data.ok` says whether the provider "
+    "accepted the connection and credentials; when it did not, `data.error` carries the "
+    "provider's reply (e.g. `535 5.7.8 Authentication credentials invalid`).",
+)
+async def test_provider(
+    provider_id: str, key: ProvidersKey, db: Db, cipher: Cipher, settings: Settings
+) -> ProviderCheckResponse:
+    doc = await owned_provider(db, key.account_id, provider_id)
+    error = await check_connection(doc, cipher, settings)
+    return ProviderCheckResponse(data=ProviderCheck(ok=error is None, error=error))

@@ -1,0 +1,37 @@
+"""Fixtures of the admin tests: the real gateway and SMTP servers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from mailpass_common.db import Database
+from tests.admin.support import AuthSmtpServer
+from tests.support.smtp import SmtpServer
+from tests.support.stack import running_gateway
+
+SMTP_USER = "mailer"
+SMTP_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+async def api(service_env: dict[str, Any], db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_gateway(service_env) as client:
+        yield client
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def auth_smtp() -> Iterator[AuthSmtpServer]:
+    server = AuthSmtpServer(SMTP_USER, SMTP_PASSWORD).start()
+    yield server
+    server.stop()
