@@ -1,4 +1,4 @@
-"""``mailpass accounts create NAME`` / ``mailpass accounts list``."""
+"""``mailpass accounts create NAME | list | set-tracking NAME [--opens/--no-opens] ...``."""
 
 from __future__ import annotations
 
@@ -25,6 +25,27 @@ async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
+async def set_tracking(args: argparse.Namespace, ctx: CliContext) -> int:
+    """The account's tracking defaults; a message's track_opens/track_clicks still win."""
+    changes = {
+        f"settings.{field}": value
+        for field, value in (("track_opens", args.opens), ("track_clicks", args.clicks))
+        if value is not None
+    }
+    if not changes:
+        raise CliError("nothing to change: give --opens/--no-opens and/or --clicks/--no-clicks")
+    result = await ctx.db[Collections.ACCOUNTS].update_one({"name": args.name}, {"$set": changes})
+    if result.matched_count == 0:
+        raise CliError(f"no account named {args.name!r}")
+    doc = await ctx.db[Collections.ACCOUNTS].find_one({"name": args.name})
+    settings = (doc or {}).get("settings") or {}
+    print(
+        f"{args.name}: track_opens={bool(settings.get('track_opens', False))} "
+        f"track_clicks={bool(settings.get('track_clicks', False))}"
+    )
+    return 0
+
+
 def register(groups: Any) -> None:
     parser: argparse.ArgumentParser = groups.add_parser("accounts", help="manage accounts")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -32,3 +53,8 @@ def register(groups: Any) -> None:
     p.add_argument("name")
     p.set_defaults(handler=create)
     commands.add_parser("list", help="list accounts").set_defaults(handler=list_)
+    p = commands.add_parser("set-tracking", help="default open/click tracking of an account")
+    p.add_argument("name")
+    p.add_argument("--opens", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--clicks", action=argparse.BooleanOptionalAction, default=None)
+    p.set_defaults(handler=set_tracking)
