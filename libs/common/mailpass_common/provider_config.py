@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mailpass_common.db import Document
 from mailpass_common.security import CredentialCipher
 from mailpass_common.settings import CommonSettings
+from mailpass_common.validation import EmailAddress, header_text
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 HOST_PATTERN = re.compile(r"^[A-Za-z0-9_.:\[\]-]{1,253}$")
@@ -34,20 +34,6 @@ class ProviderConfigError(ValueError):
     def __init__(self, errors: list[dict[str, str]]) -> None:
         super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
         self.errors = errors
-
-
-def no_line_breaks(value: str) -> str:
-    if "\r" in value or "\n" in value:
-        raise ValueError("must not contain line breaks (CR or LF)")
-    return value
-
-
-def email_address(value: str) -> str:
-    no_line_breaks(value)
-    try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ValueError(f"invalid email address: {exc}") from exc
 
 
 def provider_name(value: str) -> str:
@@ -75,12 +61,11 @@ def _region(value: str) -> str:
     return value
 
 
-EmailAddress = Annotated[str, AfterValidator(email_address)]
-HeaderText = Annotated[str, AfterValidator(no_line_breaks), Field(max_length=256)]
+HeaderText = Annotated[str, AfterValidator(header_text), Field(max_length=256)]
 ProviderName = Annotated[str, AfterValidator(provider_name)]
 SendLimit = Annotated[int, Field(gt=0, le=1_000_000_000)]
 FallbackPriority = Annotated[int, Field(ge=0, le=1_000_000)]
-Secret = Annotated[str, AfterValidator(no_line_breaks), Field(min_length=1, max_length=4096)]
+Secret = Annotated[str, AfterValidator(header_text), Field(min_length=1, max_length=4096)]
 HttpUrl = Annotated[str, AfterValidator(_http_url), Field(max_length=2048)]
 Timeout = Annotated[float, Field(gt=0, le=120)]
 
@@ -96,7 +81,7 @@ class SmtpConfig(_TypeConfig):
     # Omitted: the usual port of the chosen security (587 STARTTLS, 465 TLS, 25 plain).
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
     security: Literal["none", "starttls", "tls"] = "starttls"
-    username: Annotated[str, AfterValidator(no_line_breaks), Field(max_length=256)] | None = None
+    username: Annotated[str, AfterValidator(header_text), Field(max_length=256)] | None = None
     password: Secret | None = None
     verify_tls: bool = True
     max_connections: Annotated[int, Field(ge=1, le=100)] | None = None

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from mailpass_common.provider_config import no_line_breaks
+from mailpass_common.validation import header_text
 
 PermissionName = Literal["mail", "providers", "keys"]
 
@@ -18,7 +18,7 @@ class KeyCreate(BaseModel):
         json_schema_extra={"examples": [{"name": "billing-service", "permissions": ["mail"]}]},
     )
 
-    name: Annotated[str, AfterValidator(no_line_breaks), Field(max_length=100)] = ""
+    name: Annotated[str, AfterValidator(header_text), Field(max_length=100)] = ""
     permissions: Annotated[list[PermissionName], Field(min_length=1, max_length=3)]
     # A test key (mp_test_) runs the whole pipeline but delivers only to the sandbox.
     test: bool = False

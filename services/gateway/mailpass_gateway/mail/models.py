@@ -12,9 +12,9 @@ import math
 import re
 from typing import Annotated, Any
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from mailpass_common.validation import EmailAddress, HeaderText
 from mailpass_gateway.errors import FieldError
 from mailpass_gateway.mail import examples
 
@@ -28,24 +28,7 @@ MAX_METADATA_VALUE_CHARS = 512
 MAX_BATCH = 100
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
 METADATA_KEY_PATTERN = re.compile(r"^[^\x00-\x1f\x7f.$][^\x00-\x1f\x7f.]{0,63}$")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # everything but TAB
 INT64 = (-(2**63), 2**63 - 1)
-
-
-def _header_text(value: str) -> str:
-    if "\r" in value or "\n" in value:
-        raise ValueError("must not contain line breaks (CR or LF)")
-    if CONTROL_CHARACTERS.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _email(value: str) -> str:
-    _header_text(value)
-    try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ValueError(f"invalid email address: {exc}") from exc
 
 
 def _not_blank(value: str) -> str:
@@ -86,8 +69,6 @@ def _metadata(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-EmailAddress = Annotated[str, AfterValidator(_email)]
-HeaderText = Annotated[str, AfterValidator(_header_text)]
 Tag = Annotated[str, AfterValidator(_tag)]
 Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
 FromName = Annotated[HeaderText, Field(max_length=MAX_NAME_CHARS)]

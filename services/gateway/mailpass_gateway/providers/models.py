@@ -12,7 +12,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, JsonValue, field_validator
 
 from mailpass_common.provider_config import (
-    EmailAddress,
     FallbackPriority,
     HeaderText,
     ProviderFields,
@@ -20,6 +19,7 @@ from mailpass_common.provider_config import (
     ProviderType,
     SendLimit,
 )
+from mailpass_common.validation import EmailAddress
 
 SMTP_EXAMPLE: dict[str, JsonValue] = {
     "name": "main-relay",
