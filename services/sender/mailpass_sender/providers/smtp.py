@@ -13,6 +13,7 @@ replies, refused or dropped connections, TLS failures and timeouts are temporary
 from __future__ import annotations
 
 import asyncio
+import select
 import ssl
 import time
 from typing import Any
@@ -44,6 +45,22 @@ def _tls_context(config: dict[str, Any]) -> ssl.SSLContext | None:
     if config.get("ca_cert"):
         return ssl.create_default_context(cadata=str(config["ca_cert"]))
     return None  # aiosmtplib's default: the system trust store, hostname checked
+
+
+def _hung_up(client: aiosmtplib.SMTP) -> bool:
+    """Whether the server closed this idle session moments ago, unnoticed by the loop.
+
+    An idle session has nothing to read: anything readable is an EOF, a 421 or a TLS
+    close_notify still waiting for the event loop, and the session would fail mid-send.
+    """
+    if not client.is_connected:
+        return True
+    sock = client.get_transport_info("socket")
+    if sock is None:
+        return False
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class SmtpProvider:
@@ -96,7 +113,8 @@ class SmtpProvider:
     async def _acquire(self) -> aiosmtplib.SMTP:
         while self._idle:
             client, last_used = self._idle.pop()
-            if not client.is_connected:
+            if _hung_up(client):
+                client.close()
                 continue
             if time.monotonic() - last_used < self._idle_check_seconds:
                 return client
