@@ -109,7 +109,10 @@ async def test_a_killed_sender_loses_nothing(
                 service_env,
                 db,
                 scheduler_stale_sending_seconds=LEASE_SECONDS,
-                # Also republish queued messages whose job sits with a stalled consumer.
+                # And queued messages whose job is gone. Seen on nx-27017 (not MongoDB):
+                # claims the killed sender had made, already visible to others as
+                # `sending`, were reverted to `queued` after its connection died, with their
+                # jobs acked as skipped meanwhile. The outbox recovery is what heals that.
                 scheduler_republish_after_seconds=5,
             )
             return False
