@@ -97,15 +97,23 @@ async def create_api_key(
     return created
 
 
+# ``last_used_at`` is kept to this resolution: stamping it on every request would turn
+# every API call into a database write on the hottest path.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
 async def authenticate(db: Database, key: str) -> ApiKeyRecord | None:
-    """Find a presented key by its hash and stamp ``last_used_at``; None if unknown or revoked."""
-    doc = await db[Collections.API_KEYS].find_one_and_update(
+    """Find a presented key by its hash; None if unknown or revoked. Keeps ``last_used_at``."""
+    keys = db[Collections.API_KEYS]
+    doc = await keys.find_one(
         {"_id": hash_api_key(key), "revoked": False},
-        now_stamp("last_used_at"),
-        projection={"account_id": 1, "permissions": 1, "test": 1},
+        projection={"account_id": 1, "permissions": 1, "test": 1, "last_used_at": 1},
     )
     if doc is None:
         return None
+    last_used = doc.get("last_used_at")
+    if not isinstance(last_used, datetime) or last_used < datetime.now(UTC) - LAST_USED_RESOLUTION:
+        await keys.update_one({"_id": doc["_id"]}, now_stamp("last_used_at"))
     return ApiKeyRecord(
         key_hash=doc["_id"],
         account_id=doc["account_id"],
