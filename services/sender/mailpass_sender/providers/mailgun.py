@@ -16,35 +16,14 @@ from typing import Any
 import httpx
 
 from mailpass_sender.providers.base import (
-    DeliveryError,
     DeliveryResult,
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
+from mailpass_sender.providers.http import HttpApiProvider
 
 DEFAULT_BASE_URL = "https://api.mailgun.net"  # EU accounts: https://api.eu.mailgun.net
-DEFAULT_TIMEOUT_SECONDS = 30.0
-
-
-def _error_reply(response: httpx.Response) -> str:
-    """Mailgun answers errors with ``{"message": "..."}``, or plain text (``Forbidden``)."""
-    detail = ""
-    try:
-        body = response.json()
-        if isinstance(body, dict):
-            detail = str(body.get("message") or "")
-    except ValueError:
-        pass
-    detail = detail or response.text.strip()[:500] or response.reason_phrase
-    return f"Mailgun HTTP {response.status_code}: {detail}"
-
-
-def classify_response(response: httpx.Response) -> DeliveryError:
-    reply = _error_reply(response)
-    if response.status_code == 429 or response.status_code >= 500:
-        return TemporaryDeliveryError(reply)
-    return PermanentDeliveryError(reply)
 
 
 def build_form(email: OutgoingEmail) -> dict[str, list[str]]:
@@ -56,8 +35,9 @@ def build_form(email: OutgoingEmail) -> dict[str, list[str]]:
     return form
 
 
-class MailgunProvider:
+class MailgunProvider(HttpApiProvider):
     type = "mailgun"
+    api_name = "Mailgun"
 
     def __init__(
         self,
@@ -70,27 +50,22 @@ class MailgunProvider:
         if not secrets.get("api_key"):
             raise ValueError("Mailgun provider needs an api_key")
         self._domain = str(config["domain"])
-        self._base_url = str(config.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
-        self._timeout = float(config.get("timeout") or DEFAULT_TIMEOUT_SECONDS)
-        self._auth = httpx.BasicAuth("api", str(secrets["api_key"]))
-        # An injected client belongs to the caller (shared pools, tests); ours we close.
-        self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=self._timeout)
+        super().__init__(
+            config,
+            default_base_url=DEFAULT_BASE_URL,
+            client=client,
+            auth=httpx.BasicAuth("api", str(secrets["api_key"])),
+        )
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def error_detail(self, response: httpx.Response) -> str:
+        """Mailgun answers errors with ``{"message": "..."}``, or plain text (``Forbidden``)."""
         try:
-            return await self._client.request(
-                method,
-                f"{self._base_url}{path}",
-                auth=self._auth,
-                headers={"Accept": "application/json"},
-                timeout=self._timeout,
-                **kwargs,
-            )
-        except httpx.TransportError as exc:  # connect, read, write, pool errors, timeouts
-            raise TemporaryDeliveryError(
-                f"Mailgun request failed: {type(exc).__name__}: {exc}"
-            ) from exc
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and body.get("message"):
+            return str(body["message"])
+        return super().error_detail(response)
 
     async def send(self, email: OutgoingEmail) -> DeliveryResult:
         mime = email.to_mime().as_bytes()
@@ -102,7 +77,7 @@ class MailgunProvider:
             files={"message": ("message.mime", mime, "application/octet-stream")},
         )
         if response.status_code != 200:
-            raise classify_response(response)
+            raise self.failure(response)
         try:
             body = response.json()
         except ValueError:
@@ -121,7 +96,7 @@ class MailgunProvider:
         """
         response = await self._request("GET", f"/v4/domains/{self._domain}")
         if response.status_code != 200:
-            raise classify_response(response)
+            raise self.failure(response)
         try:
             state = response.json()["domain"].get("state")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -129,7 +104,3 @@ class MailgunProvider:
         # "unverified" domains are refused for sending and "disabled" ones are blocked.
         if state != "active":
             raise PermanentDeliveryError(f"Mailgun domain {self._domain} is {state}, not active")
-
-    async def close(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()

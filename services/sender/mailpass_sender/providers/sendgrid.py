@@ -16,41 +16,16 @@ from typing import Any
 import httpx
 
 from mailpass_sender.providers.base import (
-    DeliveryError,
     DeliveryResult,
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
+from mailpass_sender.providers.http import HttpApiProvider
 
 DEFAULT_BASE_URL = "https://api.sendgrid.com"
-DEFAULT_TIMEOUT_SECONDS = 30.0
 # The scope a key needs to send; check() refuses keys that cannot (e.g. read-only keys).
 SEND_SCOPE = "mail.send"
-
-
-def _error_reply(response: httpx.Response) -> str:
-    """SendGrid's documented error body is ``{"errors": [{"message", "field", "help"}]}``."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    messages: list[str] = []
-    if isinstance(body, dict):
-        for error in body.get("errors") or []:
-            if isinstance(error, dict) and error.get("message"):
-                field = error.get("field")
-                has_field = field and field != "null"
-                messages.append(f"{error['message']} ({field})" if has_field else error["message"])
-    detail = "; ".join(messages) or response.text.strip()[:500] or response.reason_phrase
-    return f"SendGrid HTTP {response.status_code}: {detail}"
-
-
-def classify_response(response: httpx.Response) -> DeliveryError:
-    reply = _error_reply(response)
-    if response.status_code == 429 or response.status_code >= 500:
-        return TemporaryDeliveryError(reply)
-    return PermanentDeliveryError(reply)
 
 
 def _unique(addresses: list[str], seen: set[str]) -> list[dict[str, str]]:
@@ -104,8 +79,9 @@ def build_payload(email: OutgoingEmail) -> dict[str, Any]:
     return payload
 
 
-class SendGridProvider:
+class SendGridProvider(HttpApiProvider):
     type = "sendgrid"
+    api_name = "SendGrid"
 
     def __init__(
         self,
@@ -115,35 +91,35 @@ class SendGridProvider:
     ) -> None:
         if not secrets.get("api_key"):
             raise ValueError("SendGrid provider needs an api_key")
-        self._base_url = str(config.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
-        self._timeout = float(config.get("timeout") or DEFAULT_TIMEOUT_SECONDS)
-        self._headers = {
-            "Authorization": f"Bearer {secrets['api_key']}",
-            "Accept": "application/json",
-        }
-        # An injected client belongs to the caller (shared pools, tests); ours we close.
-        self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=self._timeout)
+        super().__init__(
+            config,
+            default_base_url=DEFAULT_BASE_URL,
+            client=client,
+            headers={"Authorization": f"Bearer {secrets['api_key']}"},
+        )
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def error_detail(self, response: httpx.Response) -> str:
+        """SendGrid's documented error body is ``{"errors": [{"message", "field", "help"}]}``."""
         try:
-            return await self._client.request(
-                method,
-                f"{self._base_url}{path}",
-                headers=self._headers,
-                timeout=self._timeout,
-                **kwargs,
-            )
-        except httpx.TransportError as exc:  # connect, read, write, pool errors, timeouts
-            raise TemporaryDeliveryError(
-                f"SendGrid request failed: {type(exc).__name__}: {exc}"
-            ) from exc
+            body = response.json()
+        except ValueError:
+            body = None
+        messages: list[str] = []
+        if isinstance(body, dict):
+            for error in body.get("errors") or []:
+                if isinstance(error, dict) and error.get("message"):
+                    field = error.get("field")
+                    has_field = field and field != "null"
+                    messages.append(
+                        f"{error['message']} ({field})" if has_field else error["message"]
+                    )
+        return "; ".join(messages) or super().error_detail(response)
 
     async def send(self, email: OutgoingEmail) -> DeliveryResult:
         response = await self._request("POST", "/v3/mail/send", json=build_payload(email))
         if response.status_code != 202:
             # 200 only comes back in sandbox mode, which means nothing was sent.
-            raise classify_response(response)
+            raise self.failure(response)
         message_id = response.headers.get("X-Message-Id")
         return DeliveryResult(provider_message_id=message_id, reply="SendGrid 202 Accepted")
 
@@ -151,14 +127,10 @@ class SendGridProvider:
         """``GET /v3/scopes`` validates the key and lists what it may do."""
         response = await self._request("GET", "/v3/scopes")
         if response.status_code != 200:
-            raise classify_response(response)
+            raise self.failure(response)
         try:
             scopes = response.json().get("scopes") or []
         except (ValueError, AttributeError) as exc:
             raise TemporaryDeliveryError("SendGrid returned an unreadable scopes list") from exc
         if SEND_SCOPE not in scopes:
             raise PermanentDeliveryError(f"SendGrid API key lacks the {SEND_SCOPE} scope")
-
-    async def close(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
