@@ -11,6 +11,7 @@ import pytest
 from mailpass_common.db import Database, connect, ensure_indexes
 from mailpass_common.settings import CommonSettings
 from tests.support.services import mongodb, rabbitmq_url
+from tests.support.smtp import SmtpServer
 from tests.support.stack import delete_topology
 
 
@@ -47,3 +48,11 @@ async def db(service_env: dict[str, Any]) -> AsyncIterator[Database]:
     yield database
     await client.drop_database(database.name)
     await client.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free port that keeps what it receives."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()

@@ -10,7 +10,6 @@ import pytest
 
 from mailpass_common.db import Database
 from tests.admin.support import AuthSmtpServer
-from tests.support.smtp import SmtpServer
 from tests.support.stack import running_gateway
 
 SMTP_USER = "mailer"
@@ -21,13 +20,6 @@ SMTP_PASSWORD = "correct horse battery staple"
 async def api(service_env: dict[str, Any], db: Database) -> AsyncIterator[httpx.AsyncClient]:
     async with running_gateway(service_env) as client:
         yield client
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -61,13 +61,6 @@ async def make_tenant(
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def sandbox() -> Iterator[SmtpServer]:
     """The sandbox capture test keys deliver to."""
     server = SmtpServer().start()

@@ -12,10 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import signal
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from mailpass_common.db import Database
 from mailpass_common.documents import Collections, MessageKind
@@ -33,13 +30,6 @@ from tests.support.smtp import SmtpServer
 
 MESSAGES = 1000
 LEASE_SECONDS = 3
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 async def _start_sender(env: dict[str, Any]) -> asyncio.subprocess.Process:

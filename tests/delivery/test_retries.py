@@ -4,10 +4,7 @@ exhausted jobs end in the dead-letter queue, from which an operator replays them
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from mailpass_common.db import Database
 from mailpass_common.documents import MessageKind
@@ -27,13 +24,6 @@ from tests.delivery.helpers import (
 )
 from tests.support.smtp import SmtpServer
 from tests.support.stack import running_sender
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 async def _one_message(

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from mailpass_common import accounts
 from mailpass_common.db import Database
@@ -28,13 +25,6 @@ SPEC_EXAMPLE = {
     "tags": ["order", "confirmation"],
     "metadata": {"order_id": "12345"},
 }
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 async def make_account(db: Database, env: dict[str, Any], smtp_port: int) -> str:

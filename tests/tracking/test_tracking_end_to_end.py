@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 
@@ -45,13 +44,6 @@ class _Links(HTMLParser):
             self.hrefs.append(values.get("href") or "")
         elif tag == "img":
             self.images.append(values.get("src") or "")
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 async def api_key(db: Database, env: dict[str, Any], name: str, smtp_port: int) -> str:
