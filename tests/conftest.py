@@ -36,6 +36,8 @@ async def service_env(mongo_url: str, amqp_url: str) -> AsyncIterator[dict[str, 
         "amqp_url": amqp_url,
         "amqp_prefix": f"mailpass-test-{tag}",
         "message_id_domain": "test.mailpass.local",
+        # Any free port: tests run beside each other and beside `make run`.
+        "management_port": 0,
     }
     yield env
     await delete_topology(amqp_url, env["amqp_prefix"])

@@ -113,7 +113,7 @@ async def test_platform_team_sets_up_an_account_that_then_sends(
     assert key not in keys.out
 
     # The key works against the real gateway, through the provider the CLI added.
-    async with running_sender(env, sender_health_port=0), running_gateway(env) as api:
+    async with running_sender(env, management_port=0), running_gateway(env) as api:
         auth = {"Authorization": f"Bearer {key}"}
         sent = await api.post(
             "/api/v1/mail/send",

@@ -81,7 +81,7 @@ async def api(
     async with (
         running_sender(
             service_env,
-            sender_health_port=0,
+            management_port=0,
             sandbox_smtp_port=sandbox.port,
             sender_retry_base_seconds=60,
         ),

@@ -80,7 +80,7 @@ async def test_timeout_is_202_queued_and_delivery_continues(
         response = await api.post(SEND, json=examples.SEND_REQUEST_CURL, headers=tenant.headers)
         assert response.status_code == 202, response.text
         assert response.json()["data"]["status"] == "queued"
-        async with running_sender(service_env, sender_health_port=0):
+        async with running_sender(service_env, management_port=0):
             [received] = await smtp.wait_for(1)
     assert received.message["Message-ID"] == response.json()["data"]["message_id"]
 

@@ -25,7 +25,7 @@ from tests.support.smtp import CapturingHandler, SmtpServer
 
 # Retries in about a second, three attempts: what the issue asks tests to use.
 FAST_RETRIES: dict[str, Any] = {
-    "sender_health_port": 0,
+    "management_port": 0,
     "sender_retry_base_seconds": 0.4,
     "sender_retry_max_seconds": 0.8,
     "sender_retry_jitter": 0.25,

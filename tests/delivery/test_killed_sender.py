@@ -35,7 +35,7 @@ LEASE_SECONDS = 3
 async def _start_sender(env: dict[str, Any]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         str(BIN / "mailpass-sender"),
-        env=process_env(env, sender_health_port=free_port(), sender_lease_seconds=LEASE_SECONDS),
+        env=process_env(env, management_port=free_port(), sender_lease_seconds=LEASE_SECONDS),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )

@@ -49,7 +49,7 @@ async def test_spec_example_is_delivered_and_recorded(
 ) -> None:
     key = await make_account(db, service_env, smtp.port)
     async with (
-        running_sender(service_env, sender_health_port=0),
+        running_sender(service_env, management_port=0),
         running_gateway(service_env) as api,
     ):
         response = await api.post(

@@ -12,16 +12,16 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from mailpass_common.management import EmbeddedServer
 from tests.support.services import free_port
 
 
 @contextlib.asynccontextmanager
 async def serve_app(app: FastAPI) -> AsyncIterator[str]:
     port = free_port()
-    server = uvicorn.Server(
+    server = EmbeddedServer(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -21,8 +21,18 @@ from tests.support.stack import serve_app
 @contextlib.asynccontextmanager
 async def running_tracker(env: dict[str, Any], **overrides: Any) -> AsyncIterator[str]:
     """The real tracker over HTTP; leaving the block shuts it down (and drains its buffer)."""
-    async with serve_app(create_app(TrackerSettings(**{**env, **overrides}))) as base_url:
+    async with running_tracker_ports(env, **overrides) as (base_url, _):
         yield base_url
+
+
+@contextlib.asynccontextmanager
+async def running_tracker_ports(
+    env: dict[str, Any], **overrides: Any
+) -> AsyncIterator[tuple[str, str]]:
+    """The tracker's public base URL and its management base URL."""
+    app = create_app(TrackerSettings(**{**env, **overrides}))
+    async with serve_app(app) as base_url:
+        yield base_url, f"http://127.0.0.1:{app.state.management_port}"
 
 
 def client_from(address: str, base_url: str) -> httpx.AsyncClient:

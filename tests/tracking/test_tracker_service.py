@@ -17,6 +17,7 @@ from tests.tracking.support import (
     client_from,
     insert_sent_message,
     running_tracker,
+    running_tracker_ports,
 )
 
 MESSAGE_ID = "<tracked.1700000000@test.mailpass.local>"
@@ -48,7 +49,10 @@ async def test_pixel_and_click_are_answered_and_recorded(
     opened_before = metric(
         "mailpass_tracker_events_total", event_type="open", classification="human"
     )
-    async with running_tracker(service_env) as base, client_from("127.0.0.1", base) as web:
+    async with (
+        running_tracker_ports(service_env) as (base, management),
+        client_from("127.0.0.1", base) as web,
+    ):
         pixel = await web.get(
             f"/t/o/{signer.open_token(MESSAGE_ID)}", headers={"User-Agent": THUNDERBIRD}
         )
@@ -58,8 +62,9 @@ async def test_pixel_and_click_are_answered_and_recorded(
         click = await web.get(
             f"/t/c/{signer.click_token(MESSAGE_ID, 3, TARGET)}", headers={"User-Agent": THUNDERBIRD}
         )
-        ready = await web.get("/readyz")
-        exposition = (await web.get("/metrics")).text
+        public_probes = [await web.get(path) for path in ("/readyz", "/healthz", "/metrics")]
+        ready = await web.get(f"{management}/readyz")
+        exposition = (await web.get(f"{management}/metrics")).text
 
     assert pixel.status_code == 200 and proxied.status_code == 200
     assert pixel.headers["content-type"] == "image/gif"
@@ -72,6 +77,7 @@ async def test_pixel_and_click_are_answered_and_recorded(
     assert "no-store" in click.headers["cache-control"]
     assert click.headers["referrer-policy"] == "no-referrer"
     assert ready.status_code == 200
+    assert [r.status_code for r in public_probes] == [404, 404, 404]
 
     recorded = await events(db)
     assert [(e["event_type"], e["classification"]) for e in recorded] == [

@@ -82,7 +82,7 @@ async def test_tracked_message_records_opens_and_clicks_shown_in_its_status(
 
     async with running_gateway(service_env) as api:
         async with running_tracker(service_env, tracker_flush_interval_seconds=0.05) as tracker:
-            async with running_sender(service_env, sender_health_port=0, tracker_base_url=tracker):
+            async with running_sender(service_env, management_port=0, tracker_base_url=tracker):
                 sent = await api.post("/api/v1/mail/send", json=request, headers=auth)
                 assert sent.status_code == 200, sent.text
                 message_id = sent.json()["data"]["message_id"]

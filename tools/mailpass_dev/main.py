@@ -21,7 +21,8 @@ BANNER = """
  MailPass dev stack
    gateway   http://127.0.0.1:{gateway_port}   (docs: http://127.0.0.1:{gateway_port}/docs)
    tracker   http://127.0.0.1:{tracker_port}
-   sender    http://127.0.0.1:9101/metrics
+   metrics   http://127.0.0.1:9100/metrics (gateway), :9101 (sender), :9102 (tracker),
+             :9103 (scheduler); /healthz and /readyz on the same ports
    mailbox   smtp://127.0.0.1:{smtp_port}  ->  {mailbox}
    API key   {key}
 

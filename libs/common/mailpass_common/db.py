@@ -8,6 +8,7 @@ from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from mailpass_common.documents import Collections
+from mailpass_common.metrics import CommandCounter
 from mailpass_common.settings import CommonSettings
 
 Document = dict[str, Any]
@@ -16,7 +17,11 @@ Database = AsyncDatabase[Document]
 
 def connect(settings: CommonSettings) -> tuple[AsyncMongoClient[Document], Database]:
     client: AsyncMongoClient[Document] = AsyncMongoClient(
-        settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5000, appname="mailpass"
+        settings.mongodb_url,
+        tz_aware=True,
+        serverSelectionTimeoutMS=5000,
+        appname="mailpass",
+        event_listeners=[CommandCounter()],
     )
     return client, client[settings.mongodb_database]
 

@@ -34,3 +34,14 @@ class CommonSettings(BaseSettings):
         if self.environment != "development" and self.secret_key.get_secret_value() == DEV_SECRET:
             raise ValueError("SECRET_KEY must be set outside development")
         return self
+
+
+class ServiceSettings(CommonSettings):
+    """A long-running service: it also serves the management port (see ``management``).
+
+    Each service sets its own default port: gateway 9100, sender 9101, tracker 9102,
+    the scheduler's dev loop 9103. 0 binds any free port (tests).
+    """
+
+    management_host: str = "127.0.0.1"
+    management_port: int

@@ -14,8 +14,8 @@ from opentelemetry import trace
 from mailpass_common import db as dbmod
 from mailpass_common import idempotency
 from mailpass_common.broker import JobPublisher, Topology
-from mailpass_common.health import health_router
 from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
+from mailpass_common.management import management_server
 from mailpass_common.telemetry import extract_trace_context, log_fields, tracer
 from mailpass_gateway.body_limit import BodySizeLimit
 from mailpass_gateway.errors import install_error_handlers, internal_error
@@ -46,7 +46,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.state.publisher = JobPublisher(connection, Topology(settings.amqp_prefix))
         app.state.waiter = waiter
         try:
-            yield
+            async with management_server(
+                readiness, settings.management_host, settings.management_port
+            ) as management:
+                app.state.management_port = management.port
+                yield
         finally:
             await connection.close()
             await client.close()
@@ -69,7 +73,6 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             raise RuntimeError("RabbitMQ connection is down")
         return {"mongodb": "ok", "rabbitmq": "ok"}
 
-    app.include_router(health_router(readiness))
     app.include_router(mail_router)
     app.include_router(providers_router)
     app.include_router(keys_router)

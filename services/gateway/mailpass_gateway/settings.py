@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from mailpass_common.settings import CommonSettings
+from mailpass_common.settings import ServiceSettings
 
 
-class GatewaySettings(CommonSettings):
+class GatewaySettings(ServiceSettings):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
+    management_port: int = 9100
     # How long POST /mail/send waits for the delivery result before answering 202 queued.
     send_timeout_seconds: float = 30.0
     # Request bodies larger than this are refused with 413 before they are parsed. 10 MiB

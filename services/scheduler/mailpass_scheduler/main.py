@@ -11,6 +11,7 @@ from mailpass_common import db as dbmod
 from mailpass_common import telemetry
 from mailpass_common.broker import JobPublisher, Topology
 from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
+from mailpass_common.management import management_server
 from mailpass_scheduler.flush import FlushReport, flush
 from mailpass_scheduler.settings import SchedulerSettings
 
@@ -30,13 +31,18 @@ async def run_once(settings: SchedulerSettings) -> FlushReport:
         await client.close()
 
 
+async def _alive() -> dict[str, str]:
+    return {"loop": "running"}
+
+
 async def run_loop(settings: SchedulerSettings) -> None:
-    while True:
-        try:
-            await run_once(settings)
-        except Exception:
-            log.exception("flush failed")
-        await asyncio.sleep(settings.scheduler_interval_seconds)
+    async with management_server(_alive, settings.management_host, settings.management_port):
+        while True:
+            try:
+                await run_once(settings)
+            except Exception:
+                log.exception("flush failed")
+            await asyncio.sleep(settings.scheduler_interval_seconds)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from mailpass_common.settings import CommonSettings
+from mailpass_common.settings import ServiceSettings
 
 
-class SchedulerSettings(CommonSettings):
+class SchedulerSettings(ServiceSettings):
+    # Served by ``mailpass-scheduler loop`` only; a ``flush`` run exits too soon to scrape.
+    management_port: int = 9103
     # Most batch messages one run publishes (the rest wait for the next run).
     scheduler_batch_size: int = 1000
     # A queued message whose job was published this long ago without an outcome, or never

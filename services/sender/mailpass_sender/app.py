@@ -1,17 +1,17 @@
-"""The sender process: the job consumer plus a small HTTP server for probes and metrics."""
+"""The sender process: the job consumer, and the management port for probes and metrics."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 
-import uvicorn
 from aio_pika.abc import AbstractRobustConnection
-from fastapi import FastAPI
 
 from mailpass_common import db as dbmod
 from mailpass_common.broker import JobPublisher, Topology
-from mailpass_common.health import health_router
 from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
+from mailpass_common.management import ManagementServer
 from mailpass_common.security import CredentialCipher
 from mailpass_sender.circuit import CircuitBreakers
 from mailpass_sender.consumer import BrokerJobRouter, JobConsumer
@@ -34,8 +34,9 @@ class SenderService:
         )
         self._consumer: JobConsumer | None = None
         self._connection: AbstractRobustConnection | None = None
-        self.http = FastAPI(title="mailpass-sender", openapi_url=None)
-        self.http.include_router(health_router(self._readiness))
+        self.management = ManagementServer(
+            self._readiness, settings.management_host, settings.management_port
+        )
 
     async def _readiness(self) -> dict[str, str]:
         await dbmod.ping(self.db)
@@ -60,9 +61,11 @@ class SenderService:
             connection, context, topology=topology, prefetch=self.settings.sender_prefetch
         )
         await self._consumer.start()
+        await self.management.start()
         log.info("sender started")
 
     async def stop(self) -> None:
+        await self.management.stop()
         if self._consumer is not None:
             await self._consumer.stop()
         if self._connection is not None:
@@ -71,18 +74,15 @@ class SenderService:
         await self._client.close()
 
     async def run(self) -> None:
-        """Run until cancelled (SIGTERM/SIGINT via uvicorn), then shut down gracefully."""
+        """Run until SIGTERM or SIGINT, then stop taking jobs and finish those in flight."""
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
         await self.start()
-        config = uvicorn.Config(
-            self.http,
-            host=self.settings.sender_health_host,
-            port=self.settings.sender_health_port,
-            log_config=None,
-            access_log=False,
-        )
-        server = uvicorn.Server(config)
         try:
-            await server.serve()
+            await stopping.wait()
+            log.info("sender stopping")
         finally:
             await self.stop()
 

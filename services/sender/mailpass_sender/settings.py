@@ -3,17 +3,16 @@ from __future__ import annotations
 from pydantic import Field
 
 from mailpass_common.broker import MAX_JITTER
-from mailpass_common.settings import CommonSettings
+from mailpass_common.settings import ServiceSettings
 
 
-class SenderSettings(CommonSettings):
+class SenderSettings(ServiceSettings):
     # Jobs in flight per sender process (RabbitMQ prefetch): deliveries run concurrently.
     sender_prefetch: int = 32
     # A claimed message whose sender has not recorded an outcome after this long is
     # considered abandoned (its sender died) and may be claimed again.
     sender_lease_seconds: float = 120.0
-    sender_health_host: str = "0.0.0.0"
-    sender_health_port: int = 9101
+    management_port: int = 9101
     # Delivery attempts before a message fails and its job goes to the dead-letter queue
     # (each attempt tries the default provider and then the fallbacks).
     sender_max_attempts: int = Field(default=8, ge=1)

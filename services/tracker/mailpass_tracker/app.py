@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mailpass_common import db as dbmod
-from mailpass_common.health import health_router
 from mailpass_common.lifecycle import wait_for_mongodb
+from mailpass_common.management import management_server
 from mailpass_common.tracking import TrackingSigner
 from mailpass_tracker.clientip import TrustedProxies
 from mailpass_tracker.ingest import EventWriter
@@ -35,7 +35,11 @@ def create_app(settings: TrackerSettings) -> FastAPI:
         writer.start()
         app.state.writer = writer
         try:
-            yield
+            async with management_server(
+                readiness, settings.management_host, settings.management_port
+            ) as management:
+                app.state.management_port = management.port
+                yield
         finally:
             # uvicorn has finished the requests in flight by now: drain, then disconnect.
             await writer.close(settings.tracker_drain_timeout_seconds)
@@ -61,6 +65,5 @@ def create_app(settings: TrackerSettings) -> FastAPI:
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
         return error_response(exc.status_code, code, str(exc.detail))
 
-    app.include_router(health_router(readiness))
     app.include_router(tracking_router)
     return app

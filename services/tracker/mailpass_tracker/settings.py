@@ -6,12 +6,13 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from mailpass_common.settings import CommonSettings
+from mailpass_common.settings import ServiceSettings
 
 
-class TrackerSettings(CommonSettings):
+class TrackerSettings(ServiceSettings):
     tracker_host: str = "127.0.0.1"
     tracker_port: int = 8001
+    management_port: int = 9102
     # Peers whose X-Forwarded-For is believed: the ingress controller's addresses or its
     # pod CIDR, as IPs or CIDRs, comma-separated in the environment
     # (TRACKER_TRUSTED_PROXIES=10.0.0.0/8,fd00::/8). Empty: the header is never believed,

@@ -1,0 +1,56 @@
+"""Prometheus metrics every service shares, and the exposition of ``/metrics``.
+
+Naming follows Prometheus conventions: the ``mailpass_`` prefix, base units
+(``_seconds``), ``_total`` for counters, and labels with a bounded set of values (never
+a message id or an address).
+
+Several worker processes: when ``PROMETHEUS_MULTIPROC_DIR`` is set (the gateway sets it
+for its workers), prometheus-client keeps values in files there and :func:`exposition`
+aggregates every process's, so whichever worker answers a scrape answers for all.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    generate_latest,
+    multiprocess,
+)
+from pymongo import monitoring
+
+MONGODB_COMMANDS = Counter(
+    "mailpass_mongodb_commands_total",
+    "Commands sent to MongoDB (round trips), by command name.",
+    ["command"],
+)
+
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts every MongoDB round trip: ``make bench`` divides them by messages delivered."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        MONGODB_COMMANDS.labels(event.command_name).inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text exposition of this process's metrics, or of all workers' together."""
+    if multiprocess_dir() is None:
+        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry), CONTENT_TYPE_LATEST
