@@ -40,7 +40,7 @@ async def service_env(mongo_url: str, amqp_url: str) -> AsyncIterator[dict[str, 
         "management_port": 0,
     }
     yield env
-    await delete_topology(amqp_url, env["amqp_prefix"])
+    await delete_topology(amqp_url, str(env["amqp_prefix"]))
 
 
 @pytest.fixture

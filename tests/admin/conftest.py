@@ -9,11 +9,8 @@ import httpx
 import pytest
 
 from mailpass_common.db import Database
-from tests.admin.support import AuthSmtpServer
+from tests.admin.support import SMTP_PASSWORD, SMTP_USER, AuthSmtpServer
 from tests.support.stack import running_gateway
-
-SMTP_USER = "mailer"
-SMTP_PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture

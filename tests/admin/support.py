@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from mailpass_common import accounts
-from mailpass_common.db import Database
-from mailpass_common.security import CredentialCipher, Permission
-from mailpass_common.settings import CommonSettings
 from tests.support.services import free_port
 from tests.support.smtp import CapturingHandler, Received
 
-
-@dataclass(frozen=True)
-class Tenant:
-    account_id: str
-    key: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}"}
-
-
-async def make_tenant(
-    db: Database, name: str, permissions: tuple[str, ...] = Permission.ALL, *, test: bool = False
-) -> Tenant:
-    account = await accounts.get_account_by_name(db, name) or await accounts.create_account(
-        db, name
-    )
-    new = await accounts.create_api_key(db, account["_id"], permissions, test=test)
-    return Tenant(account["_id"], new.key)
-
-
-def cipher_for(env: dict[str, Any]) -> CredentialCipher:
-    return CredentialCipher(CommonSettings(**env).secret_key.get_secret_value())
+SMTP_USER = "mailer"
+SMTP_PASSWORD = "correct horse battery staple"
 
 
 def smtp_body(port: int, name: str = "relay", **extra: Any) -> dict[str, Any]:

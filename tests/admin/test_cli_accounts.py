@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailpass_common.accounts import get_account, tracking_defaults
 from mailpass_common.db import Database
 from mailpass_common.documents import Collections
-from mailpass_sender.tracking import account_tracking_defaults
 from tests.admin.test_cli import mailpass
 
 
@@ -21,17 +21,17 @@ async def test_accounts_create_list_and_tracking_defaults(
 
     account = await db[Collections.ACCOUNTS].find_one({"name": "acme"})
     assert account is not None
-    before = await account_tracking_defaults(db, account["_id"])
+    before = tracking_defaults(await get_account(db, account["_id"]))
     assert (before.opens, before.clicks) == (False, False)
 
     on = await mailpass(service_env, "accounts", "set-tracking", "acme", "--opens", "--clicks")
     assert on.code == 0, on.err
-    after = await account_tracking_defaults(db, account["_id"])
+    after = tracking_defaults(await get_account(db, account["_id"]))
     assert (after.opens, after.clicks) == (True, True)
 
     off = await mailpass(service_env, "accounts", "set-tracking", "acme", "--no-clicks")
     assert off.code == 0 and "track_opens=True track_clicks=False" in off.out
-    final = await account_tracking_defaults(db, account["_id"])
+    final = tracking_defaults(await get_account(db, account["_id"]))
     assert (final.opens, final.clicks) == (True, False)
 
     missing = await mailpass(service_env, "accounts", "set-tracking", "nobody", "--opens")

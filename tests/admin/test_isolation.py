@@ -6,18 +6,19 @@ import httpx
 
 from mailpass_common.db import Database
 from mailpass_common.documents import Collections
-from tests.admin.support import make_tenant, smtp_body
+from tests.admin.support import smtp_body
+from tests.support.tenants import make_admin
 
 
 async def test_another_accounts_providers_and_keys_are_out_of_reach(
     api: httpx.AsyncClient, db: Database
 ) -> None:
-    acme, intruder = await make_tenant(db, "acme"), await make_tenant(db, "intruder")
+    acme, intruder = await make_admin(db, "acme"), await make_admin(db, "intruder")
     created = await api.post(
-        "/api/v1/providers", json=smtp_body(25, is_default=True), headers=acme.auth
+        "/api/v1/providers", json=smtp_body(25, is_default=True), headers=acme.headers
     )
     provider_id = created.json()["data"]["id"]
-    acme_keys = (await api.get("/api/v1/keys", headers=acme.auth)).json()["data"]
+    acme_keys = (await api.get("/api/v1/keys", headers=acme.headers)).json()["data"]
     [acme_key_id] = [k["id"] for k in acme_keys]
 
     for method, path, body in [
@@ -30,12 +31,12 @@ async def test_another_accounts_providers_and_keys_are_out_of_reach(
         ("POST", f"/api/v1/keys/{acme_key_id}/revoke", None),
         ("DELETE", f"/api/v1/keys/{acme_key_id}", None),
     ]:
-        response = await api.request(method, path, json=body, headers=intruder.auth)
+        response = await api.request(method, path, json=body, headers=intruder.headers)
         assert response.status_code == 404, (method, path, response.text)
         assert response.json()["error"]["code"] == "NOT_FOUND"
 
-    assert (await api.get("/api/v1/providers", headers=intruder.auth)).json()["data"] == []
-    intruder_keys = (await api.get("/api/v1/keys", headers=intruder.auth)).json()["data"]
+    assert (await api.get("/api/v1/providers", headers=intruder.headers)).json()["data"] == []
+    intruder_keys = (await api.get("/api/v1/keys", headers=intruder.headers)).json()["data"]
     assert acme_key_id not in [k["id"] for k in intruder_keys]
 
     # Nothing of acme's changed, and acme's key still works.
@@ -43,13 +44,13 @@ async def test_another_accounts_providers_and_keys_are_out_of_reach(
     assert stored is not None
     assert stored["config"]["host"] == "127.0.0.1" and stored["version"] == 1
     assert stored["is_default"]
-    still = await api.get(f"/api/v1/providers/{provider_id}", headers=acme.auth)
+    still = await api.get(f"/api/v1/providers/{provider_id}", headers=acme.headers)
     assert still.status_code == 200 and still.json()["data"]["is_default"] is True
     # The intruder's own default switch does not touch acme's default either.
-    theirs = await api.post("/api/v1/providers", json=smtp_body(26), headers=intruder.auth)
+    theirs = await api.post("/api/v1/providers", json=smtp_body(26), headers=intruder.headers)
     await api.post(
-        f"/api/v1/providers/{theirs.json()['data']['id']}/default", headers=intruder.auth
+        f"/api/v1/providers/{theirs.json()['data']['id']}/default", headers=intruder.headers
     )
-    assert (await api.get(f"/api/v1/providers/{provider_id}", headers=acme.auth)).json()["data"][
+    assert (await api.get(f"/api/v1/providers/{provider_id}", headers=acme.headers)).json()["data"][
         "is_default"
     ] is True

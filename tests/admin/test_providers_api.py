@@ -10,7 +10,8 @@ import httpx
 from mailpass_common.db import Database
 from mailpass_common.documents import Collections
 from mailpass_common.security import Permission
-from tests.admin.support import cipher_for, make_tenant, smtp_body
+from tests.admin.support import smtp_body
+from tests.support.tenants import cipher, make_admin
 
 PASSWORD = "pa55-word-never-shown"
 
@@ -18,7 +19,7 @@ PASSWORD = "pa55-word-never-shown"
 async def test_create_read_and_list_never_show_secrets(
     api: httpx.AsyncClient, db: Database, service_env: dict[str, Any]
 ) -> None:
-    acme = await make_tenant(db, "acme")
+    acme = await make_admin(db, "acme")
     body = smtp_body(
         2525,
         config={"username": "mailer", "password": PASSWORD},
@@ -29,7 +30,7 @@ async def test_create_read_and_list_never_show_secrets(
         from_name="Your App",
         fallback_priority=None,
     )
-    created = await api.post("/api/v1/providers", json=body, headers=acme.auth)
+    created = await api.post("/api/v1/providers", json=body, headers=acme.headers)
     assert created.status_code == 201, created.text
     assert created.json()["success"] is True
     data = created.json()["data"]
@@ -50,8 +51,8 @@ async def test_create_read_and_list_never_show_secrets(
     assert data["from_email"] == "support@yourdomain.com"  # normalised by email-validator
     assert data["version"] == 1 and data["id"].startswith("prv_")
 
-    one = await api.get(f"/api/v1/providers/{data['id']}", headers=acme.auth)
-    listed = await api.get("/api/v1/providers", headers=acme.auth)
+    one = await api.get(f"/api/v1/providers/{data['id']}", headers=acme.headers)
+    listed = await api.get("/api/v1/providers", headers=acme.headers)
     assert one.status_code == 200 and one.json()["data"] == data
     assert listed.status_code == 200 and listed.json()["data"] == [data]
     for response in (created, one, listed):
@@ -59,13 +60,13 @@ async def test_create_read_and_list_never_show_secrets(
 
     stored = await db[Collections.PROVIDERS].find_one({"_id": data["id"]})
     assert stored is not None and PASSWORD not in str(stored)
-    assert cipher_for(service_env).decrypt(stored["secret"]) == {"password": PASSWORD}
+    assert cipher(service_env).decrypt(stored["secret"]) == {"password": PASSWORD}
 
 
 async def test_every_type_is_accepted_with_its_own_fields(
     api: httpx.AsyncClient, db: Database
 ) -> None:
-    acme = await make_tenant(db, "acme")
+    acme = await make_admin(db, "acme")
     bodies = [
         {
             "name": "ses",
@@ -91,7 +92,7 @@ async def test_every_type_is_accepted_with_its_own_fields(
     ]
     views = []
     for body in bodies:
-        response = await api.post("/api/v1/providers", json=body, headers=acme.auth)
+        response = await api.post("/api/v1/providers", json=body, headers=acme.headers)
         assert response.status_code == 201, response.text
         for secret in ("AKIATEST", "aws-secret", "SG.secret", "key-secret"):
             assert secret not in response.text
@@ -140,9 +141,9 @@ INVALID: list[tuple[dict[str, Any], str]] = [
 async def test_invalid_providers_are_refused_naming_the_field(
     api: httpx.AsyncClient, db: Database
 ) -> None:
-    acme = await make_tenant(db, "acme")
+    acme = await make_admin(db, "acme")
     for body, field in INVALID:
-        response = await api.post("/api/v1/providers", json=body, headers=acme.auth)
+        response = await api.post("/api/v1/providers", json=body, headers=acme.headers)
         assert response.status_code == 400, (body, response.text)
         error = response.json()["error"]
         assert error["code"] == "VALIDATION_ERROR", body
@@ -151,19 +152,21 @@ async def test_invalid_providers_are_refused_naming_the_field(
 
 
 async def test_names_are_unique_per_account(api: httpx.AsyncClient, db: Database) -> None:
-    acme, other = await make_tenant(db, "acme"), await make_tenant(db, "other")
-    first = await api.post("/api/v1/providers", json=smtp_body(25, "main"), headers=acme.auth)
+    acme, other = await make_admin(db, "acme"), await make_admin(db, "other")
+    first = await api.post("/api/v1/providers", json=smtp_body(25, "main"), headers=acme.headers)
     assert first.status_code == 201
-    again = await api.post("/api/v1/providers", json=smtp_body(26, "main"), headers=acme.auth)
+    again = await api.post("/api/v1/providers", json=smtp_body(26, "main"), headers=acme.headers)
     assert again.status_code == 400
     assert again.json()["error"]["details"][0]["field"] == "name"
     # Another account may use the same name.
-    theirs = await api.post("/api/v1/providers", json=smtp_body(25, "main"), headers=other.auth)
+    theirs = await api.post("/api/v1/providers", json=smtp_body(25, "main"), headers=other.headers)
     assert theirs.status_code == 201
 
-    second = await api.post("/api/v1/providers", json=smtp_body(27, "spare"), headers=acme.auth)
+    second = await api.post("/api/v1/providers", json=smtp_body(27, "spare"), headers=acme.headers)
     renamed = await api.patch(
-        f"/api/v1/providers/{second.json()['data']['id']}", json={"name": "main"}, headers=acme.auth
+        f"/api/v1/providers/{second.json()['data']['id']}",
+        json={"name": "main"},
+        headers=acme.headers,
     )
     assert renamed.status_code == 400 and renamed.json()["error"]["code"] == "VALIDATION_ERROR"
 
@@ -171,29 +174,31 @@ async def test_names_are_unique_per_account(api: httpx.AsyncClient, db: Database
 async def test_update_replaces_secrets_and_bumps_the_version(
     api: httpx.AsyncClient, db: Database, service_env: dict[str, Any]
 ) -> None:
-    acme = await make_tenant(db, "acme")
+    acme = await make_admin(db, "acme")
     body = smtp_body(25, config={"username": "u", "password": "old"}, from_name="Old")
-    created = (await api.post("/api/v1/providers", json=body, headers=acme.auth)).json()["data"]
+    created = (await api.post("/api/v1/providers", json=body, headers=acme.headers)).json()["data"]
     url = f"/api/v1/providers/{created['id']}"
 
-    limits = await api.patch(url, json={"hourly_limit": 10, "from_name": None}, headers=acme.auth)
+    limits = await api.patch(
+        url, json={"hourly_limit": 10, "from_name": None}, headers=acme.headers
+    )
     assert limits.status_code == 200, limits.text
     assert limits.json()["data"]["version"] == 2
     assert limits.json()["data"]["hourly_limit"] == 10
     assert limits.json()["data"]["from_name"] is None
 
-    secret = await api.patch(url, json={"config": {"password": "new-one"}}, headers=acme.auth)
+    secret = await api.patch(url, json={"config": {"password": "new-one"}}, headers=acme.headers)
     assert secret.status_code == 200, secret.text
     view = secret.json()["data"]
     assert view["version"] == 3 and "new-one" not in secret.text
     assert view["config"]["host"] == "127.0.0.1" and view["config"]["has_password"] is True
     stored = await db[Collections.PROVIDERS].find_one({"_id": created["id"]})
     assert stored is not None
-    assert cipher_for(service_env).decrypt(stored["secret"]) == {"password": "new-one"}
+    assert cipher(service_env).decrypt(stored["secret"]) == {"password": "new-one"}
     assert stored["version"] == 3 and stored["updated_at"] >= stored["created_at"]
 
     cleared = await api.patch(
-        url, json={"config": {"username": None, "password": None}}, headers=acme.auth
+        url, json={"config": {"username": None, "password": None}}, headers=acme.headers
     )
     assert cleared.json()["data"]["config"]["has_password"] is False
     assert "username" not in cleared.json()["data"]["config"]
@@ -206,40 +211,45 @@ async def test_update_replaces_secrets_and_bumps_the_version(
         ({"is_default": False}, "is_default"),
         ({"daily_limit": 0}, "daily_limit"),
     ]:
-        response = await api.patch(url, json=bad, headers=acme.auth)
+        response = await api.patch(url, json=bad, headers=acme.headers)
         assert response.status_code == 400, (bad, response.text)
         assert field in [d["field"] for d in response.json()["error"]["details"]], bad
-    final = await api.get(url, headers=acme.auth)
+    final = await api.get(url, headers=acme.headers)
     assert final.json()["data"]["version"] == 4  # refused updates changed nothing
 
     missing = await api.patch(
-        "/api/v1/providers/prv_0000", json={"hourly_limit": 1}, headers=acme.auth
+        "/api/v1/providers/prv_0000", json={"hourly_limit": 1}, headers=acme.headers
     )
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "NOT_FOUND"
 
 
 async def test_the_account_has_exactly_one_default(api: httpx.AsyncClient, db: Database) -> None:
-    acme = await make_tenant(db, "acme")
+    acme = await make_admin(db, "acme")
     ids = []
     for i in range(4):
         body = smtp_body(25 + i, f"p{i}", is_default=i == 0)
         ids.append(
-            (await api.post("/api/v1/providers", json=body, headers=acme.auth)).json()["data"]["id"]
+            (await api.post("/api/v1/providers", json=body, headers=acme.headers)).json()["data"][
+                "id"
+            ]
         )
 
-    switched = await api.post(f"/api/v1/providers/{ids[2]}/default", headers=acme.auth)
+    switched = await api.post(f"/api/v1/providers/{ids[2]}/default", headers=acme.headers)
     assert switched.status_code == 200 and switched.json()["data"]["is_default"] is True
-    listed = (await api.get("/api/v1/providers", headers=acme.auth)).json()["data"]
+    listed = (await api.get("/api/v1/providers", headers=acme.headers)).json()["data"]
     assert [p["id"] for p in listed if p["is_default"]] == [ids[2]]
 
     by_patch = await api.patch(
-        f"/api/v1/providers/{ids[1]}", json={"is_default": True}, headers=acme.auth
+        f"/api/v1/providers/{ids[1]}", json={"is_default": True}, headers=acme.headers
     )
     assert by_patch.status_code == 200 and by_patch.json()["data"]["is_default"] is True
 
     # Many concurrent switches to different providers still leave exactly one default.
     responses = await asyncio.gather(
-        *(api.post(f"/api/v1/providers/{ids[i % 4]}/default", headers=acme.auth) for i in range(24))
+        *(
+            api.post(f"/api/v1/providers/{ids[i % 4]}/default", headers=acme.headers)
+            for i in range(24)
+        )
     )
     assert all(r.status_code == 200 for r in responses)
     defaults = (
@@ -253,30 +263,30 @@ async def test_the_account_has_exactly_one_default(api: httpx.AsyncClient, db: D
 async def test_deleting_the_default_leaves_none_and_sends_get_no_smtp_provider(
     api: httpx.AsyncClient, db: Database
 ) -> None:
-    acme = await make_tenant(db, "acme")
+    acme = await make_admin(db, "acme")
     created = await api.post(
-        "/api/v1/providers", json=smtp_body(25, is_default=True), headers=acme.auth
+        "/api/v1/providers", json=smtp_body(25, is_default=True), headers=acme.headers
     )
     provider_id = created.json()["data"]["id"]
 
-    deleted = await api.delete(f"/api/v1/providers/{provider_id}", headers=acme.auth)
+    deleted = await api.delete(f"/api/v1/providers/{provider_id}", headers=acme.headers)
     assert deleted.status_code == 204 and deleted.content == b""
-    gone = await api.get(f"/api/v1/providers/{provider_id}", headers=acme.auth)
+    gone = await api.get(f"/api/v1/providers/{provider_id}", headers=acme.headers)
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "NOT_FOUND"
-    again = await api.delete(f"/api/v1/providers/{provider_id}", headers=acme.auth)
+    again = await api.delete(f"/api/v1/providers/{provider_id}", headers=acme.headers)
     assert again.status_code == 404
 
     send = await api.post(
         "/api/v1/mail/send",
         json={"to": "user@example.com", "subject": "Hello", "html": "<p>Hi</p>"},
-        headers=acme.auth,
+        headers=acme.headers,
     )
     assert send.status_code == 422, send.text
     assert send.json()["error"]["code"] == "NO_SMTP_PROVIDER"
 
 
 async def test_the_providers_permission_is_required(api: httpx.AsyncClient, db: Database) -> None:
-    mailer = await make_tenant(db, "acme", (Permission.MAIL, Permission.KEYS))
+    mailer = await make_admin(db, "acme", (Permission.MAIL, Permission.KEYS))
     for method, path in [
         ("GET", "/api/v1/providers"),
         ("POST", "/api/v1/providers"),
@@ -286,7 +296,7 @@ async def test_the_providers_permission_is_required(api: httpx.AsyncClient, db: 
         ("POST", "/api/v1/providers/prv_x/default"),
         ("POST", "/api/v1/providers/prv_x/test"),
     ]:
-        denied = await api.request(method, path, json=smtp_body(25), headers=mailer.auth)
+        denied = await api.request(method, path, json=smtp_body(25), headers=mailer.headers)
         assert denied.status_code == 403, (method, path, denied.text)
         assert denied.json()["error"]["code"] == "FORBIDDEN"
         anonymous = await api.request(method, path, json=smtp_body(25))

@@ -12,8 +12,8 @@ from mailpass_common.documents import Collections
 from mailpass_gateway.mail import examples
 from mailpass_scheduler.flush import flush
 from mailpass_scheduler.settings import SchedulerSettings
-from tests.contract.conftest import Tenant, make_tenant
 from tests.support.smtp import SmtpServer
+from tests.support.tenants import Tenant, make_tenant
 
 BATCH = "/api/v1/mail/send-batch"
 
@@ -124,6 +124,7 @@ async def test_batch_sizes_outside_1_to_100_are_refused(
     api: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
     one = {"to": "a@example.com", "subject": "A", "text": "A"}
+    payload: object
     for payload in (
         {"messages": []},
         {"messages": [one] * 101},

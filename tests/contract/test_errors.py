@@ -14,8 +14,8 @@ from mailpass_common.db import Database
 from mailpass_common.documents import Collections
 from mailpass_gateway.app import create_app
 from mailpass_gateway.settings import GatewaySettings
-from tests.contract.conftest import Tenant
 from tests.support.stack import serve_app
+from tests.support.tenants import Tenant
 
 LIMIT = 10 * 1024 * 1024
 ENDPOINTS = ("/api/v1/mail/send", "/api/v1/mail/send-batch")
@@ -84,7 +84,7 @@ async def test_weird_inputs_are_client_errors_in_the_envelope(
 async def test_batch_with_only_invalid_messages_queues_nothing(
     api: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    payload = {"messages": [None, 1, "x", [], {"to": "user@example.com"}]}
+    payload: dict[str, Any] = {"messages": [None, 1, "x", [], {"to": "user@example.com"}]}
     response = await api.post("/api/v1/mail/send-batch", json=payload, headers=tenant.headers)
     assert response.status_code == 200
     data = response.json()["data"]

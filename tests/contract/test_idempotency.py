@@ -10,9 +10,10 @@ import httpx
 
 from mailpass_common.db import Database
 from mailpass_common.documents import Collections
+from mailpass_common.security import Permission
 from mailpass_gateway.mail import examples
-from tests.contract.conftest import Tenant, make_tenant
 from tests.support.smtp import SmtpServer
+from tests.support.tenants import Tenant, make_tenant
 
 SEND = "/api/v1/mail/send"
 BATCH = "/api/v1/mail/send-batch"
@@ -114,12 +115,27 @@ async def test_batch_replay_and_send_failed_replay(
 async def test_refusals_before_acceptance_release_the_key(
     api: httpx.AsyncClient, db: Database, service_env: dict[str, Any], smtp: SmtpServer
 ) -> None:
-    tenant = await make_tenant(db, service_env, "limited", smtp_port=smtp.port, hourly_limit=0)
+    tenant = await make_tenant(
+        db,
+        service_env,
+        "limited",
+        smtp_port=smtp.port,
+        hourly_limit=1,
+        permissions=(Permission.MAIL, Permission.PROVIDERS),
+    )
+    assert tenant.provider is not None
+    first = await api.post(SEND, json=examples.SEND_REQUEST_CURL, headers=tenant.headers)
+    assert first.status_code == 200, first.text
     headers = _keyed(tenant, "retry-me")
     refused = await api.post(SEND, json=examples.SEND_REQUEST_CURL, headers=headers)
     assert refused.status_code == 429
     # The limit is raised: the retry with the same key is really tried, not replayed.
-    await db[Collections.PROVIDERS].update_one({}, {"$set": {"hourly_limit": 5}})
+    raised = await api.patch(
+        f"/api/v1/providers/{tenant.provider['_id']}",
+        json={"hourly_limit": 5},
+        headers=tenant.headers,
+    )
+    assert raised.status_code == 200, raised.text
     retried = await api.post(SEND, json=examples.SEND_REQUEST_CURL, headers=headers)
     assert retried.status_code == 200, retried.text
 
@@ -140,10 +156,11 @@ async def test_keys_are_per_account(
 
 async def test_invalid_key_header_is_400(api: httpx.AsyncClient, tenant: Tenant) -> None:
     for value in (b"x" * 256, b"has space", "ü".encode()):
+        headers = [(k.encode(), v.encode()) for k, v in tenant.headers.items()]
         response = await api.post(
             SEND,
             json=examples.SEND_REQUEST_CURL,
-            headers={**tenant.headers, "Idempotency-Key": value},
+            headers=[*headers, (b"Idempotency-Key", value)],
         )
         assert response.status_code == 400, value
         assert response.json()["error"]["details"][0]["field"] == "Idempotency-Key"

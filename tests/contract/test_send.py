@@ -11,8 +11,8 @@ from mailpass_common.db import Database
 from mailpass_common.documents import Collections
 from mailpass_common.security import Permission
 from mailpass_gateway.mail import examples
-from tests.contract.conftest import Tenant, make_tenant
 from tests.support.smtp import SmtpServer
+from tests.support.tenants import Tenant, make_tenant
 
 SEND = "/api/v1/mail/send"
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 
-from mailpass_common import messages
+from mailpass_common import events
 from mailpass_common.db import Database
 from mailpass_common.documents import EventType
 from mailpass_gateway.mail import examples
-from tests.contract.conftest import Tenant, make_tenant
 from tests.support.smtp import SmtpServer
+from tests.support.tenants import Tenant, make_tenant
 
 SPEC_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
 
@@ -132,8 +132,13 @@ async def test_missing_message_and_another_accounts_message_are_both_404(
 ) -> None:
     message_id = await _send(api, tenant)
     other = await make_tenant(db, service_env, "other", smtp_port=smtp.port)
-    await messages.add_event(
-        db, message_id=message_id, account_id=tenant.account_id, event_type=EventType.OPEN
+    await events.insert_events(
+        db,
+        [
+            events.event_document(
+                message_id=message_id, account_id=tenant.account_id, event_type=EventType.OPEN
+            )
+        ],
     )
     theirs = await api.get(f"/api/v1/mail/status/{message_id}", headers=other.headers)
     missing = await api.get("/api/v1/mail/status/nope@nowhere", headers=other.headers)

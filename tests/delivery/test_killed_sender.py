@@ -16,17 +16,12 @@ from typing import Any
 
 from mailpass_common.db import Database
 from mailpass_common.documents import Collections, MessageKind
-from tests.delivery.helpers import (
-    BIN,
-    add_provider,
-    insert_messages,
-    make_account,
-    process_env,
-    smtp_config,
-)
 from tests.delivery.test_scheduler import _flush
+from tests.support.messages import insert_messages
+from tests.support.processes import BIN, process_env
 from tests.support.services import free_port
 from tests.support.smtp import SmtpServer
+from tests.support.tenants import add_provider, make_account, smtp_config
 
 MESSAGES = 1000
 LEASE_SECONDS = 3

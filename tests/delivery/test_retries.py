@@ -7,28 +7,19 @@ import itertools
 from typing import Any
 
 from mailpass_common.db import Database
-from mailpass_common.documents import MessageKind
-from tests.delivery.helpers import (
-    FAST_RETRIES,
-    DroppingSmtpServer,
-    ReplyQueue,
-    add_provider,
-    dead_letters,
-    event_types,
-    insert_messages,
-    make_account,
-    publish,
-    run_cli,
-    smtp_config,
-    wait_for_status,
-)
+from mailpass_common.documents import MessageDocument, MessageKind
+from tests.delivery.support import FAST_RETRIES, DroppingSmtpServer
+from tests.support.broker import ReplyQueue, dead_letters, publish
+from tests.support.messages import event_types, insert_messages, timeline, wait_for_status
+from tests.support.processes import run_cli
 from tests.support.smtp import SmtpServer
 from tests.support.stack import running_sender
+from tests.support.tenants import add_provider, make_account, smtp_config
 
 
 async def _one_message(
     db: Database, env: dict[str, Any], port: int, kind: MessageKind = MessageKind.IMMEDIATE
-) -> dict[str, Any]:
+) -> MessageDocument:
     account_id = await make_account(db)
     provider = await add_provider(
         db, env, account_id, name="primary", config=smtp_config(port), default=True
@@ -50,7 +41,7 @@ async def test_temporary_failures_are_retried_until_delivered(
     assert received.message["Message-ID"] == doc["_id"]
     assert sent["attempts"] == 3 and sent["error_message"] is None
     assert sent["provider_type"] == "smtp"
-    events = await db["events"].find({"message_id": doc["_id"]}).sort("created_at", 1).to_list()
+    events = await timeline(db, doc["_id"])
     assert [e["event_type"] for e in events] == ["deferred", "deferred", "sent"]
     # Each retry waited out its delay in RabbitMQ (backoff: the second delay is longer).
     first, second = events[0]["retry_in_seconds"], events[1]["retry_in_seconds"]
@@ -59,7 +50,7 @@ async def test_temporary_failures_are_retried_until_delivered(
         waited = (following["created_at"] - deferred["created_at"]).total_seconds()
         assert waited >= deferred["retry_in_seconds"] - 0.01
     # The gateway hears the first deferral (and answers 202), and nothing after it.
-    assert [(r["status"], r["error_message"]) for r in replies.replies] == [
+    assert [(r.status, r.error_message) for r, _ in replies.replies] == [
         ("deferred", "421 4.3.2 service not available")
     ]
 
@@ -77,7 +68,7 @@ async def test_a_dropped_connection_is_a_temporary_failure(
     finally:
         server.stop()
     assert sent["attempts"] == 2
-    events = await db["events"].find({"message_id": doc["_id"]}).sort("created_at", 1).to_list()
+    events = await timeline(db, doc["_id"])
     assert [e["event_type"] for e in events] == ["deferred", "sent"]
     assert "SMTP session failed" in events[0]["detail"]
 
@@ -95,7 +86,7 @@ async def test_permanent_refusal_fails_at_once_with_the_reply(
     assert failed["attempts"] == 1 and failed["sent_at"] is None
     assert smtp.received == []
     assert await event_types(db, doc["_id"]) == ["failed"]
-    assert [(r["status"], r["error_message"]) for r in replies.replies] == [
+    assert [(r.status, r.error_message) for r, _ in replies.replies] == [
         ("failed", "550 5.1.1 mailbox unavailable")
     ]
     assert await dead_letters(service_env) == []  # a refusal is not an operator's problem

@@ -10,21 +10,17 @@ from typing import Any
 import aio_pika
 
 from mailpass_common import broker
-from mailpass_common.broker import JobPublisher, SendJob, Topology
+from mailpass_common.broker import JobPublisher, Topology
 from mailpass_common.db import Database
 from mailpass_common.documents import Collections, MessageKind
-from mailpass_common.limits import windows
+from mailpass_common.jobs import SendJob
+from mailpass_common.limits import usage, windows
 from mailpass_scheduler.flush import FlushReport, flush
 from mailpass_scheduler.settings import SchedulerSettings
-from tests.delivery.helpers import (
-    BIN,
-    add_provider,
-    insert_messages,
-    make_account,
-    process_env,
-    smtp_config,
-)
+from tests.support.messages import insert_messages
+from tests.support.processes import BIN, process_env
 from tests.support.services import free_port
+from tests.support.tenants import add_provider, make_account, smtp_config
 
 
 async def _flush(env: dict[str, Any], db: Database, **settings: Any) -> FlushReport:
@@ -71,7 +67,7 @@ async def test_batch_messages_go_out_in_queue_order_within_the_limits(
     free = await insert_messages(
         db, account_id, unlimited["_id"], 4, kind=MessageKind.BATCH, first_queue_id=201
     )
-    window_keys = [w.key for _, w in windows(limited, datetime.now(UTC))]
+    window_keys = [w.key for w in windows(limited, datetime.now(UTC))]
 
     report = await _flush(service_env, db)
     published = await _published(service_env, MessageKind.BATCH)
@@ -83,13 +79,12 @@ async def test_batch_messages_go_out_in_queue_order_within_the_limits(
     waiting = await db[Collections.MESSAGES].find({"published_at": None}).to_list()
     assert sorted(d["_id"] for d in waiting) == sorted(limited_ids[5:])
     assert all(d["status"] == "queued" for d in waiting)
-    counters = {d["_id"]: d["count"] for d in await db[Collections.COUNTERS].find().to_list()}
-    assert [counters[key] for key in window_keys] == [5, 5]
+    assert await usage(db, limited) == {"hourly": 5, "daily": 5}
 
     # The next run finds the windows full and publishes nothing more (unless a window
     # rolled over between the two runs, which makes room, as it should).
     report = await _flush(service_env, db)
-    if [w.key for _, w in windows(limited, datetime.now(UTC))] == window_keys:
+    if [w.key for w in windows(limited, datetime.now(UTC))] == window_keys:
         assert report.batch_published == 0
         assert await _published(service_env, MessageKind.BATCH) == []
 
@@ -113,10 +108,7 @@ async def test_overlapping_runs_never_publish_a_message_twice(
     assert len(published) == len(set(published)) == 340
     assert sum(r.batch_published for r in reports) == 340
     assert set(d["_id"] for d in free_docs) <= set(published)
-    [counter] = (
-        await db[Collections.COUNTERS].find({"_id": {"$regex": "^" + limited["_id"]}}).to_list()
-    )
-    assert counter["count"] == 40  # reserved exactly what was published
+    assert await usage(db, limited) == {"hourly": 40}  # reserved exactly what was published
 
 
 async def test_recovery_republishes_stuck_messages_once(
@@ -126,7 +118,7 @@ async def test_recovery_republishes_stuck_messages_once(
     provider = await add_provider(db, service_env, account_id, name="p", config=smtp_config(25))
     docs = await insert_messages(db, account_id, provider["_id"], 6)
     long_ago = datetime.now(UTC) - timedelta(minutes=10)
-    states = [
+    states: list[dict[str, Any]] = [
         {"status": "queued", "published_at": long_ago},  # the gateway's publish was lost
         {"status": "sending", "claimed_at": long_ago, "published_at": long_ago},  # sender died
         {"status": "deferred", "updated_at": long_ago, "published_at": long_ago},  # retry lost

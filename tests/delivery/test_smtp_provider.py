@@ -13,13 +13,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from mailpass_sender.providers.base import (
+from mailpass_common.delivery.base import (
     DeliveryError,
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from mailpass_sender.providers.smtp import SmtpProvider
+from mailpass_common.delivery.smtp import SmtpProvider
+from tests.support.delivery import deliver
 from tests.support.services import free_port
 from tests.support.smtp import CapturingHandler
 from tests.support.tls import SelfSignedCert, self_signed_cert
@@ -252,7 +253,7 @@ async def test_starttls_delivers_encrypted_and_authenticates_after_tls(
     config = {key: cert.cert_pem if value == "pem" else value for key, value in trust.items()}
     smtp = provider(server.port, "starttls", password=PASSWORD, config=config)
 
-    await smtp.send(email())
+    await deliver(smtp, email())
 
     assert len(server.handler.received) == 1
     assert server.handler.encrypted == [True]
@@ -264,7 +265,7 @@ async def test_implicit_tls_delivers(
     server = relay(implicit_tls=cert)
     smtp = provider(server.port, "tls", config={"ca_cert": cert.cert_pem})
 
-    await smtp.send(email())
+    await deliver(smtp, email())
     await smtp.check()
 
     assert server.handler.received[0].message["Subject"] == "Message 1"
@@ -284,7 +285,7 @@ async def test_an_untrusted_certificate_is_refused_naming_the_certificate(
     # A certificate problem is a configuration problem, but it is also what a relay
     # renewing its certificate looks like: retried, not failed at once.
     with pytest.raises(TemporaryDeliveryError) as failure:
-        await smtp.send(email())
+        await deliver(smtp, email())
     with pytest.raises(TemporaryDeliveryError):
         await smtp.check()
 
@@ -299,7 +300,7 @@ async def test_starttls_is_never_skipped_when_the_server_does_not_offer_it(
     smtp = provider(server.port, "starttls", password=PASSWORD, config={"verify_tls": False})
 
     with pytest.raises(DeliveryError) as failure:
-        await smtp.send(email())
+        await deliver(smtp, email())
 
     assert "STARTTLS" in failure.value.reply
     assert server.handler.received == []
@@ -317,7 +318,7 @@ async def test_auth_with_the_right_password_delivers_and_checks(
     smtp = provider(server.port, password=PASSWORD)
 
     await smtp.check()
-    await smtp.send(email())
+    await deliver(smtp, email())
 
     assert len(server.handler.received) == 1
     assert server.handler.auth_attempts == 2  # once for check(), once for the send
@@ -331,7 +332,7 @@ async def test_auth_with_a_wrong_password_is_permanent_with_the_535_reply(
     smtp = provider(server.port, password="not-the-password")
 
     with pytest.raises(PermanentDeliveryError) as failed_send:
-        await smtp.send(email())
+        await deliver(smtp, email())
     with pytest.raises(PermanentDeliveryError) as failed_check:
         await smtp.check()
 
@@ -355,7 +356,7 @@ async def test_sequential_messages_reuse_one_connection(
     smtp = provider(server.port, security, max_connections=2, config={"ca_cert": cert.cert_pem})
 
     for n in range(20):
-        await smtp.send(email(n))
+        await deliver(smtp, email(n))
 
     assert len(server.handler.received) == 20
     assert len(server.handler.connections) == 1
@@ -369,7 +370,7 @@ async def test_concurrent_messages_never_exceed_the_connection_cap(
     server = relay(RecordingHandler(data_delay=0.05))
     smtp = provider(server.port, max_connections=2)
 
-    await asyncio.gather(*(smtp.send(email(n)) for n in range(20)))
+    await asyncio.gather(*(deliver(smtp, email(n)) for n in range(20)))
 
     assert len(server.handler.received) == 20
     assert server.handler.most_in_data == 2  # the cap was reached, and never passed
@@ -394,10 +395,10 @@ async def test_a_connection_the_server_dropped_is_replaced_not_failed(
 ) -> None:
     server = relay(**relay_options(security, cert))
     smtp = provider(server.port, security, max_connections=1, config={"ca_cert": cert.cert_pem})
-    await smtp.send(email(1))
+    await deliver(smtp, email(1))
 
     server.drop_sessions(goodbye)
-    await smtp.send(email(2))
+    await deliver(smtp, email(2))
 
     assert len(server.handler.received) == 2
     assert len(set(server.handler.peers)) == 2  # the second message on a new connection
@@ -408,11 +409,11 @@ async def test_a_restarted_server_is_reconnected_to(
 ) -> None:
     first = relay()
     smtp = provider(first.port, max_connections=1)
-    await smtp.send(email(1))
+    await deliver(smtp, email(1))
 
     first.stop()
     second = relay(first.handler, port=first.port)
-    await smtp.send(email(2))
+    await deliver(smtp, email(2))
 
     assert len(second.handler.received) == 2
 
@@ -434,7 +435,7 @@ async def test_a_server_that_never_greets_times_out_as_temporary(
     try:
         started = time.monotonic()
         with pytest.raises(TemporaryDeliveryError) as failure:
-            await smtp.send(email())
+            await deliver(smtp, email())
         elapsed = time.monotonic() - started
     finally:
         for writer in held:
@@ -455,7 +456,7 @@ async def test_a_server_that_stalls_mid_transaction_times_out_as_temporary(
 
     started = time.monotonic()
     with pytest.raises(TemporaryDeliveryError):
-        await smtp.send(email())
+        await deliver(smtp, email())
 
     assert time.monotonic() - started < 2.0
 
@@ -478,8 +479,8 @@ async def test_data_replies_are_classified_with_the_reply_text(
     smtp = provider(server.port)
 
     with pytest.raises(DeliveryError) as failure:
-        await smtp.send(email(1))
-    await smtp.send(email(2))  # the provider recovers for the next message
+        await deliver(smtp, email(1))
+    await deliver(smtp, email(2))  # the provider recovers for the next message
 
     assert type(failure.value) is error
     assert failure.value.reply == reply
@@ -494,10 +495,10 @@ async def test_refused_recipients_are_classified_and_the_session_reused(
     smtp = provider(server.port)
 
     with pytest.raises(PermanentDeliveryError) as gone:
-        await smtp.send(email(1, to="gone@example.net"))
+        await deliver(smtp, email(1, to="gone@example.net"))
     with pytest.raises(TemporaryDeliveryError) as full:
-        await smtp.send(email(2, to="full@example.net"))
-    await smtp.send(email(3))
+        await deliver(smtp, email(2, to="full@example.net"))
+    await deliver(smtp, email(3))
 
     assert gone.value.reply == "550 gone@example.net: 5.1.1 No such user"
     assert full.value.reply == "452 full@example.net: Full"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailpass_common import accounts
+from mailpass_common import accounts, api_keys, providers
 from mailpass_common.db import Database
 from mailpass_common.documents import Collections
 from mailpass_common.security import CredentialCipher, Permission, hash_api_key
 from mailpass_common.settings import CommonSettings
+from tests.support.messages import event_types
 from tests.support.smtp import SmtpServer
 from tests.support.stack import running_gateway, running_sender
 
@@ -30,7 +31,7 @@ SPEC_EXAMPLE = {
 async def make_account(db: Database, env: dict[str, Any], smtp_port: int) -> str:
     cipher = CredentialCipher(CommonSettings(**env).secret_key.get_secret_value())
     account = await accounts.create_account(db, "acme")
-    await accounts.add_provider(
+    await providers.add_provider(
         db,
         cipher,
         account_id=account["_id"],
@@ -40,7 +41,7 @@ async def make_account(db: Database, env: dict[str, Any], smtp_port: int) -> str
         from_email="noreply@acme.test",
         default=True,
     )
-    new_key = await accounts.create_api_key(db, account["_id"], [Permission.MAIL])
+    new_key = await api_keys.create_api_key(db, account["_id"], [Permission.MAIL])
     return new_key.key
 
 
@@ -94,8 +95,7 @@ async def test_spec_example_is_delivered_and_recorded(
     assert doc["to"] == "user@example.com" and doc["bcc"] == ["bcc@example.com"]
     assert doc["tags"] == ["order", "confirmation"] and doc["metadata"] == {"order_id": "12345"}
     assert doc["attempts"] == 1 and doc["provider_type"] == "smtp"
-    events = await db[Collections.EVENTS].find({"message_id": message_id}).to_list()
-    assert [e["event_type"] for e in events] == ["sent"]
+    assert await event_types(db, message_id) == ["sent"]
 
     # The key is stored only as its hash.
     stored = await db[Collections.API_KEYS].find_one({"_id": hash_api_key(key)})

@@ -17,14 +17,15 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
-from mailpass_sender.providers.base import (
+from mailpass_common.delivery.base import (
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from mailpass_sender.providers.mailgun import MailgunProvider
-from mailpass_sender.providers.sendgrid import SendGridProvider
-from mailpass_sender.providers.ses import SesProvider, classify_client_error
+from mailpass_common.delivery.mailgun import MailgunProvider
+from mailpass_common.delivery.sendgrid import SendGridProvider
+from mailpass_common.delivery.ses import SesProvider, classify_client_error
+from tests.support.delivery import deliver
 from tests.support.fake_http_apis import FakeMailgun, FakeSendGrid
 from tests.support.services import free_port
 
@@ -91,7 +92,7 @@ def moto_raw_messages(moto_url: str) -> list[dict[str, Any]]:
 
 async def test_ses_sends_our_mime_to_every_recipient(ses: SesProvider, moto_url: str) -> None:
     email = make_email()
-    result = await ses.send(email)
+    result = await deliver(ses, email)
 
     assert result.provider_message_id
     [sent] = [m for m in moto_raw_messages(moto_url) if m["id"] == result.provider_message_id]
@@ -105,9 +106,9 @@ async def test_ses_sends_our_mime_to_every_recipient(ses: SesProvider, moto_url:
 
 
 async def test_ses_client_reopens_after_close(ses: SesProvider, moto_url: str) -> None:
-    first = await ses.send(make_email())
+    first = await deliver(ses, make_email())
     await ses.close()
-    second = await ses.send(make_email(message_id="<msg-2.abc@test.mailpass.local>"))
+    second = await deliver(ses, make_email(message_id="<msg-2.abc@test.mailpass.local>"))
 
     ids = {m["id"] for m in moto_raw_messages(moto_url)}
     assert {first.provider_message_id, second.provider_message_id} <= ids
@@ -115,7 +116,7 @@ async def test_ses_client_reopens_after_close(ses: SesProvider, moto_url: str) -
 
 async def test_ses_unverified_sender_is_permanent(ses: SesProvider) -> None:
     with pytest.raises(PermanentDeliveryError) as caught:
-        await ses.send(make_email(from_email="someone@unverified.test"))
+        await deliver(ses, make_email(from_email="someone@unverified.test"))
     assert "MessageRejected" in caught.value.reply
     assert "someone@unverified.test" in caught.value.reply
 
@@ -152,7 +153,7 @@ async def test_ses_connection_refused_is_temporary() -> None:
     provider = SesProvider({"region": "us-east-1", "endpoint_url": unused_url()}, AWS_SECRETS)
     try:
         with pytest.raises(TemporaryDeliveryError):
-            await provider.send(make_email())
+            await deliver(provider, make_email())
     finally:
         await provider.close()
 
@@ -208,7 +209,7 @@ async def test_sendgrid_sends_the_documented_payload(
     sendgrid: SendGridProvider, sendgrid_api: FakeSendGrid
 ) -> None:
     email = make_email()
-    result = await sendgrid.send(email)
+    result = await deliver(sendgrid, email)
 
     assert result.provider_message_id == sendgrid_api.message_ids[-1]
     [body] = sendgrid_api.received
@@ -235,7 +236,7 @@ async def test_sendgrid_sends_a_repeated_recipient_once(
     sendgrid: SendGridProvider, sendgrid_api: FakeSendGrid
 ) -> None:
     # SendGrid refuses an address that appears twice in one personalization.
-    await sendgrid.send(make_email(cc=("TO@example.com",), bcc=("to@example.com", "b@x.test")))
+    await deliver(sendgrid, make_email(cc=("TO@example.com",), bcc=("to@example.com", "b@x.test")))
 
     [body] = sendgrid_api.received
     assert body["personalizations"][0] == {
@@ -245,7 +246,7 @@ async def test_sendgrid_sends_a_repeated_recipient_once(
 
 
 async def test_sendgrid_html_only(sendgrid: SendGridProvider, sendgrid_api: FakeSendGrid) -> None:
-    await sendgrid.send(make_email(text=None, reply_to=None, tags=(), metadata={}))
+    await deliver(sendgrid, make_email(text=None, reply_to=None, tags=(), metadata={}))
 
     [body] = sendgrid_api.received
     assert body["content"] == [{"type": "text/html", "value": make_email().html}]
@@ -275,7 +276,7 @@ async def test_sendgrid_error_replies(
 ) -> None:
     sendgrid_api.fail(status, message)
     with pytest.raises(error) as caught:
-        await sendgrid.send(make_email())
+        await deliver(sendgrid, make_email())
     assert isinstance(caught.value, TemporaryDeliveryError | PermanentDeliveryError)
     assert caught.value.reply == f"SendGrid HTTP {status}: {message}"
     assert sendgrid_api.received == []
@@ -288,7 +289,7 @@ async def test_sendgrid_timeout_is_temporary(sendgrid_api: FakeSendGrid) -> None
     )
     try:
         with pytest.raises(TemporaryDeliveryError) as caught:
-            await provider.send(make_email())
+            await deliver(provider, make_email())
         assert "Timeout" in caught.value.reply
     finally:
         sendgrid_api.stall_seconds = 0.0
@@ -301,7 +302,7 @@ async def test_sendgrid_stopped_server_is_temporary() -> None:
     provider = SendGridProvider({"base_url": api.base_url}, {"api_key": api.api_key})
     try:
         with pytest.raises(TemporaryDeliveryError) as caught:
-            await provider.send(make_email())
+            await deliver(provider, make_email())
         assert "ConnectError" in caught.value.reply
     finally:
         await provider.close()
@@ -332,7 +333,7 @@ async def test_sendgrid_wrong_key_on_send_is_permanent(sendgrid_api: FakeSendGri
     provider = SendGridProvider({"base_url": sendgrid_api.base_url}, {"api_key": "SG.wrong"})
     try:
         with pytest.raises(PermanentDeliveryError, match="HTTP 401"):
-            await provider.send(make_email())
+            await deliver(provider, make_email())
     finally:
         await provider.close()
 
@@ -363,7 +364,7 @@ async def mailgun(mailgun_api: FakeMailgun) -> AsyncIterator[MailgunProvider]:
 
 async def test_mailgun_uploads_our_mime(mailgun: MailgunProvider, mailgun_api: FakeMailgun) -> None:
     email = make_email()
-    result = await mailgun.send(email)
+    result = await deliver(mailgun, email)
 
     [sent] = mailgun_api.received
     assert sent.domain == mailgun_api.domain
@@ -401,7 +402,7 @@ async def test_mailgun_error_replies(
 ) -> None:
     mailgun_api.fail(status, message)
     with pytest.raises(error) as caught:
-        await mailgun.send(make_email())
+        await deliver(mailgun, make_email())
     assert isinstance(caught.value, TemporaryDeliveryError | PermanentDeliveryError)
     assert caught.value.reply == f"Mailgun HTTP {status}: {message}"
 
@@ -412,7 +413,7 @@ async def test_mailgun_unknown_domain_is_permanent(mailgun_api: FakeMailgun) -> 
     )
     try:
         with pytest.raises(PermanentDeliveryError, match="Domain not found"):
-            await provider.send(make_email())
+            await deliver(provider, make_email())
         with pytest.raises(PermanentDeliveryError, match="HTTP 404"):
             await provider.check()
     finally:
@@ -425,7 +426,7 @@ async def test_mailgun_connection_refused_is_temporary() -> None:
     )
     try:
         with pytest.raises(TemporaryDeliveryError, match="ConnectError"):
-            await provider.send(make_email())
+            await deliver(provider, make_email())
     finally:
         await provider.close()
 

@@ -84,7 +84,7 @@ async def test_a_batch_that_cannot_be_written_is_dropped_and_the_writer_goes_on(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await insert_sent_message(db, MESSAGE_ID, "acc_a")
-    real_classify = ingest.classify
+    real_classify = ingest.classify  # type: ignore[attr-defined]
 
     def classify_or_fail(user_agent: str | None, *args: Any) -> Any:
         if user_agent == "poison":

@@ -7,39 +7,49 @@ from typing import Any
 import pytest
 
 from mailpass_common import accounts
+from mailpass_common.accounts import TrackingDefaults
 from mailpass_common.db import Database
-from mailpass_common.documents import Collections
+from mailpass_common.delivery.base import OutgoingEmail
+from mailpass_common.documents import MessageDocument, MessageKind, new_message
 from mailpass_sender.flows import outgoing_email
-from mailpass_sender.settings import SenderSettings
-from mailpass_sender.tracking import track_email
+from mailpass_sender.link_rewriter import track_email, tracking_choice
 
 HTML = '<p>Hi <a href="https://shop.example.com/a">order</a></p>'
 TEXT = "Hi, see https://shop.example.com/a"
 TRACKER = "https://t.acme.test"
 
 
-async def account_with(db: Database, settings: dict[str, Any] | None) -> str:
-    account = await accounts.create_account(db, "acme")
+async def defaults_of(db: Database, settings: dict[str, bool] | None) -> TrackingDefaults:
+    """An account with these tracking settings (None: never set), as the sender reads it."""
+    await accounts.create_account(db, "acme")
     if settings is not None:
-        await db[Collections.ACCOUNTS].update_one(
-            {"_id": account["_id"]}, {"$set": {"settings": settings}}
+        await accounts.set_tracking(
+            db, "acme", opens=settings.get("track_opens"), clicks=settings.get("track_clicks")
         )
-    return str(account["_id"])
+    return accounts.tracking_defaults(await accounts.get_account_by_name(db, "acme"))
 
 
-def message(account_id: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "_id": "<m.1700000000@test.mailpass.local>",
-        "account_id": account_id,
-        "from_email": "noreply@acme.test",
-        "to": "user@example.com",
-        "subject": "Hi",
-        "html": HTML,
-        "text": TEXT,
-        "track_opens": None,
-        "track_clicks": None,
-        **fields,
-    }
+def message(**fields: Any) -> MessageDocument:
+    doc = new_message(
+        message_id="<m.1700000000@test.mailpass.local>",
+        account_id="acc_x",
+        kind=MessageKind.IMMEDIATE,
+        sandbox=False,
+        provider_id="prv_x",
+        from_email="noreply@acme.test",
+        from_name=None,
+        to="user@example.com",
+        subject="Hi",
+        html=fields.pop("html", HTML),
+        text=TEXT,
+    )
+    doc.update(fields)  # type: ignore[typeddict-item]
+    return doc
+
+
+def tracked(doc: MessageDocument, defaults: TrackingDefaults) -> OutgoingEmail:
+    choice = tracking_choice(doc, defaults)
+    return track_email(outgoing_email(doc), choice, secret="s" * 32, tracker_base_url=TRACKER)
 
 
 @pytest.mark.parametrize(
@@ -55,22 +65,18 @@ def message(account_id: str, **fields: Any) -> dict[str, Any]:
 async def test_message_choice_wins_over_the_account_default(
     db: Database,
     service_env: dict[str, Any],
-    account_settings: dict[str, Any] | None,
+    account_settings: dict[str, bool] | None,
     overrides: dict[str, Any],
     pixel: bool,
     links: bool,
 ) -> None:
-    settings = SenderSettings(**service_env, tracker_base_url=TRACKER)
-    doc = message(await account_with(db, account_settings), **overrides)
-    email = await track_email(db, doc, outgoing_email(doc), settings)
+    email = tracked(message(**overrides), await defaults_of(db, account_settings))
     assert email.text == TEXT
     assert (f'src="{TRACKER}/t/o/' in (email.html or "")) is pixel
     assert (f'href="{TRACKER}/t/c/' in (email.html or "")) is links
     assert ('href="https://shop.example.com/a"' in (email.html or "")) is not links
 
 
-async def test_a_text_only_message_is_left_alone(db: Database, service_env: dict[str, Any]) -> None:
-    settings = SenderSettings(**service_env, tracker_base_url=TRACKER)
-    doc = message("acc_x", html=None, track_opens=True, track_clicks=True)
-    email = await track_email(db, doc, outgoing_email(doc), settings)
-    assert email == outgoing_email(doc)
+async def test_a_text_only_message_is_left_alone() -> None:
+    doc = message(html=None, track_opens=True, track_clicks=True)
+    assert tracked(doc, TrackingDefaults(opens=True, clicks=True)) == outgoing_email(doc)

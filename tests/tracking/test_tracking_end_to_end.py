@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import accounts
+from mailpass_common import accounts, api_keys, providers
 from mailpass_common.db import Database
 from mailpass_common.security import CredentialCipher, Permission
 from mailpass_common.settings import CommonSettings
-from mailpass_common.tracking import TrackedClick, TrackedOpen, TrackingSigner
-from mailpass_sender.tracking import apply_tracking
+from mailpass_common.signed_links import TrackedClick, TrackedOpen, TrackingSigner
+from mailpass_sender.link_rewriter import apply_tracking
 from mailpass_tracker import classify
 from tests.support.smtp import SmtpServer
 from tests.support.stack import running_gateway, running_sender
@@ -49,7 +49,7 @@ class _Links(HTMLParser):
 async def api_key(db: Database, env: dict[str, Any], name: str, smtp_port: int) -> str:
     cipher = CredentialCipher(CommonSettings(**env).secret_key.get_secret_value())
     account = await accounts.create_account(db, name)
-    await accounts.add_provider(
+    await providers.add_provider(
         db,
         cipher,
         account_id=account["_id"],
@@ -59,7 +59,7 @@ async def api_key(db: Database, env: dict[str, Any], name: str, smtp_port: int) 
         from_email=f"noreply@{name}.test",
         default=True,
     )
-    return (await accounts.create_api_key(db, account["_id"], [Permission.MAIL])).key
+    return (await api_keys.create_api_key(db, account["_id"], [Permission.MAIL])).key
 
 
 async def test_tracked_message_records_opens_and_clicks_shown_in_its_status(

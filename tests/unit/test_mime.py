@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 
-from mailpass_sender.mime import build_mime
-from mailpass_sender.providers.base import OutgoingEmail
+from mailpass_common.delivery.base import OutgoingEmail
+from mailpass_common.delivery.mime import build_mime
 
 
 def email(**overrides: object) -> OutgoingEmail:

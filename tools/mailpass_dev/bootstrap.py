@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailpass_common import accounts
+from mailpass_common import accounts, api_keys, providers
 from mailpass_common.db import Database, ensure_indexes
-from mailpass_common.documents import Collections
-from mailpass_common.security import CredentialCipher, Permission, hash_api_key
+from mailpass_common.security import CredentialCipher, Permission
 
 
 @dataclass(frozen=True)
@@ -26,8 +25,8 @@ async def bootstrap(
     if account is None:
         account = await accounts.create_account(db, "dev")
     account_id = account["_id"]
-    if await accounts.get_default_provider(db, account_id) is None:
-        await accounts.add_provider(
+    if await providers.get_default_provider(db, account_id) is None:
+        await providers.add_provider(
             db,
             cipher,
             account_id=account_id,
@@ -41,12 +40,10 @@ async def bootstrap(
     # The key is stored only as a hash, so the clear key is kept in .data for later starts.
     if key_file.exists():
         key = key_file.read_text().strip()
-        found = await db[Collections.API_KEYS].find_one(
-            {"_id": hash_api_key(key), "account_id": account_id, "revoked": False}
-        )
-        if found is not None:
+        found = await api_keys.authenticate(db, key)
+        if found is not None and found.account_id == account_id:
             return DevAccount(account_id, key)
-    new = await accounts.create_api_key(
+    new = await api_keys.create_api_key(
         db, account_id, [Permission.MAIL, Permission.PROVIDERS, Permission.KEYS], name="dev"
     )
     key_file.parent.mkdir(parents=True, exist_ok=True)

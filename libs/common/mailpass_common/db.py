@@ -1,4 +1,17 @@
-"""MongoDB access through PyMongo's async API, and the indexes every service relies on."""
+"""MongoDB access through PyMongo's async API, and the indexes every service relies on.
+
+Query shapes. Every query on the hot path is served by an index on both MongoDB and the
+nx-27017 wire server used in development and tests, so its cost does not grow with the
+number of stored messages (``tests/unit/test_query_plans.py`` checks the plans, and
+``tests/delivery/test_scale.py`` the cost at two data sizes). On nx-27017 that takes:
+
+- equality written ``{"field": {"$eq": value}}`` (:func:`where`) beside ``_id``: for the
+  implicit ``{"field": value}`` it adds an array-containment subquery that keeps SQLite
+  from using the index; MongoDB treats both forms the same;
+- no ``$or``, and no ``$in`` on fields other than ``_id``: either makes it evaluate the
+  filter in Python over every document. Such a query is split into one per branch;
+- no ``count_documents``, which it runs as a scanning aggregation.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +43,17 @@ async def ping(db: Database) -> None:
     await db.command("ping")
 
 
+def where(**fields: Any) -> dict[str, Any]:
+    """A filter with ``$eq`` for every plain value (see the module's query shapes).
+
+    ``_id`` and values that already are operator documents are kept as they are.
+    """
+    return {
+        name: value if name == "_id" or isinstance(value, dict) else {"$eq": value}
+        for name, value in fields.items()
+    }
+
+
 def now_stamp(*fields: str) -> dict[str, dict[str, bool]]:
     """``$currentDate`` for the given fields: how updates write timestamps (see documents)."""
     return {"$currentDate": {field: True for field in fields}}
@@ -42,13 +66,23 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("account_id", ASCENDING), ("name", ASCENDING)], unique=True)
     ],
     Collections.MESSAGES: [
+        # An account's messages, newest first (listings, stats).
         IndexModel([("account_id", ASCENDING), ("created_at", ASCENDING)]),
-        # The scheduler's scans: due batch messages in queue order, and stale leases.
-        IndexModel([("kind", ASCENDING), ("status", ASCENDING), ("queue_id", ASCENDING)]),
+        # The scheduler: due batch messages (published_at null) per provider in queue
+        # order, and queued messages whose job was published long ago (recovery).
+        IndexModel(
+            [
+                ("status", ASCENDING),
+                ("published_at", ASCENDING),
+                ("provider_id", ASCENDING),
+                ("queue_id", ASCENDING),
+            ]
+        ),
+        # Recovery: leases that ran out, and deferrals whose retry never came back.
         IndexModel([("status", ASCENDING), ("claimed_at", ASCENDING)]),
+        IndexModel([("status", ASCENDING), ("updated_at", ASCENDING)]),
     ],
     Collections.EVENTS: [IndexModel([("message_id", ASCENDING), ("created_at", ASCENDING)])],
-    Collections.COUNTERS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
 }
 
 

@@ -2,12 +2,13 @@
 
 Collections:
 - ``accounts``  {_id, name, created_at, settings{...}}
-- ``api_keys``  {_id: sha256(key), prefix, account_id, permissions[], test, revoked,
+- ``api_keys``  {_id: sha256(key), id, prefix, account_id, permissions[], test, revoked,
                  created_at, last_used_at}
 - ``providers`` {_id, account_id, name, type, is_default, config{...}, secret (encrypted),
                  from_email, from_name, hourly_limit, daily_limit, created_at}
-- ``messages``  the outbox and source of truth, one document a message, ``_id`` = message id
-- ``events``    one document an event (lifecycle and tracking), never embedded in the message
+- ``messages``  the outbox and source of truth, one :class:`MessageDocument` a message
+- ``events``    what happens to a message more than once (deferrals, opens, clicks), one
+                document each, never embedded in the message
 - ``counters``  sequences (batch ``queue_id``) and send-limit windows
 
 Timestamps written by updates use ``$currentDate`` (the database's clock): a ``$set`` of a
@@ -17,7 +18,9 @@ datetime is stored as a string by the nx-27017 wire server used in development, 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any, NotRequired, TypedDict
 
 
 class Collections:
@@ -40,7 +43,6 @@ class MessageStatus(StrEnum):
 # Statuses a sender may claim a message from. A message in ``sending`` is claimable again
 # only once its lease has expired (its sender died); ``sent`` and ``failed`` are final.
 CLAIMABLE = (MessageStatus.QUEUED, MessageStatus.DEFERRED)
-FINAL = (MessageStatus.SENT, MessageStatus.FAILED)
 
 
 class MessageKind(StrEnum):
@@ -49,9 +51,119 @@ class MessageKind(StrEnum):
 
 
 class EventType(StrEnum):
+    """Event types of the status endpoint. ``sent`` and ``failed`` are the message's final
+    outcome, kept on the message document itself; the others are ``events`` documents."""
+
     QUEUED = "queued"
     SENT = "sent"
     DEFERRED = "deferred"
     FAILED = "failed"
     OPEN = "open"
     CLICK = "click"
+
+
+class MessageDocument(TypedDict):
+    """One message in ``messages``: what was asked for, and where its delivery stands.
+
+    The request fields never change after the insert; the delivery fields change only
+    through the conditional updates of :mod:`mailpass_common.messages`.
+    """
+
+    _id: str  # the Message-ID header, angle brackets included
+    account_id: str
+    kind: str  # MessageKind
+    sandbox: bool  # sent with a test key: delivered to the sandbox capture only
+    provider_id: str  # the account's default provider when the message was accepted
+    from_email: str
+    from_name: str | None
+    to: str
+    cc: list[str]
+    bcc: list[str]
+    reply_to: str | None
+    subject: str
+    html: str | None
+    text: str | None
+    tags: list[str]
+    metadata: dict[str, Any]
+    track_opens: bool | None  # None: the account's default
+    track_clicks: bool | None
+    created_at: datetime
+    # Delivery
+    status: str  # MessageStatus
+    attempts: int
+    error_message: str | None
+    updated_at: datetime
+    sent_at: datetime | None
+    # When a job for it was last published; None while a batch message waits for the
+    # scheduler. The outbox recovery republishes what stays unclaimed too long after it.
+    published_at: datetime | None
+    queue_id: NotRequired[int]  # batch messages: increasing per account
+    claimed_at: NotRequired[datetime]
+    claim_token: NotRequired[str]  # names the sender's current claim; outcomes must match it
+    publish_run: NotRequired[str | None]  # the scheduler run that took it for publishing
+    # Outcome details, written with the final status
+    delivered_by: NotRequired[str]  # the provider that accepted it (the default or a fallback)
+    provider_type: NotRequired[str]
+    provider_message_id: NotRequired[str | None]
+    provider_reply: NotRequired[str]
+    fallback: NotRequired[bool]
+    failed_at: NotRequired[datetime]
+    dead_lettered: NotRequired[bool]
+
+
+def new_message(
+    *,
+    message_id: str,
+    account_id: str,
+    kind: MessageKind,
+    sandbox: bool,
+    provider_id: str,
+    from_email: str,
+    from_name: str | None,
+    to: str,
+    subject: str,
+    html: str | None,
+    text: str | None,
+    cc: list[str] | None = None,
+    bcc: list[str] | None = None,
+    reply_to: str | None = None,
+    tags: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    track_opens: bool | None = None,
+    track_clicks: bool | None = None,
+    queue_id: int | None = None,
+) -> MessageDocument:
+    """A new ``queued`` message. Immediate messages are published right after the insert,
+    so they carry their publish time; batch messages wait for the scheduler."""
+    now = datetime.now(UTC)
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what BSON keeps
+    doc: MessageDocument = {
+        "_id": message_id,
+        "account_id": account_id,
+        "kind": kind.value,
+        "sandbox": sandbox,
+        "provider_id": provider_id,
+        "from_email": from_email,
+        "from_name": from_name,
+        "to": to,
+        "cc": list(cc or []),
+        "bcc": list(bcc or []),
+        "reply_to": reply_to,
+        "subject": subject,
+        "html": html,
+        "text": text,
+        "tags": list(tags or []),
+        "metadata": dict(metadata or {}),
+        "track_opens": track_opens,
+        "track_clicks": track_clicks,
+        "created_at": now,
+        "status": MessageStatus.QUEUED.value,
+        "attempts": 0,
+        "error_message": None,
+        "updated_at": now,
+        "sent_at": None,
+        "published_at": now if kind is MessageKind.IMMEDIATE else None,
+    }
+    if queue_id is not None:
+        doc["queue_id"] = queue_id
+    return doc

@@ -1,10 +1,14 @@
-"""Per-provider hourly and daily send limits as atomic counters in MongoDB.
+"""Per-provider hourly and daily send limits: one counter document per provider.
 
-One counter document per provider and window (``{provider}:h:2026112314``,
-``{provider}:d:20261123``). A reservation is a conditional ``$inc`` that matches only
-while the count stays within the limit, so concurrent requests never overshoot; the
-hourly counter is taken first and given back if the daily one is full. Windows are UTC
-and expire through a TTL index.
+``{_id: "limits:{provider}", hour: "2026112414", hour_count, day: "20261124", day_count}``
+
+A reservation of ``n`` sends is one conditional ``$inc`` that matches only while every
+configured window is current and stays within its limit, so concurrent requests never
+overshoot, and the common case costs one round trip for both windows together. When it
+does not match, the document is read to tell why: it does not exist yet (it is created,
+then the reservation is tried again), a window has rolled over (reset by a conditional
+update that only one racer wins, then tried again), or a window is full (refused, with
+the time until that window ends). Windows are UTC.
 """
 
 from __future__ import annotations
@@ -13,16 +17,22 @@ import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.db import Database, Document
+from mailpass_common.db import Database, Document, where
 from mailpass_common.documents import Collections
+
+# Races (another reservation, a window reset) make a reservation look again; this many
+# looks is far beyond what they can cause.
+_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
 class Window:
-    key: str
+    name: str  # "hourly" | "daily"
+    key_field: str
+    count_field: str
+    key: str  # the current window, e.g. "2026112414"
     limit: int
     ends_at: datetime
 
@@ -34,70 +44,125 @@ class LimitExceeded:
     retry_after_seconds: int
 
 
-def windows(provider: Document, now: datetime) -> list[tuple[str, Window]]:
+def counter_id(provider_id: str) -> str:
+    return f"limits:{provider_id}"
+
+
+def windows(provider: Document, now: datetime | None = None) -> list[Window]:
+    """The provider's configured windows at ``now`` (none when it has no limits)."""
+    now = now or datetime.now(UTC)
     hour_start = now.replace(minute=0, second=0, microsecond=0)
     day_start = hour_start.replace(hour=0)
     found = []
     if provider.get("hourly_limit") is not None:
-        key = f"{provider['_id']}:h:{hour_start:%Y%m%d%H}"
-        hour_end = hour_start + timedelta(hours=1)
-        found.append(("hourly", Window(key, int(provider["hourly_limit"]), hour_end)))
-    if provider.get("daily_limit") is not None:
-        key = f"{provider['_id']}:d:{day_start:%Y%m%d}"
         found.append(
-            ("daily", Window(key, int(provider["daily_limit"]), day_start + timedelta(days=1)))
+            Window(
+                "hourly",
+                "hour",
+                "hour_count",
+                f"{hour_start:%Y%m%d%H}",
+                int(provider["hourly_limit"]),
+                hour_start + timedelta(hours=1),
+            )
+        )
+    if provider.get("daily_limit") is not None:
+        found.append(
+            Window(
+                "daily",
+                "day",
+                "day_count",
+                f"{day_start:%Y%m%d}",
+                int(provider["daily_limit"]),
+                day_start + timedelta(days=1),
+            )
         )
     return found
 
 
-async def _ensure(db: Database, window: Window) -> None:
-    # A concurrent request may create it at the same moment: that is fine.
-    with contextlib.suppress(DuplicateKeyError):
-        await db[Collections.COUNTERS].update_one(
-            {"_id": window.key},
-            # Kept a day past the window's end, then removed by the TTL index.
-            {"$setOnInsert": {"count": 0, "expires_at": window.ends_at + timedelta(days=1)}},
-            upsert=True,
-        )
+def _used(doc: Document | None, window: Window) -> int:
+    """Sends counted in the current window (a stored older window counts as empty)."""
+    if doc is None or str(doc.get(window.key_field)) < window.key:
+        return 0
+    return int(doc.get(window.count_field) or 0)
 
 
-async def _take(db: Database, window: Window, n: int) -> bool:
-    await _ensure(db, window)
-    found = await db[Collections.COUNTERS].find_one_and_update(
-        {"_id": window.key, "count": {"$lte": window.limit - n}},
-        {"$inc": {"count": n}},
-        return_document=ReturnDocument.AFTER,
-    )
-    return found is not None
+def _exceeded(window: Window, now: datetime) -> LimitExceeded:
+    retry_after = max(1, int((window.ends_at - now).total_seconds()) + 1)
+    return LimitExceeded(window.name, window.limit, retry_after)
 
 
-async def _give_back(db: Database, window: Window, n: int) -> None:
-    await db[Collections.COUNTERS].update_one({"_id": window.key}, {"$inc": {"count": -n}})
+async def _roll_over(db: Database, doc_id: str, doc: Document | None, found: list[Window]) -> bool:
+    """Create the counter, or reset windows that ended; True when anything changed."""
+    counters = db[Collections.COUNTERS]
+    if doc is None:
+        fields: Document = {"_id": doc_id}
+        for window in found:
+            fields |= {window.key_field: window.key, window.count_field: 0}
+        with contextlib.suppress(DuplicateKeyError):  # created by a concurrent request
+            await counters.insert_one(fields)
+        return True
+    changed = False
+    for window in found:
+        stored = doc.get(window.key_field)
+        if stored is None or str(stored) < window.key:
+            # Conditional on the old window: of racing resets, one wins, none undoes another.
+            await counters.update_one(
+                {"_id": doc_id, window.key_field: stored},
+                {"$set": {window.key_field: window.key, window.count_field: 0}},
+            )
+            changed = True
+    return changed
 
 
 async def reserve(db: Database, provider: Document, n: int = 1) -> LimitExceeded | None:
     """Count ``n`` sends against every window of the provider, or none if one is full."""
     now = datetime.now(UTC)
-    taken: list[Window] = []
-    for name, window in windows(provider, now):
-        if n > window.limit or not await _take(db, window, n):
-            for done in taken:
-                await _give_back(db, done, n)
-            retry_after = max(1, int((window.ends_at - now).total_seconds()) + 1)
-            return LimitExceeded(name, window.limit, retry_after)
-        taken.append(window)
-    return None
+    found = windows(provider, now)
+    if not found:
+        return None
+    for window in found:
+        if n > window.limit:
+            return _exceeded(window, now)
+    doc_id = counter_id(provider["_id"])
+    counters = db[Collections.COUNTERS]
+    for _ in range(_ATTEMPTS):
+        selector: Document = {"_id": doc_id}
+        for window in found:
+            selector |= where(**{window.key_field: window.key})
+            selector[window.count_field] = {"$lte": window.limit - n}
+        increments = {window.count_field: n for window in found}
+        if (await counters.update_one(selector, {"$inc": increments})).modified_count == 1:
+            return None
+        doc = await counters.find_one({"_id": doc_id})
+        if await _roll_over(db, doc_id, doc, found):
+            continue
+        assert doc is not None
+        full = [w for w in found if _used(doc, w) + n > w.limit]
+        if full:
+            return _exceeded(full[0], now)
+        # A window newer than our clock (another process's clock runs ahead): use it.
+        found = [
+            Window(w.name, w.key_field, w.count_field, str(doc[w.key_field]), w.limit, w.ends_at)
+            if str(doc.get(w.key_field)) > w.key
+            else w
+            for w in found
+        ]
+    return _exceeded(found[0], now)
+
+
+async def usage(db: Database, provider: Document) -> dict[str, int]:
+    """Sends counted in each configured window now, e.g. ``{"hourly": 12, "daily": 340}``."""
+    doc = await db[Collections.COUNTERS].find_one({"_id": counter_id(provider["_id"])})
+    return {window.name: _used(doc, window) for window in windows(provider)}
 
 
 async def remaining(db: Database, provider: Document) -> int | None:
     """How many more sends the provider's windows allow now (None: no limit)."""
-    now = datetime.now(UTC)
-    room: int | None = None
-    for _, window in windows(provider, now):
-        doc = await db[Collections.COUNTERS].find_one({"_id": window.key})
-        left = window.limit - int(doc["count"] if doc else 0)
-        room = left if room is None else min(room, left)
-    return None if room is None else max(0, room)
+    found = windows(provider)
+    if not found:
+        return None
+    doc = await db[Collections.COUNTERS].find_one({"_id": counter_id(provider["_id"])})
+    return max(0, min(w.limit - _used(doc, w) for w in found))
 
 
 async def reserve_up_to(db: Database, provider: Document, n: int) -> int:
@@ -113,3 +178,13 @@ async def reserve_up_to(db: Database, provider: Document, n: int) -> int:
             return want
         # Another reservation took the room in between: look again with what is left.
     return 0
+
+
+async def give_back(db: Database, provider: Document, n: int = 1) -> None:
+    """Return ``n`` reserved sends that did not go out (only to windows still current)."""
+    counters = db[Collections.COUNTERS]
+    for window in windows(provider):
+        await counters.update_one(
+            {"_id": counter_id(provider["_id"]), **where(**{window.key_field: window.key})},
+            {"$inc": {window.count_field: -n}},
+        )

@@ -9,7 +9,6 @@ write-only: :func:`public_view` shows ``has_<secret>: true`` instead of a value.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,8 +18,6 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mailpass_common.db import Document
-from mailpass_common.security import CredentialCipher
-from mailpass_common.settings import CommonSettings
 from mailpass_common.validation import EmailAddress, header_text
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -233,37 +230,3 @@ def public_view(doc: Document) -> dict[str, Any]:
         "created_at": doc.get("created_at"),
         "updated_at": doc.get("updated_at") or doc.get("created_at"),
     }
-
-
-# A test from the API or CLI has someone waiting: fail faster than a delivery would.
-CHECK_TIMEOUT_SECONDS = 15.0
-
-
-async def check_connection(
-    doc: Document, cipher: CredentialCipher, settings: CommonSettings
-) -> str | None:
-    """Connect and authenticate as the sender would, without sending: None when the
-    provider accepts, else its reply (or why it could not be reached)."""
-    # The delivery code lives in the sender; every service ships in one distribution.
-    from mailpass_sender.providers.base import DeliveryError
-    from mailpass_sender.providers.registry import build_provider
-    from mailpass_sender.settings import SenderSettings
-
-    common = {name: getattr(settings, name) for name in CommonSettings.model_fields}
-    sender_settings = SenderSettings(
-        **common, smtp_max_connections=1, smtp_timeout_seconds=CHECK_TIMEOUT_SECONDS
-    )
-    try:
-        provider = build_provider(doc, cipher, sender_settings)
-    except (LookupError, ValueError, DeliveryError) as exc:  # unsupported, undecryptable
-        return getattr(exc, "reply", None) or str(exc)
-    try:
-        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS + 5):
-            await provider.check()
-    except DeliveryError as exc:
-        return exc.reply
-    except TimeoutError:
-        return f"no answer within {CHECK_TIMEOUT_SECONDS:.0f} seconds"
-    finally:
-        await provider.close()
-    return None

@@ -14,6 +14,7 @@ import json
 import secrets
 import string
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -26,11 +27,12 @@ _ALPHABET = string.ascii_letters + string.digits
 _KEY_LENGTH = 32
 
 
-class Permission:
-    MAIL = "mail"
-    PROVIDERS = "providers"
-    KEYS = "keys"
-    ALL = (MAIL, PROVIDERS, KEYS)
+class Permission(StrEnum):
+    """What an API key may do: the one list of permission names."""
+
+    MAIL = "mail"  # send, and read the status of its account's messages
+    PROVIDERS = "providers"  # manage the account's providers
+    KEYS = "keys"  # manage the account's API keys (never beyond its own permissions)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,9 @@ class CommonSettings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     message_id_domain: str = "mailpass.local"
     log_level: str = "INFO"
+    # API keys, provider documents and account settings are kept in process this long:
+    # a revocation or a provider change takes effect within it (see mailpass_common.cache).
+    cache_ttl_seconds: float = Field(default=5.0, ge=0, le=60)
     # How long a service keeps retrying its first connection to MongoDB and RabbitMQ.
     startup_timeout_seconds: float = 60.0
 

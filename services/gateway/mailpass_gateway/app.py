@@ -13,9 +13,11 @@ from opentelemetry import trace
 
 from mailpass_common import db as dbmod
 from mailpass_common import idempotency
+from mailpass_common.api_keys import ApiKeyCache
 from mailpass_common.broker import JobPublisher, Topology
 from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
 from mailpass_common.management import management_server
+from mailpass_common.providers import ProviderCache
 from mailpass_common.telemetry import extract_trace_context, log_fields, tracer
 from mailpass_gateway.body_limit import BodySizeLimit
 from mailpass_gateway.errors import install_error_handlers, internal_error
@@ -45,6 +47,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.state.connection = connection
         app.state.publisher = JobPublisher(connection, Topology(settings.amqp_prefix))
         app.state.waiter = waiter
+        app.state.keys = ApiKeyCache(db, settings.cache_ttl_seconds)
+        app.state.providers = ProviderCache(db, settings.cache_ttl_seconds)
         try:
             async with management_server(
                 readiness, settings.management_host, settings.management_port

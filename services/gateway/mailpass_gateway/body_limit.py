@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mailpass_gateway.errors import error_response
+from mailpass_common.errors import ErrorCode, error_response
 
 DRAIN_FACTOR = 4
 
@@ -73,8 +73,7 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
-            413,
-            "PAYLOAD_TOO_LARGE",
+            ErrorCode.PAYLOAD_TOO_LARGE,
             f"Request body exceeds {self.max_bytes} bytes",
             {"max_bytes": self.max_bytes},
             headers={"Connection": "close"},

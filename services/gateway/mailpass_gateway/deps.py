@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mailpass_common.accounts import ApiKeyRecord, authenticate
+from mailpass_common.api_keys import ApiKeyCache, ApiKeyRecord
 from mailpass_common.broker import JobPublisher
 from mailpass_common.db import Database
+from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.providers import ProviderCache
 from mailpass_common.security import Permission
-from mailpass_gateway.errors import ApiError
 from mailpass_gateway.rpc import ReplyWaiter
 from mailpass_gateway.settings import GatewaySettings
 
@@ -37,10 +38,22 @@ def get_waiter(request: Request) -> ReplyWaiter:
     return waiter
 
 
+def get_key_cache(request: Request) -> ApiKeyCache:
+    keys: ApiKeyCache = request.app.state.keys
+    return keys
+
+
+def get_provider_cache(request: Request) -> ProviderCache:
+    providers: ProviderCache = request.app.state.providers
+    return providers
+
+
 Db = Annotated[Database, Depends(get_db)]
 Settings = Annotated[GatewaySettings, Depends(get_settings)]
 Publisher = Annotated[JobPublisher, Depends(get_publisher)]
 Waiter = Annotated[ReplyWaiter, Depends(get_waiter)]
+KeyCache = Annotated[ApiKeyCache, Depends(get_key_cache)]
+Providers = Annotated[ProviderCache, Depends(get_provider_cache)]
 
 
 # Declared for the OpenAPI document (the "Authorize" button in /docs); the check is ours,
@@ -49,21 +62,23 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `mp_live_…` or
 
 
 async def _api_key(
-    db: Db, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    keys: KeyCache, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> ApiKeyRecord:
     token = credentials.credentials.strip() if credentials else ""
     if not token:
-        raise ApiError(401, "UNAUTHORIZED", "Missing API key: send 'Authorization: Bearer <key>'")
-    record = await authenticate(db, token)
+        raise ApiError(
+            ErrorCode.UNAUTHORIZED, "Missing API key: send 'Authorization: Bearer <key>'"
+        )
+    record = await keys.authenticate(token)
     if record is None:
-        raise ApiError(401, "UNAUTHORIZED", "Invalid or revoked API key")
+        raise ApiError(ErrorCode.UNAUTHORIZED, "Invalid or revoked API key")
     return record
 
 
 def require(permission: str) -> Callable[..., Awaitable[ApiKeyRecord]]:
     async def dependency(key: Annotated[ApiKeyRecord, Depends(_api_key)]) -> ApiKeyRecord:
         if permission not in key.permissions:
-            raise ApiError(403, "FORBIDDEN", f"This API key lacks the '{permission}' permission")
+            raise ApiError(ErrorCode.FORBIDDEN, f"This API key lacks the '{permission}' permission")
         return key
 
     return dependency

@@ -1,6 +1,4 @@
-"""One error envelope for every failure.
-
-``{"success": false, "error": {"code": ..., "message": ..., "details": ...}}``
+"""How the gateway answers every failure in the one envelope (``mailpass_common.errors``).
 
 Validation errors name each bad field in ``details`` (``[{"field", "message"}]``, nested
 fields dotted: ``cc.1``, ``metadata``). Anything unexpected becomes a generic 500
@@ -18,27 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mailpass_common.errors import ERRORS, ApiError, ErrorCode, error_response, http_error_response
+
 log = logging.getLogger(__name__)
-
-
-class ApiError(Exception):
-    def __init__(
-        self,
-        status_code: int,
-        code: str,
-        message: str,
-        details: Any = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
-        self.message = message
-        self.details = details
-        self.headers = headers
-
-    def response(self) -> JSONResponse:
-        return error_response(self.status_code, self.code, self.message, self.details, self.headers)
 
 
 class FieldError(ValueError):
@@ -51,20 +31,6 @@ class FieldError(ValueError):
         super().__init__(message)
         self.fields = tuple(fields)
         self.message = message
-
-
-def error_response(
-    status_code: int,
-    code: str,
-    message: str,
-    details: Any = None,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    return JSONResponse(
-        {"success": False, "error": {"code": code, "message": message, "details": details}},
-        status_code=status_code,
-        headers=headers,
-    )
 
 
 def _field_name(loc: Iterable[Any]) -> str:
@@ -91,21 +57,12 @@ def validation_details(
 
 def validation_error(details: list[dict[str, str]], what: str = "request") -> ApiError:
     fields = ", ".join(dict.fromkeys(d["field"] for d in details))
-    return ApiError(400, "VALIDATION_ERROR", f"Invalid {what}: {fields}", details)
+    return ApiError(ErrorCode.VALIDATION_ERROR, f"Invalid {what}: {fields}", details)
 
 
 def internal_error() -> JSONResponse:
-    return error_response(500, "INTERNAL_ERROR", "Internal server error; it has been logged")
-
-
-_HTTP_CODES = {
-    400: "VALIDATION_ERROR",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "PAYLOAD_TOO_LARGE",
-}
+    code = ErrorCode.INTERNAL_ERROR
+    return error_response(code, ERRORS[code].example_message)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -119,9 +76,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
         headers = dict(exc.headers) if exc.headers else None
-        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+        return http_error_response(exc.status_code, str(exc.detail), headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -7,18 +7,22 @@ Each gateway process consumes an exclusive reply queue of its own; a job publish
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import secrets
-from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
+
+from mailpass_common.jobs import SendReply
+from mailpass_common.telemetry import log_fields
+
+log = logging.getLogger(__name__)
 
 
 class ReplyWaiter:
     def __init__(self, connection: AbstractRobustConnection, prefix: str) -> None:
         self._connection = connection
         self._queue_name = f"{prefix}.reply.{secrets.token_hex(6)}"
-        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._pending: dict[str, asyncio.Future[SendReply]] = {}
         self._queue: AbstractQueue | None = None
 
     @property
@@ -34,19 +38,23 @@ class ReplyWaiter:
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         future = self._pending.get(message.correlation_id or "")
-        if future is not None and not future.done():
-            future.set_result(json.loads(message.body))
+        if future is None or future.done():
+            return  # a reply after the wait timed out: the status endpoint has it
+        try:
+            future.set_result(SendReply.decode(message.body))
+        except (ValueError, KeyError, TypeError) as exc:
+            log.error("unreadable reply", extra=log_fields(error=str(exc)))
 
-    def expect(self) -> tuple[str, asyncio.Future[dict[str, Any]]]:
+    def expect(self) -> tuple[str, asyncio.Future[SendReply]]:
         """Register interest before publishing, so a fast reply is never missed."""
         correlation_id = secrets.token_hex(12)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[SendReply] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
         return correlation_id, future
 
     async def wait(
-        self, correlation_id: str, future: asyncio.Future[dict[str, Any]], timeout: float
-    ) -> dict[str, Any] | None:
+        self, correlation_id: str, future: asyncio.Future[SendReply], timeout: float
+    ) -> SendReply | None:
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:

@@ -1,19 +1,22 @@
-"""One scheduler run: publish due batch messages and recover messages stuck in the outbox.
+"""One scheduler run: publish due batch messages and recover jobs that were lost.
 
-Overlapping runs never publish the same message twice: a run first stamps the messages it
-takes with its own run id in one conditional ``update_many`` (a message another run has
-stamped no longer matches), then publishes exactly the ones carrying its id, in
-``queue_id`` order, with publisher confirms.
+Publishing. Every due batch message that fits its provider's hourly and daily limits is
+published in one run, in chunks of ``scheduler_chunk_size``: per chunk, the run takes the
+messages (stamped with its run id, so overlapping runs never publish one twice, see
+:mod:`mailpass_common.outbox`), reserves sends for what it took (``limits.reserve_up_to``),
+hands back what did not fit, and publishes the rest concurrently with publisher confirms.
+A message that does not fit stays ``queued`` for a later run; the counters only count
+what this run publishes. The run stops early while the batch queue already holds
+``scheduler_max_queue_depth`` waiting jobs: the backlog then waits in MongoDB.
 
-Send limits: due batch messages are taken per provider, as many as its hourly and daily
-windows have room for (``limits.remaining``); the run then reserves sends for what it
-actually took (``limits.reserve_up_to``) and hands back, unstamped, what did not fit. A
-message that does not fit stays ``queued`` for a later run; nothing is dropped, and the
-counters only ever count messages this run publishes.
-
-Recovery re-publishes what a lost job would otherwise strand: ``queued`` messages whose
-publish is old (a gateway publish that failed), ``sending`` messages past the lease
-(their sender died), and ``deferred`` messages whose retry never came back.
+Recovery. A job is lost when its publish failed (or its publisher died between the stamp
+and the publish), when its sender died holding it and RabbitMQ did not hand it back, or
+when its retry vanished. A job can also merely be late, waiting behind thousands of
+others in a long queue; republishing those would multiply a backlog. So recovery runs
+for a queue only while it holds no waiting jobs: whatever is still unclaimed then, long
+after its publish, was not in the queue. Three queries, each index-served:
+``queued`` published long ago, ``sending`` past the lease, ``deferred`` whose retry
+never came back.
 """
 
 from __future__ import annotations
@@ -22,156 +25,132 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from mailpass_common import limits
-from mailpass_common.broker import JobPublisher, SendJob
-from mailpass_common.db import Database, Document, now_stamp
-from mailpass_common.documents import Collections, MessageKind, MessageStatus
+from mailpass_common import limits, outbox
+from mailpass_common.broker import JobPublisher
+from mailpass_common.db import Database, Document
+from mailpass_common.documents import MessageKind
+from mailpass_common.jobs import SendJob
+from mailpass_common.providers import provider_by_id
 from mailpass_common.telemetry import log_fields
 from mailpass_scheduler.settings import SchedulerSettings
 
 log = logging.getLogger(__name__)
-
-DUE_BATCH: dict[str, Any] = {
-    "kind": MessageKind.BATCH.value,
-    "status": MessageStatus.QUEUED.value,
-    "published_at": None,
-}
-_IN_QUEUE_ORDER = [("queue_id", 1), ("_id", 1)]
 
 
 @dataclass
 class FlushReport:
     batch_published: int = 0
     recovered: int = 0
-    # provider id -> due messages left queued because its limits were reached
+    # provider id -> due messages left queued because its limits were reached (counted
+    # up to one chunk per provider)
     held_by_limits: dict[str, int] = field(default_factory=dict)
+    # Jobs waiting in each work queue when the run began.
+    queue_depth: dict[str, int] = field(default_factory=dict)
+    stopped_by_queue_depth: bool = False
 
 
-async def _stamp(
-    db: Database, selector: dict[str, Any], candidates: list[Document], run_id: str
-) -> list[Document]:
-    """Stamp the candidates still matching ``selector`` with this run's id; return ours."""
-    if not candidates:
-        return []
-    messages = db[Collections.MESSAGES]
-    ids = [c["_id"] for c in candidates]
-    await messages.update_many(
-        {"_id": {"$in": ids}, **selector},
-        {"$set": {"publish_run": run_id}, **now_stamp("published_at")},
-    )
-    taken = await messages.find(
-        {"_id": {"$in": ids}, "publish_run": run_id},
-        projection={"_id": 1, "account_id": 1, "kind": 1, "queue_id": 1},
-    ).to_list()
-    return sorted(taken, key=lambda d: (d.get("queue_id") or 0, d["_id"]))
+def _jobs(docs: list[Document]) -> list[SendJob]:
+    return [SendJob(doc["_id"], doc["account_id"]) for doc in docs]
 
 
-async def _unstamp(db: Database, docs: list[Document], run_id: str) -> None:
-    """Hand messages this run took but will not publish back to later runs."""
-    if docs:
-        await db[Collections.MESSAGES].update_many(
-            {"_id": {"$in": [d["_id"] for d in docs]}, "publish_run": run_id},
-            {"$set": {"publish_run": None, "published_at": None}},
-        )
-
-
-async def _publish(publisher: JobPublisher, docs: list[Document]) -> None:
-    for doc in docs:
-        await publisher.publish(SendJob(doc["_id"], doc["account_id"]), MessageKind(doc["kind"]))
-
-
-async def _publish_due_for(
+async def _publish_for_provider(
     db: Database,
     publisher: JobPublisher,
-    provider_id: str | None,
+    settings: SchedulerSettings,
+    provider_id: str,
     budget: int,
     run_id: str,
     report: FlushReport,
 ) -> int:
-    selector = {**DUE_BATCH, "provider_id": provider_id}
-    provider = None
-    if provider_id is not None:
-        provider = await db[Collections.PROVIDERS].find_one({"_id": provider_id})
-    room = await limits.remaining(db, provider) if provider is not None else None
-    # Read up to the budget (not count_documents: nx-27017's aggregation $match does not
-    # match nulls), so the log can say how many the limits held back.
-    due = (
-        await db[Collections.MESSAGES]
-        .find(selector, projection={"_id": 1})
-        .sort(_IN_QUEUE_ORDER)
-        .limit(budget)
-        .to_list()
-    )
-    want = len(due) if room is None else min(len(due), room)
-    if want < len(due) and provider_id is not None:
-        report.held_by_limits[provider_id] = len(due) - want
-    if want == 0:
-        return 0
-    taken = await _stamp(db, selector, due[:want], run_id)
-    fits = len(taken)
-    if provider is not None and taken:
-        fits = await limits.reserve_up_to(db, provider, len(taken))
-    # Another run may have reserved in between: what no longer fits waits, in order.
-    await _unstamp(db, taken[fits:], run_id)
-    await _publish(publisher, taken[:fits])
-    return fits
+    """Publish the provider's due messages, in queue order, within its limits and ``budget``."""
+    provider = await provider_by_id(db, provider_id)
+    published = 0
+    while published < budget:
+        want = min(settings.scheduler_chunk_size, budget - published)
+        room = await limits.remaining(db, provider) if provider is not None else None
+        if room is not None and room < want:
+            if room == 0:
+                held = await outbox.due_batch(db, provider_id, settings.scheduler_chunk_size)
+                if held:
+                    report.held_by_limits[provider_id] = len(held)
+                break
+            want = room
+        due = await outbox.due_batch(db, provider_id, want)
+        if not due:
+            break
+        taken = await outbox.take_due(db, [d["_id"] for d in due], provider_id, run_id)
+        fits = len(taken)
+        if provider is not None and taken:
+            fits = await limits.reserve_up_to(db, provider, len(taken))
+        # Another run may have reserved in between: what no longer fits waits, in order.
+        await outbox.release(db, [d["_id"] for d in taken[fits:]], run_id)
+        await publisher.publish_many(_jobs(taken[:fits]), MessageKind.BATCH)
+        published += fits
+        if len(due) < want or fits < len(taken):
+            break
+    return published
 
 
 async def publish_due_batches(
-    db: Database, publisher: JobPublisher, settings: SchedulerSettings, run_id: str
-) -> FlushReport:
-    report = FlushReport()
-    budget = settings.scheduler_batch_size
-    provider_ids = await db[Collections.MESSAGES].distinct("provider_id", DUE_BATCH)
-    for provider_id in sorted(provider_ids, key=str):
-        if budget <= 0:
-            break
-        published = await _publish_due_for(db, publisher, provider_id, budget, run_id, report)
+    db: Database,
+    publisher: JobPublisher,
+    settings: SchedulerSettings,
+    run_id: str,
+    report: FlushReport,
+) -> None:
+    waiting = report.queue_depth.get(MessageKind.BATCH.value, 0)
+    budget = settings.scheduler_max_queue_depth - waiting
+    if budget <= 0:
+        report.stopped_by_queue_depth = True
+        return
+    for provider_id in await outbox.due_provider_ids(db):
+        published = await _publish_for_provider(
+            db, publisher, settings, provider_id, budget, run_id, report
+        )
         report.batch_published += published
         budget -= published
-    return report
+        if budget <= 0:
+            report.stopped_by_queue_depth = True
+            break
 
 
-async def recover_stuck(
-    db: Database, publisher: JobPublisher, settings: SchedulerSettings, run_id: str
-) -> int:
+async def recover_lost(
+    db: Database,
+    publisher: JobPublisher,
+    settings: SchedulerSettings,
+    run_id: str,
+    report: FlushReport,
+) -> None:
     now = datetime.now(UTC)
-    republish_before = now - timedelta(seconds=settings.scheduler_republish_after_seconds)
-    stale_before = now - timedelta(seconds=settings.scheduler_stale_sending_seconds)
-    lost_before = now - timedelta(seconds=settings.scheduler_republish_deferred_after_seconds)
-    selector: dict[str, Any] = {
-        "$or": [
-            {"status": MessageStatus.QUEUED.value, "published_at": {"$lt": republish_before}},
-            {
-                "status": MessageStatus.SENDING.value,
-                "claimed_at": {"$lt": stale_before},
-                "published_at": {"$lt": stale_before},
-            },
-            {
-                "status": MessageStatus.DEFERRED.value,
-                "updated_at": {"$lt": lost_before},
-                "published_at": {"$lt": lost_before},
-            },
-        ]
-    }
-    candidates = (
-        await db[Collections.MESSAGES]
-        .find(selector, projection={"_id": 1})
-        .sort(_IN_QUEUE_ORDER)
-        .limit(settings.scheduler_batch_size)
-        .to_list()
-    )
-    stuck = await _stamp(db, selector, candidates, run_id)
-    await _publish(publisher, stuck)
-    return len(stuck)
+    cutoffs = [
+        (outbox.QUEUED_LONG_AGO, settings.scheduler_republish_after_seconds),
+        (outbox.LEASE_RAN_OUT, settings.scheduler_stale_sending_seconds),
+        (outbox.RETRY_NEVER_CAME, settings.scheduler_republish_deferred_after_seconds),
+    ]
+    for kind in MessageKind:
+        if report.queue_depth.get(kind.value, 0) > 0:
+            continue  # jobs still wait in this queue: unclaimed messages may be among them
+        for way, after_seconds in cutoffs:
+            before = now - timedelta(seconds=after_seconds)
+            while True:
+                found = await outbox.stuck(db, way, kind, before, settings.scheduler_chunk_size)
+                lost = await outbox.take(
+                    db, [d["_id"] for d in found], way.selector(kind, before), run_id
+                )
+                await publisher.publish_many(_jobs(lost), kind)
+                report.recovered += len(lost)
+                if len(found) < settings.scheduler_chunk_size:
+                    break
 
 
 async def flush(db: Database, publisher: JobPublisher, settings: SchedulerSettings) -> FlushReport:
     run_id = secrets.token_hex(8)
-    report = await publish_due_batches(db, publisher, settings, run_id)
-    report.recovered = await recover_stuck(db, publisher, settings, run_id)
+    report = FlushReport()
+    depths = await publisher.ready_jobs()
+    report.queue_depth = {kind.value: count for kind, count in depths.items()}
+    await publish_due_batches(db, publisher, settings, run_id, report)
+    await recover_lost(db, publisher, settings, run_id, report)
     log.info(
         "flush done",
         extra=log_fields(
@@ -179,6 +158,8 @@ async def flush(db: Database, publisher: JobPublisher, settings: SchedulerSettin
             batch_published=report.batch_published,
             recovered=report.recovered,
             held_by_limits=report.held_by_limits,
+            queue_depth=report.queue_depth,
+            stopped_by_queue_depth=report.stopped_by_queue_depth,
         ),
     )
     return report

@@ -1,4 +1,4 @@
-"""The sender process: the job consumer, and the management port for probes and metrics."""
+"""The sender process: one pipeline per work queue, and the management port."""
 
 from __future__ import annotations
 
@@ -8,31 +8,40 @@ import signal
 
 from aio_pika.abc import AbstractRobustConnection
 
+from mailpass_common import broker
 from mailpass_common import db as dbmod
 from mailpass_common.broker import JobPublisher, Topology
+from mailpass_common.cache import TtlCache
+from mailpass_common.delivery.registry import ProviderPool
+from mailpass_common.documents import MessageKind
 from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
 from mailpass_common.management import ManagementServer
+from mailpass_common.providers import ProviderCache
 from mailpass_common.security import CredentialCipher
 from mailpass_sender.circuit import CircuitBreakers
-from mailpass_sender.consumer import BrokerJobRouter, JobConsumer
 from mailpass_sender.failover import Failover
 from mailpass_sender.flows import DeliveryContext
-from mailpass_sender.providers.registry import ProviderPool
+from mailpass_sender.pipeline import BrokerJobRouter, QueuePipeline
 from mailpass_sender.retry import RetryPolicy
 from mailpass_sender.settings import SenderSettings
 
 log = logging.getLogger(__name__)
+
+# On SIGTERM, how long jobs in flight may take to finish: below Kubernetes' default
+# 30 s grace period, so the pod is not killed mid-delivery.
+STOP_TIMEOUT_SECONDS = 25.0
 
 
 class SenderService:
     def __init__(self, settings: SenderSettings) -> None:
         self.settings = settings
         self._client, self.db = dbmod.connect(settings)
-        self.pool = ProviderPool(settings, CredentialCipher(settings.secret_key.get_secret_value()))
+        cipher = CredentialCipher(settings.secret_key.get_secret_value())
+        self.pool = ProviderPool(settings.delivery_options(), cipher)
         self.breakers = CircuitBreakers(
             settings.circuit_failure_threshold, settings.circuit_open_seconds
         )
-        self._consumer: JobConsumer | None = None
+        self.pipelines: list[QueuePipeline] = []
         self._connection: AbstractRobustConnection | None = None
         self.management = ManagementServer(
             self._readiness, settings.management_host, settings.management_port
@@ -45,29 +54,40 @@ class SenderService:
         return {"mongodb": "ok", "rabbitmq": "ok"}
 
     async def start(self) -> None:
-        timeout = self.settings.startup_timeout_seconds
+        settings = self.settings
+        timeout = settings.startup_timeout_seconds
         await wait_for_mongodb(self.db, timeout)
         await dbmod.ensure_indexes(self.db)
-        self._connection = connection = await connect_rabbitmq(self.settings.amqp_url, timeout)
-        topology = Topology(self.settings.amqp_prefix)
+        self._connection = connection = await connect_rabbitmq(settings.amqp_url, timeout)
+        topology = Topology(settings.amqp_prefix)
         context = DeliveryContext(
             db=self.db,
-            settings=self.settings,
-            failover=Failover(self.db, self.pool, self.breakers),
-            policy=RetryPolicy.from_settings(self.settings),
+            settings=settings,
+            failover=Failover(
+                self.db,
+                self.pool,
+                self.breakers,
+                ProviderCache(self.db, settings.cache_ttl_seconds),
+            ),
+            policy=RetryPolicy.from_settings(settings),
             router=BrokerJobRouter(JobPublisher(connection, topology)),
+            accounts=TtlCache(settings.cache_ttl_seconds),
         )
-        self._consumer = JobConsumer(
-            connection, context, topology=topology, prefetch=self.settings.sender_prefetch
-        )
-        await self._consumer.start()
+        for kind in (MessageKind.IMMEDIATE, MessageKind.BATCH):
+            # A channel per queue: its own prefetch, and one queue's acks never wait on
+            # the other's deliveries.
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=settings.sender_prefetch)
+            queues = await broker.declare(channel, topology)
+            pipeline = QueuePipeline(kind, context)
+            await pipeline.start(channel, queues[kind])
+            self.pipelines.append(pipeline)
         await self.management.start()
         log.info("sender started")
 
     async def stop(self) -> None:
         await self.management.stop()
-        if self._consumer is not None:
-            await self._consumer.stop()
+        await asyncio.gather(*(p.stop(STOP_TIMEOUT_SECONDS) for p in self.pipelines))
         if self._connection is not None:
             await self._connection.close()
         await self.pool.close()

@@ -10,30 +10,29 @@ Every provider may refuse, temporarily or permanently, and the chain moves on ei
 way: a permanent refusal is often about that provider (bad credentials, a sender address
 it has not verified), so another may still deliver. The message fails at once only when
 every provider refused permanently; if any refusal was temporary it is retried later.
-Fallbacks are read only when the default did not deliver, so the common path costs one
-provider lookup.
+Fallbacks are read only when the default did not deliver, and provider documents come
+from a short-lived cache, so the common path costs no database round trip.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from mailpass_common import limits
-from mailpass_common.accounts import get_default_provider, get_provider
 from mailpass_common.db import Database, Document
-from mailpass_common.documents import Collections
-from mailpass_common.telemetry import log_fields
-from mailpass_sender.circuit import CircuitBreakers
-from mailpass_sender.metrics import DELIVERIES, DELIVERY_SECONDS, FAILOVERS
-from mailpass_sender.providers.base import (
+from mailpass_common.delivery.base import (
     DeliveryResult,
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from mailpass_sender.providers.registry import SANDBOX_ID, ProviderPool
+from mailpass_common.delivery.registry import SANDBOX_ID, ProviderPool
+from mailpass_common.documents import MessageDocument
+from mailpass_common.providers import ProviderCache, list_fallbacks
+from mailpass_common.telemetry import log_fields
+from mailpass_sender.circuit import CircuitBreakers
+from mailpass_sender.metrics import DELIVERIES, DELIVERY_SECONDS, FAILOVERS
 
 log = logging.getLogger(__name__)
 
@@ -72,46 +71,50 @@ class Attempt:
         return "; ".join(f"{r.provider}: {r.reply}" for r in self.refusals)
 
 
-async def _chain(db: Database, doc: Document) -> AsyncIterator[tuple[Document, bool]]:
-    """(provider document, is a fallback) in the order they are tried."""
-    account_id = doc["account_id"]
-    primary = None
-    if doc.get("provider_id"):
-        primary = await get_provider(db, account_id, doc["provider_id"])
-    if primary is None:
-        primary = await get_default_provider(db, account_id)
-    if primary is not None:
-        yield primary, False
-    # $type, not $ne None: the nx-27017 dev server matches missing fields with $ne None.
-    fallbacks = db[Collections.PROVIDERS].find(
-        {"account_id": account_id, "fallback_priority": {"$type": "number"}}
-    )
-    async for fallback in fallbacks.sort([("fallback_priority", 1), ("_id", 1)]):
-        if primary is None or fallback["_id"] != primary["_id"]:
-            yield fallback, True
+_SANDBOX: Document = {"_id": SANDBOX_ID, "type": SANDBOX_ID, "version": 0}
 
 
 class Failover:
-    def __init__(self, db: Database, pool: ProviderPool, breakers: CircuitBreakers) -> None:
+    def __init__(
+        self,
+        db: Database,
+        pool: ProviderPool,
+        breakers: CircuitBreakers,
+        providers: ProviderCache,
+    ) -> None:
         self._db = db
         self._pool = pool
         self._breakers = breakers
+        self._providers = providers
 
-    async def send(self, doc: Document, email: OutgoingEmail) -> Attempt:
+    async def send(self, doc: MessageDocument, email: OutgoingEmail, mime: bytes) -> Attempt:
         attempt = Attempt()
         if doc.get("sandbox"):
             # Test keys deliver to the capture server only, never to a real provider.
-            await self._try(attempt, {"_id": SANDBOX_ID, "type": SANDBOX_ID}, email, False)
+            await self._try(attempt, _SANDBOX, email, mime, False)
             return attempt
-        async for provider_doc, fallback in _chain(self._db, doc):
-            if await self._try(attempt, provider_doc, email, fallback):
+        account_id = doc["account_id"]
+        primary = await self._providers.get(account_id, doc["provider_id"])
+        if primary is None:
+            primary = await self._providers.default(account_id)
+        if primary is not None and await self._try(attempt, primary, email, mime, False):
+            return attempt
+        for fallback in await list_fallbacks(self._db, account_id):
+            if primary is not None and fallback["_id"] == primary["_id"]:
+                continue
+            if await self._try(attempt, fallback, email, mime, True):
                 return attempt
         if not attempt.refusals:
             attempt.refusals.append(Refusal("none", "the account has no default provider", True))
         return attempt
 
     async def _try(
-        self, attempt: Attempt, provider_doc: Document, email: OutgoingEmail, fallback: bool
+        self,
+        attempt: Attempt,
+        provider_doc: Document,
+        email: OutgoingEmail,
+        mime: bytes,
+        fallback: bool,
     ) -> bool:
         provider_id = provider_doc["_id"]
         name = str(provider_doc.get("name") or provider_id)
@@ -131,7 +134,7 @@ class Failover:
             return False
         try:
             with DELIVERY_SECONDS.labels(provider.type).time():
-                result = await provider.send(email)
+                result = await provider.send(email, mime)
         except PermanentDeliveryError as exc:
             DELIVERIES.labels(provider.type, "failed").inc()
             attempt.refusals.append(Refusal(name, exc.reply, True))

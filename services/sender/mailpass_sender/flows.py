@@ -1,48 +1,51 @@
-"""Delivering one message: claim, send through its providers, record the outcome.
+"""Delivering messages: attempt one claimed message, record a batch of outcomes.
 
-A function of (job, injected context): the database, the providers, the retry policy and
-a :class:`JobRouter` that parks or dead-letters jobs. The broker adapter in ``consumer``
-acks only after this has returned, i.e. after MongoDB holds the outcome and any retry or
-dead-letter job has been confirmed by RabbitMQ.
+Functions of (input, injected context): the database, the providers, the retry policy
+and a :class:`JobRouter` that parks or dead-letters jobs. The broker adapter
+(:mod:`mailpass_sender.pipeline`) claims jobs in batches, runs :func:`attempt` for each
+claimed message concurrently, and :func:`record` for each batch of decisions; it acks a
+job only after ``record`` has returned, i.e. after MongoDB holds the outcome and any
+retry or dead-letter job has been confirmed by RabbitMQ.
 
-Orders that make a crash at any point safe (at worst a duplicate, which the claim makes
-harmless):
+Orders that make a crash at any point safe (at worst a duplicate job, which the claim
+makes harmless):
 - deferred: record ``deferred`` first, then park the job. A crash in between redelivers
   the original job, which finds the message claimable and tries again at once.
 - exhausted: dead-letter the job first, then record ``failed``. A crash in between leaves
   the message ``sending`` until its lease ends; the scheduler's recovery republishes it
   and it is dead-lettered (again) and failed: never a failure the operator cannot replay.
+- :func:`record` can be run again on the same decisions (the pipeline retries it while
+  the database is unreachable): outcomes match their claim token again, events keep the
+  ids they were given, and a job parked twice is claimed once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from mailpass_common import messages
-from mailpass_common.broker import SendJob
+from bson import ObjectId
+
+from mailpass_common import events, messages
+from mailpass_common.accounts import TrackingDefaults, get_account, tracking_defaults
+from mailpass_common.cache import TtlCache
 from mailpass_common.db import Database, Document
-from mailpass_common.documents import Collections, EventType, MessageKind, MessageStatus
+from mailpass_common.delivery.base import OutgoingEmail
+from mailpass_common.delivery.mime import render
+from mailpass_common.documents import EventType, MessageDocument, MessageKind, MessageStatus
+from mailpass_common.jobs import SendJob
 from mailpass_common.telemetry import log_fields
-from mailpass_sender.failover import Accepted, Failover
+from mailpass_sender.failover import Failover
+from mailpass_sender.link_rewriter import track_email, tracking_choice
 from mailpass_sender.metrics import DEAD_LETTERED, RETRIES
-from mailpass_sender.providers.base import OutgoingEmail
 from mailpass_sender.retry import RetryDelay, RetryPolicy
 from mailpass_sender.settings import SenderSettings
-from mailpass_sender.tracking import track_email
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DeliveryOutcome:
-    message_id: str
-    status: MessageStatus
-    error_message: str | None = None
-    # False when this job did nothing: the message was final already or leased elsewhere.
-    attempted: bool = True
 
 
 class JobRouter(Protocol):
@@ -62,13 +65,65 @@ class DeliveryContext:
     failover: Failover
     policy: RetryPolicy
     router: JobRouter
+    accounts: TtlCache[str, TrackingDefaults]
 
     @property
     def lease(self) -> timedelta:
         return timedelta(seconds=self.settings.sender_lease_seconds)
 
+    async def tracking_defaults(self, account_id: str) -> TrackingDefaults:
+        async def load() -> TrackingDefaults:
+            return tracking_defaults(await get_account(self.db, account_id))
 
-def outgoing_email(doc: Document) -> OutgoingEmail:
+        found = await self.accounts.get_or_load(account_id, load)
+        assert found is not None
+        return found
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A job whose message this sender holds (the claim token is in the document)."""
+
+    job: SendJob
+    kind: MessageKind
+    message: MessageDocument
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one attempt came to, before it is recorded."""
+
+    claimed: Claimed
+    outcome: messages.Outcome
+    delay: RetryDelay | None = None  # deferred: when to try again
+    dead_letter: bool = False  # exhausted: the job goes to the dead-letter queue first
+    event: Document | None = None  # a deferral, kept in the message's history
+
+    @property
+    def status(self) -> MessageStatus:
+        if isinstance(self.outcome, messages.Sent):
+            return MessageStatus.SENT
+        if isinstance(self.outcome, messages.Failed):
+            return MessageStatus.FAILED
+        return MessageStatus.DEFERRED
+
+    @property
+    def error(self) -> str | None:
+        return None if isinstance(self.outcome, messages.Sent) else self.outcome.error
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What a job's reply says."""
+
+    message_id: str
+    status: MessageStatus
+    error_message: str | None = None
+    # False when this job did nothing: the message was final already or leased elsewhere.
+    attempted: bool = True
+
+
+def outgoing_email(doc: MessageDocument) -> OutgoingEmail:
     return OutgoingEmail(
         message_id=doc["_id"],
         from_email=doc["from_email"],
@@ -85,125 +140,116 @@ def outgoing_email(doc: Document) -> OutgoingEmail:
     )
 
 
-async def deliver(job: SendJob, kind: MessageKind, ctx: DeliveryContext) -> DeliveryOutcome:
-    db = ctx.db
-    doc = await messages.claim(db, job.message_id, ctx.lease)
-    if doc is None:
-        current = await db[Collections.MESSAGES].find_one(
-            {"_id": job.message_id}, projection={"status": 1, "error_message": 1}
-        )
-        status = MessageStatus(current["status"]) if current else MessageStatus.FAILED
-        error = current.get("error_message") if current else "message not found"
-        log.info("job skipped", extra=log_fields(message_id=job.message_id, status=status.value))
-        return DeliveryOutcome(job.message_id, status, error, attempted=False)
+async def _prepare(doc: MessageDocument, ctx: DeliveryContext) -> tuple[OutgoingEmail, bytes]:
+    email = outgoing_email(doc)
+    choice = tracking_choice(doc, await ctx.tracking_defaults(doc["account_id"]))
+    email = track_email(
+        email,
+        choice,
+        secret=ctx.settings.secret_key.get_secret_value(),
+        tracker_base_url=ctx.settings.tracker_base_url,
+    )
+    return email, render(email)
 
-    # Tracking settings (key, tracker URL) are the sender's own.
-    email = await track_email(db, doc, outgoing_email(doc), ctx.settings)
-    attempt = await ctx.failover.send(doc, email)
-    if attempt.accepted is not None:
-        return await _record_sent(db, doc, attempt.accepted)
-    error = attempt.error_message
-    if attempt.permanent:
-        return await _record_failed(db, doc, error)
+
+async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
+    """Build the message and offer it to its providers; decide what happens next."""
+    doc = claimed.message
+    token = doc["claim_token"]
+    try:
+        email, mime = await _prepare(doc, ctx)
+    except Exception as exc:
+        # The message itself cannot be built: it fails alone, at once. Retrying would
+        # fail the same way, and no provider is to blame.
+        log.exception("message could not be built", extra=log_fields(message_id=doc["_id"]))
+        error = f"the message could not be built: {type(exc).__name__}: {exc}"
+        return Decision(claimed, messages.Failed(doc["_id"], token, error))
+    result = await ctx.failover.send(doc, email, mime)
+    if result.accepted is not None:
+        accepted = result.accepted
+        return Decision(
+            claimed,
+            messages.Sent(
+                doc["_id"],
+                token,
+                provider_id=accepted.provider_id,
+                provider_type=accepted.provider_type,
+                provider_message_id=accepted.result.provider_message_id,
+                reply=accepted.result.reply,
+                fallback=accepted.fallback,
+            ),
+        )
+    error = result.error_message
+    if result.permanent:
+        return Decision(claimed, messages.Failed(doc["_id"], token, error))
     attempts = int(doc.get("attempts") or 1)
     if ctx.policy.exhausted(attempts):
-        await ctx.router.dead_letter(job, kind, error=error, attempts=attempts)
-        DEAD_LETTERED.labels(kind.value).inc()
-        return await _record_failed(db, doc, error, attempts=attempts, dead_lettered=True)
-    return await _defer(ctx, job, kind, doc, error, attempts)
-
-
-async def _record_sent(db: Database, doc: Document, accepted: Accepted) -> DeliveryOutcome:
-    recorded = await messages.mark_sent(
-        db,
-        doc["_id"],
-        provider_id=accepted.provider_id,
-        provider_type=accepted.provider_type,
-        provider_message_id=accepted.result.provider_message_id,
-    )
-    if not recorded:
-        _lost_lease(doc, MessageStatus.SENT)
-    await messages.add_event(
-        db,
-        message_id=doc["_id"],
-        account_id=doc["account_id"],
-        event_type=EventType.SENT,
-        detail=accepted.result.reply,
-        provider_id=accepted.provider_id,
-        provider_type=accepted.provider_type,
-        provider_message_id=accepted.result.provider_message_id,
-        fallback=accepted.fallback,
-    )
-    log.info(
-        "delivered",
-        extra=log_fields(
-            message_id=doc["_id"], provider=accepted.provider_type, fallback=accepted.fallback
-        ),
-    )
-    return DeliveryOutcome(doc["_id"], MessageStatus.SENT)
-
-
-async def _record_failed(
-    db: Database,
-    doc: Document,
-    error: str,
-    *,
-    attempts: int | None = None,
-    dead_lettered: bool = False,
-) -> DeliveryOutcome:
-    if not await messages.mark_failed(db, doc["_id"], error):
-        # Another sender holds the message now: its outcome is the one to record.
-        _lost_lease(doc, MessageStatus.FAILED)
-        return DeliveryOutcome(doc["_id"], MessageStatus.FAILED, error)
-    extra = {"attempts": attempts, "dead_lettered": True} if dead_lettered else {}
-    await messages.add_event(
-        db,
-        message_id=doc["_id"],
-        account_id=doc["account_id"],
-        event_type=EventType.FAILED,
-        detail=error,
-        **extra,
-    )
-    log.warning(
-        "delivery failed",
-        extra=log_fields(message_id=doc["_id"], error=error, dead_lettered=dead_lettered),
-    )
-    return DeliveryOutcome(doc["_id"], MessageStatus.FAILED, error)
-
-
-async def _defer(
-    ctx: DeliveryContext,
-    job: SendJob,
-    kind: MessageKind,
-    doc: Document,
-    error: str,
-    attempts: int,
-) -> DeliveryOutcome:
+        failed = messages.Failed(doc["_id"], token, error, dead_lettered=True)
+        return Decision(claimed, failed, dead_letter=True)
     delay = ctx.policy.delay_after(attempts)
-    if not await messages.mark_deferred(ctx.db, doc["_id"], error):
-        # Another sender holds the message now; its job carries the delivery on.
-        _lost_lease(doc, MessageStatus.DEFERRED)
-        return DeliveryOutcome(doc["_id"], MessageStatus.DEFERRED, error)
-    await messages.add_event(
-        ctx.db,
+    event = events.event_document(
         message_id=doc["_id"],
         account_id=doc["account_id"],
         event_type=EventType.DEFERRED,
+        _id=ObjectId(),  # fixed now, so a retried record never writes it twice
         detail=error,
         attempt=attempts,
         retry_in_seconds=round(delay.seconds, 3),
     )
-    await ctx.router.retry_later(job, kind, delay)
-    RETRIES.labels(kind.value).inc()
-    log.warning(
-        "delivery deferred",
-        extra=log_fields(message_id=doc["_id"], reply=error, retry_in=round(delay.seconds, 3)),
-    )
-    return DeliveryOutcome(doc["_id"], MessageStatus.DEFERRED, error)
+    return Decision(claimed, messages.Deferred(doc["_id"], token, error), delay=delay, event=event)
 
 
-def _lost_lease(doc: Document, outcome: MessageStatus) -> None:
-    log.warning(
-        "outcome not recorded: the lease ran out and the message was claimed again",
-        extra=log_fields(message_id=doc["_id"], outcome=outcome.value),
+async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[DeliveryOutcome]:
+    """Record a batch of decisions in crash-safe order (module docstring)."""
+    exhausted = [d for d in decisions if d.dead_letter]
+    await asyncio.gather(
+        *(
+            ctx.router.dead_letter(
+                d.claimed.job,
+                d.claimed.kind,
+                error=d.error or "",
+                attempts=int(d.claimed.message.get("attempts") or 1),
+            )
+            for d in exhausted
+        )
     )
+    recorded = await messages.record(ctx.db, [d.outcome for d in decisions])
+    await events.insert_events(
+        ctx.db, [d.event for d in decisions if d.event and d.claimed.message["_id"] in recorded]
+    )
+    parked = [d for d in decisions if d.delay is not None and d.claimed.message["_id"] in recorded]
+    await asyncio.gather(
+        *(ctx.router.retry_later(d.claimed.job, d.claimed.kind, d.delay) for d in parked if d.delay)
+    )
+    for d in exhausted:
+        DEAD_LETTERED.labels(d.claimed.kind.value).inc()
+    for d in parked:
+        RETRIES.labels(d.claimed.kind.value).inc()
+    return [_logged(d, d.claimed.message["_id"] in recorded) for d in decisions]
+
+
+def _logged(decision: Decision, recorded: bool) -> DeliveryOutcome:
+    message_id = decision.claimed.message["_id"]
+    status = decision.status
+    if not recorded:
+        log.warning(
+            "outcome not recorded: the lease ran out and the message was claimed again",
+            extra=log_fields(message_id=message_id, outcome=status.value),
+        )
+    elif status is MessageStatus.SENT:
+        assert isinstance(decision.outcome, messages.Sent)
+        log.info(
+            "delivered",
+            extra=log_fields(
+                message_id=message_id,
+                provider=decision.outcome.provider_type,
+                fallback=decision.outcome.fallback,
+            ),
+        )
+    else:
+        retry_in = round(decision.delay.seconds, 3) if decision.delay else None
+        log.warning(
+            "delivery deferred" if status is MessageStatus.DEFERRED else "delivery failed",
+            extra=log_fields(message_id=message_id, reply=decision.error, retry_in=retry_in),
+        )
+    return DeliveryOutcome(message_id, status, decision.error)

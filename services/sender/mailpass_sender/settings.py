@@ -3,15 +3,23 @@ from __future__ import annotations
 from pydantic import Field
 
 from mailpass_common.broker import MAX_JITTER
+from mailpass_common.delivery.registry import DeliveryOptions
 from mailpass_common.settings import ServiceSettings
 
 
 class SenderSettings(ServiceSettings):
-    # Jobs in flight per sender process (RabbitMQ prefetch): deliveries run concurrently.
-    sender_prefetch: int = 32
+    # Jobs in flight per queue and sender process (RabbitMQ prefetch). Deliveries run
+    # concurrently up to each provider's connection cap; the rest wait their turn, so
+    # this bounds memory and how many jobs a dying sender hands back.
+    sender_prefetch: int = Field(default=256, ge=1)
+    # Most messages claimed, and outcomes recorded, in one database round trip.
+    sender_batch_size: int = Field(default=100, ge=1, le=1000)
     # A claimed message whose sender has not recorded an outcome after this long is
     # considered abandoned (its sender died) and may be claimed again.
     sender_lease_seconds: float = 120.0
+    # While the database is unreachable, recording outcomes is retried this long before
+    # the jobs are given back (below the lease: the claim must still be ours).
+    sender_record_retry_seconds: float = Field(default=60.0, ge=0)
     management_port: int = 9101
     # Delivery attempts before a message fails and its job goes to the dead-letter queue
     # (each attempt tries the default provider and then the fallbacks).
@@ -37,3 +45,12 @@ class SenderSettings(ServiceSettings):
     # The tracker's public base URL, put in open pixels and click links: the ingress host
     # in a cluster (e.g. https://t.example.com), reachable by recipients' mail clients.
     tracker_base_url: str = "http://127.0.0.1:8001"
+
+    def delivery_options(self) -> DeliveryOptions:
+        return DeliveryOptions(
+            smtp_max_connections=self.smtp_max_connections,
+            smtp_timeout_seconds=self.smtp_timeout_seconds,
+            smtp_idle_check_seconds=self.smtp_idle_check_seconds,
+            sandbox_smtp_host=self.sandbox_smtp_host,
+            sandbox_smtp_port=self.sandbox_smtp_port,
+        )

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mailpass_common import db as dbmod
 from mailpass_common.lifecycle import wait_for_mongodb
 from mailpass_common.management import management_server
-from mailpass_common.tracking import TrackingSigner
+from mailpass_common.signed_links import TrackingSigner
 from mailpass_tracker.clientip import TrustedProxies
 from mailpass_tracker.ingest import EventWriter
 from mailpass_tracker.settings import TrackerSettings

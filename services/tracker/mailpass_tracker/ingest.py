@@ -40,10 +40,11 @@ from typing import Any
 
 import pymongo
 from bson import ObjectId
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import PyMongoError
 
+from mailpass_common import events, messages
 from mailpass_common.db import Database, Document
-from mailpass_common.documents import Collections, EventType
+from mailpass_common.documents import EventType, MessageDocument
 from mailpass_common.telemetry import log_fields
 from mailpass_tracker.classify import EventKind, classify
 from mailpass_tracker.metrics import (
@@ -56,7 +57,6 @@ from mailpass_tracker.metrics import (
 
 log = logging.getLogger(__name__)
 
-DUPLICATE_KEY = 11000
 RETRY_MIN_SECONDS = 0.2
 RETRY_MAX_SECONDS = 5.0
 
@@ -76,7 +76,7 @@ class TrackingHit:
     event_id: ObjectId = field(default_factory=ObjectId)
 
 
-def _sent_time(message: Document) -> datetime | None:
+def _sent_time(message: MessageDocument) -> datetime | None:
     """When the message left, for the scanner timing rule; its claim if not yet recorded
     (a gateway scanning at delivery can click before the sender records ``sent``)."""
     for name in ("sent_at", "claimed_at"):
@@ -86,25 +86,26 @@ def _sent_time(message: Document) -> datetime | None:
     return None
 
 
-def event_document(hit: TrackingHit, message: Document) -> Document:
-    """The ``events`` document for one hit: the fields of ``messages.add_event`` and more."""
+def event_document(hit: TrackingHit, message: MessageDocument) -> Document:
+    """The ``events`` document for one hit: the shared event shape, with the reader's
+    address, agent and classification (and the link, for a click)."""
     sent = _sent_time(message)
     seconds_since_sent = (hit.created_at - sent).total_seconds() if sent else None
     kind: EventKind = "open" if hit.event_type is EventType.OPEN else "click"
-    doc: dict[str, Any] = {
-        "_id": hit.event_id,
-        "message_id": hit.message_id,
-        "account_id": message["account_id"],
-        "event_type": hit.event_type.value,
-        "created_at": hit.created_at,
-        "ip_address": hit.ip_address,
-        "user_agent": hit.user_agent,
-        "classification": classify(hit.user_agent, hit.ip_address, kind, seconds_since_sent),
-    }
+    extra: dict[str, Any] = {}
     if hit.event_type is EventType.CLICK:
-        doc["url"] = hit.url
-        doc["link_index"] = hit.link_index
-    return doc
+        extra = {"url": hit.url, "link_index": hit.link_index}
+    return events.event_document(
+        message_id=hit.message_id,
+        account_id=message["account_id"],
+        event_type=hit.event_type,
+        created_at=hit.created_at,
+        _id=hit.event_id,
+        ip_address=hit.ip_address,
+        user_agent=hit.user_agent,
+        classification=classify(hit.user_agent, hit.ip_address, kind, seconds_since_sent),
+        **extra,
+    )
 
 
 async def write_events(db: Database, hits: list[TrackingHit]) -> list[Document]:
@@ -114,21 +115,9 @@ async def write_events(db: Database, hits: list[TrackingHit]) -> list[Document]:
     valid token for a deleted message (or one signed by another installation sharing
     the key) has no account to show it to.
     """
-    ids = sorted({hit.message_id for hit in hits})
-    cursor = db[Collections.MESSAGES].find(
-        {"_id": {"$in": ids}}, projection={"account_id": 1, "sent_at": 1, "claimed_at": 1}
-    )
-    messages = {doc["_id"]: doc async for doc in cursor if doc.get("account_id")}
-    docs = [
-        event_document(hit, messages[hit.message_id]) for hit in hits if hit.message_id in messages
-    ]
-    if docs:
-        try:
-            await db[Collections.EVENTS].insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if not errors or any(error.get("code") != DUPLICATE_KEY for error in errors):
-                raise
+    found = await messages.send_times(db, sorted({hit.message_id for hit in hits}))
+    docs = [event_document(hit, found[hit.message_id]) for hit in hits if hit.message_id in found]
+    await events.insert_events(db, docs)
     # Counted once the batch is through, so a retried batch is not counted twice.
     if len(docs) < len(hits):
         EVENTS_DROPPED.labels("unknown_message").inc(len(hits) - len(docs))

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from mailpass_common.documents import EventType
-from mailpass_common.tracking import TrackedClick, TrackedOpen, TrackingSigner
+from mailpass_common.signed_links import TrackedClick, TrackedOpen, TrackingSigner
 from mailpass_tracker.clientip import TrustedProxies
 from mailpass_tracker.ingest import EventWriter, TrackingHit
 from mailpass_tracker.metrics import INVALID_TOKENS

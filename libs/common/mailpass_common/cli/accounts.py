@@ -7,7 +7,6 @@ from typing import Any
 
 from mailpass_common import accounts
 from mailpass_common.cli import CliContext, CliError
-from mailpass_common.documents import Collections
 
 
 async def create(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -20,29 +19,20 @@ async def create(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
-    async for doc in ctx.db[Collections.ACCOUNTS].find().sort("name", 1):
+    for doc in await accounts.list_accounts(ctx.db):
         print(f"{doc['_id']}\t{doc['name']}\t{doc['created_at']:%Y-%m-%dT%H:%M:%SZ}")
     return 0
 
 
 async def set_tracking(args: argparse.Namespace, ctx: CliContext) -> int:
     """The account's tracking defaults; a message's track_opens/track_clicks still win."""
-    changes = {
-        f"settings.{field}": value
-        for field, value in (("track_opens", args.opens), ("track_clicks", args.clicks))
-        if value is not None
-    }
-    if not changes:
+    if args.opens is None and args.clicks is None:
         raise CliError("nothing to change: give --opens/--no-opens and/or --clicks/--no-clicks")
-    result = await ctx.db[Collections.ACCOUNTS].update_one({"name": args.name}, {"$set": changes})
-    if result.matched_count == 0:
+    doc = await accounts.set_tracking(ctx.db, args.name, opens=args.opens, clicks=args.clicks)
+    if doc is None:
         raise CliError(f"no account named {args.name!r}")
-    doc = await ctx.db[Collections.ACCOUNTS].find_one({"name": args.name})
-    settings = (doc or {}).get("settings") or {}
-    print(
-        f"{args.name}: track_opens={bool(settings.get('track_opens', False))} "
-        f"track_clicks={bool(settings.get('track_clicks', False))}"
-    )
+    defaults = accounts.tracking_defaults(doc)
+    print(f"{args.name}: track_opens={defaults.opens} track_clicks={defaults.clicks}")
     return 0
 
 

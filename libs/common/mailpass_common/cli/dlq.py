@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from mailpass_common import broker, messages
+from mailpass_common import broker, events, messages
 from mailpass_common.broker import DeadLetter, JobPublisher, Topology
 from mailpass_common.cli import CliContext, CliError
-from mailpass_common.db import Database, Document, now_stamp
-from mailpass_common.documents import Collections, EventType, MessageKind, MessageStatus
+from mailpass_common.db import Database
+from mailpass_common.documents import EventType, MessageDocument, MessageKind, MessageStatus
 
 
 async def _connect(ctx: CliContext) -> Any:
@@ -28,13 +28,8 @@ async def _connect(ctx: CliContext) -> Any:
         raise CliError(f"RabbitMQ does not answer at AMQP_URL: {exc}") from exc
 
 
-async def _message(db: Database, dead: DeadLetter) -> Document | None:
-    if dead.job is None:
-        return None
-    return await db[Collections.MESSAGES].find_one(
-        {"_id": dead.job.message_id},
-        projection={"status": 1, "kind": 1, "to": 1, "attempts": 1, "error_message": 1},
-    )
+async def _message(db: Database, dead: DeadLetter) -> MessageDocument | None:
+    return None if dead.job is None else await messages.get_message(db, dead.job.message_id)
 
 
 async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -64,25 +59,21 @@ async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-async def _reset(ctx: CliContext, doc: Document) -> None:
+async def _reset(ctx: CliContext, doc: MessageDocument) -> None:
     """Make a failed message claimable again, with a new attempt budget. One that is not
     failed (a duplicate letter, a replay already under way) is left as it is."""
-    result = await ctx.db[Collections.MESSAGES].update_one(
-        {"_id": doc["_id"], "status": MessageStatus.FAILED.value},
-        {
-            "$set": {"status": MessageStatus.QUEUED.value, "attempts": 0, "error_message": None},
-            **now_stamp("published_at", "updated_at"),
-        },
-    )
-    if result.modified_count == 0:
+    failed = await messages.requeue_failed(ctx.db, doc["_id"])
+    if failed is None:
         return
-    await messages.add_event(
-        ctx.db,
+    # The failure was the message's outcome; it now moves into its history.
+    failure = events.outcome_event(failed)
+    replayed = events.event_document(
         message_id=doc["_id"],
         account_id=doc["account_id"],
         event_type=EventType.QUEUED,
         detail="replayed from the dead-letter queue",
     )
+    await events.insert_events(ctx.db, [e for e in (failure, replayed) if e is not None])
 
 
 async def replay(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -100,7 +91,7 @@ async def replay(args: argparse.Namespace, ctx: CliContext) -> int:
             if job is None or not (args.all or job.message_id in wanted):
                 continue  # stays: unacked letters return to the queue when we close
             wanted.discard(job.message_id)
-            doc = await ctx.db[Collections.MESSAGES].find_one({"_id": job.message_id})
+            doc = await messages.get_message(ctx.db, job.message_id)
             if doc is None or doc["status"] == MessageStatus.SENT.value:
                 # Nothing left to deliver: the letter is only noise now.
                 print(f"{job.message_id}: {'no such message' if doc is None else 'already sent'}")

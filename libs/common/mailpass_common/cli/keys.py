@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from mailpass_common import accounts
+from mailpass_common import accounts, api_keys
 from mailpass_common.cli import CliContext, CliError
 from mailpass_common.security import Permission
 
@@ -27,7 +27,7 @@ def _stamp(value: Any) -> str:
 
 async def create(args: argparse.Namespace, ctx: CliContext) -> int:
     owner = await account_id(ctx, args.account)
-    created = await accounts.create_api_key(
+    created = await api_keys.create_api_key(
         ctx.db, owner, args.permission, test=args.test, name=args.name
     )
     kind = "test" if args.test else "live"
@@ -43,8 +43,8 @@ async def create(args: argparse.Namespace, ctx: CliContext) -> int:
 async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
     owner = await account_id(ctx, args.account)
     print("ID\tPREFIX\tNAME\tPERMISSIONS\tTEST\tREVOKED\tCREATED\tLAST_USED")
-    for doc in await accounts.list_api_keys(ctx.db, owner):
-        view = accounts.api_key_view(doc)
+    for doc in await api_keys.list_api_keys(ctx.db, owner):
+        view = api_keys.api_key_view(doc)
         print(
             "\t".join(
                 [
@@ -64,7 +64,7 @@ async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
 
 async def revoke(args: argparse.Namespace, ctx: CliContext) -> int:
     owner = await account_id(ctx, args.account)
-    if await accounts.revoke_api_key(ctx.db, owner, args.id) is None:
+    if await api_keys.revoke_api_key(ctx.db, owner, args.id) is None:
         raise CliError(f"account {args.account!r} has no API key {args.id!r}")
     print(f"revoked API key {args.id}")
     return 0
@@ -77,7 +77,7 @@ def register(groups: Any) -> None:
     p = commands.add_parser("create", help="create an API key (printed once, on the last line)")
     p.add_argument("--account", required=True, help="account name")
     p.add_argument(
-        "--permission", action="append", required=True, choices=Permission.ALL, help="repeatable"
+        "--permission", action="append", required=True, choices=list(Permission), help="repeatable"
     )
     p.add_argument("--test", action="store_true", help="a test key: delivers only to the sandbox")
     p.add_argument("--name", default="", help="what the key is for")

@@ -11,14 +11,14 @@ import argparse
 import os
 from typing import Any
 
-from mailpass_common import accounts
+from mailpass_common import providers
 from mailpass_common.cli import CliContext, CliError
 from mailpass_common.cli.keys import account_id
 from mailpass_common.db import Document
+from mailpass_common.delivery.check import check_connection
 from mailpass_common.provider_config import (
     PROVIDER_TYPES,
     ProviderConfigError,
-    check_connection,
     public_view,
     validate_config,
     validate_fields,
@@ -56,7 +56,7 @@ def _secret_from_env(option: str, variable: str) -> str:
 
 async def _provider(ctx: CliContext, account: str, name_or_id: str) -> tuple[str, Document]:
     owner = await account_id(ctx, account)
-    doc = await accounts.find_provider(ctx.db, owner, name_or_id)
+    doc = await providers.find_provider(ctx.db, owner, name_or_id)
     if doc is None:
         raise CliError(f"account {account!r} has no provider {name_or_id!r}")
     return owner, doc
@@ -87,7 +87,7 @@ async def add(args: argparse.Namespace, ctx: CliContext) -> int:
     except ProviderConfigError as exc:
         raise CliError(f"invalid provider: {exc}") from exc
     try:
-        doc = await accounts.add_provider(
+        doc = await providers.add_provider(
             ctx.db,
             ctx.cipher,
             account_id=owner,
@@ -97,7 +97,7 @@ async def add(args: argparse.Namespace, ctx: CliContext) -> int:
             default=args.default,
             **fields.model_dump(),
         )
-    except accounts.ProviderNameTaken as exc:
+    except providers.ProviderNameTaken as exc:
         raise CliError(f"account {args.account!r} already has a provider {args.name!r}") from exc
     role = " (default)" if args.default else ""
     print(f"added {args.type} provider {doc['name']} ({doc['_id']}){role}")
@@ -114,7 +114,7 @@ def _target(view: dict[str, Any]) -> str:
 async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
     owner = await account_id(ctx, args.account)
     print("ID\tNAME\tTYPE\tDEFAULT\tTARGET\tHOURLY\tDAILY\tFALLBACK\tFROM\tVERSION")
-    for doc in await accounts.list_providers(ctx.db, owner):
+    for doc in await providers.list_providers(ctx.db, owner):
         view = public_view(doc)
         columns = [
             view["id"],
@@ -134,7 +134,7 @@ async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
 
 async def set_default(args: argparse.Namespace, ctx: CliContext) -> int:
     owner, doc = await _provider(ctx, args.account, args.provider)
-    if not await accounts.set_default_provider(ctx.db, owner, doc["_id"]):
+    if not await providers.set_default_provider(ctx.db, owner, doc["_id"]):
         raise CliError(f"account {args.account!r} has no provider {args.provider!r}")
     print(f"default provider of {args.account} is now {doc['name']} ({doc['_id']})")
     return 0
@@ -142,7 +142,7 @@ async def set_default(args: argparse.Namespace, ctx: CliContext) -> int:
 
 async def test(args: argparse.Namespace, ctx: CliContext) -> int:
     _, doc = await _provider(ctx, args.account, args.provider)
-    error = await check_connection(doc, ctx.cipher, ctx.settings)
+    error = await check_connection(doc, ctx.cipher)
     if error is not None:
         raise CliError(f"provider {doc['name']} failed the test: {error}")
     print(f"provider {doc['name']}: ok (connected and authenticated)")
@@ -151,7 +151,7 @@ async def test(args: argparse.Namespace, ctx: CliContext) -> int:
 
 async def delete(args: argparse.Namespace, ctx: CliContext) -> int:
     owner, doc = await _provider(ctx, args.account, args.provider)
-    await accounts.delete_provider(ctx.db, owner, doc["_id"])
+    await providers.delete_provider(ctx.db, owner, doc["_id"])
     suffix = "; the account has no default provider now" if doc.get("is_default") else ""
     print(f"deleted provider {doc['name']} ({doc['_id']}){suffix}")
     return 0

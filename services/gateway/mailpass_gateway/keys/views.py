@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from mailpass_common import accounts
-from mailpass_common.db import Document
-from mailpass_gateway.deps import Db, KeysKey
-from mailpass_gateway.errors import ApiError
+from mailpass_common import api_keys
+from mailpass_common.api_keys import ApiKeyCache
+from mailpass_common.db import Database, Document
+from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_gateway.deps import Db, KeyCache, KeysKey
 from mailpass_gateway.keys.models import (
     CreatedKey,
     CreatedKeyResponse,
@@ -26,17 +27,17 @@ router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
 
 
 def _view(doc: Document) -> KeyView:
-    return KeyView.model_validate(accounts.api_key_view(doc))
+    return KeyView.model_validate(api_keys.api_key_view(doc))
 
 
 def _not_found(key_id: str) -> ApiError:
-    return ApiError(404, "NOT_FOUND", f"No API key {key_id!r} in this account")
+    return ApiError(ErrorCode.NOT_FOUND, f"No API key {key_id!r} in this account")
 
 
 @router.get("", response_model=KeyListResponse, summary="List the account's API keys")
 async def list_keys(key: KeysKey, db: Db) -> KeyListResponse:
     return KeyListResponse(
-        data=[_view(d) for d in await accounts.list_api_keys(db, key.account_id)]
+        data=[_view(d) for d in await api_keys.list_api_keys(db, key.account_id)]
     )
 
 
@@ -50,21 +51,22 @@ async def create_key(body: KeyCreate, key: KeysKey, db: Db) -> CreatedKeyRespons
     beyond = sorted(set(body.permissions) - key.permissions)
     if beyond:
         raise ApiError(
-            403, "FORBIDDEN", f"This API key cannot grant permissions it lacks: {', '.join(beyond)}"
+            ErrorCode.FORBIDDEN,
+            f"This API key cannot grant permissions it lacks: {', '.join(beyond)}",
         )
     if key.test and not body.test:
-        raise ApiError(403, "FORBIDDEN", "A test API key can only create test keys")
-    created = await accounts.create_api_key(
+        raise ApiError(ErrorCode.FORBIDDEN, "A test API key can only create test keys")
+    created = await api_keys.create_api_key(
         db, key.account_id, body.permissions, test=body.test, name=body.name
     )
-    doc = await accounts.get_api_key(db, key.account_id, created.id)
+    doc = await api_keys.get_api_key(db, key.account_id, created.id)
     assert doc is not None  # just inserted
     return CreatedKeyResponse(data=CreatedKey(**_view(doc).model_dump(), key=created.key))
 
 
 @router.get("/{key_id}", response_model=KeyResponse, summary="One API key")
 async def get_key(key_id: str, key: KeysKey, db: Db) -> KeyResponse:
-    doc = await accounts.get_api_key(db, key.account_id, key_id)
+    doc = await api_keys.get_api_key(db, key.account_id, key_id)
     if doc is None:
         raise _not_found(key_id)
     return KeyResponse(data=_view(doc))
@@ -76,17 +78,22 @@ async def get_key(key_id: str, key: KeysKey, db: Db) -> KeyResponse:
     response_class=Response,
     summary="Revoke an API key: requests with it are refused from now on",
 )
-async def delete_key(key_id: str, key: KeysKey, db: Db) -> Response:
-    if await accounts.revoke_api_key(db, key.account_id, key_id) is None:
-        raise _not_found(key_id)
+async def delete_key(key_id: str, key: KeysKey, db: Db, keys: KeyCache) -> Response:
+    await _revoke(db, keys, key.account_id, key_id)
     return Response(status_code=204)
 
 
 @router.post(
     "/{key_id}/revoke", response_model=KeyResponse, summary="Revoke an API key (same as DELETE)"
 )
-async def revoke_key(key_id: str, key: KeysKey, db: Db) -> KeyResponse:
-    doc = await accounts.revoke_api_key(db, key.account_id, key_id)
+async def revoke_key(key_id: str, key: KeysKey, db: Db, keys: KeyCache) -> KeyResponse:
+    return KeyResponse(data=_view(await _revoke(db, keys, key.account_id, key_id)))
+
+
+async def _revoke(db: Database, keys: ApiKeyCache, account_id: str, key_id: str) -> Document:
+    doc = await api_keys.revoke_api_key(db, account_id, key_id)
     if doc is None:
         raise _not_found(key_id)
-    return KeyResponse(data=_view(doc))
+    # Refused by this process at once; by the others once their cache entry expires.
+    keys.forget(doc["_id"])
+    return doc

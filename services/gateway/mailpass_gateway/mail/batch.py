@@ -11,14 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from mailpass_common import messages
-from mailpass_common.accounts import ApiKeyRecord
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import MessageKind, MessageStatus
+from mailpass_common.api_keys import ApiKeyRecord
+from mailpass_common.db import Database
+from mailpass_common.documents import MessageDocument, MessageKind, MessageStatus
+from mailpass_common.errors import ApiError
+from mailpass_common.providers import ProviderCache
 from mailpass_common.sequences import queue_id_sequence, reserve_range
-from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import message_errors
-from mailpass_gateway.mail.service import default_provider, message_document
+from mailpass_gateway.mail.service import build_message, default_provider
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
 
 DEFAULTED_FIELDS = ("from_email", "from_name")
@@ -46,17 +47,22 @@ def _failed_item(raw: Any, error: ApiError) -> dict[str, Any]:
 
 
 async def queue_batch(
-    db: Database, batch: BatchRequest, *, key: ApiKeyRecord, domain: str
+    db: Database,
+    batch: BatchRequest,
+    *,
+    key: ApiKeyRecord,
+    providers: ProviderCache,
+    domain: str,
 ) -> dict[str, Any]:
     """Store the batch's valid messages as ``queued``; the response's ``data``."""
-    provider = await default_provider(db, key.account_id)
+    provider = await default_provider(providers, key.account_id)
     items: list[dict[str, Any]] = []
-    docs: list[Document] = []
+    docs: list[MessageDocument] = []
     for raw in batch.messages:
         request, error = message_errors(SendRequest, _with_batch_defaults(raw, batch))
         if request is not None:
             try:
-                doc = message_document(
+                doc = build_message(
                     request, key=key, provider=provider, kind=MessageKind.BATCH, domain=domain
                 )
             except ApiError as exc:

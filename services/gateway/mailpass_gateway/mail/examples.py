@@ -1,4 +1,4 @@
-"""The spec's examples (``spec/mail-send-api.txt``), word for word, for the OpenAPI document."""
+"""The Mail Send API spec's examples, word for word, for the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -92,41 +92,3 @@ STATUS_RESPONSE: dict[str, Any] = {
         ],
     },
 }
-
-# One example error per code: (HTTP status, code, message, details).
-ERRORS: dict[str, tuple[int, str, Any]] = {
-    "VALIDATION_ERROR": (
-        400,
-        "Invalid request: to",
-        [{"field": "to", "message": "invalid email address: ..."}],
-    ),
-    "UNAUTHORIZED": (401, "Invalid or revoked API key", None),
-    "FORBIDDEN": (403, "This API key lacks the 'mail' permission", None),
-    "NOT_FOUND": (404, "Message not found", None),
-    "IDEMPOTENCY_CONFLICT": (
-        409,
-        "This Idempotency-Key was used with a different request body",
-        {"reason": "different_request"},
-    ),
-    "PAYLOAD_TOO_LARGE": (413, "Request body exceeds 10485760 bytes", {"max_bytes": 10485760}),
-    "NO_SMTP_PROVIDER": (
-        422,
-        "No default SMTP provider is configured for this account: add one and set it as default",
-        None,
-    ),
-    "SEND_LIMIT_EXCEEDED": (
-        429,
-        "The provider's hourly sending limit (100) is reached",
-        {"window": "hourly", "limit": 100, "retry_after_seconds": 1800},
-    ),
-    "SEND_FAILED": (
-        500,
-        "Email sending failed: 550 5.1.1 <user@example.com>: Recipient address rejected",
-        {"message_id": "<abc123.1706600000@mailpass.im>"},
-    ),
-}
-
-
-def error_example(code: str) -> dict[str, Any]:
-    _, message, details = ERRORS[code]
-    return {"success": False, "error": {"code": code, "message": message, "details": details}}

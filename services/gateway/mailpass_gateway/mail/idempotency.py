@@ -18,9 +18,9 @@ from fastapi.responses import JSONResponse
 
 from mailpass_common import idempotency
 from mailpass_common.db import Database
-from mailpass_gateway.errors import ApiError
+from mailpass_common.errors import ApiError, ErrorCode
 
-KEPT_ERROR_CODES = frozenset({"SEND_FAILED"})
+KEPT_ERROR_CODES = frozenset({ErrorCode.SEND_FAILED})
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 _CONFLICTS = {
@@ -53,7 +53,7 @@ async def run_idempotent(
         )
     if isinstance(claim, idempotency.Conflict):
         raise ApiError(
-            409, "IDEMPOTENCY_CONFLICT", _CONFLICTS[claim.reason], {"reason": claim.reason}
+            ErrorCode.IDEMPOTENCY_CONFLICT, _CONFLICTS[claim.reason], {"reason": claim.reason}
         )
     try:
         try:

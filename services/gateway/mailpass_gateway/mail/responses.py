@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mailpass_common.errors import ERRORS, ErrorCode, error_example
 from mailpass_gateway.mail import examples
 
 
@@ -118,11 +119,12 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-def error_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the given error codes, grouped by HTTP status."""
-    by_status: dict[int, list[str]] = {}
+def error_responses(*codes: ErrorCode) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the given error codes, grouped by HTTP status, each with
+    the registry's example (``mailpass_common.errors``)."""
+    by_status: dict[int, list[ErrorCode]] = {}
     for code in codes:
-        by_status.setdefault(examples.ERRORS[code][0], []).append(code)
+        by_status.setdefault(ERRORS[code].status, []).append(code)
     responses: dict[int | str, dict[str, Any]] = {}
     for status, status_codes in sorted(by_status.items()):
         responses[status] = {
@@ -131,7 +133,7 @@ def error_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
             "content": {
                 "application/json": {
                     "examples": {
-                        code: {"summary": code, "value": examples.error_example(code)}
+                        code.value: {"summary": code.value, "value": error_example(code)}
                         for code in status_codes
                     }
                 }
@@ -162,5 +164,5 @@ def restore_null_examples(spec: dict[str, Any]) -> None:
             for response in operation.get("responses", {}).values():
                 content = response.get("content", {}).get("application/json", {})
                 for code, named in content.get("examples", {}).items():
-                    if code in examples.ERRORS:
-                        named["value"] = examples.error_example(code)
+                    if code in ErrorCode.__members__:
+                        named["value"] = error_example(ErrorCode(code))

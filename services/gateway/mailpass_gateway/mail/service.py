@@ -1,44 +1,60 @@
-"""Turning a validated request into a stored message document (the outbox), within limits."""
+"""The Mail Send API's work: a validated request becomes a stored message (the outbox),
+within limits; ``/send`` then publishes its job and waits for the sender's reply.
+
+The ``/send`` path costs at most four database round trips, three of them without send
+limits: the key and the default provider come from short-lived caches, the limit
+reservation is one conditional update, the message one insert, and the sender claims and
+records it with one round trip each.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
 from typing import Any
 
-from mailpass_common import limits
-from mailpass_common.accounts import ApiKeyRecord, get_default_provider
+from fastapi.responses import JSONResponse
+
+from mailpass_common import limits, messages
+from mailpass_common.api_keys import ApiKeyRecord
+from mailpass_common.broker import JobPublisher
 from mailpass_common.db import Database, Document
-from mailpass_common.documents import MessageKind, MessageStatus
+from mailpass_common.documents import MessageDocument, MessageKind, MessageStatus, new_message
+from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_common.ids import new_message_id
-from mailpass_gateway.errors import ApiError
+from mailpass_common.jobs import SendJob
+from mailpass_common.providers import ProviderCache
+from mailpass_common.telemetry import log_fields
 from mailpass_gateway.mail.models import SendRequest
+from mailpass_gateway.mail.responses import SendResponse, SendResult
+from mailpass_gateway.metrics import MESSAGES_ACCEPTED
+from mailpass_gateway.rpc import ReplyWaiter
+
+log = logging.getLogger(__name__)
 
 
-async def default_provider(db: Database, account_id: str) -> Document:
-    provider = await get_default_provider(db, account_id)
+async def default_provider(providers: ProviderCache, account_id: str) -> Document:
+    provider = await providers.default(account_id)
     if provider is None:
         raise ApiError(
-            422,
-            "NO_SMTP_PROVIDER",
+            ErrorCode.NO_SMTP_PROVIDER,
             "No default SMTP provider is configured for this account: "
             "add one and set it as default",
         )
     return provider
 
 
-async def reserve_send(db: Database, key: ApiKeyRecord, provider: Document) -> None:
+async def reserve_send(db: Database, key: ApiKeyRecord, provider: Document) -> bool:
     """Count one send against the provider's hourly and daily limits, or refuse it (429).
 
     Test keys deliver to the sandbox capture, never through the provider, so they do not
-    use up its quota.
+    use up its quota. Returns whether anything was reserved (to give it back on failure).
     """
-    if key.test:
-        return
+    if key.test or not limits.windows(provider):
+        return False
     exceeded = await limits.reserve(db, provider)
     if exceeded is not None:
         raise ApiError(
-            429,
-            "SEND_LIMIT_EXCEEDED",
+            ErrorCode.SEND_LIMIT_EXCEEDED,
             f"The provider's {exceeded.window} sending limit ({exceeded.limit}) is reached; "
             f"retry in {exceeded.retry_after_seconds} s",
             {
@@ -48,21 +64,22 @@ async def reserve_send(db: Database, key: ApiKeyRecord, provider: Document) -> N
             },
             headers={"Retry-After": str(exceeded.retry_after_seconds)},
         )
+    return True
 
 
-def message_document(
+def build_message(
     request: SendRequest,
     *,
     key: ApiKeyRecord,
     provider: Document,
     kind: MessageKind,
     domain: str,
-) -> Document:
+) -> MessageDocument:
+    """The message document for a request; the provider's defaults fill the sender."""
     from_email = request.from_email or provider.get("from_email")
     if not from_email:
         raise ApiError(
-            400,
-            "VALIDATION_ERROR",
+            ErrorCode.VALIDATION_ERROR,
             "Invalid request: from_email",
             [
                 {
@@ -71,37 +88,88 @@ def message_document(
                 }
             ],
         )
-    now = datetime.now(UTC)
-    doc: dict[str, Any] = {
-        "_id": new_message_id(domain),
-        "account_id": key.account_id,
-        "kind": kind.value,
-        "status": MessageStatus.QUEUED.value,
-        "provider_id": provider["_id"],
-        "sandbox": key.test,
-        "from_email": from_email,
-        "from_name": request.from_name
-        if request.from_name is not None
-        else provider.get("from_name"),
-        "to": request.to,
-        "cc": request.cc,
-        "bcc": request.bcc,
-        "reply_to": request.reply_to,
-        "subject": request.subject,
-        "html": request.html,
-        "text": request.text,
-        "tags": request.tags,
-        "metadata": request.metadata,
-        "track_opens": request.track_opens,
-        "track_clicks": request.track_clicks,
-        "error_message": None,
-        "attempts": 0,
-        "created_at": now,
-        "updated_at": now,
-        "sent_at": None,
-        # Immediate messages are published right after this insert; a batch message waits
-        # for the scheduler. If the publish is lost, the scheduler republishes the message
-        # once this stamp is old enough (the outbox).
-        "published_at": now if kind is MessageKind.IMMEDIATE else None,
-    }
-    return doc
+    return new_message(
+        message_id=new_message_id(domain),
+        account_id=key.account_id,
+        kind=kind,
+        sandbox=key.test,
+        provider_id=provider["_id"],
+        from_email=from_email,
+        from_name=request.from_name if request.from_name is not None else provider.get("from_name"),
+        to=request.to,
+        cc=request.cc,
+        bcc=request.bcc,
+        reply_to=request.reply_to,
+        subject=request.subject,
+        html=request.html,
+        text=request.text,
+        tags=request.tags,
+        metadata=request.metadata,
+        track_opens=request.track_opens,
+        track_clicks=request.track_clicks,
+    )
+
+
+async def send_now(
+    db: Database,
+    request: SendRequest,
+    *,
+    key: ApiKeyRecord,
+    providers: ProviderCache,
+    publisher: JobPublisher,
+    waiter: ReplyWaiter,
+    domain: str,
+    timeout: float,
+) -> JSONResponse:
+    """``POST /mail/send``: store, publish, and answer with what the sender replied."""
+    provider = await default_provider(providers, key.account_id)
+    doc = build_message(
+        request, key=key, provider=provider, kind=MessageKind.IMMEDIATE, domain=domain
+    )
+    reserved = await reserve_send(db, key, provider)
+    try:
+        await messages.insert_messages(db, [doc])
+    except BaseException:
+        if reserved:  # nothing was stored: the send it was reserved for will not happen
+            await limits.give_back(db, provider)
+        raise
+    MESSAGES_ACCEPTED.labels(MessageKind.IMMEDIATE.value).inc()
+    return await _publish_and_wait(doc, publisher, waiter, timeout)
+
+
+async def _publish_and_wait(
+    doc: MessageDocument, publisher: JobPublisher, waiter: ReplyWaiter, timeout: float
+) -> JSONResponse:
+    correlation_id, future = waiter.expect()
+    try:
+        await publisher.publish(
+            SendJob(doc["_id"], doc["account_id"]),
+            MessageKind.IMMEDIATE,
+            reply_to=waiter.queue_name,
+            correlation_id=correlation_id,
+        )
+    except Exception:
+        # The document is the outbox: the scheduler's recovery publishes it later.
+        log.exception(
+            "publish failed; message stays queued", extra=log_fields(message_id=doc["_id"])
+        )
+        # A zero wait just unregisters the reply we will never get.
+        reply = await waiter.wait(correlation_id, future, 0)
+    else:
+        reply = await waiter.wait(correlation_id, future, timeout)
+
+    if reply is not None and reply.status is MessageStatus.FAILED:
+        raise ApiError(
+            ErrorCode.SEND_FAILED,
+            f"Email sending failed: {reply.error_message}",
+            {"message_id": doc["_id"]},
+        )
+    sent = reply is not None and reply.status is MessageStatus.SENT
+    result = SendResult(
+        message_id=doc["_id"],
+        status="sent" if sent else "queued",
+        to=doc["to"],
+        from_=doc["from_email"],
+    )
+    body: dict[str, Any] = SendResponse(data=result).model_dump(by_alias=True)
+    return JSONResponse(body, status_code=200 if sent else 202)

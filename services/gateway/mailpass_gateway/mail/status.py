@@ -13,10 +13,11 @@ import urllib.parse
 from datetime import UTC, datetime
 from typing import Any
 
-from mailpass_common import messages
+from mailpass_common import events, messages
 from mailpass_common.db import Database, Document
+from mailpass_common.documents import MessageDocument
+from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_common.ids import normalize_message_id
-from mailpass_gateway.errors import ApiError
 
 MAX_MESSAGE_ID_CHARS = 512
 OPTIONAL_EVENT_FIELDS = ("url", "classification", "detail")
@@ -37,7 +38,7 @@ def spec_datetime(value: Any) -> str | None:
     return f"{value:%Y-%m-%dT%H:%M:%S}"
 
 
-def message_view(doc: Document) -> dict[str, Any]:
+def message_view(doc: MessageDocument) -> dict[str, Any]:
     return {
         "message_id": doc["_id"],
         "from_email": doc.get("from_email"),
@@ -75,6 +76,6 @@ async def message_status(db: Database, account_id: str, raw_id: str) -> dict[str
         # Filtered by account: another account's message is as absent as a missing one.
         doc = await messages.find_message(db, account_id, message_id)
     if doc is None:
-        raise ApiError(404, "NOT_FOUND", "Message not found", {"message_id": message_id})
-    events = await messages.list_events(db, account_id, message_id)
-    return {"message": message_view(doc), "events": [event_view(e) for e in events]}
+        raise ApiError(ErrorCode.NOT_FOUND, "Message not found", {"message_id": message_id})
+    history = await events.timeline(db, doc)
+    return {"message": message_view(doc), "events": [event_view(e) for e in history]}

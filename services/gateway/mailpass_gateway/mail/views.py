@@ -1,20 +1,24 @@
-"""Routes of the Mail Send API (``spec/mail-send-api.txt``)."""
+"""Routes of the Mail Send API (the MailPass Mail Send API spec): parse, validate, delegate
+to the service layer (:mod:`mailpass_gateway.mail.service`, :mod:`.batch`, :mod:`.status`)."""
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from mailpass_common import messages
-from mailpass_common.broker import SendJob
-from mailpass_common.documents import MessageKind, MessageStatus
-from mailpass_common.telemetry import log_fields
-from mailpass_gateway.deps import Db, IdempotencyKey, MailKey, Publisher, Settings, Waiter
-from mailpass_gateway.errors import ApiError
+from mailpass_common.errors import ErrorCode
+from mailpass_gateway.deps import (
+    Db,
+    IdempotencyKey,
+    MailKey,
+    Providers,
+    Publisher,
+    Settings,
+    Waiter,
+)
 from mailpass_gateway.mail import examples
 from mailpass_gateway.mail.batch import queue_batch
 from mailpass_gateway.mail.idempotency import run_idempotent
@@ -23,18 +27,15 @@ from mailpass_gateway.mail.parsing import parse_json_object, validate
 from mailpass_gateway.mail.responses import (
     BatchResponse,
     SendResponse,
-    SendResult,
     StatusResponse,
     error_responses,
 )
-from mailpass_gateway.mail.service import default_provider, message_document, reserve_send
+from mailpass_gateway.mail.service import send_now
 from mailpass_gateway.mail.status import message_status
-from mailpass_gateway.metrics import MESSAGES_ACCEPTED
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/mail", tags=["mail"])
 
-COMMON_ERRORS = ("VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN")
+COMMON_ERRORS = (ErrorCode.VALIDATION_ERROR, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN)
 
 
 def _json_body(schema: dict[str, Any], named_examples: dict[str, Any]) -> dict[str, Any]:
@@ -85,11 +86,11 @@ _BATCH_SCHEMA = {
         },
         **error_responses(
             *COMMON_ERRORS,
-            "IDEMPOTENCY_CONFLICT",
-            "PAYLOAD_TOO_LARGE",
-            "NO_SMTP_PROVIDER",
-            "SEND_LIMIT_EXCEEDED",
-            "SEND_FAILED",
+            ErrorCode.IDEMPOTENCY_CONFLICT,
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            ErrorCode.NO_SMTP_PROVIDER,
+            ErrorCode.SEND_LIMIT_EXCEEDED,
+            ErrorCode.SEND_FAILED,
         ),
     },
     openapi_extra=_json_body(
@@ -101,6 +102,7 @@ async def send(
     request: Request,
     key: MailKey,
     db: Db,
+    providers: Providers,
     publisher: Publisher,
     waiter: Waiter,
     settings: Settings,
@@ -108,21 +110,6 @@ async def send(
 ) -> Response:
     data = parse_json_object(await request.body())
     body = validate(SendRequest, data)
-
-    async def produce() -> JSONResponse:
-        provider = await default_provider(db, key.account_id)
-        doc = message_document(
-            body,
-            key=key,
-            provider=provider,
-            kind=MessageKind.IMMEDIATE,
-            domain=settings.message_id_domain,
-        )
-        await reserve_send(db, key, provider)
-        await messages.insert_messages(db, [doc])
-        MESSAGES_ACCEPTED.labels(MessageKind.IMMEDIATE.value).inc()
-        return await _deliver_and_wait(doc, publisher, waiter, settings.send_timeout_seconds)
-
     return await run_idempotent(
         db,
         account_id=key.account_id,
@@ -130,49 +117,16 @@ async def send(
         endpoint="send",
         body=data,
         stale_after=timedelta(seconds=settings.idempotency_stale_seconds),
-        produce=produce,
-    )
-
-
-async def _deliver_and_wait(
-    doc: dict[str, Any], publisher: Publisher, waiter: Waiter, timeout: float
-) -> JSONResponse:
-    correlation_id, future = waiter.expect()
-    try:
-        await publisher.publish(
-            SendJob(doc["_id"], doc["account_id"]),
-            MessageKind.IMMEDIATE,
-            reply_to=waiter.queue_name,
-            correlation_id=correlation_id,
-        )
-    except Exception:
-        # The document is the outbox: the scheduler's recovery publishes it later.
-        log.exception(
-            "publish failed; message stays queued", extra=log_fields(message_id=doc["_id"])
-        )
-        # A zero wait just unregisters the reply we will never get.
-        reply = await waiter.wait(correlation_id, future, 0)
-    else:
-        reply = await waiter.wait(correlation_id, future, timeout)
-
-    status = reply["status"] if reply else MessageStatus.QUEUED.value
-    if status == MessageStatus.FAILED.value:
-        assert reply is not None
-        raise ApiError(
-            500,
-            "SEND_FAILED",
-            f"Email sending failed: {reply.get('error_message')}",
-            {"message_id": doc["_id"]},
-        )
-    result = SendResult(
-        message_id=doc["_id"],
-        status="sent" if status == MessageStatus.SENT.value else "queued",
-        to=doc["to"],
-        from_=doc["from_email"],
-    )
-    return JSONResponse(
-        SendResponse(data=result).model_dump(by_alias=True),
-        status_code=200 if result.status == "sent" else 202,
+        produce=lambda: send_now(
+            db,
+            body,
+            key=key,
+            providers=providers,
+            publisher=publisher,
+            waiter=waiter,
+            domain=settings.message_id_domain,
+            timeout=settings.send_timeout_seconds,
+        ),
     )
 
 
@@ -186,7 +140,10 @@ async def _deliver_and_wait(
     "messages is refused as a whole (VALIDATION_ERROR).",
     response_model=BatchResponse,
     responses=error_responses(
-        *COMMON_ERRORS, "IDEMPOTENCY_CONFLICT", "PAYLOAD_TOO_LARGE", "NO_SMTP_PROVIDER"
+        *COMMON_ERRORS,
+        ErrorCode.IDEMPOTENCY_CONFLICT,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        ErrorCode.NO_SMTP_PROVIDER,
     ),
     openapi_extra=_json_body(
         _BATCH_SCHEMA,
@@ -197,6 +154,7 @@ async def send_batch(
     request: Request,
     key: MailKey,
     db: Db,
+    providers: Providers,
     settings: Settings,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
@@ -204,7 +162,9 @@ async def send_batch(
     batch = validate(BatchRequest, data)
 
     async def produce() -> JSONResponse:
-        result = await queue_batch(db, batch, key=key, domain=settings.message_id_domain)
+        result = await queue_batch(
+            db, batch, key=key, providers=providers, domain=settings.message_id_domain
+        )
         return JSONResponse({"success": True, "data": result})
 
     return await run_idempotent(
@@ -227,7 +187,7 @@ async def send_batch(
     "`detail`) and tracking (`open`, `click`, with `url` and `classification`). Another "
     "account's message is 404, like a missing one.",
     response_model=StatusResponse,
-    responses=error_responses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
+    responses=error_responses(ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND),
 )
 async def status(message_id: str, key: MailKey, db: Db) -> JSONResponse:
     data = await message_status(db, key.account_id, message_id)

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from mailpass_common import accounts
+from mailpass_common import providers
 from mailpass_common.db import Database, Document
+from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_common.provider_config import ProviderConfigError
 from mailpass_common.security import CredentialCipher
 from mailpass_gateway.deps import Settings
-from mailpass_gateway.errors import ApiError
 
 
 @lru_cache(maxsize=4)
@@ -29,7 +29,7 @@ Cipher = Annotated[CredentialCipher, Depends(get_cipher)]
 
 def validation_error(errors: list[dict[str, str]]) -> ApiError:
     fields = ", ".join(sorted({e["field"] for e in errors}))
-    return ApiError(400, "VALIDATION_ERROR", f"Invalid request: {fields}", errors)
+    return ApiError(ErrorCode.VALIDATION_ERROR, f"Invalid request: {fields}", errors)
 
 
 def config_error(exc: ProviderConfigError) -> ApiError:
@@ -44,11 +44,11 @@ def name_taken(name: str) -> ApiError:
 
 async def owned_provider(db: Database, account_id: str, provider_id: str) -> Document:
     """The account's provider; another account's is as absent as one that never existed."""
-    doc = await accounts.get_provider(db, account_id, provider_id)
+    doc = await providers.get_provider(db, account_id, provider_id)
     if doc is None:
         raise not_found(provider_id)
     return doc
 
 
 def not_found(provider_id: str) -> ApiError:
-    return ApiError(404, "NOT_FOUND", f"No provider {provider_id!r} in this account")
+    return ApiError(ErrorCode.NOT_FOUND, f"No provider {provider_id!r} in this account")

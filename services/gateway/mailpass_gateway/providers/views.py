@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from mailpass_common import accounts
+from mailpass_common import providers
 from mailpass_common.db import Document
+from mailpass_common.delivery.check import check_connection
 from mailpass_common.provider_config import (
     ProviderConfigError,
-    check_connection,
     public_view,
     validate_config,
 )
-from mailpass_gateway.deps import Db, ProvidersKey, Settings
+from mailpass_gateway.deps import Db, Providers, ProvidersKey
 from mailpass_gateway.providers.models import (
     ProviderCheck,
     ProviderCheckResponse,
@@ -39,7 +39,7 @@ def _view(doc: Document) -> ProviderView:
 
 @router.get("", response_model=ProviderListResponse, summary="List the account's providers")
 async def list_providers(key: ProvidersKey, db: Db) -> ProviderListResponse:
-    docs = await accounts.list_providers(db, key.account_id)
+    docs = await providers.list_providers(db, key.account_id)
     return ProviderListResponse(data=[_view(doc) for doc in docs])
 
 
@@ -50,14 +50,14 @@ async def list_providers(key: ProvidersKey, db: Db) -> ProviderListResponse:
     summary="Add a provider (smtp, ses, sendgrid or mailgun); secrets are write-only",
 )
 async def create_provider(
-    body: ProviderCreate, key: ProvidersKey, db: Db, cipher: Cipher
+    body: ProviderCreate, key: ProvidersKey, db: Db, cipher: Cipher, cache: Providers
 ) -> ProviderResponse:
     try:
         checked = validate_config(body.type, body.config)
     except ProviderConfigError as exc:
         raise config_error(exc) from exc
     try:
-        doc = await accounts.add_provider(
+        doc = await providers.add_provider(
             db,
             cipher,
             account_id=key.account_id,
@@ -72,8 +72,9 @@ async def create_provider(
             fallback_priority=body.fallback_priority,
             default=body.is_default,
         )
-    except accounts.ProviderNameTaken as exc:
+    except providers.ProviderNameTaken as exc:
         raise name_taken(body.name) from exc
+    cache.forget(key.account_id)
     return ProviderResponse(data=_view(doc))
 
 
@@ -88,24 +89,31 @@ async def get_provider(provider_id: str, key: ProvidersKey, db: Db) -> ProviderR
     summary="Change a provider; each change increments its version",
 )
 async def update_provider(
-    provider_id: str, body: ProviderUpdate, key: ProvidersKey, db: Db, cipher: Cipher
+    provider_id: str,
+    body: ProviderUpdate,
+    key: ProvidersKey,
+    db: Db,
+    cipher: Cipher,
+    cache: Providers,
 ) -> ProviderResponse:
+    # This process sees the change at once; the other processes within the cache's TTL.
+    cache.forget(key.account_id)
     fields = body.common_changes()
     doc = await owned_provider(db, key.account_id, provider_id)
     if fields or body.config:
         try:
-            updated = await accounts.update_provider(
+            updated = await providers.update_provider(
                 db, cipher, key.account_id, provider_id, fields, body.config
             )
         except ProviderConfigError as exc:
             raise config_error(exc) from exc
-        except accounts.ProviderNameTaken as exc:
+        except providers.ProviderNameTaken as exc:
             raise name_taken(str(fields.get("name"))) from exc
         if updated is None:
             raise not_found(provider_id)
         doc = updated
     if body.is_default and not doc.get("is_default"):
-        if not await accounts.set_default_provider(db, key.account_id, provider_id):
+        if not await providers.set_default_provider(db, key.account_id, provider_id):
             raise not_found(provider_id)
         doc = await owned_provider(db, key.account_id, provider_id)
     return ProviderResponse(data=_view(doc))
@@ -117,8 +125,11 @@ async def update_provider(
     response_class=Response,
     summary="Delete a provider (deleting the default leaves the account without one)",
 )
-async def delete_provider(provider_id: str, key: ProvidersKey, db: Db) -> Response:
-    if not await accounts.delete_provider(db, key.account_id, provider_id):
+async def delete_provider(
+    provider_id: str, key: ProvidersKey, db: Db, cache: Providers
+) -> Response:
+    cache.forget(key.account_id)
+    if not await providers.delete_provider(db, key.account_id, provider_id):
         raise not_found(provider_id)
     return Response(status_code=204)
 
@@ -128,8 +139,11 @@ async def delete_provider(provider_id: str, key: ProvidersKey, db: Db) -> Respon
     response_model=ProviderResponse,
     summary="Make this provider the account's default (the one /mail/send uses)",
 )
-async def set_default(provider_id: str, key: ProvidersKey, db: Db) -> ProviderResponse:
-    if not await accounts.set_default_provider(db, key.account_id, provider_id):
+async def set_default(
+    provider_id: str, key: ProvidersKey, db: Db, cache: Providers
+) -> ProviderResponse:
+    cache.forget(key.account_id)
+    if not await providers.set_default_provider(db, key.account_id, provider_id):
         raise not_found(provider_id)
     return ProviderResponse(data=_view(await owned_provider(db, key.account_id, provider_id)))
 
@@ -144,8 +158,8 @@ async def set_default(provider_id: str, key: ProvidersKey, db: Db) -> ProviderRe
     "provider's reply (e.g. `535 5.7.8 Authentication credentials invalid`).",
 )
 async def test_provider(
-    provider_id: str, key: ProvidersKey, db: Db, cipher: Cipher, settings: Settings
+    provider_id: str, key: ProvidersKey, db: Db, cipher: Cipher
 ) -> ProviderCheckResponse:
     doc = await owned_provider(db, key.account_id, provider_id)
-    error = await check_connection(doc, cipher, settings)
+    error = await check_connection(doc, cipher)
     return ProviderCheckResponse(data=ProviderCheck(ok=error is None, error=error))

@@ -15,13 +15,13 @@ from typing import Any
 
 import httpx
 
-from mailpass_sender.providers.base import (
+from mailpass_common.delivery.base import (
     DeliveryResult,
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from mailpass_sender.providers.http import HttpApiProvider
+from mailpass_common.delivery.http import HttpApiProvider
 
 DEFAULT_BASE_URL = "https://api.sendgrid.com"
 # The scope a key needs to send; check() refuses keys that cannot (e.g. read-only keys).
@@ -115,7 +115,7 @@ class SendGridProvider(HttpApiProvider):
                     )
         return "; ".join(messages) or super().error_detail(response)
 
-    async def send(self, email: OutgoingEmail) -> DeliveryResult:
+    async def send(self, email: OutgoingEmail, mime: bytes) -> DeliveryResult:
         response = await self._request("POST", "/v3/mail/send", json=build_payload(email))
         if response.status_code != 202:
             # 200 only comes back in sandbox mode, which means nothing was sent.

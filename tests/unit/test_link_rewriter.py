@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from mailpass_common.tracking import TrackedClick, TrackedOpen, TrackingSigner
-from mailpass_sender.tracking import NO_TRACK_ATTRIBUTE, apply_tracking
+from mailpass_common.signed_links import TrackedClick, TrackedOpen, TrackingSigner
+from mailpass_sender.link_rewriter import NO_TRACK_ATTRIBUTE, apply_tracking
 
 BASE = "https://t.example.com"
 MESSAGE_ID = "<abc.1700000000@mail.example.com>"

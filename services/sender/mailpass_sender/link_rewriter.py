@@ -24,14 +24,9 @@ Rules:
 - A link that cannot be signed (too long, no host) stays as it is rather than failing
   the send.
 
-When: :func:`track_email` decides per message. The message's ``track_opens`` /
-``track_clicks`` (from the API request) win; ``None`` means the account's default,
-``settings.track_opens`` / ``settings.track_clicks`` on the account document; an account
-without them tracks nothing. Off by default because tracking is something a sender should
-choose: a pixel is personal data under the GDPR/ePrivacy rules in many places, rewritten
-links make every link in a password reset or receipt depend on the tracker being up, and
-link domains that differ from the sender's can cost deliverability. (Postmark, built for
-transactional mail, also ships with both off.)
+When: :func:`tracking_choice` decides per message. The message's ``track_opens`` /
+``track_clicks`` (from the API request) win; ``None`` means the account's default
+(:func:`mailpass_common.accounts.tracking_defaults`), off unless the account set it.
 """
 
 from __future__ import annotations
@@ -42,11 +37,10 @@ from dataclasses import dataclass, field
 from html import escape, unescape
 from html.parser import HTMLParser
 
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import Collections
-from mailpass_common.tracking import TrackingSigner
-from mailpass_sender.providers.base import OutgoingEmail
-from mailpass_sender.settings import SenderSettings
+from mailpass_common.accounts import TrackingDefaults
+from mailpass_common.delivery.base import OutgoingEmail
+from mailpass_common.documents import MessageDocument
+from mailpass_common.signed_links import TrackingSigner
 
 NO_TRACK_ATTRIBUTE = "data-mailpass-no-track"
 _PIXEL = (
@@ -223,37 +217,19 @@ def apply_tracking(
     return "".join(parts)
 
 
-# An account with no tracking settings tracks nothing (see the module docstring).
-DEFAULT_TRACK_OPENS = False
-DEFAULT_TRACK_CLICKS = False
-
-
 @dataclass(frozen=True)
 class TrackingChoice:
     opens: bool
     clicks: bool
 
 
-async def account_tracking_defaults(db: Database, account_id: str) -> TrackingChoice:
-    """The account's ``settings.track_opens`` / ``settings.track_clicks``, or the defaults."""
-    account = await db[Collections.ACCOUNTS].find_one(
-        {"_id": account_id}, projection={"settings": 1}
-    )
-    settings = (account or {}).get("settings") or {}
-    return TrackingChoice(
-        opens=bool(settings.get("track_opens", DEFAULT_TRACK_OPENS)),
-        clicks=bool(settings.get("track_clicks", DEFAULT_TRACK_CLICKS)),
-    )
-
-
-async def tracking_choice(db: Database, message: Document) -> TrackingChoice:
+def tracking_choice(message: MessageDocument, defaults: TrackingDefaults) -> TrackingChoice:
     """The message's own choice where it made one, the account's default elsewhere."""
     opens, clicks = message.get("track_opens"), message.get("track_clicks")
-    if opens is None or clicks is None:
-        defaults = await account_tracking_defaults(db, message["account_id"])
-        opens = defaults.opens if opens is None else opens
-        clicks = defaults.clicks if clicks is None else clicks
-    return TrackingChoice(opens=bool(opens), clicks=bool(clicks))
+    return TrackingChoice(
+        opens=defaults.opens if opens is None else bool(opens),
+        clicks=defaults.clicks if clicks is None else bool(clicks),
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -261,24 +237,21 @@ def _signer(secret: str) -> TrackingSigner:
     return TrackingSigner(secret)
 
 
-async def track_email(
-    db: Database, message: Document, email: OutgoingEmail, settings: SenderSettings
+def track_email(
+    email: OutgoingEmail, choice: TrackingChoice, *, secret: str, tracker_base_url: str
 ) -> OutgoingEmail:
     """``email`` with the pixel and tracked links in its HTML part when tracking is on.
 
     The text part is never changed. Tokens are deterministic, so a retried delivery
     carries the same links as the first attempt.
     """
-    if not email.html:
-        return email
-    choice = await tracking_choice(db, message)
-    if not (choice.opens or choice.clicks):
+    if not email.html or not (choice.opens or choice.clicks):
         return email
     html = apply_tracking(
         email.html,
         message_id=email.message_id,
-        signer=_signer(settings.secret_key.get_secret_value()),
-        base_url=settings.tracker_base_url,
+        signer=_signer(secret),
+        base_url=tracker_base_url,
         opens=choice.opens,
         clicks=choice.clicks,
     )

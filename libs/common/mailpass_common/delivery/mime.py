@@ -1,4 +1,4 @@
-"""Builds the RFC 5322 message the sender hands to SMTP providers."""
+"""Builds the RFC 5322 message every provider but SendGrid hands on as it is."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from mailpass_sender.providers.base import OutgoingEmail
+from mailpass_common.delivery.base import OutgoingEmail
 
 
 def _address(email: str, name: str | None = None) -> Address:
@@ -36,3 +36,9 @@ def build_mime(email: OutgoingEmail) -> EmailMessage:
     else:
         msg.set_content(email.text or "")
     return msg
+
+
+def render(email: OutgoingEmail) -> bytes:
+    """The message as bytes on the wire (CRLF line ends), built once per delivery."""
+    message = build_mime(email)
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))

@@ -15,13 +15,13 @@ from typing import Any
 
 import httpx
 
-from mailpass_sender.providers.base import (
+from mailpass_common.delivery.base import (
     DeliveryResult,
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from mailpass_sender.providers.http import HttpApiProvider
+from mailpass_common.delivery.http import HttpApiProvider
 
 DEFAULT_BASE_URL = "https://api.mailgun.net"  # EU accounts: https://api.eu.mailgun.net
 
@@ -67,8 +67,8 @@ class MailgunProvider(HttpApiProvider):
             return str(body["message"])
         return super().error_detail(response)
 
-    async def send(self, email: OutgoingEmail) -> DeliveryResult:
-        mime = email.to_mime().as_bytes()
+    async def send(self, email: OutgoingEmail, mime: bytes) -> DeliveryResult:
+        mime = mime
         response = await self._request(
             "POST",
             f"/v3/{self._domain}/messages.mime",

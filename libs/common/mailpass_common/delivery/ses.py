@@ -17,7 +17,7 @@ import botocore.exceptions
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
-from mailpass_sender.providers.base import (
+from mailpass_common.delivery.base import (
     DeliveryError,
     DeliveryResult,
     OutgoingEmail,
@@ -113,7 +113,7 @@ class SesProvider:
                 self._exit_stack = stack
         return self._client
 
-    async def send(self, email: OutgoingEmail) -> DeliveryResult:
+    async def send(self, email: OutgoingEmail, mime: bytes) -> DeliveryResult:
         destination: dict[str, list[str]] = {"ToAddresses": [email.to]}
         if email.cc:
             destination["CcAddresses"] = list(email.cc)
@@ -122,7 +122,7 @@ class SesProvider:
         request: dict[str, Any] = {
             "FromEmailAddress": email.from_email,
             "Destination": destination,
-            "Content": {"Raw": {"Data": email.to_mime().as_bytes()}},
+            "Content": {"Raw": {"Data": mime}},
         }
         if self._configuration_set:
             request["ConfigurationSetName"] = self._configuration_set

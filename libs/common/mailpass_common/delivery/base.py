@@ -10,7 +10,6 @@ carry the provider's reply, which ends up as the message's ``error_message``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from typing import Protocol
 
 
@@ -33,11 +32,6 @@ class OutgoingEmail:
     def recipients(self) -> list[str]:
         """The envelope recipients: To, Cc and Bcc (Bcc never appears in a header)."""
         return [self.to, *self.cc, *self.bcc]
-
-    def to_mime(self) -> EmailMessage:
-        from mailpass_sender.mime import build_mime
-
-        return build_mime(self)
 
 
 @dataclass(frozen=True)
@@ -63,7 +57,10 @@ class PermanentDeliveryError(DeliveryError):
 class Provider(Protocol):
     type: str
 
-    async def send(self, email: OutgoingEmail) -> DeliveryResult: ...
+    async def send(self, email: OutgoingEmail, mime: bytes) -> DeliveryResult:
+        """Deliver ``email``; ``mime`` is its RFC 5322 form (``mime.render``), built once
+        per message and shared by every provider of the failover chain."""
+        ...
 
     async def check(self) -> None:
         """Connect and authenticate without sending; raise DeliveryError on failure."""

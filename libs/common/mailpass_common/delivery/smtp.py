@@ -20,7 +20,7 @@ from typing import Any
 
 import aiosmtplib
 
-from mailpass_sender.providers.base import (
+from mailpass_common.delivery.base import (
     DeliveryError,
     DeliveryResult,
     OutgoingEmail,
@@ -129,13 +129,11 @@ class SmtpProvider:
     def _release(self, client: aiosmtplib.SMTP) -> None:
         self._idle.append((client, time.monotonic()))
 
-    async def send(self, email: OutgoingEmail) -> DeliveryResult:
+    async def send(self, email: OutgoingEmail, mime: bytes) -> DeliveryResult:
         async with self._slots:
             client = await self._acquire()
             try:
-                errors, response = await client.send_message(
-                    email.to_mime(), sender=email.from_email, recipients=email.recipients
-                )
+                errors, response = await client.sendmail(email.from_email, email.recipients, mime)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 await self._release_after_refusal(client)
                 worst = max(exc.recipients, key=lambda r: r.code)

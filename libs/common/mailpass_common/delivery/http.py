@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from mailpass_sender.providers.base import (
+from mailpass_common.delivery.base import (
     DeliveryError,
     PermanentDeliveryError,
     TemporaryDeliveryError,

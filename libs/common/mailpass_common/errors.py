@@ -1,0 +1,134 @@
+"""Every error code the platform answers with, its HTTP status, and the one envelope.
+
+``{"success": false, "error": {"code": ..., "message": ..., "details": ...}}``
+
+The codes of the Mail Send API are the spec's (VALIDATION_ERROR, NO_SMTP_PROVIDER,
+SEND_LIMIT_EXCEEDED, SEND_FAILED); the others complete them for what the spec leaves
+implicit (authentication, idempotency, body size). Each has one example, which the
+OpenAPI document shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+
+class ErrorCode(StrEnum):
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    UNAUTHORIZED = "UNAUTHORIZED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    NO_SMTP_PROVIDER = "NO_SMTP_PROVIDER"
+    SEND_LIMIT_EXCEEDED = "SEND_LIMIT_EXCEEDED"
+    SEND_FAILED = "SEND_FAILED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    status: int
+    example_message: str
+    example_details: Any = None
+
+
+ERRORS: dict[ErrorCode, ErrorSpec] = {
+    ErrorCode.VALIDATION_ERROR: ErrorSpec(
+        400, "Invalid request: to", [{"field": "to", "message": "invalid email address: ..."}]
+    ),
+    ErrorCode.UNAUTHORIZED: ErrorSpec(401, "Invalid or revoked API key"),
+    ErrorCode.FORBIDDEN: ErrorSpec(403, "This API key lacks the 'mail' permission"),
+    ErrorCode.NOT_FOUND: ErrorSpec(404, "Message not found"),
+    ErrorCode.METHOD_NOT_ALLOWED: ErrorSpec(405, "Method Not Allowed"),
+    ErrorCode.IDEMPOTENCY_CONFLICT: ErrorSpec(
+        409,
+        "This Idempotency-Key was used with a different request body",
+        {"reason": "different_request"},
+    ),
+    ErrorCode.PAYLOAD_TOO_LARGE: ErrorSpec(
+        413, "Request body exceeds 10485760 bytes", {"max_bytes": 10485760}
+    ),
+    ErrorCode.NO_SMTP_PROVIDER: ErrorSpec(
+        422,
+        "No default SMTP provider is configured for this account: add one and set it as default",
+    ),
+    ErrorCode.SEND_LIMIT_EXCEEDED: ErrorSpec(
+        429,
+        "The provider's hourly sending limit (100) is reached",
+        {"window": "hourly", "limit": 100, "retry_after_seconds": 1800},
+    ),
+    ErrorCode.SEND_FAILED: ErrorSpec(
+        500,
+        "Email sending failed: 550 5.1.1 <user@example.com>: Recipient address rejected",
+        {"message_id": "<abc123.1706600000@mailpass.im>"},
+    ),
+    ErrorCode.INTERNAL_ERROR: ErrorSpec(500, "Internal server error; it has been logged"),
+}
+
+# The code a bare HTTP error of the framework (no route, wrong method...) is reported as.
+CODE_OF_STATUS: dict[int, ErrorCode] = {
+    400: ErrorCode.VALIDATION_ERROR,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"success": False, "error": {"code": str(code), "message": message, "details": details}}
+
+
+def error_example(code: ErrorCode) -> dict[str, Any]:
+    spec = ERRORS[code]
+    return error_body(code, spec.example_message, spec.example_details)
+
+
+def error_response(
+    code: ErrorCode,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        error_body(code, message, details), status_code=ERRORS[code].status, headers=headers
+    )
+
+
+def http_error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A bare HTTP error of the framework (unknown path, wrong method...) in the envelope."""
+    body = error_body(CODE_OF_STATUS.get(status, "HTTP_ERROR"), message)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class ApiError(Exception):
+    """A refusal with a stable code; raised anywhere below a route, answered in the envelope."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+    @property
+    def status_code(self) -> int:
+        return ERRORS[self.code].status
+
+    def response(self) -> JSONResponse:
+        return error_response(self.code, self.message, self.details, self.headers)

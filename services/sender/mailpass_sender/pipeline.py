@@ -1,0 +1,280 @@
+"""The RabbitMQ adapter around :mod:`flows`: jobs in, claims and outcomes in bulk, acks out.
+
+One :class:`QueuePipeline` per work queue (immediate, batch), each on a channel of its
+own, so a flood of batch jobs never waits in front of a ``/send``. Jobs move through
+three stages, and each stage takes whatever has piled up while it was busy:
+
+    deliveries ─► intake ─► claim (one round trip for the lot) ─► attempt (concurrent,
+    up to each provider's connection cap) ─► decided ─► record (one round trip) ─► reply, ack
+
+Under load, batches fill up to ``sender_batch_size`` by themselves; a lone ``/send`` job
+goes through at once, alone. A job is acked only after its outcome is recorded (and any
+retry or dead-letter job confirmed); if anything fails before that, it is returned to its
+queue (the quorum queue's delivery limit dead-letters a job that keeps failing). While
+the database is unreachable, recording is retried with backoff for up to
+``sender_record_retry_seconds`` before the jobs are given back: a message the provider
+has accepted is then not sent a second time because of a short failover.
+
+Replies go to the gateway waiting on ``/send``: the job it published carries
+``reply_to``; retries do not, so the gateway hears the final outcome or the first
+deferral (it then answers 202 and the status endpoint tells the rest).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+
+from mailpass_common import messages
+from mailpass_common.broker import JobPublisher
+from mailpass_common.documents import MessageKind, MessageStatus
+from mailpass_common.jobs import SendJob, SendReply
+from mailpass_common.telemetry import extract_trace_context, log_fields, tracer
+from mailpass_sender import flows
+from mailpass_sender.flows import Claimed, Decision, DeliveryContext, DeliveryOutcome
+from mailpass_sender.metrics import JOBS
+from mailpass_sender.retry import RetryDelay
+
+log = logging.getLogger(__name__)
+_tracer = tracer("mailpass.sender")
+
+
+class BrokerJobRouter:
+    """Parks deferred jobs in delay queues and exhausted ones in the dead-letter queue."""
+
+    def __init__(self, publisher: JobPublisher) -> None:
+        self._publisher = publisher
+
+    async def retry_later(self, job: SendJob, kind: MessageKind, delay: RetryDelay) -> None:
+        await self._publisher.publish_retry(
+            job, kind, nominal_seconds=delay.nominal_seconds, delay_seconds=delay.seconds
+        )
+
+    async def dead_letter(
+        self, job: SendJob, kind: MessageKind, *, error: str, attempts: int
+    ) -> None:
+        await self._publisher.publish_dead(
+            job, kind, reason="exhausted", error=error, attempts=attempts
+        )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One job as it came off the queue."""
+
+    job: SendJob
+    message: AbstractIncomingMessage
+
+
+class _Stage:
+    """A list that a worker task drains in batches, waking when something arrives."""
+
+    def __init__(self) -> None:
+        self.items: deque[object] = deque()
+        self.ready = asyncio.Event()
+
+    def put(self, item: object) -> None:
+        self.items.append(item)
+        self.ready.set()
+
+    def take(self, limit: int) -> list[object]:
+        taken = [self.items.popleft() for _ in range(min(limit, len(self.items)))]
+        if not self.items:
+            self.ready.clear()
+        return taken
+
+
+class QueuePipeline:
+    def __init__(self, kind: MessageKind, context: DeliveryContext) -> None:
+        self.kind = kind
+        self._ctx = context
+        self._batch_size = context.settings.sender_batch_size
+        self._intake = _Stage()
+        self._decided = _Stage()
+        self._busy: set[asyncio.Task[None]] = set()  # attempts under way
+        self._workers: list[asyncio.Task[None]] = []
+        self._channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        self._settled = asyncio.Event()  # set whenever nothing is in flight
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._intake.items) + len(self._busy) + len(self._decided.items)
+
+    async def start(self, channel: AbstractChannel, queue: AbstractQueue) -> None:
+        self._channel, self._queue = channel, queue
+        self._workers = [
+            asyncio.create_task(self._run(self._intake, self._claim), name=f"claim-{self.kind}"),
+            asyncio.create_task(self._run(self._decided, self._record), name=f"record-{self.kind}"),
+        ]
+        self._consumer_tag = await queue.consume(self._on_message)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        try:
+            job = SendJob.decode(message.body)
+        except (ValueError, KeyError, TypeError):
+            log.error("undecodable job dead-lettered", extra=log_fields(body=message.body[:200]))
+            await message.reject(requeue=False)
+            JOBS.labels(self.kind.value, "rejected").inc()
+            return
+        self._intake.put(Delivery(job, message))
+
+    async def _run(self, stage: _Stage, handle: object) -> None:
+        assert callable(handle)
+        while True:
+            await stage.ready.wait()
+            batch = stage.take(self._batch_size)
+            if batch:
+                try:
+                    await handle(batch)
+                except Exception:
+                    log.exception("sender pipeline stage failed", extra=log_fields(kind=self.kind))
+
+    async def _claim(self, batch: Sequence[Delivery]) -> None:
+        # Several jobs for one message (a republished job beside the original): the first
+        # takes the claim, the others find it taken.
+        first: dict[str, Delivery] = {}
+        for delivery in batch:
+            first.setdefault(delivery.job.message_id, delivery)
+        token = secrets.token_hex(12)
+        try:
+            claimed = await messages.claim_many(self._ctx.db, list(first), self._ctx.lease, token)
+        except Exception:
+            log.exception("claim failed; jobs requeued", extra=log_fields(jobs=len(batch)))
+            await self._give_back(batch)
+            return
+        by_id = {doc["_id"]: doc for doc in claimed}
+        skipped = [
+            d for d in batch if d.job.message_id not in by_id or first[d.job.message_id] is not d
+        ]
+        for delivery in batch:
+            doc = by_id.get(delivery.job.message_id)
+            if doc is not None and first[delivery.job.message_id] is delivery:
+                task = asyncio.create_task(
+                    self._attempt(Claimed(delivery.job, self.kind, doc), delivery)
+                )
+                self._busy.add(task)
+                task.add_done_callback(self._busy.discard)
+        if skipped:
+            await self._skip(skipped)
+
+    async def _skip(self, skipped: Sequence[Delivery]) -> None:
+        """Jobs whose message is final already or leased elsewhere: reply with its state."""
+        states = {}
+        if any(d.message.reply_to for d in skipped):
+            with contextlib.suppress(Exception):  # no state: the gateway answers 202
+                states = await messages.current_states(
+                    self._ctx.db, [d.job.message_id for d in skipped]
+                )
+        for delivery in skipped:
+            doc = states.get(delivery.job.message_id)
+            status = MessageStatus(doc["status"]) if doc else MessageStatus.QUEUED
+            error = doc.get("error_message") if doc else None
+            log.info(
+                "job skipped", extra=log_fields(message_id=delivery.job.message_id, status=status)
+            )
+            await self._finish(
+                delivery, DeliveryOutcome(delivery.job.message_id, status, error, False)
+            )
+
+    async def _attempt(self, claimed: Claimed, delivery: Delivery) -> None:
+        context = extract_trace_context(delivery.message.headers)
+        with _tracer.start_as_current_span(
+            "mailpass.deliver",
+            context=context,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "mailpass.message_id": claimed.job.message_id,
+            },
+        ):
+            try:
+                decision = await flows.attempt(claimed, self._ctx)
+            except Exception:
+                log.exception(
+                    "delivery crashed; job requeued",
+                    extra=log_fields(message_id=claimed.job.message_id),
+                )
+                await self._give_back([delivery])
+                return
+        self._decided.put((delivery, decision))
+
+    async def _record(self, batch: Sequence[tuple[Delivery, Decision]]) -> None:
+        decisions = [decision for _, decision in batch]
+        settings = self._ctx.settings
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settings.sender_record_retry_seconds
+        delay = 0.2
+        while True:
+            try:
+                outcomes = await flows.record(decisions, self._ctx)
+                break
+            except Exception as exc:
+                if loop.time() + delay > deadline:
+                    log.exception(
+                        "recording failed; jobs requeued", extra=log_fields(jobs=len(batch))
+                    )
+                    await self._give_back([delivery for delivery, _ in batch])
+                    return
+                log.warning(
+                    "recording failed; retrying",
+                    extra=log_fields(jobs=len(batch), error=str(exc), retry_in=delay),
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        for (delivery, _), outcome in zip(batch, outcomes, strict=True):
+            await self._finish(delivery, outcome)
+
+    async def _finish(self, delivery: Delivery, outcome: DeliveryOutcome) -> None:
+        message = delivery.message
+        try:
+            if message.reply_to and self._channel is not None:
+                reply = SendReply(outcome.message_id, outcome.status, outcome.error_message)
+                await self._channel.default_exchange.publish(
+                    aio_pika.Message(
+                        reply.encode(),
+                        content_type="application/json",
+                        correlation_id=message.correlation_id,
+                    ),
+                    routing_key=message.reply_to,
+                )
+            await message.ack()
+        except Exception as exc:  # the channel is gone: RabbitMQ redelivers the job
+            log.warning(
+                "ack failed", extra=log_fields(message_id=outcome.message_id, error=str(exc))
+            )
+            return
+        JOBS.labels(self.kind.value, "done" if outcome.attempted else "skipped").inc()
+        self._check_settled()
+
+    async def _give_back(self, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:
+            with contextlib.suppress(Exception):
+                await delivery.message.nack(requeue=True)
+            JOBS.labels(self.kind.value, "requeued").inc()
+        self._check_settled()
+
+    def _check_settled(self) -> None:
+        if not self.in_flight:
+            self._settled.set()
+
+    async def stop(self, timeout: float) -> None:
+        """Stop taking jobs, let those in flight finish (up to ``timeout``), stop the workers."""
+        if self._queue is not None and self._consumer_tag is not None:
+            with contextlib.suppress(Exception):
+                await self._queue.cancel(self._consumer_tag)
+        if self.in_flight:
+            self._settled.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._settled.wait(), timeout)
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
