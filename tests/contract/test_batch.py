@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -28,11 +29,13 @@ async def run_scheduler_flush(db: Database, env: dict[str, Any]) -> None:
 
 async def test_spec_batch_is_queued_then_delivered_by_the_scheduler(
     api: httpx.AsyncClient,
-    tenant: Tenant,
     smtp: SmtpServer,
     db: Database,
     service_env: dict[str, Any],
 ) -> None:
+    # A provider with limits: batch messages wait for the scheduler, which publishes them
+    # as the limits allow.
+    tenant = await make_tenant(db, service_env, "limited", smtp_port=smtp.port, hourly_limit=100)
     response = await api.post(BATCH, json=examples.BATCH_REQUEST, headers=tenant.headers)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -50,6 +53,8 @@ async def test_spec_batch_is_queued_then_delivered_by_the_scheduler(
     assert [d["status"] for d in docs] == ["queued", "queued"]
     assert all(d["kind"] == "batch" and d["published_at"] is None for d in docs)
     assert [d["queue_id"] for d in docs] == [first["queue_id"], second["queue_id"]]
+    await asyncio.sleep(0.5)
+    assert smtp.received == []  # nothing goes out before the scheduler publishes it
 
     await run_scheduler_flush(db, service_env)
     received = await smtp.wait_for(2)
@@ -58,6 +63,21 @@ async def test_spec_batch_is_queued_then_delivered_by_the_scheduler(
     assert by_to["b@example.com"]["Subject"] == "Hello B"
     status = await api.get(f"/api/v1/mail/status/{first['message_id']}", headers=tenant.headers)
     assert status.json()["data"]["message"]["status"] == "sent"
+
+
+async def test_a_batch_without_limits_goes_out_at_once(
+    api: httpx.AsyncClient, tenant: Tenant, smtp: SmtpServer, db: Database
+) -> None:
+    messages = [
+        {"to": f"user{i}@example.com", "subject": f"Hello {i}", "text": "Hi"} for i in range(100)
+    ]
+    response = await api.post(BATCH, json={"messages": messages}, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["queued"] == 100
+    received = await smtp.wait_for(100)  # no scheduler run: published with the insert
+    assert sorted(r.rcpt_tos[0] for r in received) == sorted(m["to"] for m in messages)
+    docs = await db[Collections.MESSAGES].find({}).to_list()
+    assert all(d["published_at"] is not None for d in docs)
 
 
 async def test_curl_batch_example_and_increasing_queue_ids(

@@ -103,6 +103,7 @@ async def test_batch_replay_and_send_failed_replay(
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json()
     assert await db[Collections.MESSAGES].count_documents({}) == 2
+    await smtp.wait_for(2)  # the batch goes out at once: its provider has no limits
 
     smtp.handler.fail_next.append("550 5.1.1 no such user")
     failed = await api.post(SEND, json=examples.SEND_REQUEST_CURL, headers=_keyed(tenant, "f"))

@@ -105,7 +105,7 @@ async def test_exhausted_retries_dead_letter_the_job_and_replay_delivers_it(
         assert await event_types(db, doc["_id"]) == ["deferred", "deferred", "failed"]
 
         [dead] = await dead_letters(service_env)
-        assert dead.job is not None and dead.job.message_id == doc["_id"]
+        assert dead.job is not None and dead.job.message_ids == (doc["_id"],)
         assert dead.reason == "exhausted" and dead.error == "451 4.7.1 greylisted"
 
         code, listing = await run_cli(service_env, "dlq", "list")

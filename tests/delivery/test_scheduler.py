@@ -36,9 +36,9 @@ async def _published(env: dict[str, Any], kind: MessageKind) -> list[str]:
     async with connection:
         channel = await connection.channel()
         queues = await broker.declare(channel, Topology(env["amqp_prefix"]))
-        ids = []
+        ids: list[str] = []
         while (message := await queues[kind].get(no_ack=True, fail=False)) is not None:
-            ids.append(SendJob.decode(message.body).message_id)
+            ids.extend(SendJob.decode(message.body).message_ids)
         return ids
 
 
@@ -121,7 +121,7 @@ async def test_recovery_republishes_stuck_messages_once(
     states: list[dict[str, Any]] = [
         {"status": "queued", "published_at": long_ago},  # the gateway's publish was lost
         {"status": "sending", "claimed_at": long_ago, "published_at": long_ago},  # sender died
-        {"status": "deferred", "updated_at": long_ago, "published_at": long_ago},  # retry lost
+        {"status": "deferred", "claimed_at": long_ago, "published_at": long_ago},  # retry lost
         {"status": "sending", "claimed_at": datetime.now(UTC), "published_at": long_ago},
         {"status": "sent", "published_at": long_ago},
         {"status": "queued"},  # published just now

@@ -25,7 +25,7 @@ async def publish(
         publisher = JobPublisher(connection, Topology(env["amqp_prefix"]))
         for doc in docs:
             await publisher.publish(
-                SendJob(doc["_id"], doc["account_id"]),
+                SendJob(doc["account_id"], (doc["_id"],)),
                 MessageKind(doc["kind"]),
                 reply_to=reply_to,
                 correlation_id=doc["_id"] if reply_to else None,

@@ -132,9 +132,11 @@ def new_message(
     track_opens: bool | None = None,
     track_clicks: bool | None = None,
     queue_id: int | None = None,
+    published: bool | None = None,
 ) -> MessageDocument:
-    """A new ``queued`` message. Immediate messages are published right after the insert,
-    so they carry their publish time; batch messages wait for the scheduler."""
+    """A new ``queued`` message. ``published``: its job is published right after the insert
+    (so it carries its publish time), as for every immediate message and for batch
+    messages with nothing to wait for; otherwise it waits for the scheduler."""
     now = datetime.now(UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what BSON keeps
     doc: MessageDocument = {
@@ -162,7 +164,9 @@ def new_message(
         "error_message": None,
         "updated_at": now,
         "sent_at": None,
-        "published_at": now if kind is MessageKind.IMMEDIATE else None,
+        "published_at": now
+        if (kind is MessageKind.IMMEDIATE if published is None else published)
+        else None,
     }
     if queue_id is not None:
         doc["queue_id"] = queue_id

@@ -103,7 +103,9 @@ class Stuck:
 # message whose sender's lease ran out; a deferred message whose retry never came back.
 QUEUED_LONG_AGO = Stuck(MessageStatus.QUEUED, "published_at")
 LEASE_RAN_OUT = Stuck(MessageStatus.SENDING, "claimed_at")
-RETRY_NEVER_CAME = Stuck(MessageStatus.DEFERRED, "updated_at")
+# (A deferred message's claimed_at is when its last attempt began: the retry is due a
+# delay after it, so no index of its own is needed.)
+RETRY_NEVER_CAME = Stuck(MessageStatus.DEFERRED, "claimed_at")
 
 
 async def stuck(

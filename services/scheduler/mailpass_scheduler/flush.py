@@ -51,7 +51,11 @@ class FlushReport:
 
 
 def _jobs(docs: list[Document]) -> list[SendJob]:
-    return [SendJob(doc["_id"], doc["account_id"]) for doc in docs]
+    """One job per account and hundred messages, in queue order."""
+    by_account: dict[str, list[str]] = {}
+    for doc in docs:
+        by_account.setdefault(doc["account_id"], []).append(doc["_id"])
+    return [job for account, ids in by_account.items() for job in SendJob.of(account, ids)]
 
 
 async def _publish_for_provider(

@@ -82,11 +82,16 @@ class DeliveryContext:
 
 @dataclass(frozen=True)
 class Claimed:
-    """A job whose message this sender holds (the claim token is in the document)."""
+    """A message this sender holds (the claim token is in the document), and its job."""
 
     job: SendJob
     kind: MessageKind
     message: MessageDocument
+
+    @property
+    def own_job(self) -> SendJob:
+        """A job for this message alone: what a retry or a dead letter carries."""
+        return SendJob(self.message["account_id"], (self.message["_id"],))
 
 
 @dataclass(frozen=True)
@@ -205,7 +210,7 @@ async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[De
     await asyncio.gather(
         *(
             ctx.router.dead_letter(
-                d.claimed.job,
+                d.claimed.own_job,
                 d.claimed.kind,
                 error=d.error or "",
                 attempts=int(d.claimed.message.get("attempts") or 1),
@@ -219,7 +224,11 @@ async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[De
     )
     parked = [d for d in decisions if d.delay is not None and d.claimed.message["_id"] in recorded]
     await asyncio.gather(
-        *(ctx.router.retry_later(d.claimed.job, d.claimed.kind, d.delay) for d in parked if d.delay)
+        *(
+            ctx.router.retry_later(d.claimed.own_job, d.claimed.kind, d.delay)
+            for d in parked
+            if d.delay
+        )
     )
     for d in exhausted:
         DEAD_LETTERED.labels(d.claimed.kind.value).inc()

@@ -38,3 +38,9 @@ CIRCUIT_OPEN = Gauge(
     "1 while a provider's circuit breaker is open (deliveries skip it).",
     ["provider_id"],
 )
+BATCH_SIZE = Histogram(
+    "mailpass_sender_batch_size",
+    "Jobs claimed or recorded together in one database round trip, by queue.",
+    ["queue"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)

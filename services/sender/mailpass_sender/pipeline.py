@@ -40,7 +40,7 @@ from mailpass_common.jobs import SendJob, SendReply
 from mailpass_common.telemetry import extract_trace_context, log_fields, tracer
 from mailpass_sender import flows
 from mailpass_sender.flows import Claimed, Decision, DeliveryContext, DeliveryOutcome
-from mailpass_sender.metrics import JOBS
+from mailpass_sender.metrics import BATCH_SIZE, JOBS
 from mailpass_sender.retry import RetryDelay
 
 log = logging.getLogger(__name__)
@@ -66,12 +66,22 @@ class BrokerJobRouter:
         )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Delivery:
-    """One job as it came off the queue."""
+    """One job as it came off the queue, and how many of its messages are still open."""
 
     job: SendJob
     message: AbstractIncomingMessage
+    open: int
+    given_back: bool = False
+
+
+@dataclass(frozen=True)
+class Item:
+    """One message of a job, as it moves through the stages."""
+
+    delivery: Delivery
+    message_id: str
 
 
 class _Stage:
@@ -97,6 +107,10 @@ class QueuePipeline:
         self.kind = kind
         self._ctx = context
         self._batch_size = context.settings.sender_batch_size
+        # Batch jobs wait a moment for company: fewer, fuller round trips. A /send never waits.
+        self._linger = (
+            0.0 if kind is MessageKind.IMMEDIATE else context.settings.sender_batch_linger_seconds
+        )
         self._intake = _Stage()
         self._decided = _Stage()
         self._busy: set[asyncio.Task[None]] = set()  # attempts under way
@@ -126,88 +140,85 @@ class QueuePipeline:
             await message.reject(requeue=False)
             JOBS.labels(self.kind.value, "rejected").inc()
             return
-        self._intake.put(Delivery(job, message))
+        delivery = Delivery(job, message, open=len(job.message_ids))
+        for message_id in job.message_ids:
+            self._intake.put(Item(delivery, message_id))
 
     async def _run(self, stage: _Stage, handle: object) -> None:
         assert callable(handle)
         while True:
             await stage.ready.wait()
+            if self._linger and len(stage.items) < self._batch_size:
+                await asyncio.sleep(self._linger)
             batch = stage.take(self._batch_size)
             if batch:
+                BATCH_SIZE.labels(self.kind.value).observe(len(batch))
                 try:
                     await handle(batch)
                 except Exception:
                     log.exception("sender pipeline stage failed", extra=log_fields(kind=self.kind))
 
-    async def _claim(self, batch: Sequence[Delivery]) -> None:
+    async def _claim(self, batch: Sequence[Item]) -> None:
         # Several jobs for one message (a republished job beside the original): the first
         # takes the claim, the others find it taken.
-        first: dict[str, Delivery] = {}
-        for delivery in batch:
-            first.setdefault(delivery.job.message_id, delivery)
+        first: dict[str, Item] = {}
+        for item in batch:
+            first.setdefault(item.message_id, item)
         token = secrets.token_hex(12)
         try:
             claimed = await messages.claim_many(self._ctx.db, list(first), self._ctx.lease, token)
         except Exception:
-            log.exception("claim failed; jobs requeued", extra=log_fields(jobs=len(batch)))
+            log.exception("claim failed; jobs requeued", extra=log_fields(messages=len(batch)))
             await self._give_back(batch)
             return
         by_id = {doc["_id"]: doc for doc in claimed}
-        skipped = [
-            d for d in batch if d.job.message_id not in by_id or first[d.job.message_id] is not d
-        ]
-        for delivery in batch:
-            doc = by_id.get(delivery.job.message_id)
-            if doc is not None and first[delivery.job.message_id] is delivery:
-                task = asyncio.create_task(
-                    self._attempt(Claimed(delivery.job, self.kind, doc), delivery)
-                )
-                self._busy.add(task)
-                task.add_done_callback(self._busy.discard)
+        skipped = []
+        for item in batch:
+            doc = by_id.get(item.message_id)
+            if doc is None or first[item.message_id] is not item:
+                skipped.append(item)
+                continue
+            task = asyncio.create_task(
+                self._attempt(Claimed(item.delivery.job, self.kind, doc), item)
+            )
+            self._busy.add(task)
+            task.add_done_callback(self._busy.discard)
         if skipped:
             await self._skip(skipped)
 
-    async def _skip(self, skipped: Sequence[Delivery]) -> None:
-        """Jobs whose message is final already or leased elsewhere: reply with its state."""
+    async def _skip(self, skipped: Sequence[Item]) -> None:
+        """Messages final already or leased elsewhere: a /send job's reply tells its state."""
         states = {}
-        if any(d.message.reply_to for d in skipped):
+        if any(item.delivery.message.reply_to for item in skipped):
             with contextlib.suppress(Exception):  # no state: the gateway answers 202
                 states = await messages.current_states(
-                    self._ctx.db, [d.job.message_id for d in skipped]
+                    self._ctx.db, [item.message_id for item in skipped]
                 )
-        for delivery in skipped:
-            doc = states.get(delivery.job.message_id)
+        for item in skipped:
+            doc = states.get(item.message_id)
             status = MessageStatus(doc["status"]) if doc else MessageStatus.QUEUED
             error = doc.get("error_message") if doc else None
-            log.info(
-                "job skipped", extra=log_fields(message_id=delivery.job.message_id, status=status)
-            )
-            await self._finish(
-                delivery, DeliveryOutcome(delivery.job.message_id, status, error, False)
-            )
+            log.info("job skipped", extra=log_fields(message_id=item.message_id, status=status))
+            await self._finish(item, DeliveryOutcome(item.message_id, status, error, False))
 
-    async def _attempt(self, claimed: Claimed, delivery: Delivery) -> None:
-        context = extract_trace_context(delivery.message.headers)
+    async def _attempt(self, claimed: Claimed, item: Item) -> None:
+        context = extract_trace_context(item.delivery.message.headers)
         with _tracer.start_as_current_span(
             "mailpass.deliver",
             context=context,
-            attributes={
-                "messaging.system": "rabbitmq",
-                "mailpass.message_id": claimed.job.message_id,
-            },
+            attributes={"messaging.system": "rabbitmq", "mailpass.message_id": item.message_id},
         ):
             try:
                 decision = await flows.attempt(claimed, self._ctx)
             except Exception:
                 log.exception(
-                    "delivery crashed; job requeued",
-                    extra=log_fields(message_id=claimed.job.message_id),
+                    "delivery crashed; job requeued", extra=log_fields(message_id=item.message_id)
                 )
-                await self._give_back([delivery])
+                await self._give_back([item])
                 return
-        self._decided.put((delivery, decision))
+        self._decided.put((item, decision))
 
-    async def _record(self, batch: Sequence[tuple[Delivery, Decision]]) -> None:
+    async def _record(self, batch: Sequence[tuple[Item, Decision]]) -> None:
         decisions = [decision for _, decision in batch]
         settings = self._ctx.settings
         loop = asyncio.get_running_loop()
@@ -226,15 +237,20 @@ class QueuePipeline:
                     return
                 log.warning(
                     "recording failed; retrying",
-                    extra=log_fields(jobs=len(batch), error=str(exc), retry_in=delay),
+                    extra=log_fields(messages=len(batch), error=str(exc), retry_in=delay),
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        for (delivery, _), outcome in zip(batch, outcomes, strict=True):
-            await self._finish(delivery, outcome)
+        for (item, _), outcome in zip(batch, outcomes, strict=True):
+            await self._finish(item, outcome)
 
-    async def _finish(self, delivery: Delivery, outcome: DeliveryOutcome) -> None:
+    async def _finish(self, item: Item, outcome: DeliveryOutcome) -> None:
+        """One message of a job is done: reply (a /send job), and ack once all are."""
+        delivery = item.delivery
+        if delivery.given_back:
+            return  # the job went back to its queue: its messages are seen to again
         message = delivery.message
+        delivery.open -= 1
         try:
             if message.reply_to and self._channel is not None:
                 reply = SendReply(outcome.message_id, outcome.status, outcome.error_message)
@@ -246,17 +262,20 @@ class QueuePipeline:
                     ),
                     routing_key=message.reply_to,
                 )
-            await message.ack()
+            if delivery.open == 0:
+                await message.ack()
+                JOBS.labels(self.kind.value, "done").inc()
         except Exception as exc:  # the channel is gone: RabbitMQ redelivers the job
             log.warning(
                 "ack failed", extra=log_fields(message_id=outcome.message_id, error=str(exc))
             )
-            return
-        JOBS.labels(self.kind.value, "done" if outcome.attempted else "skipped").inc()
         self._check_settled()
 
-    async def _give_back(self, deliveries: Sequence[Delivery]) -> None:
-        for delivery in deliveries:
+    async def _give_back(self, items: Sequence[Item]) -> None:
+        for delivery in {id(item.delivery): item.delivery for item in items}.values():
+            if delivery.given_back:
+                continue
+            delivery.given_back = True
             with contextlib.suppress(Exception):
                 await delivery.message.nack(requeue=True)
             JOBS.labels(self.kind.value, "requeued").inc()

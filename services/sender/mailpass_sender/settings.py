@@ -14,6 +14,9 @@ class SenderSettings(ServiceSettings):
     sender_prefetch: int = Field(default=256, ge=1)
     # Most messages claimed, and outcomes recorded, in one database round trip.
     sender_batch_size: int = Field(default=100, ge=1, le=1000)
+    # How long the batch queue's pipeline waits for more jobs before claiming a partial
+    # batch (immediate jobs never wait).
+    sender_batch_linger_seconds: float = Field(default=0.005, ge=0, le=1)
     # A claimed message whose sender has not recorded an outcome after this long is
     # considered abandoned (its sender died) and may be claimed again.
     sender_lease_seconds: float = 120.0

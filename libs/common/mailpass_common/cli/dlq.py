@@ -15,10 +15,10 @@ import argparse
 from typing import Any
 
 from mailpass_common import broker, events, messages
-from mailpass_common.broker import DeadLetter, JobPublisher, Topology
+from mailpass_common.broker import JobPublisher, Topology
 from mailpass_common.cli import CliContext, CliError
-from mailpass_common.db import Database
 from mailpass_common.documents import EventType, MessageDocument, MessageKind, MessageStatus
+from mailpass_common.jobs import SendJob
 
 
 async def _connect(ctx: CliContext) -> Any:
@@ -26,10 +26,6 @@ async def _connect(ctx: CliContext) -> Any:
         return await broker.connect(ctx.settings.amqp_url)
     except Exception as exc:
         raise CliError(f"RabbitMQ does not answer at AMQP_URL: {exc}") from exc
-
-
-async def _message(db: Database, dead: DeadLetter) -> MessageDocument | None:
-    return None if dead.job is None else await messages.get_message(db, dead.job.message_id)
 
 
 async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -41,20 +37,18 @@ async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
         dead_letters = await broker.read_dead_letters(channel, topology)
         print("message_id\taccount_id\tstatus\treason\tattempts\terror")
         for dead in dead_letters:
-            doc = await _message(ctx.db, dead)
             job = dead.job
-            print(
-                "\t".join(
-                    [
-                        job.message_id if job else "(not a job)",
-                        job.account_id if job else "-",
-                        doc["status"] if doc else "(no message)",
-                        dead.reason,
-                        str(doc.get("attempts", "-")) if doc else "-",
-                        (doc.get("error_message") if doc else None) or dead.error or "-",
-                    ]
+            if job is None:
+                print(f"(not a job)\t-\t-\t{dead.reason}\t-\t{dead.error or '-'}")
+                continue
+            for message_id in job.message_ids:
+                doc = await messages.get_message(ctx.db, message_id)
+                status = doc["status"] if doc else "(no message)"
+                attempts = str(doc.get("attempts", "-")) if doc else "-"
+                error = (doc.get("error_message") if doc else None) or dead.error or "-"
+                print(
+                    f"{message_id}\t{job.account_id}\t{status}\t{dead.reason}\t{attempts}\t{error}"
                 )
-            )
         print(f"{len(dead_letters)} dead letter(s) in {topology.dead_letter_queue}")
     return 0
 
@@ -77,6 +71,8 @@ async def _reset(ctx: CliContext, doc: MessageDocument) -> None:
 
 
 async def replay(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Replay the letters that name a wanted message (or all). A letter naming several
+    messages (a batch job RabbitMQ gave up on) is replayed whole."""
     if not args.all and not args.message_ids:
         raise CliError("name the messages to replay, or pass --all")
     wanted = set(args.message_ids)
@@ -88,21 +84,25 @@ async def replay(args: argparse.Namespace, ctx: CliContext) -> int:
         channel = await connection.channel()
         for dead in await broker.read_dead_letters(channel, topology):
             job = dead.job
-            if job is None or not (args.all or job.message_id in wanted):
+            if job is None or not (args.all or wanted.intersection(job.message_ids)):
                 continue  # stays: unacked letters return to the queue when we close
-            wanted.discard(job.message_id)
-            doc = await messages.get_message(ctx.db, job.message_id)
-            if doc is None or doc["status"] == MessageStatus.SENT.value:
-                # Nothing left to deliver: the letter is only noise now.
-                print(f"{job.message_id}: {'no such message' if doc is None else 'already sent'}")
-                await dead.message.ack()
-                dropped += 1
-                continue
-            await _reset(ctx, doc)
-            await publisher.publish(job, MessageKind(doc.get("kind", MessageKind.BATCH.value)))
+            wanted.difference_update(job.message_ids)
+            to_publish: dict[MessageKind, list[str]] = {}
+            for message_id in job.message_ids:
+                doc = await messages.get_message(ctx.db, message_id)
+                if doc is None or doc["status"] == MessageStatus.SENT.value:
+                    # Nothing left to deliver: the letter is only noise for this one.
+                    print(f"{message_id}: {'no such message' if doc is None else 'already sent'}")
+                    dropped += 1
+                    continue
+                await _reset(ctx, doc)
+                kind = MessageKind(doc.get("kind", MessageKind.BATCH.value))
+                to_publish.setdefault(kind, []).append(message_id)
+                replayed += 1
+                print(f"{message_id}: replayed")
+            for kind, ids in to_publish.items():
+                await publisher.publish_many(SendJob.of(job.account_id, ids), kind)
             await dead.message.ack()
-            replayed += 1
-            print(f"{job.message_id}: replayed")
     for missing in sorted(wanted):
         print(f"{missing}: not in the dead-letter queue")
     print(f"replayed {replayed}, removed {dropped}")

@@ -27,6 +27,7 @@ from mailpass_common.delivery.base import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
+from mailpass_common.delivery.mime import needs_smtputf8, wire_address
 
 _TRANSIENT = (aiosmtplib.SMTPException, OSError, TimeoutError)
 
@@ -132,8 +133,21 @@ class SmtpProvider:
     async def send(self, email: OutgoingEmail, mime: bytes) -> DeliveryResult:
         async with self._slots:
             client = await self._acquire()
+            # International domains travel as IDNA; a non-ASCII local part needs SMTPUTF8.
+            options = ["SMTPUTF8"] if needs_smtputf8(email) else []
             try:
-                errors, response = await client.sendmail(email.from_email, email.recipients, mime)
+                errors, response = await client.sendmail(
+                    wire_address(email.from_email),
+                    [wire_address(r) for r in email.recipients],
+                    mime,
+                    mail_options=options,
+                )
+            except aiosmtplib.SMTPNotSupported as exc:
+                self._release(client)
+                raise PermanentDeliveryError(
+                    "an address has a non-ASCII local part, which needs SMTPUTF8, "
+                    f"and the server does not offer it ({exc})"
+                ) from exc
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 await self._release_after_refusal(client)
                 worst = max(exc.recipients, key=lambda r: r.code)

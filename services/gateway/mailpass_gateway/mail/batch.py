@@ -1,26 +1,38 @@
 """``POST /mail/send-batch``: validate each message alone, queue the valid ones in one insert.
 
-Queued batch messages wait (``published_at: None``) for the scheduler, which publishes
-them within the provider's hourly and daily limits; the gateway reserves no limit here.
 Each queued message gets the next value of the account's ``queue_id`` sequence, the
 whole batch's range taken in one atomic step, so ids increase in input order.
+
+When the provider has hourly or daily limits, the messages wait (``published_at:
+None``) for the scheduler, which publishes them in queue order as the limits allow; the
+gateway reserves nothing. When it has none (and for test keys, which only reach the
+sandbox), there is nothing to wait for: the gateway publishes the batch at once, as one
+job of up to a hundred messages, which the sender claims and records together. If that
+publish fails, the messages are in the outbox all the same and the scheduler's recovery
+publishes them.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from mailpass_common import messages
+from mailpass_common import limits, messages
 from mailpass_common.api_keys import ApiKeyRecord
+from mailpass_common.broker import JobPublisher
 from mailpass_common.db import Database
 from mailpass_common.documents import MessageDocument, MessageKind, MessageStatus
 from mailpass_common.errors import ApiError
+from mailpass_common.jobs import SendJob
 from mailpass_common.providers import ProviderCache
 from mailpass_common.sequences import queue_id_sequence, reserve_range
+from mailpass_common.telemetry import log_fields
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import message_errors
 from mailpass_gateway.mail.service import build_message, default_provider
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
+
+log = logging.getLogger(__name__)
 
 DEFAULTED_FIELDS = ("from_email", "from_name")
 
@@ -52,10 +64,12 @@ async def queue_batch(
     *,
     key: ApiKeyRecord,
     providers: ProviderCache,
+    publisher: JobPublisher,
     domain: str,
 ) -> dict[str, Any]:
     """Store the batch's valid messages as ``queued``; the response's ``data``."""
     provider = await default_provider(providers, key.account_id)
+    publish_now = key.test or not limits.windows(provider)
     items: list[dict[str, Any]] = []
     docs: list[MessageDocument] = []
     for raw in batch.messages:
@@ -63,7 +77,12 @@ async def queue_batch(
         if request is not None:
             try:
                 doc = build_message(
-                    request, key=key, provider=provider, kind=MessageKind.BATCH, domain=domain
+                    request,
+                    key=key,
+                    provider=provider,
+                    kind=MessageKind.BATCH,
+                    domain=domain,
+                    published=publish_now,
                 )
             except ApiError as exc:
                 error = exc
@@ -80,6 +99,8 @@ async def queue_batch(
             doc["queue_id"] = first + offset
         await messages.insert_messages(db, docs)
         MESSAGES_ACCEPTED.labels(MessageKind.BATCH.value).inc(len(docs))
+        if publish_now:
+            await _publish(publisher, key.account_id, [doc["_id"] for doc in docs])
 
     results = [
         {
@@ -98,3 +119,14 @@ async def queue_batch(
         "failed": len(results) - len(docs),
         "messages": results,
     }
+
+
+async def _publish(publisher: JobPublisher, account_id: str, message_ids: list[str]) -> None:
+    try:
+        await publisher.publish_many(SendJob.of(account_id, message_ids), MessageKind.BATCH)
+    except Exception:
+        # The messages are stored (the outbox): the scheduler's recovery publishes them.
+        log.exception(
+            "batch publish failed; messages stay queued",
+            extra=log_fields(messages=len(message_ids)),
+        )

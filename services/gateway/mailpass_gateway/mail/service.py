@@ -74,6 +74,7 @@ def build_message(
     provider: Document,
     kind: MessageKind,
     domain: str,
+    published: bool | None = None,
 ) -> MessageDocument:
     """The message document for a request; the provider's defaults fill the sender."""
     from_email = request.from_email or provider.get("from_email")
@@ -107,6 +108,7 @@ def build_message(
         metadata=request.metadata,
         track_opens=request.track_opens,
         track_clicks=request.track_clicks,
+        published=published,
     )
 
 
@@ -143,7 +145,7 @@ async def _publish_and_wait(
     correlation_id, future = waiter.expect()
     try:
         await publisher.publish(
-            SendJob(doc["_id"], doc["account_id"]),
+            SendJob(doc["account_id"], (doc["_id"],)),
             MessageKind.IMMEDIATE,
             reply_to=waiter.queue_name,
             correlation_id=correlation_id,

@@ -155,6 +155,7 @@ async def send_batch(
     key: MailKey,
     db: Db,
     providers: Providers,
+    publisher: Publisher,
     settings: Settings,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
@@ -163,7 +164,12 @@ async def send_batch(
 
     async def produce() -> JSONResponse:
         result = await queue_batch(
-            db, batch, key=key, providers=providers, domain=settings.message_id_domain
+            db,
+            batch,
+            key=key,
+            providers=providers,
+            publisher=publisher,
+            domain=settings.message_id_domain,
         )
         return JSONResponse({"success": True, "data": result})
 
