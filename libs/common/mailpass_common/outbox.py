@@ -22,11 +22,12 @@ from typing import Any
 from mailpass_common.db import Database, Document, now_stamp, where
 from mailpass_common.documents import Collections, MessageKind, MessageStatus
 
-_IN_QUEUE_ORDER = [("queue_id", 1), ("_id", 1)]
+IN_QUEUE_ORDER = [("queue_id", 1), ("_id", 1)]
 _JOB_FIELDS = {"_id": 1, "account_id": 1, "kind": 1, "queue_id": 1}
 
 
-def _due(provider_id: str | None = None) -> dict[str, Any]:
+def due_selector(provider_id: str | None = None) -> dict[str, Any]:
+    """Batch messages waiting to be published (of one provider, when given)."""
     selector = where(status=MessageStatus.QUEUED.value, published_at=None)
     if provider_id is not None:
         selector |= where(provider_id=provider_id)
@@ -35,7 +36,7 @@ def _due(provider_id: str | None = None) -> dict[str, Any]:
 
 async def due_provider_ids(db: Database) -> list[str]:
     """Providers that have batch messages waiting to be published."""
-    found = await db[Collections.MESSAGES].distinct("provider_id", _due())
+    found = await db[Collections.MESSAGES].distinct("provider_id", due_selector())
     return sorted(str(p) for p in found if p is not None)
 
 
@@ -43,8 +44,8 @@ async def due_batch(db: Database, provider_id: str, limit: int) -> list[Document
     """Up to ``limit`` waiting batch messages of one provider, in queue order."""
     cursor = (
         db[Collections.MESSAGES]
-        .find(_due(provider_id), projection={"_id": 1})
-        .sort(_IN_QUEUE_ORDER)
+        .find(due_selector(provider_id), projection={"_id": 1})
+        .sort(IN_QUEUE_ORDER)
         .limit(limit)
     )
     return await cursor.to_list()
@@ -71,7 +72,7 @@ async def take(
 async def take_due(
     db: Database, ids: Sequence[str], provider_id: str, run_id: str
 ) -> list[Document]:
-    return await take(db, ids, _due(provider_id), run_id)
+    return await take(db, ids, due_selector(provider_id), run_id)
 
 
 async def release(db: Database, ids: Sequence[str], run_id: str) -> None:
@@ -126,8 +127,8 @@ async def oldest_due(db: Database) -> datetime | None:
     Read with find/sort/limit: nx-27017 returns ``$min`` of a date as a string."""
     found = await (
         db[Collections.MESSAGES]
-        .find(_due(), projection={"created_at": 1})
-        .sort(_IN_QUEUE_ORDER)
+        .find(due_selector(), projection={"created_at": 1})
+        .sort(IN_QUEUE_ORDER)
         .limit(1)
         .to_list()
     )

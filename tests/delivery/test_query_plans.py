@@ -1,0 +1,93 @@
+"""The query planner serves every hot-path query from an index, on either database.
+
+``explain`` shows the plan without running the query: on MongoDB (``MONGODB_URL``) the
+winning plan must use an IXSCAN and no COLLSCAN; on the nx-27017 wire server it is
+SQLite's plan, which must search an index and never scan the collection's table. (A
+filter nx-27017 cannot translate to SQL at all shows as a bare table scan, since it then
+filters every row in Python.) The filters are the access modules' own.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from mailpass_common import outbox
+from mailpass_common.db import Database, where
+from mailpass_common.documents import Collections, MessageKind
+
+NOW = datetime.now(UTC)
+
+PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
+    "due providers / due batch": (
+        Collections.MESSAGES,
+        outbox.due_selector("prv_x"),
+        outbox.IN_QUEUE_ORDER,
+    ),
+    "recovery: queued long ago": (
+        Collections.MESSAGES,
+        outbox.QUEUED_LONG_AGO.selector(MessageKind.IMMEDIATE, NOW - timedelta(minutes=2)),
+        [("published_at", 1)],
+    ),
+    "recovery: lease ran out": (
+        Collections.MESSAGES,
+        outbox.LEASE_RAN_OUT.selector(MessageKind.BATCH, NOW - timedelta(minutes=5)),
+        [("claimed_at", 1)],
+    ),
+    "recovery: retry never came": (
+        Collections.MESSAGES,
+        outbox.RETRY_NEVER_CAME.selector(MessageKind.BATCH, NOW - timedelta(hours=3)),
+        [("claimed_at", 1)],
+    ),
+    "an account's messages, newest first": (
+        Collections.MESSAGES,
+        where(account_id="acc_x"),
+        [("created_at", -1)],
+    ),
+    "a message's events": (
+        Collections.EVENTS,
+        where(message_id="<m@x>", account_id="acc_x"),
+        [("created_at", 1), ("_id", 1)],
+    ),
+    "claim and record (by _id)": (
+        Collections.MESSAGES,
+        {"_id": {"$in": ["<a@x>", "<b@x>"]}, "status": {"$in": ["queued", "deferred"]}},
+        None,
+    ),
+}
+
+
+def _plan_lines(plan: Any) -> list[str]:
+    """Every stage name (MongoDB) or SQLite plan line (nx-27017) in an explain result."""
+    found: list[str] = []
+    if isinstance(plan, dict):
+        for key, value in plan.items():
+            if key in ("stage", "detail") and isinstance(value, str):
+                found.append(value)
+            else:
+                found += _plan_lines(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            found += _plan_lines(value)
+    return found
+
+
+@pytest.mark.parametrize("name", PLANS)
+async def test_hot_path_query_is_served_by_an_index(db: Database, name: str) -> None:
+    collection, selector, sort = PLANS[name]
+    command: dict[str, Any] = {"find": collection, "filter": selector}
+    if sort:
+        command["sort"] = dict(sort)
+    result = await db.command({"explain": command, "verbosity": "queryPlanner"})
+    winning = result.get("queryPlanner", {}).get("winningPlan")
+    lines = _plan_lines(winning)
+    assert lines, f"no plan for {name}: {result}"
+    if isinstance(winning, dict):  # MongoDB: a tree of stages
+        assert "IXSCAN" in lines and "COLLSCAN" not in lines, f"{name}: {lines}"
+    else:  # nx-27017: the lines of SQLite's plan; those about the collection's table
+        table_lines = [line for line in lines if f" {collection}" in line]
+        assert table_lines and all("USING" in line and "INDEX" in line for line in table_lines), (
+            f"{name} is not served by an index: {lines}"
+        )
