@@ -73,7 +73,7 @@ async def _stock(db: Database, env: dict[str, Any], sent: int) -> Stocked:
     for start in range(0, sent, 5000):
         history = [message(MessageKind.BATCH, i) for i in range(start, min(sent, start + 5000))]
         for doc in history:
-            doc.update(  # type: ignore[typeddict-item]
+            doc.update(
                 status=MessageStatus.SENT.value,
                 published_at=long_ago,
                 claimed_at=long_ago,
