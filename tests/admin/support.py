@@ -10,6 +10,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from tests.support.services import free_port
 from tests.support.smtp import CapturingHandler, Received
 
+FROM = "noreply@acme.example.com"
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "correct horse battery staple"
 
@@ -17,7 +18,7 @@ SMTP_PASSWORD = "correct horse battery staple"
 def smtp_body(port: int, name: str = "relay", **extra: Any) -> dict[str, Any]:
     """A provider body for a local SMTP server without TLS."""
     config = {"host": "127.0.0.1", "port": port, "security": "none", **extra.pop("config", {})}
-    return {"name": name, "type": "smtp", "config": config, **extra}
+    return {"name": name, "type": "smtp", "config": config, "from_email": FROM, **extra}
 
 
 class AuthSmtpServer:

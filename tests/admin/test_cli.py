@@ -96,7 +96,7 @@ async def test_platform_team_sets_up_an_account_that_then_sends(
         mailpass(
             env, "providers", "add", "--account", "acme", "--name", "wrong", *smtp,
             "--password-env", "WRONG_PASSWORD", "--fallback-priority", "1",
-            WRONG_PASSWORD="not-it",
+            "--from-email", "noreply@acme.example.com", WRONG_PASSWORD="not-it",
         ),
     )  # fmt: skip
     assert added.code == 0, added.err
@@ -171,7 +171,7 @@ async def test_clear_errors_and_exit_1(service_env: dict[str, Any], db: Database
         (("keys", "revoke", "--account", "acme", "key_nothing"), "no API key 'key_nothing'"),
         (
             ("providers", "add", "--account", "acme", "--name", "r", *smtp, "--username", "u",
-             "--password-env", "UNSET_PASSWORD_VARIABLE"),
+             "--password-env", "UNSET_PASSWORD_VARIABLE", "--from-email", "a@acme.example.com"),
             "UNSET_PASSWORD_VARIABLE",
         ),
         (
@@ -181,7 +181,7 @@ async def test_clear_errors_and_exit_1(service_env: dict[str, Any], db: Database
         ),
         (
             ("providers", "add", "--account", "acme", "--name", "r", "--type", "mailgun",
-             "--domain", "mg.example.com"),
+             "--domain", "mg.example.com", "--from-email", "a@acme.example.com"),
             "config.api_key",
         ),
     ]  # fmt: skip

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from mailpass_common.db import Database
-from tests.admin.support import SMTP_PASSWORD, SMTP_USER, AuthSmtpServer, smtp_body
+from tests.admin.support import FROM, SMTP_PASSWORD, SMTP_USER, AuthSmtpServer, smtp_body
 from tests.support.fake_http_apis import FakeSendGrid
 from tests.support.services import free_port
 from tests.support.smtp import SmtpServer
@@ -74,6 +74,7 @@ async def test_an_http_provider_is_checked_with_its_stored_key(
                 "name": name,
                 "type": "sendgrid",
                 "config": {"api_key": api_key, "base_url": sendgrid.base_url},
+                "from_email": FROM,
             }
             response = await _check(api, acme.headers, body)
             assert response.status_code == 200

@@ -10,7 +10,7 @@ import httpx
 from mailpass_common.db import Database
 from mailpass_common.documents import Collections
 from mailpass_common.security import Permission
-from tests.admin.support import smtp_body
+from tests.admin.support import FROM, smtp_body
 from tests.support.tenants import cipher, make_admin
 
 PASSWORD = "pa55-word-never-shown"
@@ -71,6 +71,7 @@ async def test_every_type_is_accepted_with_its_own_fields(
         {
             "name": "ses",
             "type": "ses",
+            "from_email": FROM,
             "config": {
                 "region": "eu-west-1",
                 "endpoint_url": "http://127.0.0.1:5000",
@@ -78,10 +79,16 @@ async def test_every_type_is_accepted_with_its_own_fields(
                 "secret_access_key": "aws-secret",
             },
         },
-        {"name": "grid", "type": "sendgrid", "config": {"api_key": "SG.secret"}},
+        {
+            "name": "grid",
+            "type": "sendgrid",
+            "config": {"api_key": "SG.secret"},
+            "from_email": FROM,
+        },
         {
             "name": "gun",
             "type": "mailgun",
+            "from_email": FROM,
             "config": {
                 "domain": "mg.example.com",
                 "api_key": "key-secret",
@@ -115,18 +122,40 @@ async def test_every_type_is_accepted_with_its_own_fields(
 
 
 INVALID: list[tuple[dict[str, Any], str]] = [
-    ({"name": "x", "type": "smtp", "config": {"port": 25}}, "config.host"),
-    ({"name": "x", "type": "smtp", "config": {"host": "h", "security": "ssl"}}, "config.security"),
-    ({"name": "x", "type": "smtp", "config": {"host": "h", "port": 70000}}, "config.port"),
-    ({"name": "x", "type": "smtp", "config": {"host": "a b"}}, "config.host"),
-    ({"name": "x", "type": "sendgrid", "config": {}}, "config.api_key"),
-    ({"name": "x", "type": "mailgun", "config": {"api_key": "k"}}, "config.domain"),
+    ({"name": "x", "from_email": FROM, "type": "smtp", "config": {"port": 25}}, "config.host"),
     (
-        {"name": "x", "type": "mailgun", "config": {"domain": "d.com", "api_key": "k", "x": 1}},
+        {
+            "name": "x",
+            "from_email": FROM,
+            "type": "smtp",
+            "config": {"host": "h", "security": "ssl"},
+        },
+        "config.security",
+    ),
+    (
+        {"name": "x", "from_email": FROM, "type": "smtp", "config": {"host": "h", "port": 70000}},
+        "config.port",
+    ),
+    ({"name": "x", "from_email": FROM, "type": "smtp", "config": {"host": "a b"}}, "config.host"),
+    ({"name": "x", "from_email": FROM, "type": "sendgrid", "config": {}}, "config.api_key"),
+    (
+        {"name": "x", "from_email": FROM, "type": "mailgun", "config": {"api_key": "k"}},
+        "config.domain",
+    ),
+    (
+        {
+            "name": "x",
+            "from_email": FROM,
+            "type": "mailgun",
+            "config": {"domain": "d.com", "api_key": "k", "x": 1},
+        },
         "config.x",
     ),
-    ({"name": "x", "type": "ses", "config": {"region": "Mars"}}, "config.region"),
-    ({"name": "x", "type": "postmark", "config": {}}, "type"),
+    (
+        {"name": "x", "from_email": FROM, "type": "ses", "config": {"region": "Mars"}},
+        "config.region",
+    ),
+    ({"name": "x", "from_email": FROM, "type": "postmark", "config": {}}, "type"),
     ({**smtp_body(25), "hourly_limit": 0}, "hourly_limit"),
     ({**smtp_body(25), "daily_limit": -5}, "daily_limit"),
     ({**smtp_body(25), "from_email": "not-an-address"}, "from_email"),
@@ -135,6 +164,8 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({**smtp_body(25), "fallback_priority": -1}, "fallback_priority"),
     ({**smtp_body(25), "name": "has space"}, "name"),
     ({**smtp_body(25), "unknown": True}, "unknown"),
+    # Requests without from_email use the provider's: every provider must have one.
+    ({key: v for key, v in smtp_body(25).items() if key != "from_email"}, "from_email"),
 ]
 
 

@@ -47,8 +47,6 @@ DELIVERY_LIMIT = 20
 # Headers a job carries into the dead-letter queue (read by ``mailpass dlq``).
 DEAD_REASON = "x-mailpass-reason"
 DEAD_ERROR = "x-mailpass-error"
-DEAD_KIND = "x-mailpass-kind"
-DEAD_ATTEMPTS = "x-mailpass-attempts"
 # Jitter is bounded so the longest TTL in a delay queue stays below its x-expires.
 MAX_JITTER = 0.5
 
@@ -224,17 +222,11 @@ class JobPublisher:
         await channel.default_exchange.publish(message, routing_key=name, mandatory=True)
         return name
 
-    async def publish_dead(
-        self, job: SendJob, kind: MessageKind, *, reason: str, error: str, attempts: int
-    ) -> None:
-        """Put the job in the dead-letter queue for an operator to inspect and replay."""
+    async def publish_dead(self, job: SendJob, *, reason: str, error: str) -> None:
+        """Put the job in the dead-letter queue for an operator to inspect and replay (its
+        messages tell their kind and attempts)."""
         channel, _ = await self._get_channel()
-        headers: dict[str, Any] = {
-            DEAD_REASON: reason,
-            DEAD_ERROR: error[:1000],
-            DEAD_KIND: kind.value,
-            DEAD_ATTEMPTS: attempts,
-        }
+        headers: dict[str, Any] = {DEAD_REASON: reason, DEAD_ERROR: error[:1000]}
         await channel.default_exchange.publish(
             _job_message(job, headers=headers),
             routing_key=self._topology.dead_letter_queue,

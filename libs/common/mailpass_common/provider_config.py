@@ -10,6 +10,7 @@ write-only: :func:`public_view` shows ``has_<secret>: true`` instead of a value.
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mailpass_common.db import Document
-from mailpass_common.validation import EmailAddress, header_text
+from mailpass_common.validation import DisplayName, EmailAddress, header_text
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 HOST_PATTERN = re.compile(r"^[A-Za-z0-9_.:\[\]-]{1,253}$")
@@ -58,7 +59,6 @@ def _region(value: str) -> str:
     return value
 
 
-HeaderText = Annotated[str, AfterValidator(header_text), Field(max_length=256)]
 ProviderName = Annotated[str, AfterValidator(provider_name)]
 SendLimit = Annotated[int, Field(gt=0, le=1_000_000_000)]
 FallbackPriority = Annotated[int, Field(ge=0, le=1_000_000)]
@@ -67,26 +67,51 @@ HttpUrl = Annotated[str, AfterValidator(_http_url), Field(max_length=2048)]
 Timeout = Annotated[float, Field(gt=0, le=120)]
 
 
+def _pem_certificates(value: str) -> str:
+    try:
+        ssl.create_default_context(cadata=value)
+    except (ssl.SSLError, ValueError) as exc:
+        raise ValueError(f"must be PEM certificates: {exc}") from exc
+    return value
+
+
 class _TypeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    # Stored only encrypted, never shown back (the CLI reads them from the environment).
     SECRETS: ClassVar[tuple[str, ...]]
+    # Long texts (the CLI reads them from a file).
+    FILES: ClassVar[tuple[str, ...]] = ()
+
+
+SmtpSecurity = Literal["none", "starttls", "tls"]
+# The usual port of each security: plain SMTP, submission with STARTTLS, implicit TLS.
+SMTP_DEFAULT_PORTS: dict[str, int] = {"none": 25, "starttls": 587, "tls": 465}
 
 
 class SmtpConfig(_TypeConfig):
     SECRETS = ("password",)
-    host: Annotated[str, AfterValidator(_host)]
-    # Omitted: the usual port of the chosen security (587 STARTTLS, 465 TLS, 25 plain).
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None
-    security: Literal["none", "starttls", "tls"] = "starttls"
-    username: Annotated[str, AfterValidator(header_text), Field(max_length=256)] | None = None
-    password: Secret | None = None
-    verify_tls: bool = True
-    max_connections: Annotated[int, Field(ge=1, le=100)] | None = None
+    FILES = ("ca_cert",)
+    host: Annotated[str, AfterValidator(_host)] = Field(description="SMTP server host name")
+    port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+        None, description="default: 587 with starttls, 465 with tls, 25 with none"
+    )
+    security: SmtpSecurity = Field(
+        "starttls", description="starttls (required, not opportunistic), tls, or none"
+    )
+    username: DisplayName | None = Field(None, description="AUTH user name")
+    password: Secret | None = Field(None, description="AUTH password")
+    verify_tls: bool = Field(True, description="check the server's certificate and name")
+    ca_cert: Annotated[str, AfterValidator(_pem_certificates), Field(max_length=65536)] | None = (
+        Field(None, description="PEM certificates of a private CA to trust")
+    )
+    max_connections: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        None, description="connections kept open, also the concurrency cap (default 8)"
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> SmtpConfig:
         if self.port is None:
-            self.port = {"none": 25, "starttls": 587, "tls": 465}[self.security]
+            self.port = SMTP_DEFAULT_PORTS[self.security]
         if self.password is not None and self.username is None:
             raise ValueError("password given without username")
         return self
@@ -95,13 +120,15 @@ class SmtpConfig(_TypeConfig):
 class SesConfig(_TypeConfig):
     # Without access keys the SDK's default chain is used (IRSA / instance role in a cluster).
     SECRETS = ("access_key_id", "secret_access_key", "session_token")
-    region: Annotated[str, AfterValidator(_region)]
-    endpoint_url: HttpUrl | None = None
-    configuration_set: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    timeout: Timeout | None = None
-    access_key_id: Secret | None = None
-    secret_access_key: Secret | None = None
-    session_token: Secret | None = None
+    region: Annotated[str, AfterValidator(_region)] = Field(description="e.g. eu-west-1")
+    endpoint_url: HttpUrl | None = Field(None, description="SES API endpoint (local testing)")
+    configuration_set: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        None, description="SES configuration set for event publishing"
+    )
+    timeout: Timeout | None = Field(None, description="request timeout in seconds")
+    access_key_id: Secret | None = Field(None, description="AWS access key id")
+    secret_access_key: Secret | None = Field(None, description="AWS secret access key")
+    session_token: Secret | None = Field(None, description="AWS session token (temporary keys)")
 
     @model_validator(mode="after")
     def _paired_keys(self) -> SesConfig:
@@ -112,18 +139,19 @@ class SesConfig(_TypeConfig):
 
 class SendgridConfig(_TypeConfig):
     SECRETS = ("api_key",)
-    api_key: Secret
-    base_url: HttpUrl | None = None
-    timeout: Timeout | None = None
+    api_key: Secret = Field(description="API key with the mail.send scope")
+    base_url: HttpUrl | None = Field(None, description="API base URL (e.g. an EU region)")
+    timeout: Timeout | None = Field(None, description="request timeout in seconds")
 
 
 class MailgunConfig(_TypeConfig):
     SECRETS = ("api_key",)
-    domain: Annotated[str, AfterValidator(_host)]
-    api_key: Secret
-    # https://api.eu.mailgun.net for domains in Mailgun's EU region.
-    base_url: HttpUrl | None = None
-    timeout: Timeout | None = None
+    domain: Annotated[str, AfterValidator(_host)] = Field(description="Mailgun sending domain")
+    api_key: Secret = Field(description="Mailgun API key")
+    base_url: HttpUrl | None = Field(
+        None, description="API base URL (https://api.eu.mailgun.net for the EU region)"
+    )
+    timeout: Timeout | None = Field(None, description="request timeout in seconds")
 
 
 CONFIG_MODELS: dict[str, type[_TypeConfig]] = {
@@ -188,12 +216,16 @@ class ProviderFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: ProviderName
-    from_email: EmailAddress | None = None
-    from_name: HeaderText | None = None
-    hourly_limit: SendLimit | None = None
-    daily_limit: SendLimit | None = None
-    fallback_priority: FallbackPriority | None = None
+    name: ProviderName = Field(description="unique in the account")
+    # Required: the Mail Send API's from_email is optional ("default: SMTP provider
+    # setting"), so a provider without one would make such requests fail.
+    from_email: EmailAddress = Field(description="sender of messages that name none")
+    from_name: DisplayName | None = Field(None, description="sender name of those messages")
+    hourly_limit: SendLimit | None = Field(None, description="sends per UTC hour")
+    daily_limit: SendLimit | None = Field(None, description="sends per UTC day")
+    fallback_priority: FallbackPriority | None = Field(
+        None, description="a fallback of the account's default, tried lowest first"
+    )
 
 
 def validate_fields(values: Mapping[str, Any]) -> ProviderFields:

@@ -52,10 +52,6 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def looks_like_api_key(key: str) -> bool:
-    return key.startswith((LIVE_PREFIX, TEST_PREFIX)) and len(key) == len(LIVE_PREFIX) + _KEY_LENGTH
-
-
 def derive_key(secret: str, purpose: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
         secret.encode()

@@ -1,7 +1,9 @@
 """Field rules shared by every input that ends up in an email header.
 
 A header value with CR or LF lets a caller inject headers of their own; other control
-characters corrupt the message. Addresses are checked (and normalized) by email-validator,
+characters, and the Unicode line and paragraph separators (U+0085, U+2028, U+2029), have
+no place in a header either: mail software treats some of them as line breaks, and the
+MIME writer refuses them. Addresses are checked (and normalized) by email-validator,
 without DNS lookups: deliverability is the provider's business.
 """
 
@@ -11,16 +13,19 @@ import re
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # everything but TAB
+# Everything but TAB below 0x20, DEL, and the C1 controls including NEL (U+0085), and
+# the Unicode line and paragraph separators.
+UNFIT_FOR_HEADER = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+MAX_NAME_CHARS = 256
 
 
 def header_text(value: str) -> str:
     if "\r" in value or "\n" in value:
         raise ValueError("must not contain line breaks (CR or LF)")
-    if CONTROL_CHARACTERS.search(value):
-        raise ValueError("must not contain control characters")
+    if UNFIT_FOR_HEADER.search(value):
+        raise ValueError("must not contain control characters or line separators")
     return value
 
 
@@ -34,3 +39,5 @@ def email_address(value: str) -> str:
 
 EmailAddress = Annotated[str, AfterValidator(email_address)]
 HeaderText = Annotated[str, AfterValidator(header_text)]
+# A display name (From, a provider's default sender name) or a similar short header field.
+DisplayName = Annotated[HeaderText, Field(max_length=MAX_NAME_CHARS)]

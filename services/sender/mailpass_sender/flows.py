@@ -53,9 +53,7 @@ class JobRouter(Protocol):
 
     async def retry_later(self, job: SendJob, kind: MessageKind, delay: RetryDelay) -> None: ...
 
-    async def dead_letter(
-        self, job: SendJob, kind: MessageKind, *, error: str, attempts: int
-    ) -> None: ...
+    async def dead_letter(self, job: SendJob, *, error: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -208,15 +206,7 @@ async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[De
     """Record a batch of decisions in crash-safe order (module docstring)."""
     exhausted = [d for d in decisions if d.dead_letter]
     await asyncio.gather(
-        *(
-            ctx.router.dead_letter(
-                d.claimed.own_job,
-                d.claimed.kind,
-                error=d.error or "",
-                attempts=int(d.claimed.message.get("attempts") or 1),
-            )
-            for d in exhausted
-        )
+        *(ctx.router.dead_letter(d.claimed.own_job, error=d.error or "") for d in exhausted)
     )
     recorded = await messages.record(ctx.db, [d.outcome for d in decisions])
     await events.insert_events(

@@ -58,12 +58,8 @@ class BrokerJobRouter:
             job, kind, nominal_seconds=delay.nominal_seconds, delay_seconds=delay.seconds
         )
 
-    async def dead_letter(
-        self, job: SendJob, kind: MessageKind, *, error: str, attempts: int
-    ) -> None:
-        await self._publisher.publish_dead(
-            job, kind, reason="exhausted", error=error, attempts=attempts
-        )
+    async def dead_letter(self, job: SendJob, *, error: str) -> None:
+        await self._publisher.publish_dead(job, reason="exhausted", error=error)
 
 
 @dataclass

@@ -10,13 +10,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mailpass_common import db as dbmod
+from mailpass_common.errors import http_error_response
 from mailpass_common.lifecycle import wait_for_mongodb
 from mailpass_common.management import management_server
 from mailpass_common.signed_links import TrackingSigner
 from mailpass_tracker.clientip import TrustedProxies
 from mailpass_tracker.ingest import EventWriter
 from mailpass_tracker.settings import TrackerSettings
-from mailpass_tracker.views import error_response
+from mailpass_tracker.views import NO_CACHE
 from mailpass_tracker.views import router as tracking_router
 
 
@@ -62,8 +63,7 @@ def create_app(settings: TrackerSettings) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Unknown paths and methods get the same envelope as a bad token.
-        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
-        return error_response(exc.status_code, code, str(exc.detail))
+        return http_error_response(exc.status_code, str(exc.detail), NO_CACHE)
 
     app.include_router(tracking_router)
     return app

@@ -9,15 +9,16 @@ only ever goes to a target this installation signed: no open redirect.
 from __future__ import annotations
 
 import base64
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from mailpass_common.documents import EventType
-from mailpass_common.signed_links import TrackedClick, TrackedOpen, TrackingSigner
+from mailpass_common.errors import ErrorCode, error_response
+from mailpass_common.signed_links import TrackedClick, TrackedOpen
 from mailpass_tracker.clientip import TrustedProxies
-from mailpass_tracker.ingest import EventWriter, TrackingHit
+from mailpass_tracker.deps import Proxies, Signer, Writer
+from mailpass_tracker.ingest import TrackingHit
 from mailpass_tracker.metrics import INVALID_TOKENS
 
 # The smallest transparent GIF: 1x1, one transparent palette entry (43 bytes).
@@ -33,25 +34,6 @@ NO_CACHE = {
 REDIRECT_HEADERS = {**NO_CACHE, "Referrer-Policy": "no-referrer"}
 
 
-def _writer(request: Request) -> EventWriter:
-    writer: EventWriter = request.app.state.writer
-    return writer
-
-
-def _signer(request: Request) -> TrackingSigner:
-    signer: TrackingSigner = request.app.state.signer
-    return signer
-
-
-def _proxies(request: Request) -> TrustedProxies:
-    proxies: TrustedProxies = request.app.state.trusted_proxies
-    return proxies
-
-
-Writer = Annotated[EventWriter, Depends(_writer)]
-Signer = Annotated[TrackingSigner, Depends(_signer)]
-Proxies = Annotated[TrustedProxies, Depends(_proxies)]
-
 router = APIRouter(prefix="/t", include_in_schema=False)
 
 
@@ -62,18 +44,10 @@ def _reader(request: Request, proxies: TrustedProxies) -> tuple[str | None, str 
     return ip, request.headers.get("user-agent")
 
 
-def error_response(status_code: int, code: str, message: str) -> JSONResponse:
-    """The platform's error envelope, uncacheable like every tracker answer."""
-    return JSONResponse(
-        {"success": False, "error": {"code": code, "message": message, "details": None}},
-        status_code=status_code,
-        headers=NO_CACHE,
-    )
-
-
 def _not_found(kind: str) -> JSONResponse:
     INVALID_TOKENS.labels(kind).inc()
-    return error_response(404, "NOT_FOUND", "This tracking link is not valid.")
+    # Uncacheable like every tracker answer: the same link may verify under another key.
+    return error_response(ErrorCode.NOT_FOUND, "This tracking link is not valid.", headers=NO_CACHE)
 
 
 @router.get("/o/{token}")

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic.fields import FieldInfo
 
 from mailpass_common import providers
 from mailpass_common.cli import CliContext, CliError
@@ -17,33 +21,84 @@ from mailpass_common.cli.keys import account_id
 from mailpass_common.db import Document
 from mailpass_common.delivery.check import check_connection
 from mailpass_common.provider_config import (
+    CONFIG_MODELS,
     PROVIDER_TYPES,
     ProviderConfigError,
+    ProviderFields,
     public_view,
     validate_config,
     validate_fields,
 )
 
-# (option, config key) read from the arguments when given.
-CONFIG_OPTIONS = [
-    ("host", "host"),
-    ("port", "port"),
-    ("security", "security"),
-    ("username", "username"),
-    ("verify_tls", "verify_tls"),
-    ("region", "region"),
-    ("endpoint_url", "endpoint_url"),
-    ("configuration_set", "configuration_set"),
-    ("domain", "domain"),
-    ("base_url", "base_url"),
-]
-# (option naming an environment variable, secret config key).
-SECRET_OPTIONS = [
-    ("password_env", "password"),
-    ("access_key_id_env", "access_key_id"),
-    ("secret_access_key_env", "secret_access_key"),
-    ("api_key_env", "api_key"),
-]
+# The options of ``providers add`` are made from the models that validate providers, so
+# the CLI offers exactly what the API accepts: one option per field (``--max-connections``),
+# ``--<secret>-env VAR`` for secrets (read from the environment, never from arguments),
+# ``--<field>-file PATH`` for long texts such as a CA certificate.
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The field's type without Optional and Annotated wrappers."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType):
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
+        else:
+            return annotation
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _add_field(
+    group: Any, name: str, field: FieldInfo, *, secret: bool, file: bool, required: bool = False
+) -> None:
+    help_text = field.description or ""
+    if secret:
+        group.add_argument(
+            _option(f"{name}_env"), metavar="VAR", help=f"{help_text}: read from VAR"
+        )
+        return
+    if file:
+        group.add_argument(_option(f"{name}_file"), metavar="PATH", help=f"{help_text}: a file")
+        return
+    kind = _unwrap(field.annotation)
+    if kind is bool:
+        group.add_argument(_option(name), action=argparse.BooleanOptionalAction, help=help_text)
+    elif get_origin(kind) is Literal:
+        group.add_argument(_option(name), choices=get_args(kind), help=help_text)
+    else:
+        group.add_argument(
+            _option(name),
+            type=kind if kind in (int, float) else str,
+            required=required,
+            help=help_text,
+        )
+
+
+def _config_values(args: argparse.Namespace, model: type[Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in model.model_fields:
+        if name in model.SECRETS:
+            variable = getattr(args, f"{name}_env")
+            if variable:
+                values[name] = _secret_from_env(f"{name}_env", variable)
+        elif name in model.FILES:
+            path = getattr(args, f"{name}_file")
+            if path:
+                values[name] = _read_file(f"{name}_file", path)
+        elif getattr(args, name) is not None:
+            values[name] = getattr(args, name)
+    return values
+
+
+def _read_file(option: str, path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise CliError(f"{_option(option)} {path}: {exc.strerror or exc}") from exc
 
 
 def _secret_from_env(option: str, variable: str) -> str:
@@ -64,24 +119,10 @@ async def _provider(ctx: CliContext, account: str, name_or_id: str) -> tuple[str
 
 async def add(args: argparse.Namespace, ctx: CliContext) -> int:
     owner = await account_id(ctx, args.account)
-    values: dict[str, Any] = {
-        key: getattr(args, option)
-        for option, key in CONFIG_OPTIONS
-        if getattr(args, option) is not None
-    }
-    for option, key in SECRET_OPTIONS:
-        if getattr(args, option):
-            values[key] = _secret_from_env(option, getattr(args, option))
+    values = _config_values(args, CONFIG_MODELS[args.type])
     try:
         fields = validate_fields(
-            {
-                "name": args.name,
-                "from_email": args.from_email,
-                "from_name": args.from_name,
-                "hourly_limit": args.hourly_limit,
-                "daily_limit": args.daily_limit,
-                "fallback_priority": args.fallback_priority,
-            }
+            {name: getattr(args, name) for name in ProviderFields.model_fields}
         )
         checked = validate_config(args.type, values)
     except ProviderConfigError as exc:
@@ -160,31 +201,20 @@ async def delete(args: argparse.Namespace, ctx: CliContext) -> int:
 def _add_parser(commands: Any) -> None:
     p = commands.add_parser("add", help="add a provider")
     p.add_argument("--account", required=True)
-    p.add_argument("--name", required=True)
     p.add_argument("--type", required=True, choices=PROVIDER_TYPES)
     p.add_argument("--default", action="store_true", help="make it the account's default")
-    p.add_argument("--hourly-limit", type=int)
-    p.add_argument("--daily-limit", type=int)
-    p.add_argument("--from-email")
-    p.add_argument("--from-name")
-    p.add_argument("--fallback-priority", type=int, help="tried in ascending order on failure")
-    smtp = p.add_argument_group("smtp")
-    smtp.add_argument("--host")
-    smtp.add_argument("--port", type=int)
-    smtp.add_argument("--security", choices=["none", "starttls", "tls"])
-    smtp.add_argument("--username")
-    smtp.add_argument("--password-env", metavar="VAR", help="environment variable with it")
-    smtp.add_argument("--no-verify-tls", dest="verify_tls", action="store_const", const=False)
-    ses = p.add_argument_group("ses")
-    ses.add_argument("--region")
-    ses.add_argument("--endpoint-url")
-    ses.add_argument("--configuration-set")
-    ses.add_argument("--access-key-id-env", metavar="VAR")
-    ses.add_argument("--secret-access-key-env", metavar="VAR")
-    http = p.add_argument_group("sendgrid / mailgun")
-    http.add_argument("--api-key-env", metavar="VAR")
-    http.add_argument("--domain", help="mailgun sending domain")
-    http.add_argument("--base-url", help="API base URL (e.g. Mailgun's EU region)")
+    common = p.add_argument_group("every type")
+    for name, field in ProviderFields.model_fields.items():
+        _add_field(common, name, field, secret=False, file=False, required=field.is_required())
+    seen: set[str] = set()
+    for type_, model in CONFIG_MODELS.items():
+        group = p.add_argument_group(type_)
+        for name, field in model.model_fields.items():
+            if name not in seen:  # a field several types share is one option
+                seen.add(name)
+                _add_field(
+                    group, name, field, secret=name in model.SECRETS, file=name in model.FILES
+                )
     p.set_defaults(handler=add)
 
 

@@ -29,18 +29,16 @@ from email.utils import formatdate
 import idna
 
 from mailpass_common.delivery.base import OutgoingEmail
+from mailpass_common.validation import UNFIT_FOR_HEADER
 
 CRLF = "\r\n"
 MAX_LINE = 78
 MAX_WIRE_LINE = 998
-# Control characters and the Unicode line and paragraph separators: none may appear in a
-# header (CR and LF would start a header of their own).
-_UNFIT_FOR_HEADER = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 _ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$")
 
 
 def _checked(value: str, what: str) -> str:
-    if _UNFIT_FOR_HEADER.search(value):
+    if UNFIT_FOR_HEADER.search(value):
         raise ValueError(f"{what} contains a character that cannot go into a header")
     return value
 

@@ -28,6 +28,7 @@ from mailpass_common.delivery.base import (
     TemporaryDeliveryError,
 )
 from mailpass_common.delivery.mime import needs_smtputf8, wire_address
+from mailpass_common.provider_config import SMTP_DEFAULT_PORTS
 
 _TRANSIENT = (aiosmtplib.SMTPException, OSError, TimeoutError)
 
@@ -81,7 +82,7 @@ class SmtpProvider:
             raise ValueError(f"SMTP security must be starttls, tls or none, not {security!r}")
         self._options: dict[str, Any] = {
             "hostname": config["host"],
-            "port": int(config.get("port") or (465 if security == "tls" else 587)),
+            "port": int(config.get("port") or SMTP_DEFAULT_PORTS[security]),
             "use_tls": security == "tls",
             # True, not None (opportunistic): a server that does not offer STARTTLS is
             # refused rather than sent the credentials and message in clear.

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from mailpass_common.security import Permission
 from mailpass_common.validation import header_text
-
-PermissionName = Literal["mail", "providers", "keys"]
 
 
 class KeyCreate(BaseModel):
@@ -19,7 +18,7 @@ class KeyCreate(BaseModel):
     )
 
     name: Annotated[str, AfterValidator(header_text), Field(max_length=100)] = ""
-    permissions: Annotated[list[PermissionName], Field(min_length=1, max_length=3)]
+    permissions: Annotated[list[Permission], Field(min_length=1, max_length=3)]
     # A test key (mp_test_) runs the whole pipeline but delivers only to the sandbox.
     test: bool = False
 

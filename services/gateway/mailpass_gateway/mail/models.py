@@ -14,14 +14,13 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from mailpass_common.validation import EmailAddress, HeaderText
+from mailpass_common.validation import DisplayName, EmailAddress, HeaderText
 from mailpass_gateway.errors import FieldError
 from mailpass_gateway.mail import examples
 
 MAX_RECIPIENTS = 50
 MAX_BODY_CHARS = 512 * 1024  # per part (html, text)
 MAX_SUBJECT_CHARS = 998  # RFC 5322 line limit
-MAX_NAME_CHARS = 256
 MAX_TAGS = 10
 MAX_METADATA_KEYS = 20
 MAX_METADATA_VALUE_CHARS = 512
@@ -71,7 +70,6 @@ def _metadata(value: dict[str, Any]) -> dict[str, Any]:
 
 Tag = Annotated[str, AfterValidator(_tag)]
 Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
-FromName = Annotated[HeaderText, Field(max_length=MAX_NAME_CHARS)]
 
 
 class SendRequest(BaseModel):
@@ -94,7 +92,7 @@ class SendRequest(BaseModel):
     from_email: EmailAddress | None = Field(
         None, description="Sender email (default: SMTP provider setting)"
     )
-    from_name: FromName | None = Field(None, description="Sender name")
+    from_name: DisplayName | None = Field(None, description="Sender name")
     reply_to: EmailAddress | None = Field(None, description="Reply-to address")
     cc: Annotated[list[EmailAddress], Field(max_length=MAX_RECIPIENTS)] = Field(
         [], description="CC email list"
@@ -131,6 +129,8 @@ class BatchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    messages: Annotated[list[Any], Field(min_length=1, max_length=MAX_BATCH)]
-    from_email: EmailAddress | None = None
-    from_name: FromName | None = None
+    messages: Annotated[list[Any], Field(min_length=1, max_length=MAX_BATCH)] = Field(
+        description=f"1 to {MAX_BATCH} messages, each as for /mail/send"
+    )
+    from_email: EmailAddress | None = Field(None, description="Default sender")
+    from_name: DisplayName | None = Field(None, description="Default sender name")

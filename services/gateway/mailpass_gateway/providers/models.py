@@ -13,13 +13,12 @@ from pydantic import BaseModel, ConfigDict, JsonValue, field_validator
 
 from mailpass_common.provider_config import (
     FallbackPriority,
-    HeaderText,
     ProviderFields,
     ProviderName,
     ProviderType,
     SendLimit,
 )
-from mailpass_common.validation import EmailAddress
+from mailpass_common.validation import DisplayName, EmailAddress
 
 SMTP_EXAMPLE: dict[str, JsonValue] = {
     "name": "main-relay",
@@ -92,7 +91,7 @@ class ProviderUpdate(BaseModel):
     type: str | None = None
     config: dict[str, Any] | None = None
     from_email: EmailAddress | None = None
-    from_name: HeaderText | None = None
+    from_name: DisplayName | None = None
     hourly_limit: SendLimit | None = None
     daily_limit: SendLimit | None = None
     fallback_priority: FallbackPriority | None = None

@@ -1,0 +1,31 @@
+"""What the tracker's routes declare they need, defined once (``Annotated`` aliases)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mailpass_common.signed_links import TrackingSigner
+from mailpass_tracker.clientip import TrustedProxies
+from mailpass_tracker.ingest import EventWriter
+
+
+def _writer(request: Request) -> EventWriter:
+    writer: EventWriter = request.app.state.writer
+    return writer
+
+
+def _signer(request: Request) -> TrackingSigner:
+    signer: TrackingSigner = request.app.state.signer
+    return signer
+
+
+def _proxies(request: Request) -> TrustedProxies:
+    proxies: TrustedProxies = request.app.state.trusted_proxies
+    return proxies
+
+
+Writer = Annotated[EventWriter, Depends(_writer)]
+Signer = Annotated[TrackingSigner, Depends(_signer)]
+Proxies = Annotated[TrustedProxies, Depends(_proxies)]
