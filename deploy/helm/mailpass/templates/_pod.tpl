@@ -45,7 +45,7 @@ since production settings refuse to start without it). */}}
 - name: OTEL_SERVICE_NAME
   value: {{ printf "mailpass-%s" (kebabcase .component) }}
 - name: OTEL_RESOURCE_ATTRIBUTES
-  {{- $attributes := list "k8s.namespace.name=$(POD_NAMESPACE)" "k8s.pod.name=$(POD_NAME)" (printf "service.version=%s" $root.Chart.AppVersion) }}
+  {{- $attributes := list "k8s.namespace.name=$(POD_NAMESPACE)" "k8s.pod.name=$(POD_NAME)" (printf "service.version=%s" (default $root.Chart.AppVersion $root.Values.image.tag)) }}
   {{- range $key, $value := $root.Values.opentelemetry.resourceAttributes }}
   {{- $attributes = append $attributes (printf "%s=%v" $key $value) }}
   {{- end }}
