@@ -3,15 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+CHECKOV_VENV := $(VENV)/checkov
 
 .PHONY: run test lint format lock install bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.lock scripts/bootstrap-venv.sh
+$(STAMP): pyproject.toml requirements.lock requirements-checkov.lock scripts/bootstrap-venv.sh
 	PYTHON=$(PYTHON) scripts/bootstrap-venv.sh $(VENV)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	[ -x $(CHECKOV_VENV)/bin/python ] || $(BIN)/uv venv --quiet --python $(BIN)/python $(CHECKOV_VENV)
+	$(BIN)/uv pip install --quiet --python $(CHECKOV_VENV)/bin/python -r requirements-checkov.lock
 	touch $@
 
 run: $(STAMP)
@@ -31,10 +34,15 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Regenerate the pinned dependency set from pyproject.toml.
+# Regenerate the pinned dependency sets: everything (dev included) for .venv, the runtime
+# subset at the same versions for the image, and checkov's own set.
 lock:
 	PYTHON=$(PYTHON) scripts/bootstrap-venv.sh $(VENV)
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile --quiet --python-version 3.11 pyproject.toml -c requirements.lock \
+		-o requirements-runtime.lock
+	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements-checkov.in \
+		-o requirements-checkov.lock
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,183 @@
+{{/*
+The pod and container pieces every workload shares (Deployments, the CronJob, the hook
+Job). All take (dict "context" $ "component" NAME).
+*/}}
+
+{{/* Which Secret keys each component gets: only what it uses (SECRET_KEY everywhere,
+since production settings refuse to start without it). */}}
+{{- define "mailpass.secretEnvNames" -}}
+{{- $names := dict
+  "gateway" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
+  "sender" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
+  "tracker" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL")
+  "scheduler" (list "SECRET_KEY" "MONGODB_URL" "AMQP_URL")
+  "dbInit" (list "SECRET_KEY" "MONGODB_URL") -}}
+{{- toJson (index $names .component) -}}
+{{- end -}}
+
+{{- define "mailpass.env" -}}
+{{- $root := .context -}}
+{{- $values := index $root.Values .component -}}
+{{- $existing := $root.Values.secrets.existingSecret -}}
+{{- $keys := dict
+  "SECRET_KEY" $root.Values.secrets.existingSecretKeys.secretKey
+  "SECRET_KEY_PREVIOUS" $root.Values.secrets.existingSecretKeys.secretKeyPrevious
+  "MONGODB_URL" $root.Values.secrets.existingSecretKeys.mongodbUrl
+  "AMQP_URL" $root.Values.secrets.existingSecretKeys.amqpUrl -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+{{- range $name := include "mailpass.secretEnvNames" . | fromJsonArray }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "mailpass.secretName" $root }}
+      key: {{ ternary (index $keys $name) $name (ne $existing "") }}
+      {{- if eq $name "SECRET_KEY_PREVIOUS" }}
+      optional: true
+      {{- end }}
+{{- end }}
+- name: OTEL_SERVICE_NAME
+  value: {{ printf "mailpass-%s" (kebabcase .component) }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  {{- $attributes := list "k8s.namespace.name=$(POD_NAMESPACE)" "k8s.pod.name=$(POD_NAME)" (printf "service.version=%s" (default $root.Chart.AppVersion $root.Values.image.tag)) }}
+  {{- range $key, $value := $root.Values.opentelemetry.resourceAttributes }}
+  {{- $attributes = append $attributes (printf "%s=%v" $key $value) }}
+  {{- end }}
+  value: {{ join "," $attributes | quote }}
+{{- if has .component (list "gateway" "sender" "tracker") }}
+{{- include (printf "mailpass.%s.env" .component) $root }}
+{{- end }}
+{{- with $values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod-level fields. The pods never talk to the API server: no token is mounted. */}}
+{{- define "mailpass.podSpec" -}}
+{{- $root := .context -}}
+{{- $values := index $root.Values .component -}}
+serviceAccountName: {{ include "mailpass.serviceAccountName" $root }}
+automountServiceAccountToken: false
+{{- /* Service links would put <SERVICE>_PORT variables in the environment the settings read. */}}
+enableServiceLinks: false
+{{- with $root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- if $values.podSecurityContext.enabled }}
+securityContext:
+  {{- omit $values.podSecurityContext "enabled" | toYaml | nindent 2 }}
+{{- end }}
+{{- with $values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with $values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $values.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $values.terminationGracePeriodSeconds }}
+terminationGracePeriodSeconds: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/* Container fields besides name, command, ports and probes. The root filesystem is
+read-only: /tmp is an emptyDir (HOME and TMPDIR point there in the image). */}}
+{{- define "mailpass.container" -}}
+{{- $root := .context -}}
+{{- $values := index $root.Values .component -}}
+image: {{ include "mailpass.image" . }}
+imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+{{- if $values.containerSecurityContext.enabled }}
+securityContext:
+  {{- omit $values.containerSecurityContext "enabled" | toYaml | nindent 2 }}
+{{- end }}
+resources:
+  {{- toYaml $values.resources | nindent 2 }}
+envFrom:
+  - configMapRef:
+      name: {{ include "mailpass.configMapName" $root }}
+env:
+  {{- include "mailpass.env" . | nindent 2 }}
+volumeMounts:
+  - name: tmp
+    mountPath: /tmp
+  {{- if eq .component "gateway" }}
+  - name: metrics
+    mountPath: /tmp/metrics
+  {{- end }}
+  {{- with $values.extraVolumeMounts }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end -}}
+
+{{- define "mailpass.volumes" -}}
+{{- $values := index .context.Values .component -}}
+volumes:
+  - name: tmp
+    emptyDir:
+      sizeLimit: 256Mi
+  {{- if eq .component "gateway" }}
+  {{- /* PROMETHEUS_MULTIPROC_DIR: the gateway's workers share their metrics here. */}}
+  - name: metrics
+    emptyDir:
+      sizeLimit: 64Mi
+  {{- end }}
+  {{- with $values.extraVolumes }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end -}}
+
+{{/* Readiness on /readyz, liveness and startup on /healthz, all on the management port. */}}
+{{- define "mailpass.probes" -}}
+{{- $values := index .context.Values .component -}}
+{{- range $probe, $path := dict "startupProbe" "/healthz" "livenessProbe" "/healthz" "readinessProbe" "/readyz" }}
+{{- $settings := index $values $probe }}
+{{- if $settings.enabled }}
+{{ $probe }}:
+  httpGet:
+    path: {{ $path }}
+    port: management
+  {{- omit $settings "enabled" | toYaml | nindent 2 }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod template annotations: a change of settings rolls the pods. */}}
+{{- define "mailpass.podAnnotations" -}}
+{{- $root := .context -}}
+{{- $values := index $root.Values .component -}}
+checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
+{{- if not $root.Values.secrets.existingSecret }}
+checksum/secret: {{ include (print $root.Template.BasePath "/secret.yaml") $root | sha256sum }}
+{{- end }}
+{{- with $values.podAnnotations }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "mailpass.podLabels" -}}
+{{ include "mailpass.labels" . }}
+{{- with (index .context.Values .component).podLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}

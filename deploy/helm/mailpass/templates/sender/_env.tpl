@@ -1,0 +1,4 @@
+{{- define "mailpass.sender.env" }}
+- name: MANAGEMENT_PORT
+  value: {{ .Values.sender.containerPorts.management | quote }}
+{{- end }}
