@@ -208,6 +208,12 @@ class JobPublisher:
             counts[kind] = int(queue.declaration_result.message_count or 0)
         return counts
 
+    async def dead_letters_waiting(self) -> int:
+        """Jobs in the dead-letter queue (an operator's to look at)."""
+        channel, _ = await self._get_channel()
+        queue = await declare_dead_letter_queue(channel, self._topology)
+        return int(queue.declaration_result.message_count or 0)
+
     async def publish_retry(
         self, job: SendJob, kind: MessageKind, *, nominal_seconds: float, delay_seconds: float
     ) -> str:

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import uvicorn
 from fastapi import FastAPI, Response
+from prometheus_client import CollectorRegistry
 
 from mailpass_common.metrics import exposition
 
@@ -27,7 +28,7 @@ ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 READINESS_TIMEOUT_SECONDS = 3.0
 
 
-def management_app(readiness: ReadinessCheck) -> FastAPI:
+def management_app(readiness: ReadinessCheck, *registries: CollectorRegistry) -> FastAPI:
     app = FastAPI(title="mailpass-management", openapi_url=None, docs_url=None, redoc_url=None)
 
     @app.get("/healthz")
@@ -45,7 +46,7 @@ def management_app(readiness: ReadinessCheck) -> FastAPI:
 
     @app.get("/metrics")
     async def metrics() -> Response:
-        body, content_type = exposition()
+        body, content_type = exposition(*registries)
         return Response(body, media_type=content_type)
 
     return app
@@ -62,9 +63,11 @@ class EmbeddedServer(uvicorn.Server):
 class ManagementServer:
     """A uvicorn server for :func:`management_app`, started and stopped by its service."""
 
-    def __init__(self, readiness: ReadinessCheck, host: str, port: int) -> None:
+    def __init__(
+        self, readiness: ReadinessCheck, host: str, port: int, *registries: CollectorRegistry
+    ) -> None:
         config = uvicorn.Config(
-            management_app(readiness),
+            management_app(readiness, *registries),
             host=host,
             port=port,
             log_config=None,
@@ -101,9 +104,9 @@ class ManagementServer:
 
 @contextlib.asynccontextmanager
 async def management_server(
-    readiness: ReadinessCheck, host: str, port: int
+    readiness: ReadinessCheck, host: str, port: int, *registries: CollectorRegistry
 ) -> AsyncIterator[ManagementServer]:
-    server = ManagementServer(readiness, host, port)
+    server = ManagementServer(readiness, host, port, *registries)
     await server.start()
     try:
         yield server

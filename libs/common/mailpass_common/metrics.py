@@ -47,10 +47,13 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
-def exposition() -> tuple[bytes, str]:
-    """The text exposition of this process's metrics, or of all workers' together."""
+def exposition(*extra: CollectorRegistry) -> tuple[bytes, str]:
+    """The text exposition of this process's metrics (or of all workers' together), and of
+    any registry of the service's own (the scheduler's run metrics)."""
     if multiprocess_dir() is None:
-        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+        body = generate_latest(REGISTRY)
+    else:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        body = generate_latest(registry)
+    return body + b"".join(generate_latest(r) for r in extra), CONTENT_TYPE_LATEST

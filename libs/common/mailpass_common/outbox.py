@@ -121,6 +121,18 @@ async def stuck(
     return await cursor.to_list()
 
 
+async def count_due(db: Database, cap: int) -> int:
+    """How many batch messages wait to be published, counted up to ``cap`` (an index walk:
+    ``count_documents`` would scan on nx-27017)."""
+    found = await (
+        db[Collections.MESSAGES]
+        .find(due_selector(), projection={"_id": 1}, batch_size=cap)
+        .limit(cap)
+        .to_list()
+    )
+    return len(found)
+
+
 async def oldest_due(db: Database) -> datetime | None:
     """When the oldest batch message still waiting to be published was accepted.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mailpass_common.errors import ErrorCode, error_response
+from mailpass_gateway.errors import counted
 
 DRAIN_FACTOR = 4
 
@@ -72,6 +73,7 @@ class BodySizeLimit:
                 return
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        counted(ErrorCode.PAYLOAD_TOO_LARGE)
         response = error_response(
             ErrorCode.PAYLOAD_TOO_LARGE,
             f"Request body exceeds {self.max_bytes} bytes",

@@ -16,7 +16,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mailpass_common.errors import ERRORS, ApiError, ErrorCode, error_response, http_error_response
+from mailpass_common.errors import (
+    CODE_OF_STATUS,
+    ERRORS,
+    ApiError,
+    ErrorCode,
+    error_response,
+    http_error_response,
+)
+from mailpass_gateway.metrics import ERRORS as ERRORS_BY_CODE
 
 log = logging.getLogger(__name__)
 
@@ -60,24 +68,34 @@ def validation_error(details: list[dict[str, str]], what: str = "request") -> Ap
     return ApiError(ErrorCode.VALIDATION_ERROR, f"Invalid {what}: {fields}", details)
 
 
+def counted(code: str) -> None:
+    """Every error the gateway answers is counted here, by its code."""
+    ERRORS_BY_CODE.labels(code).inc()
+
+
 def internal_error() -> JSONResponse:
     code = ErrorCode.INTERNAL_ERROR
+    counted(code)
     return error_response(code, ERRORS[code].example_message)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        counted(exc.code)
         return exc.response()
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        counted(ErrorCode.VALIDATION_ERROR)
         return validation_error(validation_details(exc.errors())).response()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers) if exc.headers else None
-        return http_error_response(exc.status_code, str(exc.detail), headers)
+        response = http_error_response(exc.status_code, str(exc.detail), headers)
+        counted(CODE_OF_STATUS.get(exc.status_code, "HTTP_ERROR"))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

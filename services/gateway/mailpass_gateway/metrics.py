@@ -1,3 +1,5 @@
+"""The gateway's RED metrics (rate, errors, duration), and what it accepted."""
+
 from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
@@ -8,13 +10,18 @@ REQUESTS = Counter(
     ["route", "method", "status"],
 )
 REQUEST_SECONDS = Histogram(
-    "mailpass_gateway_request_seconds",
-    "HTTP request latency by route template.",
+    "mailpass_gateway_request_duration_seconds",
+    "HTTP request duration by route template and method.",
     ["route", "method"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 MESSAGES_ACCEPTED = Counter(
     "mailpass_gateway_messages_accepted_total",
-    "Messages stored and handed to the pipeline, by kind (immediate, batch).",
-    ["kind"],
+    "Messages stored and handed to the pipeline, by endpoint (send, send_batch).",
+    ["endpoint"],
+)
+ERRORS = Counter(
+    "mailpass_gateway_errors_total",
+    "Error responses by error code (VALIDATION_ERROR, SEND_LIMIT_EXCEEDED, ...).",
+    ["code"],
 )

@@ -37,11 +37,15 @@ from mailpass_scheduler.settings import SchedulerSettings
 
 log = logging.getLogger(__name__)
 
+BACKLOG_COUNT_CAP = 10_000
+
 
 @dataclass
 class FlushReport:
     batch_published: int = 0
     recovered: int = 0
+    backlog: int = 0  # due batch messages still waiting after the run (up to a cap)
+    oldest_waiting: datetime | None = None
     # provider id -> due messages left queued because its limits were reached (counted
     # up to one chunk per provider)
     held_by_limits: dict[str, int] = field(default_factory=dict)
@@ -155,6 +159,8 @@ async def flush(db: Database, publisher: JobPublisher, settings: SchedulerSettin
     report.queue_depth = {kind.value: count for kind, count in depths.items()}
     await publish_due_batches(db, publisher, settings, run_id, report)
     await recover_lost(db, publisher, settings, run_id, report)
+    report.backlog = await outbox.count_due(db, BACKLOG_COUNT_CAP)
+    report.oldest_waiting = await outbox.oldest_due(db) if report.backlog else None
     log.info(
         "flush done",
         extra=log_fields(

@@ -6,29 +6,74 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
+from datetime import UTC, datetime
+
+from prometheus_client import push_to_gateway
 
 from mailpass_common import db as dbmod
 from mailpass_common import telemetry
 from mailpass_common.broker import JobPublisher, Topology
 from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
 from mailpass_common.management import management_server
+from mailpass_common.telemetry import log_fields
 from mailpass_scheduler.flush import FlushReport, flush
+from mailpass_scheduler.metrics import (
+    BACKLOG,
+    BACKLOG_AGE,
+    DURATION,
+    HELD,
+    LAST_SUCCESS,
+    PUBLISHED,
+    QUEUE_DEPTH,
+    RECOVERED,
+    RUN_REGISTRY,
+)
 from mailpass_scheduler.settings import SchedulerSettings
 
 log = logging.getLogger("mailpass_scheduler")
+PUSH_JOB = "mailpass-scheduler"
 
 
 async def run_once(settings: SchedulerSettings) -> FlushReport:
+    started = time.perf_counter()
     client, db = dbmod.connect(settings)
     try:
         await wait_for_mongodb(db, settings.startup_timeout_seconds)
         connection = await connect_rabbitmq(settings.amqp_url, settings.startup_timeout_seconds)
         async with connection:
-            return await flush(
-                db, JobPublisher(connection, Topology(settings.amqp_prefix)), settings
-            )
+            publisher = JobPublisher(connection, Topology(settings.amqp_prefix))
+            report = await flush(db, publisher, settings)
+            dead = await publisher.dead_letters_waiting()
     finally:
         await client.close()
+        DURATION.set(time.perf_counter() - started)
+    record_run(report, dead)
+    return report
+
+
+def record_run(report: FlushReport, dead_letters: int) -> None:
+    PUBLISHED.set(report.batch_published)
+    HELD.set(sum(report.held_by_limits.values()))
+    RECOVERED.set(report.recovered)
+    BACKLOG.set(report.backlog)
+    oldest = report.oldest_waiting
+    BACKLOG_AGE.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
+    for queue, depth in {**report.queue_depth, "dead": dead_letters}.items():
+        QUEUE_DEPTH.labels(queue).set(depth)
+    LAST_SUCCESS.set_to_current_time()
+
+
+async def push_metrics(settings: SchedulerSettings) -> None:
+    """Push the run's metrics to the Pushgateway, when there is one; never fail the run."""
+    if not settings.pushgateway_url:
+        return
+    try:
+        await asyncio.to_thread(
+            push_to_gateway, settings.pushgateway_url, job=PUSH_JOB, registry=RUN_REGISTRY
+        )
+    except Exception as exc:
+        log.error("metrics push failed", extra=log_fields(error=str(exc)))
 
 
 async def _alive() -> dict[str, str]:
@@ -36,12 +81,15 @@ async def _alive() -> dict[str, str]:
 
 
 async def run_loop(settings: SchedulerSettings) -> None:
-    async with management_server(_alive, settings.management_host, settings.management_port):
+    async with management_server(
+        _alive, settings.management_host, settings.management_port, RUN_REGISTRY
+    ):
         while True:
             try:
                 await run_once(settings)
             except Exception:
                 log.exception("flush failed")
+            await push_metrics(settings)
             await asyncio.sleep(settings.scheduler_interval_seconds)
 
 
@@ -54,8 +102,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "loop":
         asyncio.run(run_loop(settings))
         return
-    try:
-        asyncio.run(run_once(settings))
-    except Exception:
-        log.exception("flush failed")
+
+    async def once() -> bool:
+        try:
+            await run_once(settings)
+            return True
+        except Exception:
+            log.exception("flush failed")
+            return False
+        finally:
+            await push_metrics(settings)
+
+    if not asyncio.run(once()):
         sys.exit(1)

@@ -23,5 +23,7 @@ class SchedulerSettings(ServiceSettings):
     # a deferred message untouched this long (it must exceed the sender's longest retry
     # delay with jitter).
     scheduler_republish_deferred_after_seconds: float = Field(default=3 * 3600.0, gt=0)
+    # A Prometheus Pushgateway (http://pushgateway:9091) each run pushes its metrics to.
+    pushgateway_url: str | None = None
     # Pause between runs of ``mailpass-scheduler loop`` (the dev stand-in for the CronJob).
     scheduler_interval_seconds: float = Field(default=5.0, gt=0)

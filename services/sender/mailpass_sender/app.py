@@ -21,6 +21,7 @@ from mailpass_common.security import CredentialCipher
 from mailpass_sender.circuit import CircuitBreakers
 from mailpass_sender.failover import Failover
 from mailpass_sender.flows import DeliveryContext
+from mailpass_sender.metrics import IN_FLIGHT, SMTP_CONNECTIONS
 from mailpass_sender.pipeline import BrokerJobRouter, QueuePipeline
 from mailpass_sender.retry import RetryPolicy
 from mailpass_sender.settings import SenderSettings
@@ -82,6 +83,8 @@ class SenderService:
             pipeline = QueuePipeline(kind, context)
             await pipeline.start(channel, queues[kind])
             self.pipelines.append(pipeline)
+        IN_FLIGHT.set_function(lambda: sum(p.in_flight for p in self.pipelines))
+        SMTP_CONNECTIONS.set_function(self.pool.smtp_connections)
         await self.management.start()
         log.info("sender started")
 

@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bson import ObjectId
@@ -41,7 +41,7 @@ from mailpass_common.jobs import SendJob
 from mailpass_common.telemetry import log_fields
 from mailpass_sender.failover import Failover
 from mailpass_sender.link_rewriter import track_email, tracking_choice
-from mailpass_sender.metrics import DEAD_LETTERED, RETRIES
+from mailpass_sender.metrics import ACCEPTANCE_TO_DELIVERY, DEAD_LETTERED, RETRIES
 from mailpass_sender.retry import RetryDelay, RetryPolicy
 from mailpass_sender.settings import SenderSettings
 
@@ -220,6 +220,14 @@ async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[De
             if d.delay
         )
     )
+    now = datetime.now(UTC)
+    for d in decisions:
+        if isinstance(d.outcome, messages.Sent) and d.claimed.message["_id"] in recorded:
+            accepted = d.claimed.message["created_at"]
+            waited = (
+                now - (accepted if accepted.tzinfo else accepted.replace(tzinfo=UTC))
+            ).total_seconds()
+            ACCEPTANCE_TO_DELIVERY.labels(d.claimed.kind.value).observe(max(0.0, waited))
     for d in exhausted:
         DEAD_LETTERED.labels(d.claimed.kind.value).inc()
     for d in parked:

@@ -1,3 +1,5 @@
+"""The sender's metrics: what goes out, how fast, what fails and why, what is in flight."""
+
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -8,29 +10,35 @@ DELIVERIES = Counter(
     ["provider_type", "outcome"],
 )
 DELIVERY_SECONDS = Histogram(
-    "mailpass_sender_delivery_seconds",
-    "Time spent handing one message to its provider.",
+    "mailpass_sender_delivery_duration_seconds",
+    "Time spent handing one message to its provider, by provider type.",
     ["provider_type"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+ACCEPTANCE_TO_DELIVERY = Histogram(
+    "mailpass_sender_acceptance_to_delivery_seconds",
+    "From the API accepting a message to its provider accepting it, by message kind.",
+    ["kind"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400),
 )
 JOBS = Counter(
     "mailpass_sender_jobs_total",
-    "Jobs consumed from RabbitMQ by queue and result (done, skipped, requeued).",
+    "Jobs consumed from RabbitMQ by queue and result (done, requeued, rejected).",
     ["queue", "result"],
 )
 RETRIES = Counter(
     "mailpass_sender_retries_total",
-    "Jobs parked in a delay queue after a temporary failure, by message kind.",
+    "Messages parked in a delay queue after a temporary failure, by message kind.",
     ["kind"],
 )
 DEAD_LETTERED = Counter(
     "mailpass_sender_dead_lettered_total",
-    "Jobs that exhausted their attempts and went to the dead-letter queue.",
+    "Messages that exhausted their attempts and went to the dead-letter queue, by kind.",
     ["kind"],
 )
 FAILOVERS = Counter(
     "mailpass_sender_failovers_total",
-    "Messages delivered by a fallback provider instead of the default.",
+    "Messages delivered by a fallback provider instead of the default, by its type.",
     ["provider_type"],
 )
 CIRCUIT_OPEN = Gauge(
@@ -38,9 +46,17 @@ CIRCUIT_OPEN = Gauge(
     "1 while a provider's circuit breaker is open (deliveries skip it).",
     ["provider_id"],
 )
+IN_FLIGHT = Gauge(
+    "mailpass_sender_in_flight",
+    "Messages taken from the queues and not finished yet (claiming, sending, recording).",
+)
+SMTP_CONNECTIONS = Gauge(
+    "mailpass_sender_smtp_connections_open",
+    "SMTP connections open to providers (in use or idle in a pool).",
+)
 BATCH_SIZE = Histogram(
     "mailpass_sender_batch_size",
-    "Jobs claimed or recorded together in one database round trip, by queue.",
+    "Messages claimed or recorded together in one database round trip, by queue.",
     ["queue"],
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
 )

@@ -91,6 +91,10 @@ class ProviderPool:
         self._open[doc["_id"]] = (version, provider)
         return provider
 
+    def smtp_connections(self) -> int:
+        """SMTP sessions open to providers (idle or in use)."""
+        return sum(int(getattr(p, "open_connections", 0)) for _, p in self._open.values())
+
     async def close(self) -> None:
         for _, provider in self._open.values():
             await provider.close()

@@ -13,6 +13,7 @@ replies, refused or dropped connections, TLS failures and timeouts are temporary
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import select
 import ssl
 import time
@@ -98,6 +99,7 @@ class SmtpProvider:
         self._idle_check_seconds = idle_check_seconds
         # (connection, when it was last used): most recent last, so the warmest is reused.
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
+        self._open: set[aiosmtplib.SMTP] = set()  # connected sessions, idle or in use
         self._slots = asyncio.Semaphore(max_connections)
 
     async def _connect(self) -> aiosmtplib.SMTP:
@@ -110,13 +112,22 @@ class SmtpProvider:
         except (*_TRANSIENT, ssl.SSLError) as exc:
             client.close()
             raise TemporaryDeliveryError(f"connection to SMTP server failed: {exc}") from exc
+        self._open.add(client)
         return client
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._open)
+
+    def _drop(self, client: aiosmtplib.SMTP) -> None:
+        self._open.discard(client)
+        client.close()
 
     async def _acquire(self) -> aiosmtplib.SMTP:
         while self._idle:
             client, last_used = self._idle.pop()
             if _hung_up(client):
-                client.close()
+                self._drop(client)
                 continue
             if time.monotonic() - last_used < self._idle_check_seconds:
                 return client
@@ -125,7 +136,7 @@ class SmtpProvider:
                 await client.noop()
                 return client
             except _TRANSIENT:
-                client.close()
+                self._drop(client)
         return await self._connect()
 
     def _release(self, client: aiosmtplib.SMTP) -> None:
@@ -157,7 +168,7 @@ class SmtpProvider:
                 await self._release_after_refusal(client)
                 raise _classify(exc.code, exc.message) from exc
             except _TRANSIENT as exc:
-                client.close()
+                self._drop(client)
                 raise TemporaryDeliveryError(f"SMTP session failed: {exc}") from exc
             self._release(client)
             # Some recipients refused while others were accepted: the message went out.
@@ -173,19 +184,17 @@ class SmtpProvider:
                 return
         except _TRANSIENT:
             pass
-        client.close()
+        self._drop(client)
 
     async def check(self) -> None:
         client = await self._connect()
-        try:
+        with contextlib.suppress(*_TRANSIENT):
             await client.quit()
-        except _TRANSIENT:
-            client.close()
+        self._drop(client)
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
         for client, _ in idle:
-            try:
+            with contextlib.suppress(*_TRANSIENT):
                 await client.quit()
-            except _TRANSIENT:
-                client.close()
+            self._drop(client)

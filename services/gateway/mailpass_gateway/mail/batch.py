@@ -98,7 +98,7 @@ async def queue_batch(
         for offset, doc in enumerate(docs):
             doc["queue_id"] = first + offset
         await messages.insert_messages(db, docs)
-        MESSAGES_ACCEPTED.labels(MessageKind.BATCH.value).inc(len(docs))
+        MESSAGES_ACCEPTED.labels("send_batch").inc(len(docs))
         if publish_now:
             await _publish(publisher, key.account_id, [doc["_id"] for doc in docs])
 

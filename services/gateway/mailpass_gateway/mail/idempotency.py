@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from mailpass_common import idempotency
 from mailpass_common.db import Database
 from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_gateway.errors import counted
 
 KEPT_ERROR_CODES = frozenset({ErrorCode.SEND_FAILED})
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -61,6 +62,7 @@ async def run_idempotent(
         except ApiError as exc:
             if exc.code not in KEPT_ERROR_CODES:
                 raise
+            counted(exc.code)
             response = exc.response()
     except BaseException:
         await idempotency.release(db, claim)

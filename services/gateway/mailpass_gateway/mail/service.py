@@ -135,7 +135,7 @@ async def send_now(
         if reserved:  # nothing was stored: the send it was reserved for will not happen
             await limits.give_back(db, provider)
         raise
-    MESSAGES_ACCEPTED.labels(MessageKind.IMMEDIATE.value).inc()
+    MESSAGES_ACCEPTED.labels("send").inc()
     return await _publish_and_wait(doc, publisher, waiter, timeout)
 
 
