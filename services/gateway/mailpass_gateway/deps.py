@@ -1,4 +1,8 @@
-"""What route handlers declare they need, defined once (``Annotated`` aliases)."""
+"""What route handlers declare they need, defined once (``Annotated`` aliases).
+
+Every getter is ``async def``, even the trivial ones: FastAPI runs a plain ``def``
+dependency in a worker thread, a thread hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -18,32 +22,32 @@ from mailpass_gateway.rpc import ReplyWaiter
 from mailpass_gateway.settings import GatewaySettings
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> GatewaySettings:
+async def get_settings(request: Request) -> GatewaySettings:
     settings: GatewaySettings = request.app.state.settings
     return settings
 
 
-def get_publisher(request: Request) -> JobPublisher:
+async def get_publisher(request: Request) -> JobPublisher:
     publisher: JobPublisher = request.app.state.publisher
     return publisher
 
 
-def get_waiter(request: Request) -> ReplyWaiter:
+async def get_waiter(request: Request) -> ReplyWaiter:
     waiter: ReplyWaiter = request.app.state.waiter
     return waiter
 
 
-def get_key_cache(request: Request) -> ApiKeyCache:
+async def get_key_cache(request: Request) -> ApiKeyCache:
     keys: ApiKeyCache = request.app.state.keys
     return keys
 
 
-def get_provider_cache(request: Request) -> ProviderCache:
+async def get_provider_cache(request: Request) -> ProviderCache:
     providers: ProviderCache = request.app.state.providers
     return providers
 

@@ -11,17 +11,17 @@ from mailpass_tracker.clientip import TrustedProxies
 from mailpass_tracker.ingest import EventWriter
 
 
-def _writer(request: Request) -> EventWriter:
+async def _writer(request: Request) -> EventWriter:
     writer: EventWriter = request.app.state.writer
     return writer
 
 
-def _signer(request: Request) -> TrackingSigner:
+async def _signer(request: Request) -> TrackingSigner:
     signer: TrackingSigner = request.app.state.signer
     return signer
 
 
-def _proxies(request: Request) -> TrustedProxies:
+async def _proxies(request: Request) -> TrustedProxies:
     proxies: TrustedProxies = request.app.state.trusted_proxies
     return proxies
 

@@ -20,7 +20,7 @@ def _cipher_for(secret: str) -> CredentialCipher:
     return CredentialCipher(secret)
 
 
-def get_cipher(settings: Settings) -> CredentialCipher:
+async def get_cipher(settings: Settings) -> CredentialCipher:
     return _cipher_for(settings.secret_key.get_secret_value())
 
 
