@@ -45,7 +45,10 @@ class SenderService:
         self.pipelines: list[QueuePipeline] = []
         self._connection: AbstractRobustConnection | None = None
         self.management = ManagementServer(
-            self._readiness, settings.management_host, settings.management_port
+            self._readiness,
+            settings.management_host,
+            settings.management_port,
+            reuse_port=settings.sender_workers > 1,
         )
 
     async def _readiness(self) -> dict[str, str]:
