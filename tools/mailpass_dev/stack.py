@@ -170,9 +170,7 @@ class Stack:
 
     # --- start -----------------------------------------------------------------------
 
-    def _service(
-        self, name: str, argv: list[str], env: Mapping[str, str] | None = None
-    ) -> Service:
+    def _service(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> Service:
         port = free_port()
         service = Service(
             name,
