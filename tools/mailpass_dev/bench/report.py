@@ -123,7 +123,7 @@ def build_rows(
         ),
         Row(
             "batch_lost",
-            "batch messages lost",
+            "batch messages missing at the timeout",
             _total(runs, BATCH_PHASES, "lost"),
             "",
             Target("<=", 0),
