@@ -110,7 +110,9 @@ def build_rows(
     empty = _get(m, "batch_empty", "rate")
     loaded = _get(m, "batch_preloaded", "rate")
     rows = [
-        Row("reference_rate", f"smtp-source -> smtp-sink ({sessions} sessions)", ref, "msg/s"),
+        Row(
+            "reference_rate", f"smtp-source -> smtp-sink ({sessions or '?'} sessions)", ref, "msg/s"
+        ),
         Row("batch_empty_rate", "batch, empty database", empty, "msg/s", Target(">=", 1000)),
         Row("batch_vs_reference", "batch / smtp-source", _ratio(empty, ref), "%", Target(">=", 35)),
         Row("batch_preloaded_rate", f"batch, {preload:,} older messages stored", loaded, "msg/s"),

@@ -86,7 +86,7 @@ async def _batch_phase(
         run = await phases.run_batch(ctx)
         result.add(phase, run)
         log(
-            f"{phase} {i}/{runs}: {run['unique']}/{run['messages']} in {run['seconds']:.1f}s "
+            f"{phase} {i}/{runs}: {run['received']}/{run['messages']} in {run['seconds']:.1f}s "
             f"= {run['rate']:.0f} msg/s, {run['round_trips_per_message'] or 0:.3f} round trips/msg"
         )
         ctx.stack.check_alive()
