@@ -2,12 +2,14 @@
 
 Exit status: 0 when the bench ran (missed targets are reported, not fatal, unless
 ``--strict``: then 3); 1 when batch messages were lost or received twice; 2 when the stack
-or a phase failed (the error names the log directory).
+or a phase failed (the error names the log directory); 130 when interrupted (SIGINT or
+SIGTERM), after stopping the stack.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -55,9 +57,15 @@ def exit_status(result: BenchResult, rows: list[Any], options: BenchOptions) -> 
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_options(argv)
+    # SIGTERM (a `timeout`, a CI cancel) unwinds like Ctrl-C, so the stack is stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     options.out.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
-    result = asyncio.run(run_bench(options, log))
+    try:
+        result = asyncio.run(run_bench(options, log))
+    except KeyboardInterrupt:
+        print("bench interrupted; the stack was stopped", file=sys.stderr)
+        return 130
     rows = build_rows(
         result.runs,
         result.memory_mb,

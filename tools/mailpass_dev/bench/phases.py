@@ -116,9 +116,9 @@ async def run_batch(ctx: BenchContext) -> dict[str, Any]:
     started = time.perf_counter()
     await _post_batches(ctx, bodies)
     posted = time.perf_counter() - started
-    left = max(ctx.options.batch_timeout - posted, 0.0)
-    received = await asyncio.to_thread(ctx.sink.wait_for, base + n, left) - base
+    await ctx.sink.reached(base + n, ctx.options.batch_timeout - posted)
     elapsed = time.perf_counter() - started
+    received = ctx.sink.messages - base
     await asyncio.sleep(SETTLE_SECONDS)
     after = await scrape_commands(ctx.stack)
     subjects = subjects_in_dump(ctx.sink.take_dump(), prefix)

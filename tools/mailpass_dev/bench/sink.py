@@ -15,6 +15,7 @@ same sink, with the same options, so the reference is measured under the same co
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import re
@@ -123,6 +124,14 @@ class SmtpSink:
                     break
                 self._changed.wait(min(left, 0.5))
             return self._counters.messages
+
+    async def reached(self, count: int, timeout: float) -> int:
+        """:meth:`wait_for` in short slices, so a cancelled bench stops waiting at once."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            if await asyncio.to_thread(self.wait_for, count, min(left, 0.5)) >= count:
+                break
+        return self.messages
 
     def take_dump(self) -> bytes:
         """What was dumped since the last call (the sink recreates its dump file)."""
