@@ -22,7 +22,13 @@ import httpx
 from mailpass_common.db import Database
 from mailpass_dev.bench.direct import run_direct
 from mailpass_dev.bench.options import BenchOptions
-from mailpass_dev.bench.probes import RoundTrips, round_trips, scrape_commands
+from mailpass_dev.bench.probes import (
+    RoundTrips,
+    cpu_increase,
+    cpu_seconds,
+    round_trips,
+    scrape_commands,
+)
 from mailpass_dev.bench.sink import SmtpSink, run_smtp_source, subjects_in_dump
 from mailpass_dev.bench.tenant import RECIPIENT, Tenant, message_body
 from mailpass_dev.bench.wrk import run_wrk
@@ -112,6 +118,7 @@ async def run_batch(ctx: BenchContext) -> dict[str, Any]:
     bodies = _batch_bodies(ctx, prefix)
     ctx.sink.take_dump()
     before = await scrape_commands(ctx.stack)
+    cpu_before = cpu_seconds(ctx.stack)
     base = ctx.sink.messages
     started = time.perf_counter()
     await _post_batches(ctx, bodies)
@@ -119,6 +126,7 @@ async def run_batch(ctx: BenchContext) -> dict[str, Any]:
     await ctx.sink.reached(base + n, ctx.options.batch_timeout - posted)
     elapsed = time.perf_counter() - started
     received = ctx.sink.messages - base
+    cpu = cpu_increase(cpu_before, cpu_seconds(ctx.stack))
     await asyncio.sleep(SETTLE_SECONDS)
     after = await scrape_commands(ctx.stack)
     subjects = subjects_in_dump(ctx.sink.take_dump(), prefix)
@@ -133,6 +141,7 @@ async def run_batch(ctx: BenchContext) -> dict[str, Any]:
         "seconds": elapsed,
         "post_seconds": posted,
         "rate": min(received, n) / elapsed,
+        "cpu_seconds_by_process": cpu,
         **_trips_figures(round_trips(before, after), unique),
     }
 
@@ -161,6 +170,7 @@ async def warm_up_send(ctx: BenchContext, clients: int) -> None:
 
 async def run_send(ctx: BenchContext, clients: int) -> dict[str, Any]:
     before = await scrape_commands(ctx.stack)
+    cpu_before = cpu_seconds(ctx.stack)
     base = ctx.sink.messages
     result = await asyncio.to_thread(
         run_wrk,
@@ -172,6 +182,7 @@ async def run_send(ctx: BenchContext, clients: int) -> dict[str, Any]:
         connections=clients,
         seconds=ctx.options.duration,
     )
+    cpu = cpu_increase(cpu_before, cpu_seconds(ctx.stack))
     await asyncio.sleep(SETTLE_SECONDS)
     after = await scrape_commands(ctx.stack)
     delivered = ctx.sink.messages - base
@@ -190,6 +201,7 @@ async def run_send(ctx: BenchContext, clients: int) -> dict[str, Any]:
         "errors": result.errors,
         "delivered": delivered,
         "wrk_cpu_percent": result.cpu_percent,
+        "cpu_seconds_by_process": cpu,
         **_trips_figures(round_trips(before, after), delivered),
     }
 

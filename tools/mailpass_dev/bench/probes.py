@@ -5,6 +5,9 @@ Round trips: every service counts its MongoDB commands in
 every service before and after; the increase summed over services, divided by the
 messages delivered in the phase, is its round trips per message.
 
+CPU: the user + system time each part of the stack used during a phase (RabbitMQ's is
+the whole broker's), to show where a phase's time goes.
+
 Memory: a thread reads ``VmHWM`` (the peak resident set, kept by the kernel) of every
 process of every service, workers included, plus nx-27017 and RabbitMQ for information.
 """
@@ -12,6 +15,7 @@ process of every service, workers included, plus nx-27017 and RabbitMQ for infor
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -117,6 +121,38 @@ def pids_named(name: str) -> list[int]:
     return found
 
 
+def process_groups(stack: Stack) -> Iterable[tuple[str, int | None, list[int]]]:
+    """(name, the service's own pid, every pid of it) for the stack and its infrastructure."""
+    for service in stack.services.values():
+        if service.pid is not None:
+            yield service.name, service.pid, session_members(service.pid)
+    mongodb = stack.mongodb
+    if mongodb is not None and mongodb.pid is not None:
+        yield "nx-27017", mongodb.pid, session_members(mongodb.pid)
+    beams = sorted(pids_named("beam.smp"))
+    yield "rabbitmq", beams[0] if beams else None, beams
+
+
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU time (user + system) used so far by each part of the stack, workers included."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for name, _, pids in process_groups(stack):
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        used[name] = total / ticks
+    return used
+
+
+def cpu_increase(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: round(after[name] - before.get(name, 0.0), 2) for name in after}
+
+
 class PeakMemory:
     """Polls the peak resident memory of each process of the stack until stopped."""
 
@@ -128,19 +164,8 @@ class PeakMemory:
         # label ("gateway", "gateway/1234" for a worker) -> peak kB
         self.peak_kb: dict[str, int] = {}
 
-    def _groups(self) -> Iterable[tuple[str, int | None, list[int]]]:
-        """(name, the service's own pid, every pid of it)."""
-        for service in self._stack.services.values():
-            if service.pid is not None:
-                yield service.name, service.pid, session_members(service.pid)
-        mongodb = self._stack.mongodb
-        if mongodb is not None and mongodb.pid is not None:
-            yield "nx-27017", mongodb.pid, session_members(mongodb.pid)
-        beams = sorted(pids_named("beam.smp"))
-        yield "rabbitmq", beams[0] if beams else None, beams
-
     def sample(self) -> None:
-        for name, leader, pids in self._groups():
+        for name, leader, pids in process_groups(self._stack):
             for pid in pids:
                 peak = read_status_kb(pid, "VmHWM")
                 if peak is None:

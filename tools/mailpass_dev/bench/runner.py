@@ -63,6 +63,10 @@ def smtp_connections_per_sender(options: BenchOptions) -> int:
     return int(declared.default) if declared is not None else DEFAULT_SMTP_MAX_CONNECTIONS
 
 
+def _cpu_summary(cpu: dict[str, float]) -> str:
+    return ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
+
+
 async def _drain(ctx: phases.BenchContext) -> None:
     """Drop what a failed batch run left behind, so it does not leak into later runs."""
     queue = Topology(ctx.stack.config.amqp_prefix).work_queue(MessageKind.BATCH)
@@ -88,6 +92,7 @@ async def _batch_phase(
         log(
             f"{phase} {i}/{runs}: {run['received']}/{run['messages']} in {run['seconds']:.1f}s "
             f"= {run['rate']:.0f} msg/s, {run['round_trips_per_message'] or 0:.3f} round trips/msg"
+            f"; CPU s: {_cpu_summary(run['cpu_seconds_by_process'])}"
         )
         ctx.stack.check_alive()
         if run["lost"] > 0:
