@@ -109,15 +109,20 @@ def session_members(session_id: int) -> list[int]:
     return members
 
 
-def pids_named(name: str) -> list[int]:
+def rabbitmq_server_pids() -> list[int]:
+    """The RabbitMQ server's Erlang VM (not the short-lived VMs of ``rabbitmqctl`` calls)."""
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == name:
-                    found.append(int(entry.name))
-            except OSError:
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "beam.smp":
                 continue
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(args[i : i + 3] == [b"-s", b"rabbit", b"boot"] for i in range(len(args))):
+            found.append(int(entry.name))
     return found
 
 
@@ -129,7 +134,7 @@ def process_groups(stack: Stack) -> Iterable[tuple[str, int | None, list[int]]]:
     mongodb = stack.mongodb
     if mongodb is not None and mongodb.pid is not None:
         yield "nx-27017", mongodb.pid, session_members(mongodb.pid)
-    beams = sorted(pids_named("beam.smp"))
+    beams = sorted(rabbitmq_server_pids())
     yield "rabbitmq", beams[0] if beams else None, beams
 
 
