@@ -22,8 +22,9 @@ from mailpass_sender.circuit import CircuitBreakers
 from mailpass_sender.failover import Failover
 from mailpass_sender.flows import DeliveryContext
 from mailpass_sender.metrics import IN_FLIGHT, SMTP_CONNECTIONS
-from mailpass_sender.pipeline import BrokerJobRouter, QueuePipeline
+from mailpass_sender.pipeline import QueuePipeline
 from mailpass_sender.retry import RetryPolicy
+from mailpass_sender.router import BrokerJobRouter
 from mailpass_sender.settings import SenderSettings
 
 log = logging.getLogger(__name__)
