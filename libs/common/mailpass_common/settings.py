@@ -6,10 +6,23 @@ everywhere and a test builds a service from an explicit settings object.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from mailpass_common.egress import EgressPolicy, parse_networks, parse_port_ranges
 
 DEV_SECRET = "dev-only-secret-change-me"
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split(value: Any) -> Any:
+    """Comma-separated in the environment (``A,B``); a list when given in code."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
 
 
 class CommonSettings(BaseSettings):
@@ -32,11 +45,53 @@ class CommonSettings(BaseSettings):
     # How long a service keeps retrying its first connection to MongoDB and RabbitMQ.
     startup_timeout_seconds: float = 60.0
 
+    # Where tenants' providers may connect (see mailpass_common.egress): networks allowed
+    # besides public addresses (CIDRs, e.g. an in-cluster relay), SMTP ports besides 25,
+    # 465, 587 and 2525 (ports or ranges), and API hosts besides SendGrid's and Mailgun's
+    # official ones. The dev stack and the tests allow loopback.
+    provider_allowed_networks: CommaList = Field(default_factory=list)
+    provider_allowed_smtp_ports: CommaList = Field(default_factory=list)
+    provider_allowed_api_hosts: CommaList = Field(default_factory=list)
+    # SES providers without their own keys may send as the platform's AWS identity
+    # (IRSA, instance role): only for an installation whose tenants the operator trusts.
+    ses_allow_ambient_credentials: bool = False
+    # The SES endpoint of every SES provider, e.g. a local moto server; AWS's by default.
+    ses_endpoint_url: str | None = None
+
+    @field_validator(
+        "provider_allowed_networks",
+        "provider_allowed_smtp_ports",
+        "provider_allowed_api_hosts",
+        mode="before",
+    )
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return _split(value)
+
+    @field_validator("provider_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # a ValueError names the bad entry
+        return value
+
+    @field_validator("provider_allowed_smtp_ports")
+    @classmethod
+    def _ports(cls, value: list[str]) -> list[str]:
+        parse_port_ranges(value)
+        return value
+
     @model_validator(mode="after")
     def _refuse_dev_secret_outside_development(self) -> CommonSettings:
         if self.environment != "development" and self.secret_key.get_secret_value() == DEV_SECRET:
             raise ValueError("SECRET_KEY must be set outside development")
         return self
+
+    def egress_policy(self) -> EgressPolicy:
+        return EgressPolicy(
+            allowed_networks=parse_networks(self.provider_allowed_networks),
+            extra_smtp_ports=parse_port_ranges(self.provider_allowed_smtp_ports),
+            extra_api_hosts=frozenset(h.lower() for h in self.provider_allowed_api_hosts),
+        )
 
 
 class ServiceSettings(CommonSettings):

@@ -1,4 +1,8 @@
-"""Routes of the provider administration API (``providers`` permission)."""
+"""Routes of the provider administration API (``providers`` permission).
+
+Where a provider may point is checked when it is saved (``delivery.targets``: the egress
+policy, official API hosts, SES keys) and again at every connection.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,10 @@ from fastapi import APIRouter, Response
 from mailpass_common import providers
 from mailpass_common.db import Document
 from mailpass_common.delivery.check import check_connection
+from mailpass_common.delivery.targets import check_targets
 from mailpass_common.provider_config import (
     ProviderConfigError,
+    ValidatedConfig,
     public_view,
     validate_config,
 )
@@ -24,6 +30,7 @@ from mailpass_gateway.providers.models import (
 )
 from mailpass_gateway.providers.service import (
     Cipher,
+    Options,
     config_error,
     name_taken,
     not_found,
@@ -50,10 +57,16 @@ async def list_providers(key: ProvidersKey, db: Db) -> ProviderListResponse:
     summary="Add a provider (smtp, ses, sendgrid or mailgun); secrets are write-only",
 )
 async def create_provider(
-    body: ProviderCreate, key: ProvidersKey, db: Db, cipher: Cipher, cache: Providers
+    body: ProviderCreate,
+    key: ProvidersKey,
+    db: Db,
+    cipher: Cipher,
+    options: Options,
+    cache: Providers,
 ) -> ProviderResponse:
     try:
         checked = validate_config(body.type, body.config)
+        await check_targets(body.type, checked, options)
     except ProviderConfigError as exc:
         raise config_error(exc) from exc
     try:
@@ -94,16 +107,21 @@ async def update_provider(
     key: ProvidersKey,
     db: Db,
     cipher: Cipher,
+    options: Options,
     cache: Providers,
 ) -> ProviderResponse:
     # This process sees the change at once; the other processes within the cache's TTL.
     cache.forget(key.account_id)
     fields = body.common_changes()
     doc = await owned_provider(db, key.account_id, provider_id)
+
+    async def check_merged(merged: ValidatedConfig) -> None:
+        await check_targets(doc["type"], merged, options)
+
     if fields or body.config:
         try:
             updated = await providers.update_provider(
-                db, cipher, key.account_id, provider_id, fields, body.config
+                db, cipher, key.account_id, provider_id, fields, body.config, check_merged
             )
         except ProviderConfigError as exc:
             raise config_error(exc) from exc
@@ -155,11 +173,13 @@ async def set_default(
     summary="Connect and authenticate without sending",
     description="200 whenever the test could run: `data.ok` says whether the provider "
     "accepted the connection and credentials; when it did not, `data.error` carries the "
-    "provider's reply (e.g. `535 5.7.8 Authentication credentials invalid`).",
+    "provider's reply (e.g. `535 5.7.8 Authentication credentials invalid`), truncated; "
+    "a server that does not answer in SMTP, or an HTTP body, is never repeated. The "
+    "connection obeys the platform's egress policy, as deliveries do.",
 )
 async def test_provider(
-    provider_id: str, key: ProvidersKey, db: Db, cipher: Cipher
+    provider_id: str, key: ProvidersKey, db: Db, cipher: Cipher, options: Options
 ) -> ProviderCheckResponse:
     doc = await owned_provider(db, key.account_id, provider_id)
-    error = await check_connection(doc, cipher)
+    error = await check_connection(doc, cipher, options)
     return ProviderCheckResponse(data=ProviderCheck(ok=error is None, error=error))
