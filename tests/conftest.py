@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -14,6 +15,13 @@ from tests.support.egress import LOCAL_PROVIDER_RULES
 from tests.support.services import mongodb, rabbitmq_url
 from tests.support.smtp import SmtpServer
 from tests.support.stack import delete_topology
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Settings built from the environment (the CLI and services started as processes, a
+    # few settings tests) run as development, as under `make test`; tests of the
+    # production rules remove it.
+    os.environ.setdefault("ENVIRONMENT", "development")
 
 
 @pytest.fixture(scope="session")

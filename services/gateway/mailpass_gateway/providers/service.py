@@ -19,12 +19,12 @@ from mailpass_gateway.deps import Settings
 
 
 @lru_cache(maxsize=4)
-def _cipher_for(secret: str) -> CredentialCipher:
-    return CredentialCipher(secret)
+def _cipher_for(secret: str, previous: tuple[str, ...]) -> CredentialCipher:
+    return CredentialCipher(secret, previous)
 
 
 def get_cipher(settings: Settings) -> CredentialCipher:
-    return _cipher_for(settings.secret_key.get_secret_value())
+    return _cipher_for(settings.secret_key.get_secret_value(), settings.previous_secrets())
 
 
 def get_options(settings: Settings) -> DeliveryOptions:
