@@ -1,7 +1,8 @@
 """Routes of the provider administration API (``providers`` permission).
 
 Where a provider may point is checked when it is saved (``delivery.targets``: the egress
-policy, official API hosts, SES keys) and again at every connection.
+policy, official API hosts, SES keys) and again at every connection. Test keys may only
+read providers (see ``deps.LiveProvidersKey``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from mailpass_common.provider_config import (
     public_view,
     validate_config,
 )
-from mailpass_gateway.deps import Db, Providers, ProvidersKey
+from mailpass_gateway.deps import Db, LiveProvidersKey, Providers, ProvidersKey
 from mailpass_gateway.providers.models import (
     ProviderCheck,
     ProviderCheckResponse,
@@ -58,7 +59,7 @@ async def list_providers(key: ProvidersKey, db: Db) -> ProviderListResponse:
 )
 async def create_provider(
     body: ProviderCreate,
-    key: ProvidersKey,
+    key: LiveProvidersKey,
     db: Db,
     cipher: Cipher,
     options: Options,
@@ -104,7 +105,7 @@ async def get_provider(provider_id: str, key: ProvidersKey, db: Db) -> ProviderR
 async def update_provider(
     provider_id: str,
     body: ProviderUpdate,
-    key: ProvidersKey,
+    key: LiveProvidersKey,
     db: Db,
     cipher: Cipher,
     options: Options,
@@ -144,7 +145,7 @@ async def update_provider(
     summary="Delete a provider (deleting the default leaves the account without one)",
 )
 async def delete_provider(
-    provider_id: str, key: ProvidersKey, db: Db, cache: Providers
+    provider_id: str, key: LiveProvidersKey, db: Db, cache: Providers
 ) -> Response:
     cache.forget(key.account_id)
     if not await providers.delete_provider(db, key.account_id, provider_id):
@@ -158,7 +159,7 @@ async def delete_provider(
     summary="Make this provider the account's default (the one /mail/send uses)",
 )
 async def set_default(
-    provider_id: str, key: ProvidersKey, db: Db, cache: Providers
+    provider_id: str, key: LiveProvidersKey, db: Db, cache: Providers
 ) -> ProviderResponse:
     cache.forget(key.account_id)
     if not await providers.set_default_provider(db, key.account_id, provider_id):
@@ -175,10 +176,10 @@ async def set_default(
     "accepted the connection and credentials; when it did not, `data.error` carries the "
     "provider's reply (e.g. `535 5.7.8 Authentication credentials invalid`), truncated; "
     "a server that does not answer in SMTP, or an HTTP body, is never repeated. The "
-    "connection obeys the platform's egress policy, as deliveries do.",
+    "connection obeys the platform's egress policy, as deliveries do. Live keys only.",
 )
 async def test_provider(
-    provider_id: str, key: ProvidersKey, db: Db, cipher: Cipher, options: Options
+    provider_id: str, key: LiveProvidersKey, db: Db, cipher: Cipher, options: Options
 ) -> ProviderCheckResponse:
     doc = await owned_provider(db, key.account_id, provider_id)
     error = await check_connection(doc, cipher, options)
