@@ -6,7 +6,6 @@ from fastapi import APIRouter, Response
 
 from mailpass_common import providers
 from mailpass_common.db import Document
-from mailpass_common.delivery.check import check_connection
 from mailpass_common.provider_config import (
     ProviderConfigError,
     public_view,
@@ -28,6 +27,7 @@ from mailpass_gateway.providers.service import (
     name_taken,
     not_found,
     owned_provider,
+    run_check,
 )
 
 router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
@@ -161,5 +161,5 @@ async def test_provider(
     provider_id: str, key: ProvidersKey, db: Db, cipher: Cipher
 ) -> ProviderCheckResponse:
     doc = await owned_provider(db, key.account_id, provider_id)
-    error = await check_connection(doc, cipher)
+    error = await run_check(db, cipher, doc)
     return ProviderCheckResponse(data=ProviderCheck(ok=error is None, error=error))
