@@ -109,6 +109,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     Collections.CONSOLE_LINKS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
     Collections.CONSOLE_SIGNINS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
+    Collections.CIRCUITS: [
+        IndexModel([("account_id", ASCENDING)]),
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
+    ],
 }
 
 

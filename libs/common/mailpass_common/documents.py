@@ -13,6 +13,7 @@ Collections:
 - ``console_sessions``, ``console_links``, ``console_signins``  the web console's
                  sessions, one-time sign-in links and sign-in attempt windows
                  (:mod:`mailpass_common.console_auth`)
+- ``circuits``  circuit breakers the senders report open (:mod:`mailpass_common.circuits`)
 
 Timestamps written by updates use ``$currentDate`` (the database's clock): a ``$set`` of a
 datetime is stored as a string by the nx-27017 wire server used in development, while
@@ -36,6 +37,7 @@ class Collections:
     CONSOLE_SESSIONS = "console_sessions"
     CONSOLE_LINKS = "console_links"
     CONSOLE_SIGNINS = "console_signins"
+    CIRCUITS = "circuits"
 
 
 class MessageStatus(StrEnum):
