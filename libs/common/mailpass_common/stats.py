@@ -24,7 +24,7 @@ the events (projected to ``event_type``), counted here. The alternatives fell sh
   few times a day.
 
 So the cost grows with the mail in the window, is paid only when someone looks (the
-gateway keeps each answer for half a minute), and is bounded: a bucket counts at most
+gateway keeps each answer for ten seconds), and is bounded: a bucket counts at most
 its window's ``max_per_bucket`` rows of each kind, and says when it stopped there (``capped``;
 the console shows "10,000+"). Accounts sending more than that per hour read their
 volumes on the Prometheus dashboards.

@@ -20,6 +20,7 @@ from mailpass_common.management import management_server
 from mailpass_common.providers import ProviderCache
 from mailpass_common.telemetry import extract_trace_context, log_fields, tracer
 from mailpass_gateway.body_limit import BodySizeLimit
+from mailpass_gateway.console import install_console
 from mailpass_gateway.errors import install_error_handlers, internal_error
 from mailpass_gateway.keys.views import router as keys_router
 from mailpass_gateway.mail.responses import restore_null_examples
@@ -86,6 +87,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(stats_router)
     app.include_router(providers_router)
     app.include_router(keys_router)
+    install_console(app)
     # Added before the instrumentation, so it runs inside it: refusals are measured too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     _instrument(app)

@@ -11,9 +11,9 @@ from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_gateway.mail.service import Caller
 from mailpass_gateway.mail.status import spec_datetime
 
-# Counting a window reads every message and event in it: an overview left open, or a
-# dashboard polling the API, is answered from memory for this long.
-STATS_TTL_SECONDS = 30.0
+# Counting a window reads every message and event in it: a dashboard polling the API,
+# or an overview reloaded, is answered from memory for this long.
+STATS_TTL_SECONDS = 10.0
 
 
 class StatsCache:

@@ -30,7 +30,7 @@ Stats = Annotated[StatsCache, Depends(get_stats_cache)]
     summary="Counts over the last 24 hours (hourly) or 7 days (daily)",
     description="Per UTC-aligned bucket ending now: messages accepted and how many of "
     "them are sent, failed or still pending, and the deferrals, opens and clicks recorded. "
-    "Live and test mail are counted apart (`sandbox`). Answers may be up to 30 s old.",
+    "Live and test mail are counted apart (`sandbox`). Answers may be up to 10 s old.",
     responses=error_responses(
         ErrorCode.VALIDATION_ERROR, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN
     ),
