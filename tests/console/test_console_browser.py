@@ -217,6 +217,22 @@ async def test_an_account_owners_first_day_in_the_console(
     )
     assert theirs.status == 404
 
+    # Mail sent with a test key lands in the sandbox inbox, rendered.
+    tester = await api_keys.create_api_key(db, account_id, [Permission.MAIL], test=True)
+    async with httpx.AsyncClient(base_url=stack["gateway"], timeout=30) as client:
+        tried = await client.post(
+            "/api/v1/mail/send",
+            json={"to": "qa@example.com", "subject": "Welcome aboard", "html": "<h1>Hi!</h1>"},
+            headers={"Authorization": f"Bearer {tester.key}"},
+        )
+    assert tried.status_code == 200, tried.text
+    await go_to(page, "Sandbox inbox")
+    inbox = page.get_by_role("navigation", name="Test messages")
+    await expect(inbox.get_by_role("link", name=re.compile("Welcome aboard"))).to_be_visible()
+    frame = page.frame_locator("iframe.rendered")
+    await expect(frame.get_by_role("heading", name="Hi!")).to_be_visible()
+    await look(page, "desktop-sandbox", csp)
+
     # Revoke the key: the API refuses it from then on.
     await go_to(page, "API Keys")
     await page.get_by_role("link", name="Revoke billing").click()
@@ -242,6 +258,7 @@ async def test_an_account_owners_first_day_in_the_console(
         ("/console/messages", "phone-messages"),
         (message_page, "phone-message"),
         ("/console/providers", "phone-smtp-settings"),
+        ("/console/sandbox", "phone-sandbox"),
         ("/console/keys", "phone-keys"),
     ):
         await small.goto(path)

@@ -1,6 +1,7 @@
 """The web console, served by the gateway under ``/console``: server-rendered pages
 (Jinja2, a little plain JavaScript, no build step, nothing from another origin) over the
-same service code as the API. See ``docs/console.md``."""
+same service code as the API. The README's "The web console" tells what it does and
+why it is built so."""
 
 from __future__ import annotations
 
