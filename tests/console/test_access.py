@@ -54,6 +54,27 @@ async def test_a_key_with_the_console_permission_opens_a_server_side_session(
     assert again.status_code == 303 and again.headers["location"].startswith("/console/sign-in")
 
 
+async def test_sign_in_goes_on_to_the_page_asked_for_and_never_to_another_site(
+    console: httpx.AsyncClient, db: Database
+) -> None:
+    key = await owner_key(db)
+    asked = await console.get("/console/keys?x=1")
+    assert asked.status_code == 303
+    assert asked.headers["location"] == "/console/sign-in?next=%2Fconsole%2Fkeys%3Fx%3D1"
+    for target, expected in (
+        ("/console/keys?x=1", "/console/keys?x=1"),
+        ("https://evil.example/console/", "/console/overview"),
+        ("//evil.example/console/", "/console/overview"),
+        ("/console/\\evil.example", "/console/overview"),
+    ):
+        page = await console.get("/console/sign-in", params={"next": target})
+        done = await console.post(
+            "/console/sign-in",
+            data={"csrf_token": csrf_token(page), "api_key": key, "next": target},
+        )
+        assert done.headers["location"] == expected, target
+
+
 async def test_keys_without_the_permission_or_revoked_do_not_sign_in(
     console: httpx.AsyncClient, db: Database
 ) -> None:
