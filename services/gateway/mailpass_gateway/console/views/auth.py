@@ -58,7 +58,9 @@ def _signin_page(
     error: str | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    target: str | None = None,
 ) -> Response:
+    """The sign-in form; ``target`` is where a successful sign-in goes on to."""
     token = signin_token(request)
     response = render(
         request,
@@ -67,7 +69,7 @@ def _signin_page(
         status=status,
         headers=headers,
         csrf_token=token,
-        next=safe_next(request.query_params.get("next", "")),
+        next=safe_next(target if target is not None else request.query_params.get("next", "")),
         error=error,
     )
     keep_signin_token(response, settings, token)
@@ -126,13 +128,19 @@ async def _signed_in(
 
 @router.post("/sign-in")
 async def sign_in(request: Request, form: SignInForm, db: Db, settings: Settings) -> Response:
+    target = form.get("next")
     try:
         await _count_attempt(request, db, settings)
     except ApiError as exc:
-        return _signin_page(request, settings, error=exc.message, status=429, headers=exc.headers)
+        return _signin_page(
+            request, settings, error=exc.message, status=429, headers=exc.headers, target=target
+        )
     record = await api_keys.authenticate(db, form.get("api_key")) if form.get("api_key") else None
-    if record is None:
-        return _signin_page(request, settings, error="Invalid or revoked API key.", status=401)
+    account = await accounts.get_account(db, record.account_id) if record else None
+    if record is None or account is None:
+        return _signin_page(
+            request, settings, error="Invalid or revoked API key.", status=401, target=target
+        )
     if Permission.CONSOLE not in record.permissions:
         return _signin_page(
             request,
@@ -140,14 +148,12 @@ async def sign_in(request: Request, form: SignInForm, db: Db, settings: Settings
             error="This API key lacks the 'console' permission: create one that has it, "
             "or ask for a sign-in link (mailpass console-link).",
             status=403,
+            target=target,
         )
-    account = await accounts.get_account(db, record.account_id)
-    if account is None:
-        return _signin_page(request, settings, error="Invalid or revoked API key.", status=401)
     return await _signed_in(
         db,
         settings,
-        form.get("next"),
+        target,
         account=account,
         permissions=record.permissions,
         test=record.test,

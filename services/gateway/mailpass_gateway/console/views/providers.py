@@ -131,13 +131,9 @@ def _invalid(
     errors: list[dict[str, str]],
 ) -> Response:
     specs = forms.common_fields() + forms.config_fields(type_)
+    values = {**forms.posted_values(form, specs), "is_default": form.has("is_default")}
     return _form_page(
-        request,
-        session,
-        type_,
-        doc=doc,
-        values=forms.posted_values(form, specs),
-        errors=forms.field_errors(errors),
+        request, session, type_, doc=doc, values=values, errors=forms.field_errors(errors)
     )
 
 
