@@ -136,7 +136,10 @@ async def test_missing_message_and_another_accounts_message_are_both_404(
         db,
         [
             events.event_document(
-                message_id=message_id, account_id=tenant.account_id, event_type=EventType.OPEN
+                message_id=message_id,
+                account_id=tenant.account_id,
+                event_type=EventType.OPEN,
+                sandbox=False,
             )
         ],
     )

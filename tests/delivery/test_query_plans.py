@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import outbox
+from mailpass_common import message_search, outbox, stats
 from mailpass_common.db import Database, where
 from mailpass_common.documents import Collections, MessageKind
+from mailpass_common.message_search import MessageFilter
 
 NOW = datetime.now(UTC)
 
@@ -45,6 +46,44 @@ PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
         Collections.MESSAGES,
         where(account_id="acc_x"),
         [("created_at", -1)],
+    ),
+    "message list: live, failed, with a tag, older than the cursor": (
+        Collections.MESSAGES,
+        message_search.older_than(
+            message_search.selector(
+                "acc_x", MessageFilter(sandbox=False, status="failed", tag="t")
+            ),
+            NOW,
+        ),
+        message_search.NEWEST_FIRST,
+    ),
+    "message list: the cursor's second, by id": (
+        Collections.MESSAGES,
+        message_search.within(message_search.selector("acc_x", MessageFilter(sandbox=True)), NOW),
+        message_search.BY_ID,
+    ),
+    "message list: one recipient, a date range": (
+        Collections.MESSAGES,
+        message_search.selector(
+            "acc_x",
+            MessageFilter(
+                sandbox=False,
+                to="ann@example.com",
+                created_after=NOW - timedelta(days=1),
+                created_before=NOW,
+            ),
+        ),
+        message_search.NEWEST_FIRST,
+    ),
+    "stats: an account's messages in a bucket": (
+        Collections.MESSAGES,
+        stats.range_selector("acc_x", False, NOW - timedelta(hours=1), NOW),
+        None,
+    ),
+    "stats: an account's events in a bucket": (
+        Collections.EVENTS,
+        stats.range_selector("acc_x", True, NOW - timedelta(hours=1), NOW),
+        None,
     ),
     "a message's events": (
         Collections.EVENTS,

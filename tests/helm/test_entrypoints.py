@@ -118,6 +118,25 @@ def test_service_entry_points_import(
     assert done.stdout.strip() == console_scripts()[command[0]]
 
 
+def test_the_gateway_ships_the_consoles_pages_and_static_files(
+    image_bin: Path, tmp_path: Path
+) -> None:
+    """Templates and static files are package data: a non-editable install has them."""
+    probe = (
+        "from mailpass_gateway.console.pages import STATIC, TEMPLATES, environment\n"
+        "from mailpass_gateway.console.provider_forms import config_fields\n"
+        "names = sorted(environment.list_templates())\n"
+        "assert 'providers/form.html' in names and 'base.html' in names, names\n"
+        "for name in names:\n"
+        "    environment.get_template(name)\n"
+        "assert config_fields('smtp')\n"
+        "print(sorted(p.name for p in STATIC.iterdir()))\n"
+    )
+    done = run_in_image(image_bin, tmp_path, str(image_bin / "python"), "-c", probe)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['console.css', 'console.js', 'favicon.svg']"
+
+
 def test_the_image_has_no_dev_tools(image_bin: Path) -> None:
     for tool in ("pytest", "ruff", "mypy", "moto_server", "nx-27017", "honcho"):
         assert not (image_bin / tool).exists(), tool

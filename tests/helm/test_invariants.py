@@ -226,7 +226,7 @@ def test_scalers_and_monitors_point_at_what_exists(scenario: Rendered) -> None:
         assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
 
 
-def test_the_ingress_exposes_only_the_api_and_the_tracking_paths(scenario: Rendered) -> None:
+def test_the_ingress_exposes_only_the_api_console_and_tracking_paths(scenario: Rendered) -> None:
     ingresses = scenario.of_kind("Ingress")
     if not scenario.values.get("ingress", {}).get("enabled"):
         assert not ingresses
@@ -237,10 +237,13 @@ def test_the_ingress_exposes_only_the_api_and_the_tracking_paths(scenario: Rende
         p["path"]: (p["backend"]["service"]["name"], p["backend"]["service"]["port"])
         for p in rule["http"]["paths"]
     }
-    assert routes == {
+    expected = {
         "/api": (f"{RELEASE}-gateway", {"name": "http"}),
         "/t": (f"{RELEASE}-tracker", {"name": "http"}),
     }
+    if scenario.values["ingress"].get("consolePath", "/console"):  # "" keeps it unrouted
+        expected["/console"] = (f"{RELEASE}-gateway", {"name": "http"})
+    assert routes == expected
     assert ingress["spec"]["tls"][0]["hosts"] == [rule["host"]]
     services = {s["metadata"]["name"]: s for s in scenario.of_kind("Service")}
     for service_name, _ in routes.values():

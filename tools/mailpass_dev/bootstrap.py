@@ -1,5 +1,5 @@
-"""Creates the ``dev`` account, an API key with the ``mail`` permission and a default
-provider pointing at the capture server; reuses them on later starts."""
+"""Creates the ``dev`` account, an API key with every permission (``console`` included)
+and a default provider pointing at the capture server; reuses them on later starts."""
 
 from __future__ import annotations
 
@@ -43,9 +43,7 @@ async def bootstrap(
         found = await api_keys.authenticate(db, key)
         if found is not None and found.account_id == account_id:
             return DevAccount(account_id, key)
-    new = await api_keys.create_api_key(
-        db, account_id, [Permission.MAIL, Permission.PROVIDERS, Permission.KEYS], name="dev"
-    )
+    new = await api_keys.create_api_key(db, account_id, list(Permission), name="dev")
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key_file.write_text(new.key + "\n")
     key_file.chmod(0o600)

@@ -8,8 +8,9 @@ import contextlib
 import os
 from pathlib import Path
 
+from mailpass_common import console_auth, telemetry
 from mailpass_common import db as dbmod
-from mailpass_common import telemetry
+from mailpass_common.cli.console import link_url
 from mailpass_common.lifecycle import wait_for_mongodb
 from mailpass_common.security import CredentialCipher
 from mailpass_common.settings import CommonSettings, load_settings
@@ -20,6 +21,9 @@ BANNER = """
 ================================================================================
  MailPass dev stack
    gateway   http://127.0.0.1:{gateway_port}   (docs: http://127.0.0.1:{gateway_port}/docs)
+   console   http://127.0.0.1:{gateway_port}/console
+             sign in once within 15 minutes: {console_link}
+             (a new link: .venv/bin/mailpass console-link --account dev)
    tracker   http://127.0.0.1:{tracker_port}
    metrics   http://127.0.0.1:9100/metrics (gateway), :9101 (sender), :9102 (tracker),
              :9103 (scheduler); /healthz and /readyz on the same ports
@@ -47,13 +51,18 @@ async def serve_mailbox(data_dir: Path, host: str, port: int) -> None:
             smtp_host=host,
             smtp_port=port,
         )
+        gateway_port = os.environ.get("GATEWAY_PORT", "8000")
+        gateway_url = f"http://127.0.0.1:{gateway_port}"
         print(
             BANNER.format(
-                gateway_port=os.environ.get("GATEWAY_PORT", "8000"),
+                gateway_port=gateway_port,
                 tracker_port=os.environ.get("TRACKER_PORT", "8001"),
                 smtp_port=port,
                 mailbox=(data_dir / "mailbox").resolve(),
                 key=dev.api_key,
+                console_link=link_url(
+                    gateway_url, await console_auth.create_link(db, dev.account_id)
+                ),
             ),
             flush=True,
         )

@@ -84,6 +84,15 @@ async def authenticate(db: Database, key: str) -> ApiKeyRecord | None:
     )
 
 
+async def is_active(db: Database, key_hash: str) -> bool:
+    """Whether the key with this hash still works (a console session opened with a key
+    ends when the key is revoked)."""
+    found = await db[Collections.API_KEYS].find_one(
+        {"_id": key_hash, **where(revoked=False)}, projection={"_id": 1}
+    )
+    return found is not None
+
+
 def api_key_view(doc: Document) -> dict[str, Any]:
     """A key as the API and CLI show it: never the key, never its hash."""
     return {

@@ -82,8 +82,37 @@ INDEXES: dict[str, list[IndexModel]] = {
         # index costs every status change a write: on nx-27017 one update of a message
         # with these three indexes costs about twice one without any.)
         IndexModel([("status", ASCENDING), ("claimed_at", ASCENDING)]),
+        # The console and GET /mail/messages: live or test messages newest first, and the
+        # same for one recipient (mailpass_common.message_search); stats count messages
+        # per time bucket on the first (mailpass_common.stats). Their fields never change
+        # after the insert, so on MongoDB no status change writes to them.
+        IndexModel([("account_id", ASCENDING), ("sandbox", ASCENDING), ("created_at", ASCENDING)]),
+        IndexModel(
+            [
+                ("account_id", ASCENDING),
+                ("sandbox", ASCENDING),
+                ("to", ASCENDING),
+                ("created_at", ASCENDING),
+            ]
+        ),
     ],
-    Collections.EVENTS: [IndexModel([("message_id", ASCENDING), ("created_at", ASCENDING)])],
+    Collections.EVENTS: [
+        IndexModel([("message_id", ASCENDING), ("created_at", ASCENDING)]),
+        # Stats: an account's live or test events per time bucket.
+        IndexModel([("account_id", ASCENDING), ("sandbox", ASCENDING), ("created_at", ASCENDING)]),
+    ],
+    # The console's sessions, one-time links and sign-in windows end by themselves: a TTL
+    # index removes each document once its expires_at has passed.
+    Collections.CONSOLE_SESSIONS: [
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
+        IndexModel([("account_id", ASCENDING)]),
+    ],
+    Collections.CONSOLE_LINKS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
+    Collections.CONSOLE_SIGNINS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
+    Collections.CIRCUITS: [
+        IndexModel([("account_id", ASCENDING)]),
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
+    ],
 }
 
 

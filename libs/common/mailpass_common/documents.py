@@ -10,6 +10,10 @@ Collections:
 - ``events``    what happens to a message more than once (deferrals, opens, clicks), one
                 document each, never embedded in the message
 - ``counters``  sequences (batch ``queue_id``) and send-limit windows
+- ``console_sessions``, ``console_links``, ``console_signins``  the web console's
+                 sessions, one-time sign-in links and sign-in attempt windows
+                 (:mod:`mailpass_common.console_auth`)
+- ``circuits``  circuit breakers the senders report open (:mod:`mailpass_common.circuits`)
 
 Timestamps written by updates use ``$currentDate`` (the database's clock): a ``$set`` of a
 datetime is stored as a string by the nx-27017 wire server used in development, while
@@ -30,6 +34,10 @@ class Collections:
     MESSAGES = "messages"
     EVENTS = "events"
     COUNTERS = "counters"
+    CONSOLE_SESSIONS = "console_sessions"
+    CONSOLE_LINKS = "console_links"
+    CONSOLE_SIGNINS = "console_signins"
+    CIRCUITS = "circuits"
 
 
 class MessageStatus(StrEnum):
@@ -109,6 +117,9 @@ class MessageDocument(TypedDict):
     fallback: NotRequired[bool]
     failed_at: NotRequired[datetime]
     dead_lettered: NotRequired[bool]
+    # Resending a failed message makes a new message; each names the other.
+    resent_from: NotRequired[str]
+    resent_as: NotRequired[str]
 
 
 def new_message(

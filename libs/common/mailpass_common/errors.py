@@ -28,6 +28,9 @@ class ErrorCode(StrEnum):
     NO_SMTP_PROVIDER = "NO_SMTP_PROVIDER"
     SEND_LIMIT_EXCEEDED = "SEND_LIMIT_EXCEEDED"
     SEND_FAILED = "SEND_FAILED"
+    NOT_RESENDABLE = "NOT_RESENDABLE"
+    CSRF_INVALID = "CSRF_INVALID"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -67,6 +70,19 @@ ERRORS: dict[ErrorCode, ErrorSpec] = {
         500,
         "Email sending failed: 550 5.1.1 <user@example.com>: Recipient address rejected",
         {"message_id": "<abc123.1706600000@mailpass.im>"},
+    ),
+    ErrorCode.NOT_RESENDABLE: ErrorSpec(
+        409,
+        "Only failed messages can be resent; this one is sent",
+        {"message_id": "<abc123.1706600000@mailpass.im>", "status": "sent"},
+    ),
+    ErrorCode.CSRF_INVALID: ErrorSpec(
+        403, "The form's security token is missing or stale: reload the page and try again"
+    ),
+    ErrorCode.TOO_MANY_ATTEMPTS: ErrorSpec(
+        429,
+        "Too many sign-in attempts from this address; retry in 240 s",
+        {"retry_after_seconds": 240},
     ),
     ErrorCode.INTERNAL_ERROR: ErrorSpec(500, "Internal server error; it has been logged"),
 }

@@ -24,13 +24,16 @@ def event_document(
     message_id: str,
     account_id: str,
     event_type: EventType,
+    sandbox: bool,
     created_at: datetime | None = None,
     **fields: Any,
 ) -> Document:
+    """``sandbox``: an event of a test message (stats count live and test mail apart)."""
     return {
         "message_id": message_id,
         "account_id": account_id,
         "event_type": event_type.value,
+        "sandbox": sandbox,
         "created_at": created_at or datetime.now(UTC),
         **fields,
     }

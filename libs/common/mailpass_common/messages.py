@@ -123,12 +123,12 @@ async def current_states(db: Database, message_ids: Sequence[str]) -> dict[str, 
 
 
 async def send_times(db: Database, message_ids: Sequence[str]) -> dict[str, MessageDocument]:
-    """Account and send time of messages (the tracker's events): one lookup by ``_id``."""
+    """Account, mode and send time of messages (the tracker's events): one lookup by ``_id``."""
     found = await (
         db[Collections.MESSAGES]
         .find(
             {"_id": {"$in": list(message_ids)}},
-            projection={"account_id": 1, "sent_at": 1, "claimed_at": 1},
+            projection={"account_id": 1, "sandbox": 1, "sent_at": 1, "claimed_at": 1},
         )
         .to_list()
     )
@@ -254,6 +254,27 @@ async def requeue_failed(db: Database, message_id: str) -> MessageDocument | Non
         return_document=ReturnDocument.BEFORE,
     )
     return cast(MessageDocument | None, before)
+
+
+async def mark_resent(db: Database, account_id: str, message_id: str, new_id: str) -> bool:
+    """Link a failed message to the message that resends it; False when it is not failed
+    or was resent already (of two racing resends, one wins). Its status stays final."""
+    result = await db[Collections.MESSAGES].update_one(
+        {
+            **where(_id=message_id, account_id=account_id, status=MessageStatus.FAILED.value),
+            # Never written as null, so $exists means the same on MongoDB and nx-27017.
+            "resent_as": {"$exists": False},
+        },
+        {"$set": {"resent_as": new_id}},
+    )
+    return result.modified_count == 1
+
+
+async def unmark_resent(db: Database, message_id: str, new_id: str) -> None:
+    """Undo :func:`mark_resent` when the new message could not be stored."""
+    await db[Collections.MESSAGES].update_one(
+        {"_id": message_id, **where(resent_as=new_id)}, {"$unset": {"resent_as": ""}}
+    )
 
 
 async def get_message(db: Database, message_id: str) -> MessageDocument | None:

@@ -281,4 +281,17 @@ def public_view(doc: Document) -> dict[str, Any]:
         "version": int(doc.get("version") or 1),
         "created_at": doc.get("created_at"),
         "updated_at": doc.get("updated_at") or doc.get("created_at"),
+        "last_check": last_check(doc),
+    }
+
+
+def last_check(doc: Document) -> dict[str, Any] | None:
+    """The provider's last check (``ok``, the provider's reply as ``error``, ``checked_at``)."""
+    if doc.get("last_check_at") is None:
+        return None
+    ok = bool(doc.get("last_check_ok"))  # bool(): nx-27017 reads a $set boolean as 0/1
+    return {
+        "ok": ok,
+        "error": None if ok else doc.get("last_check_error"),
+        "checked_at": doc.get("last_check_at"),
     }

@@ -232,6 +232,20 @@ async def delete_provider(db: Database, account_id: str, provider_id: str) -> bo
     return result.deleted_count == 1
 
 
+async def record_check(db: Database, account_id: str, provider_id: str, error: str | None) -> None:
+    """Keep the result of the provider's last check (shown by the console and the API).
+
+    Not a change of the provider: its version stays, so senders keep their connections.
+    """
+    await db[Collections.PROVIDERS].update_one(
+        where(_id=provider_id, account_id=account_id),
+        {
+            "$set": {"last_check_ok": error is None, "last_check_error": error},
+            **now_stamp("last_check_at"),
+        },
+    )
+
+
 async def list_fallbacks(db: Database, account_id: str) -> list[Document]:
     """The account's fallback providers, lowest ``fallback_priority`` first."""
     # $type, not $ne None: the nx-27017 dev server matches missing fields with $ne None.

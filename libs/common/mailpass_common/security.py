@@ -35,6 +35,8 @@ class Permission(StrEnum):
     MAIL = "mail"  # send, and read the status of its account's messages
     PROVIDERS = "providers"  # manage the account's providers
     KEYS = "keys"  # manage the account's API keys (never beyond its own permissions)
+    # Sign in to the web console; there it acts within the key's other permissions.
+    CONSOLE = "console"
 
 
 @dataclass(frozen=True)

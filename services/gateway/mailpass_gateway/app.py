@@ -20,14 +20,18 @@ from mailpass_common.management import management_server
 from mailpass_common.providers import ProviderCache
 from mailpass_common.telemetry import extract_trace_context, log_fields, tracer
 from mailpass_gateway.body_limit import BodySizeLimit
+from mailpass_gateway.console import install_console
 from mailpass_gateway.errors import install_error_handlers, internal_error
 from mailpass_gateway.keys.views import router as keys_router
 from mailpass_gateway.mail.responses import restore_null_examples
 from mailpass_gateway.mail.views import router as mail_router
+from mailpass_gateway.messages.views import router as messages_router
 from mailpass_gateway.metrics import REQUEST_SECONDS, REQUESTS
 from mailpass_gateway.providers.views import router as providers_router
 from mailpass_gateway.rpc import ReplyWaiter
 from mailpass_gateway.settings import GatewaySettings
+from mailpass_gateway.stats.service import StatsCache
+from mailpass_gateway.stats.views import router as stats_router
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.state.waiter = waiter
         app.state.keys = ApiKeyCache(db, settings.cache_ttl_seconds)
         app.state.providers = ProviderCache(db, settings.cache_ttl_seconds)
+        app.state.stats = StatsCache(db)
         try:
             async with management_server(
                 readiness,
@@ -81,8 +86,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         return {"mongodb": "ok", "rabbitmq": "ok"}
 
     app.include_router(mail_router)
+    app.include_router(messages_router)
+    app.include_router(stats_router)
     app.include_router(providers_router)
     app.include_router(keys_router)
+    install_console(app)
     # Added before the instrumentation, so it runs inside it: refusals are measured too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     _instrument(app)

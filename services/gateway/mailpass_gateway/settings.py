@@ -20,3 +20,17 @@ class GatewaySettings(ServiceSettings):
     # An Idempotency-Key still "running" this long after its request began belongs to a
     # gateway that died mid-request; a retry may take it over. Must exceed the send timeout.
     idempotency_stale_seconds: float = 300.0
+    # The web console (/console). A session lasts this long after its sign-in.
+    console_session_hours: float = Field(default=12.0, gt=0, le=720)
+    # The session cookie's Secure flag; by default set everywhere but in development,
+    # which serves the console over plain http on 127.0.0.1.
+    console_cookie_secure: bool | None = None
+    # Sign-in attempts (API key or one-time link) allowed per client address and window.
+    console_signin_attempts: int = Field(default=10, ge=1)
+    console_signin_window_seconds: int = Field(default=300, ge=1)
+
+    @property
+    def console_secure_cookie(self) -> bool:
+        if self.console_cookie_secure is not None:
+            return self.console_cookie_secure
+        return self.environment != "development"

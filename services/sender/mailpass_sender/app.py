@@ -18,7 +18,7 @@ from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
 from mailpass_common.management import ManagementServer
 from mailpass_common.providers import ProviderCache
 from mailpass_common.security import CredentialCipher
-from mailpass_sender.circuit import CircuitBreakers
+from mailpass_sender.circuit import CircuitBreakers, CircuitReporter
 from mailpass_sender.failover import Failover
 from mailpass_sender.flows import DeliveryContext
 from mailpass_sender.metrics import IN_FLIGHT, SMTP_CONNECTIONS
@@ -45,6 +45,7 @@ class SenderService:
         self.breakers = CircuitBreakers(
             settings.circuit_failure_threshold, settings.circuit_open_seconds
         )
+        self.circuit_reports = CircuitReporter(self.db, settings.circuit_open_seconds)
         self.pipelines: list[QueuePipeline] = []
         self._connection: AbstractRobustConnection | None = None
         self.management = ManagementServer(
@@ -75,6 +76,7 @@ class SenderService:
                 self.pool,
                 self.breakers,
                 ProviderCache(self.db, settings.cache_ttl_seconds),
+                self.circuit_reports,
             ),
             policy=RetryPolicy.from_settings(settings),
             router=BrokerJobRouter(JobPublisher(connection, topology)),
@@ -97,6 +99,7 @@ class SenderService:
     async def stop(self) -> None:
         await self.management.stop()
         await asyncio.gather(*(p.stop(STOP_TIMEOUT_SECONDS) for p in self.pipelines))
+        await self.circuit_reports.drain()
         if self._connection is not None:
             await self._connection.close()
         await self.pool.close()

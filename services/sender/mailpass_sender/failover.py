@@ -31,7 +31,7 @@ from mailpass_common.delivery.registry import SANDBOX_ID, ProviderPool
 from mailpass_common.documents import MessageDocument
 from mailpass_common.providers import ProviderCache, list_fallbacks
 from mailpass_common.telemetry import log_fields
-from mailpass_sender.circuit import CircuitBreakers
+from mailpass_sender.circuit import CircuitBreakers, CircuitReporter
 from mailpass_sender.metrics import DELIVERIES, DELIVERY_SECONDS, FAILOVERS
 
 log = logging.getLogger(__name__)
@@ -81,11 +81,13 @@ class Failover:
         pool: ProviderPool,
         breakers: CircuitBreakers,
         providers: ProviderCache,
+        reporter: CircuitReporter | None = None,
     ) -> None:
         self._db = db
         self._pool = pool
         self._breakers = breakers
         self._providers = providers
+        self._reporter = reporter
 
     async def send(self, doc: MessageDocument, email: OutgoingEmail, mime: bytes) -> Attempt:
         attempt = Attempt()
@@ -140,16 +142,17 @@ class Failover:
             attempt.refusals.append(Refusal(name, exc.reply, True))
             return False
         except TemporaryDeliveryError as exc:
-            self._record_temporary(attempt, provider_id, provider.type, name, exc.reply)
+            self._record_temporary(attempt, provider_doc, provider.type, name, exc.reply)
             return False
         except Exception as exc:
             # A provider bug must not strand the message: it is retried like an outage,
             # and ends in the dead-letter queue if it keeps happening.
             log.exception("provider crashed", extra=log_fields(provider_id=provider_id))
             reply = f"provider error: {type(exc).__name__}: {exc}"
-            self._record_temporary(attempt, provider_id, provider.type, name, reply)
+            self._record_temporary(attempt, provider_doc, provider.type, name, reply)
             return False
-        self._breakers.record_success(provider_id)
+        if self._breakers.record_success(provider_id) and self._reporter is not None:
+            self._reporter.closed(provider_doc)
         DELIVERIES.labels(provider.type, "sent").inc()
         if fallback:
             FAILOVERS.labels(provider.type).inc()
@@ -157,8 +160,10 @@ class Failover:
         return True
 
     def _record_temporary(
-        self, attempt: Attempt, provider_id: str, provider_type: str, name: str, reply: str
+        self, attempt: Attempt, provider_doc: Document, provider_type: str, name: str, reply: str
     ) -> None:
-        self._breakers.record_failure(provider_id)
+        provider_id = provider_doc["_id"]
+        if self._breakers.record_failure(provider_id) and self._reporter is not None:
+            self._reporter.opened(provider_doc, self._breakers.failures(provider_id))
         DELIVERIES.labels(provider_type, "deferred").inc()
         attempt.refusals.append(Refusal(name, reply, False))

@@ -194,6 +194,7 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
         message_id=doc["_id"],
         account_id=doc["account_id"],
         event_type=EventType.DEFERRED,
+        sandbox=bool(doc.get("sandbox")),
         _id=ObjectId(),  # fixed now, so a retried record never writes it twice
         detail=error,
         attempt=attempts,

@@ -99,6 +99,7 @@ def event_document(hit: TrackingHit, message: MessageDocument) -> Document:
         message_id=hit.message_id,
         account_id=message["account_id"],
         event_type=hit.event_type,
+        sandbox=bool(message.get("sandbox")),
         created_at=hit.created_at,
         _id=hit.event_id,
         ip_address=hit.ip_address,

@@ -65,6 +65,7 @@ async def _reset(ctx: CliContext, doc: MessageDocument) -> None:
         message_id=doc["_id"],
         account_id=doc["account_id"],
         event_type=EventType.QUEUED,
+        sandbox=bool(doc.get("sandbox")),
         detail="replayed from the dead-letter queue",
     )
     await events.insert_events(ctx.db, [e for e in (failure, replayed) if e is not None])

@@ -18,7 +18,7 @@ class KeyCreate(BaseModel):
     )
 
     name: Annotated[str, AfterValidator(header_text), Field(max_length=100)] = ""
-    permissions: Annotated[list[Permission], Field(min_length=1, max_length=3)]
+    permissions: Annotated[list[Permission], Field(min_length=1, max_length=len(Permission))]
     # A test key (mp_test_) runs the whole pipeline but delivers only to the sandbox.
     test: bool = False
 

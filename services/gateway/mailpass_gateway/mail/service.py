@@ -10,7 +10,7 @@ records it with one round trip each.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi.responses import JSONResponse
 
@@ -32,6 +32,16 @@ from mailpass_gateway.rpc import ReplyWaiter
 log = logging.getLogger(__name__)
 
 
+class Caller(Protocol):
+    """Who asks: an API key or a console session (both name an account and a mode)."""
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def test(self) -> bool: ...
+
+
 async def default_provider(providers: ProviderCache, account_id: str) -> Document:
     provider = await providers.default(account_id)
     if provider is None:
@@ -43,7 +53,7 @@ async def default_provider(providers: ProviderCache, account_id: str) -> Documen
     return provider
 
 
-async def reserve_send(db: Database, key: ApiKeyRecord, provider: Document) -> bool:
+async def reserve_send(db: Database, key: Caller, provider: Document) -> bool:
     """Count one send against the provider's hourly and daily limits, or refuse it (429).
 
     Test keys deliver to the sandbox capture, never through the provider, so they do not

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from mailpass_common.provider_config import (
     FallbackPriority,
@@ -123,6 +123,12 @@ class ProviderUpdate(BaseModel):
         return {f: getattr(self, f) for f in COMMON_FIELDS if f in self.model_fields_set}
 
 
+class LastCheck(BaseModel):
+    ok: bool
+    error: str | None = Field(description="The provider's reply when ok is false")
+    checked_at: datetime
+
+
 class ProviderView(BaseModel):
     id: str
     name: str
@@ -137,6 +143,9 @@ class ProviderView(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    last_check: LastCheck | None = Field(
+        description="The last POST /{id}/test (or the console's Send test), if any"
+    )
 
 
 class ProviderResponse(BaseModel):

@@ -10,7 +10,7 @@ from fastapi import Depends
 
 from mailpass_common import providers
 from mailpass_common.db import Database, Document
-from mailpass_common.delivery.check import check_options
+from mailpass_common.delivery.check import check_connection, check_options
 from mailpass_common.delivery.registry import DeliveryOptions
 from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_common.provider_config import ProviderConfigError
@@ -50,6 +50,16 @@ def name_taken(name: str) -> ApiError:
     return validation_error(
         [{"field": "name", "message": f"a provider named {name!r} already exists"}]
     )
+
+
+async def run_check(
+    db: Database, cipher: CredentialCipher, doc: Document, options: DeliveryOptions
+) -> str | None:
+    """Check the provider as the sender would connect (sending nothing, within the egress
+    policy) and keep the result on it: None when it accepted, else its reply."""
+    error = await check_connection(doc, cipher, options)
+    await providers.record_check(db, doc["account_id"], doc["_id"], error)
+    return error
 
 
 async def owned_provider(db: Database, account_id: str, provider_id: str) -> Document:

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Response
 
 from mailpass_common import providers
 from mailpass_common.db import Document
-from mailpass_common.delivery.check import check_connection
 from mailpass_common.delivery.targets import check_targets
 from mailpass_common.provider_config import (
     ProviderConfigError,
@@ -36,6 +35,7 @@ from mailpass_gateway.providers.service import (
     name_taken,
     not_found,
     owned_provider,
+    run_check,
 )
 
 router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
@@ -182,5 +182,5 @@ async def test_provider(
     provider_id: str, key: LiveProvidersKey, db: Db, cipher: Cipher, options: Options
 ) -> ProviderCheckResponse:
     doc = await owned_provider(db, key.account_id, provider_id)
-    error = await check_connection(doc, cipher, options)
+    error = await run_check(db, cipher, doc, options)
     return ProviderCheckResponse(data=ProviderCheck(ok=error is None, error=error))

@@ -1,0 +1,146 @@
+"""What the console's routes declare they need: the signed-in session, a checked form.
+
+- The session cookie holds a random token; the session itself is a server-side document
+  (:mod:`mailpass_common.console_auth`). It is ``HttpOnly``, ``SameSite=Strict`` and,
+  outside development, ``Secure`` with the ``__Host-`` prefix (no Domain, Path ``/``), so
+  no subdomain can plant one. A session opened with an API key ends with that key: it
+  is checked on every console request (one indexed read; the console is no hot path).
+- Every form that changes something carries the session's CSRF token, compared in
+  constant time; a post marked cross-site by the browser (``Sec-Fetch-Site``) is refused
+  before that. The sign-in forms, which have no session yet, carry a token that is also
+  in a short-lived cookie of their own (double submit).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+
+from mailpass_common import api_keys, console_auth
+from mailpass_common.console_auth import ConsoleSession
+from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_gateway.console.forms import Form, read_form
+from mailpass_gateway.deps import Db, Settings
+from mailpass_gateway.settings import GatewaySettings
+
+SIGNIN_COOKIE = "mailpass_console_signin"
+SIGNIN_COOKIE_SECONDS = 3600
+
+
+class SignInRequired(Exception):
+    """No live session: the route class sends the browser to the sign-in page."""
+
+    def __init__(self, notice: str | None = None) -> None:
+        super().__init__(notice or "sign in")
+        self.notice = notice
+
+
+def session_cookie_name(settings: GatewaySettings) -> str:
+    return "__Host-mailpass_console" if settings.console_secure_cookie else "mailpass_console"
+
+
+def set_session_cookie(response: Response, settings: GatewaySettings, token: str) -> None:
+    response.set_cookie(
+        session_cookie_name(settings),
+        token,
+        max_age=int(settings.console_session_hours * 3600),
+        path="/",
+        secure=settings.console_secure_cookie,
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def clear_session_cookie(response: Response, settings: GatewaySettings) -> None:
+    response.delete_cookie(
+        session_cookie_name(settings),
+        path="/",
+        secure=settings.console_secure_cookie,
+        httponly=True,
+        samesite="strict",
+    )
+
+
+async def current_session(request: Request, db: Db, settings: Settings) -> ConsoleSession:
+    token = request.cookies.get(session_cookie_name(settings), "")
+    session = await console_auth.find_session(db, token) if token else None
+    if session is None:
+        raise SignInRequired("session-ended" if token else None)
+    if session.key_hash is not None and not await api_keys.is_active(db, session.key_hash):
+        await console_auth.end_session(db, session.session_id)
+        raise SignInRequired("session-ended")
+    request.state.console_session = session  # for the layout of an error page
+    return session
+
+
+Session = Annotated[ConsoleSession, Depends(current_session)]
+
+
+def _same_token(expected: str, given: str) -> bool:
+    return bool(expected) and hmac.compare_digest(expected.encode(), given.encode())
+
+
+def refuse_cross_site(request: Request) -> None:
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise ApiError(ErrorCode.CSRF_INVALID, "Cross-site form posts are refused")
+
+
+async def checked_form(request: Request, session: Session) -> Form:
+    """The posted form, once its CSRF token is the session's."""
+    refuse_cross_site(request)
+    form = await read_form(request)
+    if not _same_token(session.csrf_token, form.get("csrf_token")):
+        raise ApiError(ErrorCode.CSRF_INVALID, ERROR_CSRF)
+    return form
+
+
+ERROR_CSRF = "The form's security token is missing or stale: reload the page and try again"
+
+CheckedForm = Annotated[Form, Depends(checked_form)]
+
+
+def signin_token(request: Request) -> str:
+    """The token of the sign-in forms: the one in their cookie, or a new one."""
+    return request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(32)
+
+
+def keep_signin_token(response: Response, settings: GatewaySettings, token: str) -> None:
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        token,
+        max_age=SIGNIN_COOKIE_SECONDS,
+        path="/console",
+        secure=settings.console_secure_cookie,
+        httponly=True,
+        samesite="strict",
+    )
+
+
+async def checked_signin_form(request: Request) -> Form:
+    """A sign-in form whose token matches its cookie (no session exists yet)."""
+    refuse_cross_site(request)
+    form = await read_form(request)
+    if not _same_token(request.cookies.get(SIGNIN_COOKIE, ""), form.get("csrf_token")):
+        raise ApiError(ErrorCode.CSRF_INVALID, ERROR_CSRF)
+    return form
+
+
+SignInForm = Annotated[Form, Depends(checked_signin_form)]
+
+
+def require(session: ConsoleSession, permission: str) -> None:
+    if not session.may(permission):
+        raise ApiError(
+            ErrorCode.FORBIDDEN,
+            f"This session cannot do that: sign in with a key that has the '{permission}' "
+            "permission",
+        )
+
+
+def client_address(request: Request) -> str:
+    """The client's address as uvicorn resolved it (it applies X-Forwarded-For only from
+    the proxies in FORWARDED_ALLOW_IPS, e.g. the ingress)."""
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,93 @@
+"""Rendering the console's pages: one Jinja2 environment, its filters, and the common context.
+
+Autoescaping is on for every template, so anything a tenant or a recipient wrote (a
+subject, a provider's reply, a user agent) is shown as text. Times are shown in UTC,
+like every date of the API, and say so.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from mailpass_common.console_auth import ConsoleSession
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+NOTICES = {
+    "provider-added": "Provider added.",
+    "provider-saved": "Provider saved.",
+    "provider-deleted": "Provider deleted.",
+    "provider-default": "Default provider changed: /send uses it from now on.",
+    "provider-tested": "Test finished: the result is shown on the provider.",
+    "key-revoked": "API key revoked: requests with it are refused from now on.",
+    "signed-out": "You are signed out.",
+    "session-ended": "Your session ended. Sign in again.",
+}
+
+
+def utc(value: Any, seconds: bool = True) -> str:
+    """``2026-11-24 14:03:05 UTC``; "" for no date."""
+    if isinstance(value, str):  # a date stored as text (nx-27017's $set): still a date
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return str(value)
+    if not isinstance(value, datetime):
+        return ""
+    value = value.astimezone(UTC) if value.tzinfo else value
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC" if seconds else f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+def iso(value: Any) -> str:
+    if not isinstance(value, datetime):
+        return ""
+    value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return str(value.isoformat(timespec="seconds")).replace("+00:00", "Z")
+
+
+def message_path(message_id: str) -> str:
+    """A message's page: its id without the angle brackets, URL-encoded."""
+    return "/console/messages/" + urllib.parse.quote(message_id.strip("<>"), safe="@")
+
+
+def number(value: Any) -> str:
+    return f"{int(value):,}" if isinstance(value, int | float) else str(value)
+
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.filters.update(utc=utc, iso=iso, message_path=message_path, number=number)
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    session: ConsoleSession | None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    notice = NOTICES.get(request.query_params.get("notice", ""))
+    page = environment.get_template(template).render(
+        request_path=request.url.path,
+        base_url=str(request.base_url).rstrip("/"),
+        session=session,
+        notice=notice,
+        **context,
+    )
+    return HTMLResponse(page, status_code=status, headers=headers)

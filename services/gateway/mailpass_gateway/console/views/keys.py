@@ -1,0 +1,141 @@
+"""API Keys: create a live or test key with permissions (shown once, with a copy
+button), list the account's keys, revoke one.
+
+The API's rules hold here too: a session grants only the permissions it has, and a test
+key's session sees, creates and revokes test keys only. Viewing needs only the
+``console`` permission; creating and revoking need ``keys``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+
+from mailpass_common import api_keys
+from mailpass_common.console_auth import ConsoleSession
+from mailpass_common.db import Database, Document
+from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.security import Permission
+from mailpass_gateway.console.deps import CheckedForm, Session, require
+from mailpass_gateway.console.pages import render
+from mailpass_gateway.console.routing import ConsoleRoute
+from mailpass_gateway.deps import Db, KeyCache
+from mailpass_gateway.errors import validation_details
+from mailpass_gateway.keys.models import KeyCreate
+
+router = APIRouter(prefix="/console/keys", route_class=ConsoleRoute, include_in_schema=False)
+
+PERMISSION_HELP = {
+    Permission.MAIL: "send, and read the account's messages and stats",
+    Permission.PROVIDERS: "add, change and delete providers",
+    Permission.KEYS: "create and revoke API keys",
+    Permission.CONSOLE: "sign in to this console",
+}
+
+
+async def _visible_keys(db: Database, session: ConsoleSession) -> list[dict[str, Any]]:
+    views = [
+        api_keys.api_key_view(doc) for doc in await api_keys.list_api_keys(db, session.account_id)
+    ]
+    views = [v for v in views if v["test"] or not session.test]
+    # Newest first; revoked keys after the working ones.
+    views.sort(key=lambda v: v["created_at"], reverse=True)
+    return sorted(views, key=lambda v: v["revoked"])
+
+
+def _page(
+    request: Request,
+    session: ConsoleSession,
+    keys: list[dict[str, Any]],
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    return render(
+        request,
+        "keys/list.html",
+        session=session,
+        status=400 if errors else 200,
+        keys=keys,
+        grantable=[(p, PERMISSION_HELP[p]) for p in Permission if session.may(p)],
+        may_change=session.may(Permission.KEYS),
+        errors=errors or {},
+        values=values or {"test": session.test, "permissions": [Permission.MAIL.value]},
+    )
+
+
+@router.get("")
+async def key_list(request: Request, session: Session, db: Db) -> Response:
+    return _page(request, session, await _visible_keys(db, session))
+
+
+@router.post("")
+async def create_key(request: Request, session: Session, form: CheckedForm, db: Db) -> Response:
+    require(session, Permission.KEYS)
+    test = form.get("mode") == "test"
+    values = {"name": form.get("name"), "permissions": form.getlist("permissions"), "test": test}
+    try:
+        body = KeyCreate.model_validate(values)
+    except ValidationError as exc:
+        errors = {d["field"].split(".")[0]: d["message"] for d in validation_details(exc.errors())}
+        return _page(
+            request, session, await _visible_keys(db, session), errors=errors, values=values
+        )
+    beyond = sorted(set(body.permissions) - session.permissions)
+    if beyond:
+        raise ApiError(
+            ErrorCode.FORBIDDEN,
+            f"This session cannot grant permissions it lacks: {', '.join(beyond)}",
+        )
+    if session.test and not body.test:
+        raise ApiError(ErrorCode.FORBIDDEN, "A test key's session can only create test keys")
+    created = await api_keys.create_api_key(
+        db, session.account_id, body.permissions, test=body.test, name=body.name
+    )
+    doc = await api_keys.get_api_key(db, session.account_id, created.id)
+    assert doc is not None  # just inserted
+    return render(
+        request,
+        "keys/created.html",
+        session=session,
+        status=201,
+        key=created.key,
+        view=api_keys.api_key_view(doc),
+    )
+
+
+async def _owned_key(db: Database, session: ConsoleSession, key_id: str) -> Document:
+    doc = await api_keys.get_api_key(db, session.account_id, key_id)
+    # Another account's key, and a live key seen from a test session, are not there.
+    if doc is None or (session.test and not doc.get("test")):
+        raise ApiError(ErrorCode.NOT_FOUND, f"No API key {key_id!r} in this account")
+    return doc
+
+
+@router.get("/{key_id}/revoke")
+async def revoke_page(key_id: str, request: Request, session: Session, db: Db) -> Response:
+    require(session, Permission.KEYS)
+    doc = await _owned_key(db, session, key_id)
+    current = doc["_id"] == session.key_hash
+    return render(
+        request,
+        "keys/revoke.html",
+        session=session,
+        view=api_keys.api_key_view(doc),
+        current=current,
+    )
+
+
+@router.post("/{key_id}/revoke")
+async def revoke_key(
+    key_id: str, session: Session, form: CheckedForm, db: Db, keys: KeyCache
+) -> Response:
+    require(session, Permission.KEYS)
+    await _owned_key(db, session, key_id)
+    doc = await api_keys.revoke_api_key(db, session.account_id, key_id)
+    if doc is not None:
+        keys.forget(doc["_id"])  # refused by this gateway at once
+    return RedirectResponse("/console/keys?notice=key-revoked", status_code=303)

@@ -1,0 +1,1 @@
+"""An account's message history: the filtered list and resending a failed message."""

@@ -1,0 +1,104 @@
+"""Routes of the message history: ``GET /mail/messages`` and ``POST /mail/messages/{id}/resend``
+(``mail`` permission)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from mailpass_common.documents import MessageDocument
+from mailpass_common.errors import ErrorCode
+from mailpass_gateway.deps import Db, MailKey, Providers, Publisher, Settings
+from mailpass_gateway.mail.responses import error_responses
+from mailpass_gateway.mail.status import message_view, spec_datetime
+from mailpass_gateway.messages.models import (
+    MessageListResponse,
+    MessageQuery,
+    ResendResponse,
+)
+from mailpass_gateway.messages.service import message_page, resend
+
+router = APIRouter(prefix="/api/v1/mail/messages", tags=["mail"])
+
+
+def summary(doc: MessageDocument) -> dict[str, Any]:
+    """A message as the list shows it: the status endpoint's fields, tags, mode and links."""
+    view = message_view(doc)
+    return {
+        **view,
+        "tags": list(doc.get("tags") or []),
+        "sandbox": bool(doc.get("sandbox")),
+        "resent_from": doc.get("resent_from"),
+        "resent_as": doc.get("resent_as"),
+        "sent_at": spec_datetime(doc.get("sent_at")),
+    }
+
+
+@router.get(
+    "",
+    response_model=MessageListResponse,
+    summary="The account's messages, newest first, filtered, a page at a time",
+    description="Filters (`status`, `tag`, `to`, `created_after`, `created_before`) apply "
+    "together. Pages hold up to `limit` messages; `next_cursor` asks for the next one "
+    "(null on the last page). Live and test messages are listed apart (`sandbox`). "
+    "Dates are UTC; the bodies are not listed (GET /mail/status/{message_id} has the rest).",
+    responses=error_responses(
+        ErrorCode.VALIDATION_ERROR, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN
+    ),
+)
+async def list_messages(
+    query: Annotated[MessageQuery, Query()], key: MailKey, db: Db
+) -> JSONResponse:
+    page = await message_page(db, key, query)
+    data = {
+        "messages": [summary(doc) for doc in page.messages],
+        "next_cursor": page.next_cursor.encode() if page.next_cursor else None,
+    }
+    return JSONResponse({"success": True, "data": data})
+
+
+@router.post(
+    "/{message_id}/resend",
+    status_code=202,
+    response_model=ResendResponse,
+    summary="Send a failed message again, as a new message",
+    description="Creates a new message with the failed one's content, linked both ways "
+    "(`resent_from` on the new one, `resent_as` on the failed one, which keeps its "
+    "status and history), and queues it through the current default provider; follow it "
+    "with GET /mail/status/{message_id}. A message that is not failed, or was resent "
+    "already, is 409 NOT_RESENDABLE. `message_id` with or without `<>`, URL-encoded.",
+    responses=error_responses(
+        ErrorCode.UNAUTHORIZED,
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.NOT_RESENDABLE,
+        ErrorCode.NO_SMTP_PROVIDER,
+        ErrorCode.SEND_LIMIT_EXCEEDED,
+    ),
+)
+async def resend_message(
+    message_id: str,
+    key: MailKey,
+    db: Db,
+    providers: Providers,
+    publisher: Publisher,
+    settings: Settings,
+) -> JSONResponse:
+    doc = await resend(
+        db,
+        key,
+        message_id,
+        providers=providers,
+        publisher=publisher,
+        domain=settings.message_id_domain,
+    )
+    data = {
+        "message_id": doc["_id"],
+        "status": doc["status"],
+        "to": doc["to"],
+        "from": doc["from_email"],
+        "resent_from": doc.get("resent_from"),
+    }
+    return JSONResponse({"success": True, "data": data}, status_code=202)

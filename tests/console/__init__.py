@@ -1,0 +1,1 @@
+"""The web console: over HTTP (sessions, CSRF, isolation) and in a real browser."""

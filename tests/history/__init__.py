@@ -1,0 +1,1 @@
+"""The message history and the stats: list, resend, counts."""
