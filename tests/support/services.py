@@ -48,7 +48,9 @@ def mongodb() -> Iterator[str]:
         return
     exe = Path(sys.executable).with_name("nx-27017")
     if not exe.exists():
-        raise RuntimeError("nx-27017 is not installed in the virtual environment: run `make install`")
+        raise RuntimeError(
+            "nx-27017 is not installed in the virtual environment: run `make install`"
+        )
     data = tempfile.mkdtemp(prefix="mailpass-nx-")
     port = free_port()
     log = open(Path(data) / "server.log", "wb")  # noqa: SIM115 - closed below

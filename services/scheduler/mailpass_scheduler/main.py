@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from prometheus_client import push_to_gateway
+from prometheus_client import push_to_gateway, pushadd_to_gateway
 
 from mailpass_common import db as dbmod
 from mailpass_common import telemetry
@@ -22,6 +22,7 @@ from mailpass_scheduler.metrics import (
     BACKLOG,
     BACKLOG_AGE,
     DURATION,
+    FAILED_RUN_REGISTRY,
     HELD,
     LAST_SUCCESS,
     PUBLISHED,
@@ -64,14 +65,18 @@ def record_run(report: FlushReport, dead_letters: int) -> None:
     LAST_SUCCESS.set_to_current_time()
 
 
-async def push_metrics(settings: SchedulerSettings) -> None:
-    """Push the run's metrics to the Pushgateway, when there is one; never fail the run."""
+async def push_metrics(settings: SchedulerSettings, *, succeeded: bool) -> None:
+    """Push the run's metrics to the Pushgateway, when there is one; never fail the run.
+
+    A success replaces the job's group (PUT); a failure adds its duration alone (POST),
+    keeping the last success's timestamp there (see :mod:`mailpass_scheduler.metrics`).
+    """
     if not settings.pushgateway_url:
         return
+    push = push_to_gateway if succeeded else pushadd_to_gateway
+    registry = RUN_REGISTRY if succeeded else FAILED_RUN_REGISTRY
     try:
-        await asyncio.to_thread(
-            push_to_gateway, settings.pushgateway_url, job=PUSH_JOB, registry=RUN_REGISTRY
-        )
+        await asyncio.to_thread(push, settings.pushgateway_url, job=PUSH_JOB, registry=registry)
     except Exception as exc:
         log.error("metrics push failed", extra=log_fields(error=str(exc)))
 
@@ -87,9 +92,11 @@ async def run_loop(settings: SchedulerSettings) -> None:
         while True:
             try:
                 await run_once(settings)
+                succeeded = True
             except Exception:
                 log.exception("flush failed")
-            await push_metrics(settings)
+                succeeded = False
+            await push_metrics(settings, succeeded=succeeded)
             await asyncio.sleep(settings.scheduler_interval_seconds)
 
 
@@ -106,12 +113,12 @@ def main(argv: list[str] | None = None) -> None:
     async def once() -> bool:
         try:
             await run_once(settings)
-            return True
+            succeeded = True
         except Exception:
             log.exception("flush failed")
-            return False
-        finally:
-            await push_metrics(settings)
+            succeeded = False
+        await push_metrics(settings, succeeded=succeeded)
+        return succeeded
 
     if not asyncio.run(once()):
         sys.exit(1)
