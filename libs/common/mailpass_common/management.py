@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import uvicorn
 from fastapi import FastAPI, Response
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from prometheus_client import CollectorRegistry
 
 from mailpass_common.metrics import exposition
@@ -38,7 +39,9 @@ def management_app(readiness: ReadinessCheck, *registries: CollectorRegistry) ->
     @app.get("/readyz")
     async def readyz(response: Response) -> dict[str, object]:
         try:
-            checks = await asyncio.wait_for(readiness(), timeout=READINESS_TIMEOUT_SECONDS)
+            # Probes come every few seconds: their database pings are not worth a trace.
+            with suppress_instrumentation():
+                checks = await asyncio.wait_for(readiness(), timeout=READINESS_TIMEOUT_SECONDS)
         except Exception as exc:  # any failing dependency means not ready
             response.status_code = 503
             return {"status": "unavailable", "error": str(exc) or type(exc).__name__}

@@ -37,15 +37,19 @@ PUSH_JOB = "mailpass-scheduler"
 
 
 async def run_once(settings: SchedulerSettings) -> FlushReport:
+    """One run, one trace: its queries, and the jobs it publishes (whose deliveries
+    continue the trace in the sender)."""
     started = time.perf_counter()
     client, db = dbmod.connect(settings)
+    run_span = telemetry.tracer("mailpass.scheduler").start_as_current_span("mailpass.flush")
     try:
-        await wait_for_mongodb(db, settings.startup_timeout_seconds)
-        connection = await connect_rabbitmq(settings.amqp_url, settings.startup_timeout_seconds)
-        async with connection:
-            publisher = JobPublisher(connection, Topology(settings.amqp_prefix))
-            report = await flush(db, publisher, settings)
-            dead = await publisher.dead_letters_waiting()
+        with run_span:
+            await wait_for_mongodb(db, settings.startup_timeout_seconds)
+            connection = await connect_rabbitmq(settings.amqp_url, settings.startup_timeout_seconds)
+            async with connection:
+                publisher = JobPublisher(connection, Topology(settings.amqp_prefix))
+                report = await flush(db, publisher, settings)
+                dead = await publisher.dead_letters_waiting()
     finally:
         await client.close()
         DURATION.set(time.perf_counter() - started)

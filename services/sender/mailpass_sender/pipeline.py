@@ -27,24 +27,27 @@ import contextlib
 import logging
 import secrets
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import Context
 
-from mailpass_common import messages
+from mailpass_common import messages, telemetry
 from mailpass_common.broker import JobPublisher
 from mailpass_common.documents import MessageKind, MessageStatus
 from mailpass_common.jobs import SendJob, SendReply
-from mailpass_common.telemetry import extract_trace_context, log_fields, tracer
+from mailpass_common.telemetry import log_fields
 from mailpass_sender import flows
 from mailpass_sender.flows import Claimed, Decision, DeliveryContext, DeliveryOutcome
 from mailpass_sender.metrics import BATCH_SIZE, JOBS
 from mailpass_sender.retry import RetryDelay
 
 log = logging.getLogger(__name__)
-_tracer = tracer("mailpass.sender")
 
 
 class BrokerJobRouter:
@@ -69,6 +72,8 @@ class Delivery:
     job: SendJob
     message: AbstractIncomingMessage
     open: int
+    # The consume span's context: its messages' deliveries, retries and reply belong to it.
+    trace: Context
     given_back: bool = False
 
 
@@ -115,6 +120,7 @@ class QueuePipeline:
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._settled = asyncio.Event()  # set whenever nothing is in flight
+        self._tracer = telemetry.tracer("mailpass.sender")
 
     @property
     def in_flight(self) -> int:
@@ -136,7 +142,8 @@ class QueuePipeline:
             await message.reject(requeue=False)
             JOBS.labels(self.kind.value, "rejected").inc()
             return
-        delivery = Delivery(job, message, open=len(job.message_ids))
+        trace_context = telemetry.job_context(message.headers)
+        delivery = Delivery(job, message, open=len(job.message_ids), trace=trace_context)
         for message_id in job.message_ids:
             self._intake.put(Item(delivery, message_id))
 
@@ -162,7 +169,10 @@ class QueuePipeline:
             first.setdefault(item.message_id, item)
         token = secrets.token_hex(12)
         try:
-            claimed = await messages.claim_many(self._ctx.db, list(first), self._ctx.lease, token)
+            with self._batch_span("mailpass.claim", batch):
+                claimed = await messages.claim_many(
+                    self._ctx.db, list(first), self._ctx.lease, token
+                )
         except Exception:
             log.exception("claim failed; jobs requeued", extra=log_fields(messages=len(batch)))
             await self._give_back(batch)
@@ -174,9 +184,8 @@ class QueuePipeline:
             if doc is None or first[item.message_id] is not item:
                 skipped.append(item)
                 continue
-            task = asyncio.create_task(
-                self._attempt(Claimed(item.delivery.job, self.kind, doc), item)
-            )
+            claim = Claimed(item.delivery.job, self.kind, doc, trace=item.delivery.trace)
+            task = asyncio.create_task(self._attempt(claim, item))
             self._busy.add(task)
             task.add_done_callback(self._busy.discard)
         if skipped:
@@ -198,11 +207,10 @@ class QueuePipeline:
             await self._finish(item, DeliveryOutcome(item.message_id, status, error, False))
 
     async def _attempt(self, claimed: Claimed, item: Item) -> None:
-        context = extract_trace_context(item.delivery.message.headers)
-        with _tracer.start_as_current_span(
+        with self._tracer.start_as_current_span(
             "mailpass.deliver",
-            context=context,
-            attributes={"messaging.system": "rabbitmq", "mailpass.message_id": item.message_id},
+            context=item.delivery.trace,
+            attributes={"mailpass.message_id": item.message_id, "mailpass.kind": self.kind.value},
         ):
             try:
                 decision = await flows.attempt(claimed, self._ctx)
@@ -222,7 +230,8 @@ class QueuePipeline:
         delay = 0.2
         while True:
             try:
-                outcomes = await flows.record(decisions, self._ctx)
+                with self._batch_span("mailpass.record", [item for item, _ in batch]):
+                    outcomes = await flows.record(decisions, self._ctx)
                 break
             except Exception as exc:
                 if loop.time() + delay > deadline:
@@ -247,6 +256,9 @@ class QueuePipeline:
             return  # the job went back to its queue: its messages are seen to again
         message = delivery.message
         delivery.open -= 1
+        # The reply's publish span joins the job's trace, which the gateway's reply
+        # consumer then continues.
+        token = otel_context.attach(delivery.trace)
         try:
             if message.reply_to and self._channel is not None:
                 reply = SendReply(outcome.message_id, outcome.status, outcome.error_message)
@@ -265,7 +277,26 @@ class QueuePipeline:
             log.warning(
                 "ack failed", extra=log_fields(message_id=outcome.message_id, error=str(exc))
             )
+        finally:
+            otel_context.detach(token)
         self._check_settled()
+
+    @contextmanager
+    def _batch_span(self, name: str, items: Sequence[Item]) -> Iterator[trace.Span]:
+        """A span for one round trip on behalf of several messages. When they all came in
+        one job (a /send, a batch job) it is a child of that job's consume span; when they
+        came from several, it starts a trace of its own linked to each job's, since one
+        span has one parent (OpenTelemetry's batch-processing convention)."""
+        traces = list({id(item.delivery): item.delivery.trace for item in items}.values())
+        parent = traces[0] if len(traces) == 1 else Context()
+        attributes = {"messaging.batch.message_count": len(items), "mailpass.kind": self.kind.value}
+        with self._tracer.start_as_current_span(
+            name, context=parent, attributes=attributes
+        ) as span:
+            if len(traces) > 1 and span.is_recording():
+                for job_trace in traces:
+                    span.add_link(trace.get_current_span(job_trace).get_span_context())
+            yield span
 
     async def _give_back(self, items: Sequence[Item]) -> None:
         for delivery in {id(item.delivery): item.delivery for item in items}.values():
