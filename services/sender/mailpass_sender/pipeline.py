@@ -207,10 +207,16 @@ class QueuePipeline:
             await self._finish(item, DeliveryOutcome(item.message_id, status, error, False))
 
     async def _attempt(self, claimed: Claimed, item: Item) -> None:
-        with self._tracer.start_as_current_span(
-            "mailpass.deliver",
-            context=item.delivery.trace,
-            attributes={"mailpass.message_id": item.message_id, "mailpass.kind": self.kind.value},
+        with (
+            telemetry.message_scope(item.message_id),
+            self._tracer.start_as_current_span(
+                "mailpass.deliver",
+                context=item.delivery.trace,
+                attributes={
+                    "mailpass.message_id": item.message_id,
+                    "mailpass.kind": self.kind.value,
+                },
+            ),
         ):
             try:
                 decision = await flows.attempt(claimed, self._ctx)
