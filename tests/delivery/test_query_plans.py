@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import outbox
+from mailpass_common import events, messages, outbox
 from mailpass_common.db import Database, where
-from mailpass_common.documents import Collections, MessageKind
+from mailpass_common.documents import Collections, MessageKind, MessageStatus
 
 NOW = datetime.now(UTC)
 
@@ -45,6 +45,18 @@ PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
         Collections.MESSAGES,
         where(account_id="acc_x"),
         [("created_at", -1)],
+    ),
+    "an account's messages of one status, newest first (mailpass messages list)": (
+        Collections.MESSAGES,
+        messages.account_messages_selector(
+            "acc_x", NOW - timedelta(days=7), MessageStatus.DEFERRED
+        ),
+        [("created_at", -1)],
+    ),
+    "a message's last deferral (mailpass messages)": (
+        Collections.EVENTS,
+        events.last_deferral_selector({"_id": "<m@x>", "account_id": "acc_x"}),  # type: ignore[typeddict-item]
+        [("created_at", -1), ("_id", -1)],
     ),
     "a message's events": (
         Collections.EVENTS,

@@ -252,3 +252,51 @@ async def get_message(db: Database, message_id: str) -> MessageDocument | None:
     return cast(
         MessageDocument | None, await db[Collections.MESSAGES].find_one({"_id": message_id})
     )
+
+
+# What a listing shows of each message: never its content.
+LISTING_FIELDS = (
+    "account_id",
+    "to",
+    "subject",
+    "status",
+    "kind",
+    "attempts",
+    "error_message",
+    "created_at",
+)
+
+
+def account_messages_selector(
+    account_id: str, since: datetime, status: MessageStatus | None = None
+) -> dict[str, Any]:
+    selector = where(account_id=account_id, created_at={"$gte": since})
+    if status is not None:
+        selector.update(where(status=status.value))
+    return selector
+
+
+async def account_messages(
+    db: Database,
+    account_id: str,
+    *,
+    since: datetime,
+    status: MessageStatus | None = None,
+    limit: int = 20,
+) -> list[MessageDocument]:
+    """An account's messages created since ``since``, newest first (operators' listings).
+
+    Served by the ``(account_id, created_at)`` index; a status filter is checked on the
+    documents of that index range, so ``since`` bounds the work. No index per status:
+    every status change of every message would pay for it, for an operator's query.
+    """
+    cursor = (
+        db[Collections.MESSAGES]
+        .find(
+            account_messages_selector(account_id, since, status),
+            projection=dict.fromkeys(LISTING_FIELDS, 1),
+        )
+        .sort([("created_at", -1)])
+        .limit(limit)
+    )
+    return cast(list[MessageDocument], await cursor.to_list())
