@@ -34,6 +34,14 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The real stack against Postfix's smtp-sink/smtp-source: throughput, latency, MongoDB round
+# trips and memory, checked against the targets (BENCH_ARGS="--quick" for a smoke run;
+# `$(BIN)/python -m mailpass_dev.bench --help` lists the options). Not part of `make test`.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	scripts/rabbitmq.sh ensure-running
+	$(BIN)/python -m mailpass_dev.bench $(BENCH_ARGS)
+
 # Regenerate the pinned dependency sets: everything (dev included) for .venv, the runtime
 # subset at the same versions for the image, and checkov's own set.
 lock:

@@ -24,6 +24,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from prometheus_client import CollectorRegistry
 
 from mailpass_common.metrics import exposition
+from mailpass_common.workers import listening_socket
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 READINESS_TIMEOUT_SECONDS = 3.0
@@ -67,8 +68,15 @@ class ManagementServer:
     """A uvicorn server for :func:`management_app`, started and stopped by its service."""
 
     def __init__(
-        self, readiness: ReadinessCheck, host: str, port: int, *registries: CollectorRegistry
+        self,
+        readiness: ReadinessCheck,
+        host: str,
+        port: int,
+        *registries: CollectorRegistry,
+        reuse_port: bool = False,
     ) -> None:
+        # With several workers each binds the port too (see mailpass_common.workers).
+        self._socket = listening_socket(host, port, reuse_port=True) if reuse_port else None
         config = uvicorn.Config(
             management_app(readiness, *registries),
             host=host,
@@ -89,7 +97,10 @@ class ManagementServer:
         raise RuntimeError("the management server is not listening")
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._server.serve(), name="management-server")
+        sockets = [self._socket] if self._socket is not None else None
+        self._task = asyncio.create_task(
+            self._server.serve(sockets=sockets), name="management-server"
+        )
         while not self._server.started:
             if self._task.done():
                 self._task.result()  # raises why it could not start (port taken...)
@@ -107,9 +118,13 @@ class ManagementServer:
 
 @contextlib.asynccontextmanager
 async def management_server(
-    readiness: ReadinessCheck, host: str, port: int, *registries: CollectorRegistry
+    readiness: ReadinessCheck,
+    host: str,
+    port: int,
+    *registries: CollectorRegistry,
+    reuse_port: bool = False,
 ) -> AsyncIterator[ManagementServer]:
-    server = ManagementServer(readiness, host, port, *registries)
+    server = ManagementServer(readiness, host, port, *registries, reuse_port=reuse_port)
     await server.start()
     try:
         yield server

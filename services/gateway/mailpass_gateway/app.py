@@ -51,7 +51,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.state.providers = ProviderCache(db, settings.cache_ttl_seconds)
         try:
             async with management_server(
-                readiness, settings.management_host, settings.management_port
+                readiness,
+                settings.management_host,
+                settings.management_port,
+                reuse_port=settings.gateway_workers > 1,
             ) as management:
                 app.state.management_port = management.port
                 yield

@@ -1,19 +1,30 @@
+"""``mailpass-gateway``: the API on GATEWAY_PORT, probes and metrics on MANAGEMENT_PORT,
+in GATEWAY_WORKERS processes (see mailpass_common.workers)."""
+
 from __future__ import annotations
 
 import uvicorn
 
 from mailpass_common import telemetry
+from mailpass_common.workers import listening_socket, run_workers
 from mailpass_gateway.app import create_app
 from mailpass_gateway.settings import GatewaySettings
 
 
-def main() -> None:
+def serve() -> None:
+    """One worker: the app on the public port (shared with the other workers, if any)."""
     settings = GatewaySettings()
     telemetry.setup("mailpass-gateway", settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.gateway_host,
-        port=settings.gateway_port,
-        log_config=None,
-        proxy_headers=True,
+    # No access log: the request metrics count every request by route and status, and a
+    # line per request costs more than the request's own work at hundreds per second.
+    config = uvicorn.Config(
+        create_app(settings), log_config=None, proxy_headers=True, access_log=False
     )
+    sock = listening_socket(
+        settings.gateway_host, settings.gateway_port, reuse_port=settings.gateway_workers > 1
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def main() -> None:
+    run_workers(GatewaySettings().gateway_workers, serve)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pydantic import Field
+
 from mailpass_common.settings import ServiceSettings
 
 
@@ -7,6 +9,8 @@ class GatewaySettings(ServiceSettings):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     management_port: int = 9100
+    # Worker processes (one core each) sharing the ports; in a cluster, prefer replicas.
+    gateway_workers: int = Field(default=1, ge=1, le=64)
     # How long POST /mail/send waits for the delivery result before answering 202 queued.
     send_timeout_seconds: float = 30.0
     # Request bodies larger than this are refused with 413 before they are parsed. 10 MiB

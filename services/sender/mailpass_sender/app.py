@@ -22,8 +22,9 @@ from mailpass_sender.circuit import CircuitBreakers
 from mailpass_sender.failover import Failover
 from mailpass_sender.flows import DeliveryContext
 from mailpass_sender.metrics import IN_FLIGHT, SMTP_CONNECTIONS
-from mailpass_sender.pipeline import BrokerJobRouter, QueuePipeline
+from mailpass_sender.pipeline import QueuePipeline
 from mailpass_sender.retry import RetryPolicy
+from mailpass_sender.router import BrokerJobRouter
 from mailpass_sender.settings import SenderSettings
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,10 @@ class SenderService:
         self.pipelines: list[QueuePipeline] = []
         self._connection: AbstractRobustConnection | None = None
         self.management = ManagementServer(
-            self._readiness, settings.management_host, settings.management_port
+            self._readiness,
+            settings.management_host,
+            settings.management_port,
+            reuse_port=settings.sender_workers > 1,
         )
 
     async def _readiness(self) -> dict[str, str]:

@@ -38,31 +38,14 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 
 from mailpass_common import messages, telemetry
-from mailpass_common.broker import JobPublisher
 from mailpass_common.documents import MessageKind, MessageStatus
 from mailpass_common.jobs import SendJob, SendReply
 from mailpass_common.telemetry import log_fields
 from mailpass_sender import flows
 from mailpass_sender.flows import Claimed, Decision, DeliveryContext, DeliveryOutcome
 from mailpass_sender.metrics import BATCH_SIZE, JOBS
-from mailpass_sender.retry import RetryDelay
 
 log = logging.getLogger(__name__)
-
-
-class BrokerJobRouter:
-    """Parks deferred jobs in delay queues and exhausted ones in the dead-letter queue."""
-
-    def __init__(self, publisher: JobPublisher) -> None:
-        self._publisher = publisher
-
-    async def retry_later(self, job: SendJob, kind: MessageKind, delay: RetryDelay) -> None:
-        await self._publisher.publish_retry(
-            job, kind, nominal_seconds=delay.nominal_seconds, delay_seconds=delay.seconds
-        )
-
-    async def dead_letter(self, job: SendJob, *, error: str) -> None:
-        await self._publisher.publish_dead(job, reason="exhausted", error=error)
 
 
 @dataclass
@@ -115,6 +98,7 @@ class QueuePipeline:
         self._intake = _Stage()
         self._decided = _Stage()
         self._busy: set[asyncio.Task[None]] = set()  # attempts under way
+        self._handling = 0  # items in a claim or a record that has not returned yet
         self._workers: list[asyncio.Task[None]] = []
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
@@ -124,7 +108,8 @@ class QueuePipeline:
 
     @property
     def in_flight(self) -> int:
-        return len(self._intake.items) + len(self._busy) + len(self._decided.items)
+        waiting = len(self._intake.items) + len(self._decided.items)
+        return waiting + len(self._busy) + self._handling
 
     async def start(self, channel: AbstractChannel, queue: AbstractQueue) -> None:
         self._channel, self._queue = channel, queue
@@ -156,10 +141,14 @@ class QueuePipeline:
             batch = stage.take(self._batch_size)
             if batch:
                 BATCH_SIZE.labels(self.kind.value).observe(len(batch))
+                self._handling += len(batch)  # still in flight while a claim or record runs
                 try:
                     await handle(batch)
                 except Exception:
                     log.exception("sender pipeline stage failed", extra=log_fields(kind=self.kind))
+                finally:
+                    self._handling -= len(batch)
+                    self._check_settled()
 
     async def _claim(self, batch: Sequence[Item]) -> None:
         # Several jobs for one message (a republished job beside the original): the first

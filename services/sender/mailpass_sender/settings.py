@@ -24,6 +24,8 @@ class SenderSettings(ServiceSettings):
     # the jobs are given back (below the lease: the claim must still be ours).
     sender_record_retry_seconds: float = Field(default=60.0, ge=0)
     management_port: int = 9101
+    # Worker processes (one core each); in a cluster, prefer replicas.
+    sender_workers: int = Field(default=1, ge=1, le=64)
     # Delivery attempts before a message fails and its job goes to the dead-letter queue
     # (each attempt tries the default provider and then the fallbacks).
     sender_max_attempts: int = Field(default=8, ge=1)

@@ -1,0 +1,130 @@
+"""The bench's readers of what its tools print, on output captured from the real tools."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from mailpass_dev.bench.options import parse_options
+from mailpass_dev.bench.probes import parse_command_counts, round_trips
+from mailpass_dev.bench.sink import SinkCounters, parse_counters, subjects_in_dump
+from mailpass_dev.bench.wrk import parse_wrk_output
+
+# smtp-sink -c after smtp-source -s 1 -m 2: records separated by carriage returns.
+SINK_OUTPUT = (
+    b"sess=0 quit=0 mesg=1\rsess=1 quit=1 mesg=1\rsess=1 quit=1 mesg=2\rsess=2 quit=2 mesg=2\r"
+)
+
+# smtp-sink -D: two transactions with the same subject (a message delivered twice).
+SINK_DUMP = b"""X-Client-Addr: 127.0.0.1
+X-Client-Proto: SMTP
+X-Helo-Args: vm
+X-Mail-Args: <bench@mailpass.local>
+X-Rcpt-Args: <rcpt@example.com>
+Received: from vm ([127.0.0.1])
+\tby smtp-sink (smtp-sink) with SMTP id 44f7a5e2;
+\tTue, 24 Nov 2026 15:28:27 +0000 (UTC)
+From: <bench@mailpass.local>
+Subject: mpbench-ab12cd-0000001
+
+XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX
+
+X-Client-Addr: 127.0.0.1
+X-Client-Proto: ESMTP
+Subject: mpbench-ab12cd-0000002
+X-Mailer: none
+
+X-Client-Addr: 127.0.0.1
+Subject: mpbench-ab12cd-0000001
+
+body
+Subject: mailpass reference
+"""
+
+WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:8000
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    95.31ms   20.55ms 301.22ms   80.12%
+  4870 requests in 10.01s, 1.60MB read
+Requests/sec:    486.53
+Transfer/sec:    163.33KB
+mailpass-bench-wrk {"requests": 4870, "duration_us": 10010000, "p50_us": 91250, \
+"p99_us": 201500, "max_us": 301220, "errors": {"connect": 0, "read": 0, "write": 0, \
+"timeout": 2}, "statuses": {"200": 4860, "202": 10}}
+"""
+
+EXPOSITION = """# HELP mailpass_mongodb_commands_total Commands sent to MongoDB, by command name.
+# TYPE mailpass_mongodb_commands_total counter
+mailpass_mongodb_commands_total{command="find"} 12.0
+mailpass_mongodb_commands_total{command="insert"} 3.0
+# HELP mailpass_mongodb_commands_created Commands sent to MongoDB, by command name.
+# TYPE mailpass_mongodb_commands_created gauge
+mailpass_mongodb_commands_created{command="find"} 1.7e+09
+# HELP mailpass_messages_accepted_total Messages accepted.
+# TYPE mailpass_messages_accepted_total counter
+mailpass_messages_accepted_total{kind="batch"} 300.0
+"""
+
+
+def test_sink_counters_are_the_last_complete_record() -> None:
+    assert parse_counters(SINK_OUTPUT) == SinkCounters(sessions=2, quits=2, messages=2)
+    assert parse_counters(SINK_OUTPUT[:21]) == SinkCounters(0, 0, 1)
+    assert parse_counters(b"") is None
+
+
+def test_dump_subjects_count_each_message_of_the_run() -> None:
+    subjects = subjects_in_dump(SINK_DUMP, "mpbench-ab12cd-")
+    assert subjects == Counter({"mpbench-ab12cd-0000001": 2, "mpbench-ab12cd-0000002": 1})
+
+
+def test_wrk_result_line_is_parsed() -> None:
+    result = parse_wrk_output(WRK_OUTPUT, connections=50, cpu_seconds=0.5)
+    assert result.requests == 4870
+    assert result.seconds == pytest.approx(10.01)
+    assert result.rps == pytest.approx(4870 / 10.01)
+    assert (result.p50_ms, result.p99_ms, result.max_ms) == (91.25, 201.5, 301.22)
+    assert result.statuses == {200: 4860, 202: 10}
+    # 10 answers of 202 and 2 requests that got no answer at all.
+    assert result.not_ok == 12
+    assert result.cpu_percent == pytest.approx(100 * 0.5 / 10.01)
+
+
+def test_wrk_output_without_a_result_line_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no result line"):
+        parse_wrk_output("unable to connect to 127.0.0.1:8000 Connection refused\n", 1)
+
+
+def test_command_counters_are_read_from_the_exposition() -> None:
+    assert parse_command_counts(EXPOSITION) == Counter({"find": 12, "insert": 3})
+
+
+def test_round_trips_are_the_increase_summed_over_services() -> None:
+    before = {"gateway": Counter({"find": 10}), "sender-1": Counter({"update": 5})}
+    after = {
+        "gateway": Counter({"find": 12, "insert": 1}),
+        "sender-1": Counter({"update": 9}),
+        "scheduler": Counter({"find": 3}),
+    }
+    trips = round_trips(before, after)
+    assert trips.total == 10
+    assert trips.by_command == {"find": 5, "update": 4, "insert": 1}
+    assert trips.by_service == {"gateway": 3, "sender-1": 4, "scheduler": 3}
+    assert trips.per_message(20) == 0.5
+    assert trips.per_message(0) is None
+
+
+def test_quick_sets_small_defaults_that_flags_override() -> None:
+    quick = parse_options(["--quick", "--messages", "500", "--env", "SENDER_PREFETCH=64"])
+    assert (quick.messages, quick.preload, quick.runs) == (500, 2000, 1)
+    assert quick.env == {"SENDER_PREFETCH": "64"}
+    full = parse_options(["--clients", "1,10,50", "--senders", "2"])
+    assert (full.messages, full.preload, full.runs) == (10_000, 100_000, 3)
+    assert full.clients == (1, 10, 50)
+    assert full.senders == 2
+
+
+def test_bad_options_are_refused() -> None:
+    for argv in (["--clients", "0"], ["--clients", "a,b"], ["--env", "NOVALUE"]):
+        with pytest.raises(SystemExit):
+            parse_options(argv)

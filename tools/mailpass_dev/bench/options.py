@@ -1,0 +1,133 @@
+"""The bench's command line."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+# --quick: a smoke run that shows every figure in a minute or two, not a measurement.
+QUICK = {"messages": 300, "preload": 2000, "runs": 1, "duration": 3.0, "warmup": 1.0}
+DEFAULTS = {"messages": 10_000, "preload": 100_000, "runs": 3, "duration": 10.0, "warmup": 3.0}
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    messages: int
+    preload: int
+    runs: int
+    clients: tuple[int, ...]
+    duration: float
+    warmup: float
+    senders: int
+    env: dict[str, str] = field(default_factory=dict)
+    limits: bool = False
+    quick: bool = False
+    strict: bool = False
+    out: Path = Path(".data/bench")
+    message_bytes: int = 2048
+    batch_size: int = 100
+    batch_concurrency: int = 4
+    batch_timeout: float = 600.0
+    scheduler_interval: float = 0.5
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["out"] = str(self.out)
+        data["clients"] = list(self.clients)
+        return data
+
+
+def _clients(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError("a comma-separated list of client counts") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("client counts are positive integers")
+    return values
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError("expected KEY=VALUE")
+    return key, value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m mailpass_dev.bench",
+        description="Start the real stack and a Postfix smtp-sink, measure batch and /send "
+        "throughput, latency, MongoDB round trips and memory; print a table, write "
+        "bench.json and bench.png.",
+    )
+    p.add_argument("--messages", type=int, help="batch messages per run (10000)")
+    p.add_argument(
+        "--preload", type=int, help="older messages stored before the second batch phase (100000)"
+    )
+    p.add_argument("--runs", type=int, help="runs per figure; each figure is their median (3)")
+    p.add_argument("--clients", type=_clients, default=(1, 50), help="/send client counts (1,50)")
+    p.add_argument("--duration", type=float, help="seconds per /send and direct run (10)")
+    p.add_argument(
+        "--warmup", type=float, help="unmeasured /send seconds before each client count (3)"
+    )
+    p.add_argument("--senders", type=int, default=1, help="sender processes (1)")
+    p.add_argument(
+        "--env",
+        type=_env_pair,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for every service (repeatable)",
+    )
+    p.add_argument(
+        "--limits",
+        action="store_true",
+        help="give the provider generous hourly/daily limits (measures the limit path)",
+    )
+    p.add_argument("--message-bytes", type=int, default=2048, help="message body size (2048)")
+    p.add_argument(
+        "--batch-timeout",
+        type=float,
+        default=600.0,
+        help="seconds a batch run may take before its missing messages count as lost",
+    )
+    p.add_argument(
+        "--scheduler-interval", type=float, default=0.5, help="scheduler loop pause (0.5)"
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 300 messages, 2000 preloaded, 1 run, 3 s per /send run",
+    )
+    p.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
+    p.add_argument("--out", type=Path, default=Path(".data/bench"), help="output directory")
+    return p
+
+
+def parse_options(argv: list[str] | None = None) -> BenchOptions:
+    args = parser().parse_args(argv)
+    base = QUICK if args.quick else DEFAULTS
+    picked = {
+        name: getattr(args, name) if getattr(args, name) is not None else default
+        for name, default in base.items()
+    }
+    return BenchOptions(
+        messages=int(picked["messages"]),
+        preload=int(picked["preload"]),
+        runs=int(picked["runs"]),
+        clients=args.clients,
+        duration=float(picked["duration"]),
+        warmup=float(picked["warmup"]),
+        senders=args.senders,
+        env=dict(args.env),
+        limits=args.limits,
+        quick=args.quick,
+        strict=args.strict,
+        out=args.out,
+        message_bytes=args.message_bytes,
+        batch_timeout=args.batch_timeout,
+        scheduler_interval=args.scheduler_interval,
+    )

@@ -1,0 +1,224 @@
+"""One run of each measured phase; each returns a flat dict of its figures.
+
+Batch: N messages posted to ``/send-batch`` (100 a request, a few requests at a time),
+timed from the first request until smtp-sink has accepted N more messages. /send: wrk
+for the run's duration at C connections. Direct: aiosmtplib at C connections. Every run
+scrapes each service's MongoDB command counters before and after, and divides their
+increase by the messages the sink accepted in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from mailpass_common.db import Database
+from mailpass_dev.bench.direct import run_direct
+from mailpass_dev.bench.options import BenchOptions
+from mailpass_dev.bench.probes import (
+    RoundTrips,
+    cpu_increase,
+    cpu_seconds,
+    round_trips,
+    scrape_commands,
+)
+from mailpass_dev.bench.sink import SmtpSink, run_smtp_source, subjects_in_dump
+from mailpass_dev.bench.tenant import RECIPIENT, Tenant, message_body
+from mailpass_dev.bench.wrk import run_wrk
+from mailpass_dev.stack import Stack
+
+# After a phase, time for in-flight outcomes to be recorded before the counters are read.
+SETTLE_SECONDS = 2.0
+SEND_PATH = "/api/v1/mail/send"
+BATCH_PATH = "/api/v1/mail/send-batch"
+
+
+class BenchError(RuntimeError):
+    """The stack answered something a run cannot go on with."""
+
+
+@dataclass
+class BenchContext:
+    options: BenchOptions
+    stack: Stack
+    sink: SmtpSink
+    db: Database
+    tenant: Tenant
+    work_dir: Path
+
+    @property
+    def body(self) -> str:
+        return message_body(self.options.message_bytes)
+
+
+def _trips_figures(trips: RoundTrips, delivered: int) -> dict[str, Any]:
+    return {
+        "round_trips": trips.total,
+        "round_trips_per_message": trips.per_message(delivered),
+        "round_trips_by_command": trips.by_command,
+        "round_trips_by_service": trips.by_service,
+    }
+
+
+def run_reference(ctx: BenchContext, sessions: int) -> dict[str, Any]:
+    run = run_smtp_source(
+        ctx.sink,
+        messages=ctx.options.messages,
+        sessions=sessions,
+        message_bytes=ctx.options.message_bytes,
+    )
+    return {
+        "messages": run.messages,
+        "sessions": run.sessions,
+        "seconds": run.seconds,
+        "rate": run.rate,
+    }
+
+
+def _batch_bodies(ctx: BenchContext, prefix: str) -> list[bytes]:
+    n, size, body = ctx.options.messages, ctx.options.batch_size, ctx.body
+    return [
+        json.dumps(
+            {
+                "messages": [
+                    {"to": RECIPIENT, "subject": f"{prefix}{i:07d}", "text": body}
+                    for i in range(start, min(start + size, n))
+                ]
+            }
+        ).encode()
+        for start in range(0, n, size)
+    ]
+
+
+async def _post_batches(ctx: BenchContext, bodies: list[bytes]) -> None:
+    gate = asyncio.Semaphore(ctx.options.batch_concurrency)
+    headers = {"Authorization": f"Bearer {ctx.tenant.api_key}", "Content-Type": "application/json"}
+
+    async def post(client: httpx.AsyncClient, body: bytes) -> None:
+        async with gate:
+            response = await client.post(BATCH_PATH, content=body, headers=headers)
+        data = response.json().get("data") or {}
+        if response.status_code != 200 or data.get("failed"):
+            raise BenchError(f"send-batch answered {response.status_code}: {response.text[:500]}")
+
+    async with httpx.AsyncClient(base_url=ctx.stack.gateway_url, timeout=120) as client:
+        await asyncio.gather(*(post(client, body) for body in bodies))
+
+
+async def run_batch(ctx: BenchContext) -> dict[str, Any]:
+    n = ctx.options.messages
+    prefix = f"mpbench-{secrets.token_hex(3)}-"
+    bodies = _batch_bodies(ctx, prefix)
+    ctx.sink.take_dump()
+    before = await scrape_commands(ctx.stack)
+    cpu_before = cpu_seconds(ctx.stack)
+    base = ctx.sink.messages
+    started = time.perf_counter()
+    await _post_batches(ctx, bodies)
+    posted = time.perf_counter() - started
+    await ctx.sink.reached(base + n, ctx.options.batch_timeout - posted)
+    elapsed = time.perf_counter() - started
+    received = ctx.sink.messages - base
+    cpu = cpu_increase(cpu_before, cpu_seconds(ctx.stack))
+    await asyncio.sleep(SETTLE_SECONDS)
+    after = await scrape_commands(ctx.stack)
+    subjects = subjects_in_dump(ctx.sink.take_dump(), prefix)
+    unique = len(subjects)
+    return {
+        "messages": n,
+        "received": received,
+        "unique": unique,
+        "duplicates": sum(count - 1 for count in subjects.values()),
+        "lost": n - unique,
+        "timed_out": received < n,
+        "seconds": elapsed,
+        "post_seconds": posted,
+        "rate": min(received, n) / elapsed,
+        "cpu_seconds_by_process": cpu,
+        **_trips_figures(round_trips(before, after), unique),
+    }
+
+
+def _send_body_file(ctx: BenchContext) -> Path:
+    path = ctx.work_dir / "send-body.json"
+    body = {"to": RECIPIENT, "subject": "mailpass bench /send", "text": ctx.body}
+    path.write_text(json.dumps(body))
+    return path
+
+
+async def warm_up_send(ctx: BenchContext, clients: int) -> None:
+    await asyncio.to_thread(
+        run_wrk,
+        url=ctx.stack.gateway_url,
+        path=SEND_PATH,
+        api_key=ctx.tenant.api_key,
+        body_file=_send_body_file(ctx),
+        script_file=ctx.work_dir / "send.lua",
+        connections=clients,
+        seconds=ctx.options.warmup,
+    )
+    await asyncio.sleep(SETTLE_SECONDS)
+    ctx.sink.take_dump()
+
+
+async def run_send(ctx: BenchContext, clients: int) -> dict[str, Any]:
+    before = await scrape_commands(ctx.stack)
+    cpu_before = cpu_seconds(ctx.stack)
+    base = ctx.sink.messages
+    result = await asyncio.to_thread(
+        run_wrk,
+        url=ctx.stack.gateway_url,
+        path=SEND_PATH,
+        api_key=ctx.tenant.api_key,
+        body_file=_send_body_file(ctx),
+        script_file=ctx.work_dir / "send.lua",
+        connections=clients,
+        seconds=ctx.options.duration,
+    )
+    cpu = cpu_increase(cpu_before, cpu_seconds(ctx.stack))
+    await asyncio.sleep(SETTLE_SECONDS)
+    after = await scrape_commands(ctx.stack)
+    delivered = ctx.sink.messages - base
+    ctx.sink.take_dump()
+    return {
+        "clients": clients,
+        "requests": result.requests,
+        "seconds": result.seconds,
+        "rps": result.rps,
+        "p50_ms": result.p50_ms,
+        "p99_ms": result.p99_ms,
+        "max_ms": result.max_ms,
+        "ok_200": result.ok,
+        "not_200": result.not_ok,
+        "statuses": {str(code): n for code, n in sorted(result.statuses.items())},
+        "errors": result.errors,
+        "delivered": delivered,
+        "wrk_cpu_percent": result.cpu_percent,
+        "cpu_seconds_by_process": cpu,
+        **_trips_figures(round_trips(before, after), delivered),
+    }
+
+
+async def run_direct_send(ctx: BenchContext, clients: int) -> dict[str, Any]:
+    run = await run_direct(
+        ctx.sink.port,
+        connections=clients,
+        seconds=ctx.options.duration,
+        size=ctx.options.message_bytes,
+    )
+    ctx.sink.take_dump()
+    return {
+        "clients": clients,
+        "messages": run.messages,
+        "seconds": run.seconds,
+        "rate": run.rate,
+        "p50_ms": run.p50_ms,
+        "p99_ms": run.p99_ms,
+    }

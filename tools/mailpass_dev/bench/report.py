@@ -1,0 +1,258 @@
+"""Figures, targets and the outputs: the table, ``bench.json``.
+
+Each figure is the median of its runs; a ratio is the ratio of two medians. Targets are
+those of a 2-core machine: a missed one prints FAIL but only fails the command with
+``--strict``; lost messages (or a stack that failed) always do.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mailpass_dev.bench.stats import median
+
+STACK_MEMORY_LIMIT_MB = 150.0
+# Processes measured for information only: shared infrastructure, not MailPass services.
+INFRASTRUCTURE = ("nx-27017", "rabbitmq")
+BATCH_PHASES = ("batch_empty", "batch_preloaded")
+
+_OPS = {">=": operator.ge, "<=": operator.le, "<": operator.lt}
+
+
+@dataclass(frozen=True)
+class Target:
+    op: str
+    threshold: float
+
+    def met(self, value: float) -> bool:
+        return bool(_OPS[self.op](value, self.threshold))
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    label: str
+    value: float | None
+    unit: str
+    target: Target | None = None
+
+    @property
+    def status(self) -> str:
+        if self.target is None:
+            return ""
+        if self.value is None:
+            return "n/a"
+        return "PASS" if self.target.met(self.value) else "FAIL"
+
+    def as_json(self) -> dict[str, Any]:
+        target = None
+        if self.target is not None:
+            target = {"op": self.target.op, "value": self.target.threshold}
+        return {
+            "key": self.key,
+            "label": self.label,
+            "value": self.value,
+            "unit": self.unit,
+            "target": target,
+            "status": self.status,
+        }
+
+
+def medians(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float | None]]:
+    """The median of every numeric figure of every phase."""
+    result: dict[str, dict[str, float | None]] = {}
+    for phase, phase_runs in runs.items():
+        keys = {
+            k
+            for run in phase_runs
+            for k, v in run.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        }
+        result[phase] = {
+            k: median([run[k] for run in phase_runs if isinstance(run.get(k), int | float)])
+            for k in sorted(keys)
+        }
+    return result
+
+
+def _get(m: dict[str, dict[str, float | None]], phase: str, key: str) -> float | None:
+    return m.get(phase, {}).get(key)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return 100 * a / b if a is not None and b else None
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return a - b if a is not None and b is not None else None
+
+
+def _total(runs: dict[str, list[dict[str, Any]]], phases: tuple[str, ...], key: str) -> int | None:
+    """A count summed over every run of the phases (losses add up; they are not medians)."""
+    values = [run[key] for phase in phases for run in runs.get(phase, [])]
+    return sum(values) if values else None
+
+
+def build_rows(
+    runs: dict[str, list[dict[str, Any]]],
+    memory_mb: dict[str, float],
+    *,
+    clients: tuple[int, ...],
+    preload: int,
+    sessions: int | None,
+) -> list[Row]:
+    m = medians(runs)
+    ref = _get(m, "reference", "rate")
+    empty = _get(m, "batch_empty", "rate")
+    loaded = _get(m, "batch_preloaded", "rate")
+    rows = [
+        Row(
+            "reference_rate", f"smtp-source -> smtp-sink ({sessions or '?'} sessions)", ref, "msg/s"
+        ),
+        Row("batch_empty_rate", "batch, empty database", empty, "msg/s", Target(">=", 1000)),
+        Row("batch_vs_reference", "batch / smtp-source", _ratio(empty, ref), "%", Target(">=", 35)),
+        Row("batch_preloaded_rate", f"batch, {preload:,} older messages stored", loaded, "msg/s"),
+        Row(
+            "preloaded_vs_empty",
+            "batch preloaded / empty",
+            _ratio(loaded, empty),
+            "%",
+            Target(">=", 80),
+        ),
+        Row(
+            "batch_lost",
+            "batch messages missing at the timeout",
+            _total(runs, BATCH_PHASES, "lost"),
+            "",
+            Target("<=", 0),
+        ),
+        Row(
+            "batch_duplicates",
+            "batch messages received twice",
+            _total(runs, BATCH_PHASES, "duplicates"),
+            "",
+            Target("<=", 0),
+        ),
+    ]
+    for c in clients:
+        send, direct = f"send_c{c}", f"direct_c{c}"
+        p50, p99 = _get(m, send, "p50_ms"), _get(m, send, "p99_ms")
+        rps = _get(m, send, "rps")
+        rows += [
+            Row(f"{send}_p50", f"/send x{c}: p50", p50, "ms"),
+            Row(
+                f"{send}_p99", f"/send x{c}: p99", p99, "ms", Target("<=", 250) if c == 50 else None
+            ),
+            Row(
+                f"{send}_rps",
+                f"/send x{c}: requests/s",
+                rps,
+                "req/s",
+                Target(">=", 400) if c == 50 else None,
+            ),
+            Row(
+                f"{send}_not_200",
+                f"/send x{c}: answers not 200",
+                _total(runs, (send,), "not_200"),
+                "",
+                Target("<=", 0),
+            ),
+            Row(f"{direct}_p50", f"direct aiosmtplib x{c}: p50", _get(m, direct, "p50_ms"), "ms"),
+            Row(f"{direct}_p99", f"direct aiosmtplib x{c}: p99", _get(m, direct, "p99_ms"), "ms"),
+            Row(
+                f"{direct}_rate", f"direct aiosmtplib x{c}: msg/s", _get(m, direct, "rate"), "msg/s"
+            ),
+            Row(
+                f"{send}_wrk_cpu",
+                f"/send x{c}: wrk CPU (100 = 1 core)",
+                _get(m, send, "wrk_cpu_percent"),
+                "%",
+            ),
+        ]
+        if c == 1:
+            rows.append(
+                Row(
+                    f"{send}_p50_over_direct",
+                    "/send x1: p50 above direct",
+                    _diff(p50, _get(m, direct, "p50_ms")),
+                    "ms",
+                    Target("<=", 10),
+                )
+            )
+    rows += [
+        Row(
+            "batch_empty_round_trips",
+            "round trips / message, batch (empty)",
+            _get(m, "batch_empty", "round_trips_per_message"),
+            "",
+            Target("<=", 0.2),
+        ),
+        Row(
+            "batch_preloaded_round_trips",
+            "round trips / message, batch (preloaded)",
+            _get(m, "batch_preloaded", "round_trips_per_message"),
+            "",
+            Target("<=", 0.2),
+        ),
+        *(
+            Row(
+                f"send_c{c}_round_trips",
+                f"round trips / message, /send x{c}",
+                _get(m, f"send_c{c}", "round_trips_per_message"),
+                "",
+                Target("<=", 4),
+            )
+            for c in clients
+        ),
+    ]
+    for label, mb in memory_mb.items():
+        info = label.split("/")[0] in INFRASTRUCTURE
+        target = None if info else Target("<", STACK_MEMORY_LIMIT_MB)
+        rows.append(Row(f"peak_rss_{label}", f"peak RSS {label}", mb, "MB", target))
+    return rows
+
+
+def _format(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit in ("msg/s", "req/s"):
+        text = f"{value:,.0f}"
+    elif unit in ("ms", "%", "MB"):
+        text = f"{value:,.1f}"
+    elif unit == "" and float(value).is_integer():
+        text = f"{int(value):,}"
+    else:
+        text = f"{value:.3f}"
+    return f"{text} {unit}".rstrip()
+
+
+def render_table(rows: list[Row]) -> str:
+    header = ("figure", "value", "target", "result")
+    lines = [
+        (
+            r.label,
+            _format(r.value, r.unit),
+            f"{r.target.op} {_format(r.target.threshold, r.unit)}" if r.target else "",
+            r.status,
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(x[i])) for x in [header, *lines]) for i in range(4)]
+    out = [" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    out.append("-+-".join("-" * w for w in widths))
+    for line in lines:
+        label, value, target, status = line
+        out.append(
+            " | ".join(
+                (label.ljust(widths[0]), value.rjust(widths[1]), target.ljust(widths[2]), status)
+            )
+        )
+    return "\n".join(out)
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
