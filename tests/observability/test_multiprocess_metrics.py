@@ -7,16 +7,28 @@ whichever worker answers a scrape answers for all of them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from prometheus_client.metrics import Gauge
 
+from mailpass_common.db import Database
 from mailpass_common.metrics import exposition
-from tests.support.metrics import Scrape
+from tests.support.broker import publish
+from tests.support.messages import insert_messages
+from tests.support.metrics import Scrape, scrape
+from tests.support.processes import BIN, process_env
+from tests.support.services import free_port
+from tests.support.smtp import SmtpServer
+from tests.support.tenants import make_tenant
 
 WORKER = """
 import sys
@@ -30,19 +42,20 @@ for _ in range(count):
 MONGODB_COMMANDS.labels("insert").inc(count)
 """
 
-# Every Gauge defined by a module the gateway loads, with its multiprocess mode.
-GATEWAY_GAUGES = """
-import json, sys
-import mailpass_gateway.main
+# Every Gauge defined by a module a service loads, with its multiprocess mode.
+SERVICE_GAUGES = """
+import importlib, json, sys
 from prometheus_client.metrics import Gauge
 
+importlib.import_module(sys.argv[1])
+
 scanned = sorted(name for name in sys.modules if name.startswith("mailpass_"))
-gauges = [
-    {"module": name, "metric": value._name, "mode": value._multiprocess_mode}
+gauges = {
+    value._name: value._multiprocess_mode
     for name in scanned
     for value in vars(sys.modules[name]).values()
     if isinstance(value, Gauge)
-]
+}
 print(json.dumps({"scanned": scanned, "gauges": gauges}))
 """
 
@@ -82,13 +95,76 @@ def test_the_exposition_sums_the_counters_of_every_worker(
     assert all("pid" not in labels for labels in scraped.series("mailpass_gateway_requests_total"))
 
 
-def test_every_gauge_of_the_gateway_says_how_workers_combine(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("main", "metrics", "gauges"),
+    [
+        ("mailpass_gateway.main", "mailpass_gateway.metrics", 0),
+        ("mailpass_sender.main", "mailpass_sender.metrics", 3),
+    ],
+)
+def test_every_gauge_of_a_service_with_workers_says_how_they_combine(
+    tmp_path: Path, main: str, metrics: str, gauges: int
+) -> None:
     """A Gauge in multiprocess mode defaults to one series per process id ("all"), which
     keeps dead workers' values and multiplies series: each must choose a mode (livesum
-    for in-flight counts, max for timestamps...). Gauges fed by ``set_function`` cannot
-    be shared at all, so a multi-worker service must not use them."""
-    found = json.loads(_python(GATEWAY_GAUGES, tmp_path))
+    for in-flight counts, livemax for flags...). Gauges fed by ``set_function`` cannot
+    be shared at all (see the sender's ``_set_gauges``)."""
+    found = json.loads(_python(SERVICE_GAUGES, tmp_path, main))
 
-    assert {"mailpass_gateway.metrics", "mailpass_common.metrics"} <= set(found["scanned"])
-    for gauge in found["gauges"]:
-        assert gauge["mode"] in Gauge._MULTIPROC_MODES - {"all"}, gauge
+    assert {metrics, "mailpass_common.metrics"} <= set(found["scanned"])
+    assert len(found["gauges"]) == gauges
+    for gauge, mode in found["gauges"].items():
+        assert mode in Gauge._MULTIPROC_MODES - {"all"}, gauge
+
+
+async def test_sender_workers_answer_for_each_other_gauges_included(
+    db: Database, service_env: dict[str, Any], smtp: SmtpServer
+) -> None:
+    """The real ``mailpass-sender`` in two worker processes: deliveries counted by both
+    add up, and the live gauges (in flight, open SMTP connections) are there once, summed
+    over the live workers, whichever worker answers the scrape."""
+    tenant = await make_tenant(db, service_env, "acme", smtp_port=smtp.port)
+    assert tenant.provider is not None
+    docs = await insert_messages(db, tenant.account_id, tenant.provider["_id"], 12)
+    management = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        str(BIN / "mailpass-sender"),
+        env=process_env(service_env, management_port=management, sender_workers=2),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await _until_ready(f"http://127.0.0.1:{management}/readyz", proc)
+        await publish(service_env, docs)
+        await smtp.wait_for(len(docs), timeout=30)
+        url = f"http://127.0.0.1:{management}"
+        # Recorded and acked after the SMTP server has them; each worker's own value is
+        # refreshed every second for the others to read.
+        for _ in range(100):
+            if (await scrape(url)).value("mailpass_sender_in_flight") == 0:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.2)
+        scrapes = [await scrape(url) for _ in range(10)]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+    for scraped in scrapes:
+        labels = {"provider_type": "smtp", "outcome": "sent"}
+        assert scraped.value("mailpass_sender_deliveries_total", **labels) == len(docs)
+        assert scraped.series("mailpass_sender_in_flight") == [{}]  # one series, no pid
+        assert scraped.value("mailpass_sender_in_flight") == 0
+        assert scraped.series("mailpass_sender_smtp_connections_open") == [{}]
+        assert scraped.value("mailpass_sender_smtp_connections_open") >= 1
+
+
+async def _until_ready(url: str, proc: asyncio.subprocess.Process) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            assert proc.returncode is None, f"the sender exited with {proc.returncode}"
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(url)).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} never answered")

@@ -27,10 +27,16 @@ from mailpass_common.metrics import exposition
 from mailpass_common.workers import listening_socket
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
+# Sets the service's live gauges (what is in flight now...) just before a scrape reads them.
+BeforeScrape = Callable[[], None]
 READINESS_TIMEOUT_SECONDS = 3.0
 
 
-def management_app(readiness: ReadinessCheck, *registries: CollectorRegistry) -> FastAPI:
+def management_app(
+    readiness: ReadinessCheck,
+    *registries: CollectorRegistry,
+    before_scrape: BeforeScrape | None = None,
+) -> FastAPI:
     app = FastAPI(title="mailpass-management", openapi_url=None, docs_url=None, redoc_url=None)
 
     @app.get("/healthz")
@@ -50,6 +56,8 @@ def management_app(readiness: ReadinessCheck, *registries: CollectorRegistry) ->
 
     @app.get("/metrics")
     async def metrics() -> Response:
+        if before_scrape is not None:
+            before_scrape()
         body, content_type = exposition(*registries)
         return Response(body, media_type=content_type)
 
@@ -74,11 +82,12 @@ class ManagementServer:
         port: int,
         *registries: CollectorRegistry,
         reuse_port: bool = False,
+        before_scrape: BeforeScrape | None = None,
     ) -> None:
         # With several workers each binds the port too (see mailpass_common.workers).
         self._socket = listening_socket(host, port, reuse_port=True) if reuse_port else None
         config = uvicorn.Config(
-            management_app(readiness, *registries),
+            management_app(readiness, *registries, before_scrape=before_scrape),
             host=host,
             port=port,
             log_config=None,
