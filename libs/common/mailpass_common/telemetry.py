@@ -32,7 +32,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
@@ -41,6 +41,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.util.types import Attributes
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -263,6 +264,22 @@ def tracer(name: str) -> trace.Tracer:
     """A tracer from the provider installed now: a service takes its own when it is built,
     after :func:`configure_tracing`."""
     return trace.get_tracer(name)
+
+
+@contextlib.contextmanager
+def batch_span(
+    tracer_: trace.Tracer, name: str, traces: Sequence[Context], attributes: Attributes
+) -> Iterator[trace.Span]:
+    """A span for work done at once for several traces (a claim or a record of many
+    messages). For one trace (a /send, one batch job) it is a child of it; for several it
+    starts a trace of its own linked to each, since a span has one parent (OpenTelemetry's
+    convention for batch processing)."""
+    parent = traces[0] if len(traces) == 1 else Context()
+    with tracer_.start_as_current_span(name, context=parent, attributes=attributes) as span:
+        if len(traces) > 1 and span.is_recording():
+            for linked in traces:
+                span.add_link(trace.get_current_span(linked).get_span_context())
+        yield span
 
 
 def run_in(trace_context: Context | None, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:

@@ -27,14 +27,13 @@ import contextlib
 import logging
 import secrets
 from collections import deque
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.context import Context
 
 from mailpass_common import messages, telemetry
@@ -276,22 +275,11 @@ class QueuePipeline:
             otel_context.detach(token)
         self._check_settled()
 
-    @contextmanager
-    def _batch_span(self, name: str, items: Sequence[Item]) -> Iterator[trace.Span]:
-        """A span for one round trip on behalf of several messages. When they all came in
-        one job (a /send, a batch job) it is a child of that job's consume span; when they
-        came from several, it starts a trace of its own linked to each job's, since one
-        span has one parent (OpenTelemetry's batch-processing convention)."""
+    def _batch_span(self, name: str, items: Sequence[Item]) -> AbstractContextManager[object]:
+        """A span for one round trip on behalf of several messages (their jobs' traces)."""
         traces = list({id(item.delivery): item.delivery.trace for item in items}.values())
-        parent = traces[0] if len(traces) == 1 else Context()
         attributes = {"messaging.batch.message_count": len(items), "mailpass.kind": self.kind.value}
-        with self._tracer.start_as_current_span(
-            name, context=parent, attributes=attributes
-        ) as span:
-            if len(traces) > 1 and span.is_recording():
-                for job_trace in traces:
-                    span.add_link(trace.get_current_span(job_trace).get_span_context())
-            yield span
+        return telemetry.batch_span(self._tracer, name, traces, attributes)
 
     async def _give_back(self, items: Sequence[Item]) -> None:
         for delivery in {id(item.delivery): item.delivery for item in items}.values():
