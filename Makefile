@@ -22,7 +22,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	scripts/rabbitmq.sh ensure-running
-	$(BIN)/pytest -q
+	ENVIRONMENT=development $(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

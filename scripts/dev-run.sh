@@ -6,6 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .data
+# A development machine: the development secret is accepted, and providers may reach
+# loopback (the capture server on port 1025, local relays); a deployment sets none of it.
+export ENVIRONMENT="${ENVIRONMENT:-development}"
+export PROVIDER_ALLOWED_NETWORKS="${PROVIDER_ALLOWED_NETWORKS:-127.0.0.0/8,::1/128}"
+export PROVIDER_ALLOWED_SMTP_PORTS="${PROVIDER_ALLOWED_SMTP_PORTS:-1025}"
 procs="gateway tracker sender scheduler mailbox"
 if ! scripts/rabbitmq.sh answering; then
   scripts/rabbitmq.sh install

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -10,9 +11,17 @@ import pytest
 
 from mailpass_common.db import Database, connect, ensure_indexes
 from mailpass_common.settings import CommonSettings
+from tests.support.egress import LOCAL_PROVIDER_RULES
 from tests.support.services import mongodb, rabbitmq_url
 from tests.support.smtp import SmtpServer
 from tests.support.stack import delete_topology
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Settings built from the environment (the CLI and services started as processes, a
+    # few settings tests) run as development, as under `make test`; tests of the
+    # production rules remove it.
+    os.environ.setdefault("ENVIRONMENT", "development")
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +47,8 @@ async def service_env(mongo_url: str, amqp_url: str) -> AsyncIterator[dict[str, 
         "message_id_domain": "test.mailpass.local",
         # Any free port: tests run beside each other and beside `make run`.
         "management_port": 0,
+        # Local servers stand in for relays and APIs (see tests.support.egress).
+        **LOCAL_PROVIDER_RULES,
     }
     yield env
     await delete_topology(amqp_url, str(env["amqp_prefix"]))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from mailpass_common.db import Database
 from mailpass_common.documents import Collections
 from tests.admin.support import SMTP_PASSWORD, SMTP_USER, AuthSmtpServer
+from tests.support.processes import process_env
 from tests.support.stack import running_gateway, running_sender
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -33,12 +33,7 @@ async def mailpass(env: dict[str, Any], *args: str, **extra_env: str) -> Run:
     process = await asyncio.create_subprocess_exec(
         str(MAILPASS),
         *args,
-        env={
-            **os.environ,
-            "MONGODB_URL": env["mongodb_url"],
-            "MONGODB_DATABASE": env["mongodb_database"],
-            **extra_env,
-        },
+        env=process_env(env, **extra_env),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

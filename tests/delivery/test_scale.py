@@ -142,7 +142,7 @@ def _operations(s: Stocked) -> dict[str, Operation]:
         "limits: reserve": lambda run: limits.reserve(db, s.provider),
         "api key lookup": lambda run: api_keys.authenticate(db, s.key),
         "idempotency key": lambda run: idempotency.begin(
-            db, s.account_id, f"k{run}", "fp", timedelta(minutes=5)
+            db, s.account_id, f"k{run}", "fp", timedelta(minutes=5), test=False
         ),
     }
 

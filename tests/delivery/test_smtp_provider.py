@@ -21,6 +21,7 @@ from mailpass_common.delivery.base import (
 )
 from mailpass_common.delivery.smtp import SmtpProvider
 from tests.support.delivery import deliver
+from tests.support.egress import LOCAL_EGRESS
 from tests.support.services import free_port
 from tests.support.smtp import CapturingHandler
 from tests.support.tls import SelfSignedCert, self_signed_cert
@@ -228,6 +229,7 @@ async def provider() -> AsyncIterator[Callable[..., SmtpProvider]]:
             config["username"] = USERNAME
             secrets["password"] = password
         kwargs.setdefault("timeout", 5.0)
+        kwargs.setdefault("egress", LOCAL_EGRESS)
         opened.append(SmtpProvider(config, secrets, **kwargs))
         return opened[-1]
 

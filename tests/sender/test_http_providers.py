@@ -12,10 +12,8 @@ from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes, policy
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
 from mailpass_common.delivery.base import (
     OutgoingEmail,
@@ -26,7 +24,9 @@ from mailpass_common.delivery.mailgun import MailgunProvider
 from mailpass_common.delivery.sendgrid import SendGridProvider
 from mailpass_common.delivery.ses import SesProvider, classify_client_error
 from tests.support.delivery import deliver
+from tests.support.egress import LOCAL_EGRESS
 from tests.support.fake_http_apis import FakeMailgun, FakeSendGrid
+from tests.support.moto import moto_ses
 from tests.support.services import free_port
 
 VERIFIED = "sender@verified.test"
@@ -61,24 +61,13 @@ def unused_url() -> str:
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    boto3.client(
-        "sesv2",
-        region_name="us-east-1",
-        endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).create_email_identity(EmailIdentity=VERIFIED)
-    yield url
-    server.stop()
+    with moto_ses(VERIFIED) as url:
+        yield url
 
 
 @pytest.fixture
 async def ses(moto_url: str) -> AsyncIterator[SesProvider]:
-    provider = SesProvider({"region": "us-east-1", "endpoint_url": moto_url}, AWS_SECRETS)
+    provider = SesProvider({"region": "us-east-1"}, AWS_SECRETS, endpoint_url=moto_url)
     yield provider
     await provider.close()
 
@@ -139,7 +128,7 @@ def moto_auth_after(moto_url: str, free_actions: str) -> str:
 
 async def test_ses_rejects_an_unknown_access_key(moto_url: str) -> None:
     previous = moto_auth_after(moto_url, "0")
-    provider = SesProvider({"region": "us-east-1", "endpoint_url": moto_url}, AWS_SECRETS)
+    provider = SesProvider({"region": "us-east-1"}, AWS_SECRETS, endpoint_url=moto_url)
     try:
         with pytest.raises(PermanentDeliveryError) as caught:
             await provider.check()
@@ -150,7 +139,7 @@ async def test_ses_rejects_an_unknown_access_key(moto_url: str) -> None:
 
 
 async def test_ses_connection_refused_is_temporary() -> None:
-    provider = SesProvider({"region": "us-east-1", "endpoint_url": unused_url()}, AWS_SECRETS)
+    provider = SesProvider({"region": "us-east-1"}, AWS_SECRETS, endpoint_url=unused_url())
     try:
         with pytest.raises(TemporaryDeliveryError):
             await deliver(provider, make_email())
@@ -199,7 +188,7 @@ async def sendgrid(sendgrid_api: FakeSendGrid) -> AsyncIterator[SendGridProvider
     sendgrid_api.fail_next.clear()
     sendgrid_api.stall_seconds = 0.0
     provider = SendGridProvider(
-        {"base_url": sendgrid_api.base_url}, {"api_key": sendgrid_api.api_key}
+        {"base_url": sendgrid_api.base_url}, {"api_key": sendgrid_api.api_key}, egress=LOCAL_EGRESS
     )
     yield provider
     await provider.close()
@@ -285,7 +274,9 @@ async def test_sendgrid_error_replies(
 async def test_sendgrid_timeout_is_temporary(sendgrid_api: FakeSendGrid) -> None:
     sendgrid_api.stall_seconds = 2.0
     provider = SendGridProvider(
-        {"base_url": sendgrid_api.base_url, "timeout": 0.3}, {"api_key": sendgrid_api.api_key}
+        {"base_url": sendgrid_api.base_url, "timeout": 0.3},
+        {"api_key": sendgrid_api.api_key},
+        egress=LOCAL_EGRESS,
     )
     try:
         with pytest.raises(TemporaryDeliveryError) as caught:
@@ -299,7 +290,9 @@ async def test_sendgrid_timeout_is_temporary(sendgrid_api: FakeSendGrid) -> None
 async def test_sendgrid_stopped_server_is_temporary() -> None:
     api = FakeSendGrid().start()
     api.stop()
-    provider = SendGridProvider({"base_url": api.base_url}, {"api_key": api.api_key})
+    provider = SendGridProvider(
+        {"base_url": api.base_url}, {"api_key": api.api_key}, egress=LOCAL_EGRESS
+    )
     try:
         with pytest.raises(TemporaryDeliveryError) as caught:
             await deliver(provider, make_email())
@@ -311,7 +304,9 @@ async def test_sendgrid_stopped_server_is_temporary() -> None:
 async def test_sendgrid_check(sendgrid: SendGridProvider, sendgrid_api: FakeSendGrid) -> None:
     await sendgrid.check()
 
-    bad = SendGridProvider({"base_url": sendgrid_api.base_url}, {"api_key": "SG.wrong"})
+    bad = SendGridProvider(
+        {"base_url": sendgrid_api.base_url}, {"api_key": "SG.wrong"}, egress=LOCAL_EGRESS
+    )
     with pytest.raises(PermanentDeliveryError) as caught:
         await bad.check()
     assert caught.value.reply == "SendGrid HTTP 401: authorization required"
@@ -330,7 +325,9 @@ async def test_sendgrid_check_refuses_a_key_that_cannot_send(
 
 
 async def test_sendgrid_wrong_key_on_send_is_permanent(sendgrid_api: FakeSendGrid) -> None:
-    provider = SendGridProvider({"base_url": sendgrid_api.base_url}, {"api_key": "SG.wrong"})
+    provider = SendGridProvider(
+        {"base_url": sendgrid_api.base_url}, {"api_key": "SG.wrong"}, egress=LOCAL_EGRESS
+    )
     try:
         with pytest.raises(PermanentDeliveryError, match="HTTP 401"):
             await deliver(provider, make_email())
@@ -357,7 +354,9 @@ async def mailgun(mailgun_api: FakeMailgun) -> AsyncIterator[MailgunProvider]:
     mailgun_api.received.clear()
     mailgun_api.fail_next.clear()
     mailgun_api.state = "active"
-    provider = MailgunProvider(mailgun_config(mailgun_api), {"api_key": mailgun_api.api_key})
+    provider = MailgunProvider(
+        mailgun_config(mailgun_api), {"api_key": mailgun_api.api_key}, egress=LOCAL_EGRESS
+    )
     yield provider
     await provider.close()
 
@@ -409,7 +408,9 @@ async def test_mailgun_error_replies(
 
 async def test_mailgun_unknown_domain_is_permanent(mailgun_api: FakeMailgun) -> None:
     provider = MailgunProvider(
-        {"domain": "other.test", "base_url": mailgun_api.base_url}, {"api_key": mailgun_api.api_key}
+        {"domain": "other.test", "base_url": mailgun_api.base_url},
+        {"api_key": mailgun_api.api_key},
+        egress=LOCAL_EGRESS,
     )
     try:
         with pytest.raises(PermanentDeliveryError, match="Domain not found"):
@@ -422,7 +423,9 @@ async def test_mailgun_unknown_domain_is_permanent(mailgun_api: FakeMailgun) -> 
 
 async def test_mailgun_connection_refused_is_temporary() -> None:
     provider = MailgunProvider(
-        {"domain": "mg.example.test", "base_url": unused_url()}, {"api_key": "k"}
+        {"domain": "mg.example.test", "base_url": unused_url()},
+        {"api_key": "k"},
+        egress=LOCAL_EGRESS,
     )
     try:
         with pytest.raises(TemporaryDeliveryError, match="ConnectError"):
@@ -434,7 +437,9 @@ async def test_mailgun_connection_refused_is_temporary() -> None:
 async def test_mailgun_check(mailgun: MailgunProvider, mailgun_api: FakeMailgun) -> None:
     await mailgun.check()
 
-    bad = MailgunProvider(mailgun_config(mailgun_api), {"api_key": "key-wrong"})
+    bad = MailgunProvider(
+        mailgun_config(mailgun_api), {"api_key": "key-wrong"}, egress=LOCAL_EGRESS
+    )
     try:
         with pytest.raises(PermanentDeliveryError) as caught:
             await bad.check()

@@ -24,7 +24,8 @@ class Tenant:
 
 def cipher(env: dict[str, Any]) -> CredentialCipher:
     """The credential cipher the services of a test use (same SECRET_KEY)."""
-    return CredentialCipher(CommonSettings(**env).secret_key.get_secret_value())
+    settings = CommonSettings(**env)
+    return CredentialCipher(settings.secret_key.get_secret_value(), settings.previous_secrets())
 
 
 def smtp_config(port: int) -> dict[str, Any]:

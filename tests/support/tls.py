@@ -1,4 +1,4 @@
-"""A self-signed certificate for 127.0.0.1 and localhost, for TLS test servers."""
+"""A self-signed certificate for 127.0.0.1, localhost and other names, for TLS test servers."""
 
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ class SelfSignedCert:
         return context
 
 
-def self_signed_cert(directory: Path) -> SelfSignedCert:
-    """Write a certificate valid for localhost and 127.0.0.1 (and its key) to directory."""
+def self_signed_cert(directory: Path, names: tuple[str, ...] = ()) -> SelfSignedCert:
+    """Write a certificate valid for localhost, 127.0.0.1 and ``names`` (and its key) to
+    directory."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.now(UTC)
@@ -45,7 +46,11 @@ def self_signed_cert(directory: Path) -> SelfSignedCert:
         .not_valid_after(now + timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [
+                    x509.DNSName("localhost"),
+                    *map(x509.DNSName, names),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
             ),
             critical=False,
         )

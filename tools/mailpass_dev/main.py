@@ -12,7 +12,7 @@ from mailpass_common import db as dbmod
 from mailpass_common import telemetry
 from mailpass_common.lifecycle import wait_for_mongodb
 from mailpass_common.security import CredentialCipher
-from mailpass_common.settings import CommonSettings
+from mailpass_common.settings import CommonSettings, load_settings
 from mailpass_dev.bootstrap import bootstrap
 from mailpass_dev.mailbox import start_mailbox
 
@@ -35,14 +35,14 @@ BANNER = """
 
 
 async def serve_mailbox(data_dir: Path, host: str, port: int) -> None:
-    settings = CommonSettings()
+    settings = load_settings(CommonSettings, "mailpass-dev")
     controller = start_mailbox(data_dir / "mailbox", host, port)
     client, db = dbmod.connect(settings)
     try:
         await wait_for_mongodb(db, settings.startup_timeout_seconds)
         dev = await bootstrap(
             db,
-            CredentialCipher(settings.secret_key.get_secret_value()),
+            CredentialCipher(settings.secret_key.get_secret_value(), settings.previous_secrets()),
             key_file=data_dir / "dev-api-key",
             smtp_host=host,
             smtp_port=port,

@@ -99,25 +99,37 @@ def api_key_view(doc: Document) -> dict[str, Any]:
     }
 
 
-async def list_api_keys(db: Database, account_id: str) -> list[Document]:
-    cursor = db[Collections.API_KEYS].find(where(account_id=account_id))
+def _scope(account_id: str, test_only: bool, **fields: Any) -> dict[str, Any]:
+    """The account's keys, or only its test keys (what a test key may see and touch)."""
+    return where(account_id=account_id, **fields, **({"test": True} if test_only else {}))
+
+
+async def list_api_keys(
+    db: Database, account_id: str, *, test_only: bool = False
+) -> list[Document]:
+    cursor = db[Collections.API_KEYS].find(_scope(account_id, test_only))
     return await cursor.sort([("created_at", 1), ("id", 1)]).to_list()
 
 
-async def get_api_key(db: Database, account_id: str, key_id: str) -> Document | None:
-    return await db[Collections.API_KEYS].find_one(where(account_id=account_id, id=key_id))
+async def get_api_key(
+    db: Database, account_id: str, key_id: str, *, test_only: bool = False
+) -> Document | None:
+    return await db[Collections.API_KEYS].find_one(_scope(account_id, test_only, id=key_id))
 
 
-async def revoke_api_key(db: Database, account_id: str, key_id: str) -> Document | None:
-    """Revoke at once (the next request with it is refused); None if the account has no such key."""
+async def revoke_api_key(
+    db: Database, account_id: str, key_id: str, *, test_only: bool = False
+) -> Document | None:
+    """Revoke at once (the next request with it is refused); None if the account has no such
+    key (with ``test_only``, no such test key)."""
     keys = db[Collections.API_KEYS]
     revoked = await keys.find_one_and_update(
-        where(account_id=account_id, id=key_id, revoked=False),
+        _scope(account_id, test_only, id=key_id, revoked=False),
         {"$set": {"revoked": True}, **now_stamp("revoked_at")},
         return_document=ReturnDocument.AFTER,
     )
     # Revoking twice is not an error: the key is revoked either way.
-    return revoked or await get_api_key(db, account_id, key_id)
+    return revoked or await get_api_key(db, account_id, key_id, test_only=test_only)
 
 
 class ApiKeyCache:

@@ -1,8 +1,10 @@
 """``Idempotency-Key`` records: the first response to a keyed request, replayed to retries.
 
-One document per (account, key) in ``idempotency_keys``, ``_id`` = account id and the
-SHA-256 of the key. A request first *inserts* its record as ``running`` (the unique
-``_id`` makes exactly one of several concurrent duplicates the owner), then either
+One document per (account, key mode, key) in ``idempotency_keys``, ``_id`` = account id,
+``test`` for test keys, and the SHA-256 of the key: live and test keys never share a
+record, so a live request can never be answered with a sandbox "sent" (or the reverse).
+A request first *inserts* its record as ``running`` (the unique ``_id`` makes exactly
+one of several concurrent duplicates the owner), then either
 ``complete``s it with its response or ``release``s it (the request failed before anything
 was accepted, so a retry must be free to try again). Records live 24 hours: a TTL index on
 ``created_at``, a datetime written by the insert.
@@ -57,8 +59,11 @@ def fingerprint(endpoint: str, body: Any) -> str:
     return hashlib.sha256(f"{endpoint}\n{canonical}".encode()).hexdigest()
 
 
-def record_id(account_id: str, key: str) -> str:
-    return f"{account_id}:{hashlib.sha256(key.encode()).hexdigest()}"
+def record_id(account_id: str, key: str, *, test: bool) -> str:
+    # Live records keep the id they had before modes were told apart, so a retry that
+    # spans an upgrade still replays its first response.
+    mode = "test:" if test else ""
+    return f"{account_id}:{mode}{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 async def ensure_indexes(db: Database) -> None:
@@ -68,9 +73,15 @@ async def ensure_indexes(db: Database) -> None:
 
 
 async def begin(
-    db: Database, account_id: str, key: str, request_fingerprint: str, stale_after: timedelta
+    db: Database,
+    account_id: str,
+    key: str,
+    request_fingerprint: str,
+    stale_after: timedelta,
+    *,
+    test: bool,
 ) -> Claim:
-    rid = record_id(account_id, key)
+    rid = record_id(account_id, key, test=test)
     for _ in range(2):
         now = datetime.now(UTC)
         try:

@@ -42,6 +42,15 @@ async def find_message(db: Database, account_id: str, message_id: str) -> Messag
     return cast(MessageDocument | None, found)
 
 
+async def message_exists(db: Database, account_id: str, message_id: str, *, sandbox: bool) -> bool:
+    """Whether the account has this message, sent with a test key (``sandbox``) or a live
+    one: each kind of key sees only its own kind of message."""
+    found = await db[Collections.MESSAGES].find_one(
+        where(_id=message_id, account_id=account_id, sandbox=sandbox), projection={"_id": 1}
+    )
+    return found is not None
+
+
 def _claim_update(token: str) -> dict[str, Any]:
     return {
         "$set": {"status": MessageStatus.SENDING.value, "claim_token": token},

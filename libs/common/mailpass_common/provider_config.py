@@ -118,10 +118,11 @@ class SmtpConfig(_TypeConfig):
 
 
 class SesConfig(_TypeConfig):
-    # Without access keys the SDK's default chain is used (IRSA / instance role in a cluster).
+    # Keys are required unless the operator lends the platform's own AWS identity
+    # (SES_ALLOW_AMBIENT_CREDENTIALS, checked in delivery.targets); the endpoint is the
+    # operator's too (SES_ENDPOINT_URL): see OPERATOR_ONLY.
     SECRETS = ("access_key_id", "secret_access_key", "session_token")
     region: Annotated[str, AfterValidator(_region)] = Field(description="e.g. eu-west-1")
-    endpoint_url: HttpUrl | None = Field(None, description="SES API endpoint (local testing)")
     configuration_set: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
         None, description="SES configuration set for event publishing"
     )
@@ -140,7 +141,9 @@ class SesConfig(_TypeConfig):
 class SendgridConfig(_TypeConfig):
     SECRETS = ("api_key",)
     api_key: Secret = Field(description="API key with the mail.send scope")
-    base_url: HttpUrl | None = Field(None, description="API base URL (e.g. an EU region)")
+    base_url: HttpUrl | None = Field(
+        None, description="https://api.sendgrid.com (default) or https://api.eu.sendgrid.com"
+    )
     timeout: Timeout | None = Field(None, description="request timeout in seconds")
 
 
@@ -149,10 +152,19 @@ class MailgunConfig(_TypeConfig):
     domain: Annotated[str, AfterValidator(_host)] = Field(description="Mailgun sending domain")
     api_key: Secret = Field(description="Mailgun API key")
     base_url: HttpUrl | None = Field(
-        None, description="API base URL (https://api.eu.mailgun.net for the EU region)"
+        None, description="https://api.mailgun.net (default) or https://api.eu.mailgun.net"
     )
     timeout: Timeout | None = Field(None, description="request timeout in seconds")
 
+
+# Settings that once were per provider and now belong to the operator: refused with a
+# reason when given, and dropped from stored configs when a provider is updated.
+OPERATOR_ONLY: dict[str, dict[str, str]] = {
+    "ses": {
+        "endpoint_url": "set by the operator for every SES provider (SES_ENDPOINT_URL), "
+        "never per provider: the endpoint receives the signed requests",
+    },
+}
 
 CONFIG_MODELS: dict[str, type[_TypeConfig]] = {
     "smtp": SmtpConfig,
@@ -189,6 +201,13 @@ def validate_config(
         raise ProviderConfigError(
             [{"field": "type", "message": f"must be one of {', '.join(PROVIDER_TYPES)}"}]
         )
+    operator_only = [
+        {"field": f"{prefix}.{name}", "message": reason}
+        for name, reason in OPERATOR_ONLY.get(type_, {}).items()
+        if name in values
+    ]
+    if operator_only:
+        raise ProviderConfigError(operator_only)
     try:
         checked = model.model_validate(dict(values))
     except ValidationError as exc:
@@ -202,7 +221,8 @@ def merge_config(
     type_: str, config: Mapping[str, Any], secrets: Mapping[str, Any], changes: Mapping[str, Any]
 ) -> ValidatedConfig:
     """The config after a partial update: given keys replace, ``None`` removes a key."""
-    merged = {**config, **secrets}
+    retired = OPERATOR_ONLY.get(type_, {})
+    merged = {k: v for k, v in {**config, **secrets}.items() if k not in retired}
     for key, value in changes.items():
         if value is None:
             merged.pop(key, None)

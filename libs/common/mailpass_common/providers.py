@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from mailpass_common.accounts import new_id
 from mailpass_common.cache import TtlCache
 from mailpass_common.db import Database, Document, now_stamp, where
 from mailpass_common.documents import Collections
-from mailpass_common.provider_config import ProviderConfigError, merge_config
+from mailpass_common.provider_config import ProviderConfigError, ValidatedConfig, merge_config
 from mailpass_common.security import CredentialCipher
 
 # A default switch holds a per-account lock for two small writes; a holder that died
@@ -181,9 +181,11 @@ async def update_provider(
     provider_id: str,
     fields: Mapping[str, Any],
     config_changes: Mapping[str, Any] | None = None,
+    check_config: Callable[[ValidatedConfig], Awaitable[None]] | None = None,
 ) -> Document | None:
-    """Apply validated common ``fields`` and a partial config (validated here, may raise
-    ``ProviderConfigError``); None if the account has no such provider.
+    """Apply validated common ``fields`` and a partial config (validated here, then by
+    ``check_config``; either may raise ``ProviderConfigError``); None if the account has
+    no such provider.
 
     Secrets are merged after decryption, so the write is conditional on the version read:
     a concurrent update makes this one start over instead of losing the other's change."""
@@ -201,6 +203,8 @@ async def update_provider(
             merged = merge_config(
                 current["type"], current.get("config") or {}, stored_secrets, config_changes
             )
+            if check_config is not None:
+                await check_config(merged)
             changes |= {
                 "config": merged.config,
                 "secret": cipher.encrypt(merged.secrets),

@@ -4,6 +4,7 @@ API keys carry 190 bits of randomness, so a plain SHA-256 is the right hash: it 
 guessable, and a lookup by hash is one indexed read per request (a slow password hash
 would only add latency). Provider credentials are encrypted with Fernet under a key
 derived from ``SECRET_KEY``; other purposes (tracking links) derive keys of their own.
+Keys being rotated out (``SECRET_KEY_PREVIOUS``) still decrypt, never encrypt.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import hashlib
 import json
 import secrets
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -59,22 +61,43 @@ def derive_key(secret: str, purpose: str) -> bytes:
 
 
 class CredentialCipher:
-    """Encrypts a provider's secret fields (password, API key) as one Fernet token."""
+    """Encrypts a provider's secret fields (password, API key) as one Fernet token, under
+    the current key; decrypts under it or any previous one."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, previous: Sequence[str] = ()) -> None:
+        self._current = self._fernet(secret)
+        self._any = MultiFernet([self._current, *map(self._fernet, previous)])
+
+    @staticmethod
+    def _fernet(secret: str) -> Fernet:
         key = derive_key(secret, "mailpass/provider-credentials")
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+        return Fernet(base64.urlsafe_b64encode(key))
 
     def encrypt(self, values: dict[str, Any]) -> str:
-        return self._fernet.encrypt(json.dumps(values).encode()).decode()
+        return self._current.encrypt(json.dumps(values).encode()).decode()
 
     def decrypt(self, token: str | None) -> dict[str, Any]:
         if not token:
             return {}
         try:
-            data: dict[str, Any] = json.loads(self._fernet.decrypt(token.encode()))
+            data: dict[str, Any] = json.loads(self._any.decrypt(token.encode()))
         except InvalidToken as exc:
             raise ValueError(
-                "provider credentials cannot be decrypted with this SECRET_KEY"
+                "provider credentials cannot be decrypted with SECRET_KEY or SECRET_KEY_PREVIOUS"
             ) from exc
         return data
+
+    def is_current(self, token: str) -> bool:
+        """Whether ``token`` is encrypted under the current key."""
+        try:
+            self._current.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
+
+    def reencrypt(self, token: str) -> str:
+        """The same credentials under the current key (ValueError if no key decrypts)."""
+        try:
+            return self._any.rotate(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError("no key decrypts these credentials") from exc

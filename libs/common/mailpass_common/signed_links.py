@@ -11,7 +11,9 @@ The kind byte sits inside the authenticated payload, so an open token can never 
 replayed as a click token (or the reverse); the version byte lets a future format or key
 rotation be told apart from the current one. The key is derived from ``SECRET_KEY`` for
 this purpose only (HKDF, ``mailpass/tracking-links``), so a leaked tracking key reveals
-nothing about the credential-encryption key.
+nothing about the credential-encryption key. Tokens are signed with the current key and
+verified with it or any previous one (``SECRET_KEY_PREVIOUS``), so links already in
+mailboxes keep working through a rotation, for as long as the old key stays listed.
 
 Why a 128-bit tag: a forger can only test guesses online, one HTTP request each, so
 even 64 bits would be out of reach (NIST SP 800-107 allows truncated HMAC tags); 128 bits
@@ -31,6 +33,7 @@ import hashlib
 import hmac
 import string
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -101,13 +104,18 @@ def _decode(token: str) -> bytes | None:
 
 
 class TrackingSigner:
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, previous: Sequence[str] = ()) -> None:
         if not secret:
             raise ValueError("a tracking secret is required")
         self._key = derive_key(secret, "mailpass/tracking-links")
+        # Every key a token may carry a tag of: the current one first (the common case).
+        self._verifying_keys = [
+            self._key,
+            *(derive_key(old, "mailpass/tracking-links") for old in previous if old),
+        ]
 
-    def _tag(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:TAG_LENGTH]
+    def _tag(self, payload: bytes, key: bytes | None = None) -> bytes:
+        return hmac.new(key or self._key, payload, hashlib.sha256).digest()[:TAG_LENGTH]
 
     def _seal(self, payload: bytes) -> str:
         return _encode(payload + self._tag(payload))
@@ -145,7 +153,7 @@ class TrackingSigner:
         if raw is None or len(raw) < _HEADER.size + TAG_LENGTH:
             return None
         payload, tag = raw[:-TAG_LENGTH], raw[-TAG_LENGTH:]
-        if not hmac.compare_digest(tag, self._tag(payload)):
+        if not any(hmac.compare_digest(tag, self._tag(payload, k)) for k in self._verifying_keys):
             return None
         # Past this point the payload is ours; the checks below only guard against a
         # future format signed with the same key.

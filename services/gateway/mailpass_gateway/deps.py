@@ -79,10 +79,17 @@ async def _api_key(
     return record
 
 
-def require(permission: str) -> Callable[..., Awaitable[ApiKeyRecord]]:
+def require(
+    permission: str, *, refused_to_test_keys: str | None = None
+) -> Callable[..., Awaitable[ApiKeyRecord]]:
+    """The key must hold ``permission``; with ``refused_to_test_keys``, it must also be a
+    live key (the text says why to the test key's holder)."""
+
     async def dependency(key: Annotated[ApiKeyRecord, Depends(_api_key)]) -> ApiKeyRecord:
         if permission not in key.permissions:
             raise ApiError(ErrorCode.FORBIDDEN, f"This API key lacks the '{permission}' permission")
+        if key.test and refused_to_test_keys:
+            raise ApiError(ErrorCode.FORBIDDEN, refused_to_test_keys)
         return key
 
     return dependency
@@ -90,6 +97,18 @@ def require(permission: str) -> Callable[..., Awaitable[ApiKeyRecord]]:
 
 MailKey = Annotated[ApiKeyRecord, Depends(require(Permission.MAIL))]
 ProvidersKey = Annotated[ApiKeyRecord, Depends(require(Permission.PROVIDERS))]
+# Test keys see only test data, and providers are live configuration: a test key may
+# read them (what the sandbox sends from) but never change, delete or connect them.
+LiveProvidersKey = Annotated[
+    ApiKeyRecord,
+    Depends(
+        require(
+            Permission.PROVIDERS,
+            refused_to_test_keys="A test API key can read providers but not change or test "
+            "them: providers deliver real mail. Use a live key.",
+        )
+    ),
+]
 KeysKey = Annotated[ApiKeyRecord, Depends(require(Permission.KEYS))]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uvicorn
 
 from mailpass_common import telemetry
+from mailpass_common.settings import load_settings
 from mailpass_common.workers import listening_socket, run_workers
 from mailpass_gateway.app import create_app
 from mailpass_gateway.settings import GatewaySettings
@@ -13,7 +14,7 @@ from mailpass_gateway.settings import GatewaySettings
 
 def serve() -> None:
     """One worker: the app on the public port (shared with the other workers, if any)."""
-    settings = GatewaySettings()
+    settings = load_settings(GatewaySettings, "mailpass-gateway")
     telemetry.setup("mailpass-gateway", settings.log_level)
     # No access log: the request metrics count every request by route and status, and a
     # line per request costs more than the request's own work at hundreds per second.
@@ -27,4 +28,4 @@ def serve() -> None:
 
 
 def main() -> None:
-    run_workers(GatewaySettings().gateway_workers, serve)
+    run_workers(load_settings(GatewaySettings, "mailpass-gateway").gateway_workers, serve)

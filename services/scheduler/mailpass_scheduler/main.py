@@ -16,6 +16,7 @@ from mailpass_common import telemetry
 from mailpass_common.broker import JobPublisher, Topology
 from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
 from mailpass_common.management import management_server
+from mailpass_common.settings import load_settings
 from mailpass_common.telemetry import log_fields
 from mailpass_scheduler.flush import FlushReport, flush
 from mailpass_scheduler.metrics import (
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mailpass-scheduler")
     parser.add_argument("command", choices=["flush", "loop"])
     args = parser.parse_args(argv)
-    settings = SchedulerSettings()
+    settings = load_settings(SchedulerSettings, "mailpass-scheduler")
     telemetry.setup("mailpass-scheduler", settings.log_level)
     if args.command == "loop":
         asyncio.run(run_loop(settings))

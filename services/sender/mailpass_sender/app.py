@@ -40,7 +40,9 @@ class SenderService:
     def __init__(self, settings: SenderSettings) -> None:
         self.settings = settings
         self._client, self.db = dbmod.connect(settings)
-        cipher = CredentialCipher(settings.secret_key.get_secret_value())
+        cipher = CredentialCipher(
+            settings.secret_key.get_secret_value(), settings.previous_secrets()
+        )
         self.pool = ProviderPool(settings.delivery_options(), cipher)
         self.breakers = CircuitBreakers(
             settings.circuit_failure_threshold, settings.circuit_open_seconds

@@ -6,16 +6,17 @@ from __future__ import annotations
 import asyncio
 
 from mailpass_common import telemetry
+from mailpass_common.settings import load_settings
 from mailpass_common.workers import run_workers
 from mailpass_sender.app import create_sender
 from mailpass_sender.settings import SenderSettings
 
 
 def serve() -> None:
-    settings = SenderSettings()
+    settings = load_settings(SenderSettings, "mailpass-sender")
     telemetry.setup("mailpass-sender", settings.log_level)
     asyncio.run(create_sender(settings).run())
 
 
 def main() -> None:
-    run_workers(SenderSettings().sender_workers, serve)
+    run_workers(load_settings(SenderSettings, "mailpass-sender").sender_workers, serve)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from mailpass_common.broker import MAX_JITTER
-from mailpass_common.delivery.registry import DeliveryOptions
+from mailpass_common.delivery.registry import DeliveryOptions, delivery_options
 from mailpass_common.settings import ServiceSettings
 
 
@@ -52,7 +52,8 @@ class SenderSettings(ServiceSettings):
     tracker_base_url: str = "http://127.0.0.1:8001"
 
     def delivery_options(self) -> DeliveryOptions:
-        return DeliveryOptions(
+        return delivery_options(
+            self,
             smtp_max_connections=self.smtp_max_connections,
             smtp_timeout_seconds=self.smtp_timeout_seconds,
             smtp_idle_check_seconds=self.smtp_idle_check_seconds,

@@ -49,7 +49,9 @@ def create_app(settings: TrackerSettings) -> FastAPI:
 
     app = FastAPI(title="MailPass tracker", lifespan=lifespan, openapi_url=None)
     app.state.settings = settings
-    app.state.signer = TrackingSigner(settings.secret_key.get_secret_value())
+    app.state.signer = TrackingSigner(
+        settings.secret_key.get_secret_value(), settings.previous_secrets()
+    )
     app.state.trusted_proxies = TrustedProxies(settings.tracker_trusted_proxies)
 
     async def readiness() -> dict[str, str]:

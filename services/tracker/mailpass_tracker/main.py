@@ -3,12 +3,13 @@ from __future__ import annotations
 import uvicorn
 
 from mailpass_common import telemetry
+from mailpass_common.settings import load_settings
 from mailpass_tracker.app import create_app
 from mailpass_tracker.settings import TrackerSettings
 
 
 def main() -> None:
-    settings = TrackerSettings()
+    settings = load_settings(TrackerSettings, "mailpass-tracker")
     telemetry.setup("mailpass-tracker", settings.log_level)
     uvicorn.run(
         create_app(settings),

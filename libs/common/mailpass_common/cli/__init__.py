@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from mailpass_common.db import Database, connect, ensure_indexes
 from mailpass_common.security import CredentialCipher
-from mailpass_common.settings import CommonSettings
+from mailpass_common.settings import CommonSettings, load_settings
 
-GROUPS = ["accounts", "keys", "providers", "messages", "dlq", "db"]
+GROUPS = ["accounts", "keys", "providers", "messages", "dlq", "db", "secrets"]
 
 
 @dataclass(frozen=True)
@@ -43,23 +43,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _run(args: argparse.Namespace) -> int:
-    settings = CommonSettings()
+async def _run(args: argparse.Namespace, settings: CommonSettings) -> int:
     client, db = connect(settings)
+    cipher = CredentialCipher(settings.secret_key.get_secret_value(), settings.previous_secrets())
     try:
         await ensure_indexes(db)
         handler: Handler = args.handler
-        return await handler(
-            args, CliContext(settings, db, CredentialCipher(settings.secret_key.get_secret_value()))
-        )
+        return await handler(args, CliContext(settings, db, cipher))
     finally:
         await client.close()
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    settings = load_settings(CommonSettings, "mailpass")
     try:
-        code = asyncio.run(_run(args))
+        code = asyncio.run(_run(args, settings))
     except CliError as exc:
         print(f"mailpass: {exc}", file=sys.stderr)
         code = 1

@@ -19,7 +19,9 @@ from mailpass_common import providers
 from mailpass_common.cli import CliContext, CliError
 from mailpass_common.cli.keys import account_id
 from mailpass_common.db import Document
-from mailpass_common.delivery.check import check_connection
+from mailpass_common.delivery.check import check_connection, check_options
+from mailpass_common.delivery.registry import delivery_options
+from mailpass_common.delivery.targets import check_targets
 from mailpass_common.provider_config import (
     CONFIG_MODELS,
     PROVIDER_TYPES,
@@ -125,6 +127,9 @@ async def add(args: argparse.Namespace, ctx: CliContext) -> int:
             {name: getattr(args, name) for name in ProviderFields.model_fields}
         )
         checked = validate_config(args.type, values)
+        # The operator's own rules (PROVIDER_ALLOWED_*, SES_*) bind the CLI as well: the
+        # provider will deliver through the same egress policy.
+        await check_targets(args.type, checked, delivery_options(ctx.settings))
     except ProviderConfigError as exc:
         raise CliError(f"invalid provider: {exc}") from exc
     try:
@@ -183,7 +188,7 @@ async def set_default(args: argparse.Namespace, ctx: CliContext) -> int:
 
 async def test(args: argparse.Namespace, ctx: CliContext) -> int:
     _, doc = await _provider(ctx, args.account, args.provider)
-    error = await check_connection(doc, ctx.cipher)
+    error = await check_connection(doc, ctx.cipher, check_options(ctx.settings))
     if error is not None:
         raise CliError(f"provider {doc['name']} failed the test: {error}")
     print(f"provider {doc['name']}: ok (connected and authenticated)")

@@ -5,12 +5,28 @@ errors, which decide what happens to the message: a :class:`TemporaryDeliveryErr
 retried later (SMTP 4xx, connection failures, timeouts, HTTP 429/5xx), a
 :class:`PermanentDeliveryError` fails the message at once (SMTP 5xx, HTTP 4xx). Both
 carry the provider's reply, which ends up as the message's ``error_message``.
+
+What a reply may contain is the provider's own answer in its protocol: an SMTP reply
+line, or the message an HTTP API puts in its documented error shape, always through
+:func:`reply_text`. Raw bytes of a service that is not a mail server (an SSH banner, an
+HTTP body) are never repeated: tenants read these replies, and echoing whatever answered
+would turn the provider test into a way to read other services.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Protocol
+
+MAX_REPLY_CHARS = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def reply_text(text: str, limit: int = MAX_REPLY_CHARS) -> str:
+    """A remote reply as tenants may see it: one line, no control characters, truncated."""
+    line = _CONTROL.sub(" ", text).strip()
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,10 @@ from mailpass_common.delivery.base import (
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
+    reply_text,
 )
 from mailpass_common.delivery.http import HttpApiProvider
+from mailpass_common.egress import EgressPolicy
 
 DEFAULT_BASE_URL = "https://api.mailgun.net"  # EU accounts: https://api.eu.mailgun.net
 
@@ -43,7 +45,8 @@ class MailgunProvider(HttpApiProvider):
         self,
         config: dict[str, Any],
         secrets: dict[str, Any],
-        client: httpx.AsyncClient | None = None,
+        *,
+        egress: EgressPolicy,
     ) -> None:
         if not config.get("domain"):
             raise ValueError("Mailgun provider needs a domain")
@@ -53,12 +56,13 @@ class MailgunProvider(HttpApiProvider):
         super().__init__(
             config,
             default_base_url=DEFAULT_BASE_URL,
-            client=client,
+            egress=egress,
             auth=httpx.BasicAuth("api", str(secrets["api_key"])),
         )
 
     def error_detail(self, response: httpx.Response) -> str:
-        """Mailgun answers errors with ``{"message": "..."}``, or plain text (``Forbidden``)."""
+        """Mailgun answers errors with ``{"message": "..."}``; its plain-text answers
+        (``Forbidden``) say no more than the status line, which stands in for them."""
         try:
             body = response.json()
         except ValueError:
@@ -86,7 +90,7 @@ class MailgunProvider(HttpApiProvider):
         reply = body.get("message") if isinstance(body, dict) else None
         return DeliveryResult(
             provider_message_id=str(message_id) if message_id else None,
-            reply=f"Mailgun: {reply or 'accepted'}",
+            reply=f"Mailgun: {reply_text(str(reply or 'accepted'))}",
         )
 
     async def check(self) -> None:

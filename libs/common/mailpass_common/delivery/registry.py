@@ -11,8 +11,10 @@ from mailpass_common.delivery.base import Provider
 from mailpass_common.delivery.mailgun import MailgunProvider
 from mailpass_common.delivery.sendgrid import SendGridProvider
 from mailpass_common.delivery.ses import SesProvider
-from mailpass_common.delivery.smtp import SmtpProvider
+from mailpass_common.delivery.smtp import STRICT_EGRESS, SmtpProvider
+from mailpass_common.egress import EgressPolicy
 from mailpass_common.security import CredentialCipher
+from mailpass_common.settings import CommonSettings
 
 SANDBOX_ID = "sandbox"
 
@@ -29,6 +31,22 @@ class DeliveryOptions:
     # Where test API keys (mp_test_) deliver: a capture server, never a real provider.
     sandbox_smtp_host: str = "127.0.0.1"
     sandbox_smtp_port: int = 1025
+    # Where tenants' providers may connect (strict unless the operator widens it).
+    egress: EgressPolicy = STRICT_EGRESS
+    # SES: the operator's endpoint (local testing), and whether providers without keys
+    # may use the platform's own AWS identity.
+    ses_endpoint_url: str | None = None
+    ses_allow_ambient_credentials: bool = False
+
+
+def delivery_options(settings: CommonSettings, **overrides: Any) -> DeliveryOptions:
+    """The options with the operator's provider rules from ``settings``."""
+    return DeliveryOptions(
+        egress=settings.egress_policy(),
+        ses_endpoint_url=settings.ses_endpoint_url,
+        ses_allow_ambient_credentials=settings.ses_allow_ambient_credentials,
+        **overrides,
+    )
 
 
 Factory = Callable[[dict[str, Any], dict[str, Any], DeliveryOptions], Provider]
@@ -41,25 +59,39 @@ def _smtp(config: dict[str, Any], secrets: dict[str, Any], options: DeliveryOpti
         max_connections=int(config.get("max_connections") or options.smtp_max_connections),
         timeout=options.smtp_timeout_seconds,
         idle_check_seconds=options.smtp_idle_check_seconds,
+        egress=options.egress,
     )
 
 
 def _sandbox(config: dict[str, Any], secrets: dict[str, Any], options: DeliveryOptions) -> Provider:
-    """The capture server test keys and the dev stack deliver to; nothing leaves."""
-    return _smtp(
+    """The capture server test keys and the dev stack deliver to; nothing leaves. It is
+    the operator's own address, so no egress policy applies to it."""
+    return SmtpProvider(
         {"host": options.sandbox_smtp_host, "port": options.sandbox_smtp_port, "security": "none"},
         {},
-        options,
+        max_connections=options.smtp_max_connections,
+        timeout=options.smtp_timeout_seconds,
+        idle_check_seconds=options.smtp_idle_check_seconds,
+        egress=None,
     )
 
 
-# HTTP providers take their timeouts and endpoints from their own config (tests point
-# base_url / endpoint_url at local servers); each keeps one HTTP client open.
+def _ses(config: dict[str, Any], secrets: dict[str, Any], options: DeliveryOptions) -> Provider:
+    return SesProvider(
+        config,
+        secrets,
+        endpoint_url=options.ses_endpoint_url,
+        allow_ambient_credentials=options.ses_allow_ambient_credentials,
+    )
+
+
+# HTTP providers take their timeouts and base URLs from their own config; each keeps one
+# HTTP client open.
 FACTORIES: dict[str, Factory] = {
     "smtp": _smtp,
-    "ses": lambda config, secrets, _options: SesProvider(config, secrets),
-    "sendgrid": lambda config, secrets, _options: SendGridProvider(config, secrets),
-    "mailgun": lambda config, secrets, _options: MailgunProvider(config, secrets),
+    "ses": _ses,
+    "sendgrid": lambda config, secrets, o: SendGridProvider(config, secrets, egress=o.egress),
+    "mailgun": lambda config, secrets, o: MailgunProvider(config, secrets, egress=o.egress),
     SANDBOX_ID: _sandbox,
 }
 

@@ -22,6 +22,7 @@ from mailpass_common.delivery.base import (
     TemporaryDeliveryError,
 )
 from mailpass_common.delivery.http import HttpApiProvider
+from mailpass_common.egress import EgressPolicy
 
 DEFAULT_BASE_URL = "https://api.sendgrid.com"
 # The scope a key needs to send; check() refuses keys that cannot (e.g. read-only keys).
@@ -87,14 +88,15 @@ class SendGridProvider(HttpApiProvider):
         self,
         config: dict[str, Any],
         secrets: dict[str, Any],
-        client: httpx.AsyncClient | None = None,
+        *,
+        egress: EgressPolicy,
     ) -> None:
         if not secrets.get("api_key"):
             raise ValueError("SendGrid provider needs an api_key")
         super().__init__(
             config,
             default_base_url=DEFAULT_BASE_URL,
-            client=client,
+            egress=egress,
             headers={"Authorization": f"Bearer {secrets['api_key']}"},
         )
 

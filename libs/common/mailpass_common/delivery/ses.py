@@ -5,6 +5,13 @@ the envelope recipients (Bcc included) go in ``Destination``. One client (one co
 pool, one credential resolution) lives as long as the provider. botocore's own retries
 are switched off: retries live in RabbitMQ (architecture decision 5), and a client that
 slept through its retries would hold a consumer slot and blur the outcome.
+
+Whose AWS identity: the provider's own access keys. Without keys botocore would walk the
+default chain (environment, profile, IRSA web identity, instance role) and send as the
+*platform*, so a tenant could mail as the operator: that is allowed only when the operator
+says so (``SES_ALLOW_AMBIENT_CREDENTIALS``, for single-tenant installations). The endpoint
+is AWS's for the region, or the operator's ``SES_ENDPOINT_URL`` (local testing); never a
+tenant's, which would receive every signed request, session token included.
 """
 
 from __future__ import annotations
@@ -76,9 +83,21 @@ def _classify_other(exc: Exception) -> DeliveryError:
 class SesProvider:
     type = "ses"
 
-    def __init__(self, config: dict[str, Any], secrets: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        secrets: dict[str, Any],
+        *,
+        endpoint_url: str | None = None,
+        allow_ambient_credentials: bool = False,
+    ) -> None:
         if not config.get("region"):
             raise ValueError("SES provider needs a region")
+        if not secrets.get("access_key_id") and not allow_ambient_credentials:
+            raise ValueError(
+                "SES provider has no access keys, and this platform does not lend its own "
+                "AWS identity (SES_ALLOW_AMBIENT_CREDENTIALS is off)"
+            )
         self._configuration_set: str | None = config.get("configuration_set") or None
         timeout = float(config.get("timeout") or DEFAULT_TIMEOUT_SECONDS)
         self._client_kwargs: dict[str, Any] = {
@@ -89,10 +108,9 @@ class SesProvider:
                 retries={"total_max_attempts": 1},
             ),
         }
-        if config.get("endpoint_url"):
-            self._client_kwargs["endpoint_url"] = str(config["endpoint_url"])
-        # Without explicit keys botocore walks the default chain (environment, profile,
-        # web identity for IRSA, instance metadata), which is what a cluster should use.
+        # A config's own endpoint_url (stored before it became the operator's) is ignored.
+        if endpoint_url:
+            self._client_kwargs["endpoint_url"] = endpoint_url
         if secrets.get("access_key_id"):
             self._client_kwargs["aws_access_key_id"] = secrets["access_key_id"]
             self._client_kwargs["aws_secret_access_key"] = secrets.get("secret_access_key", "")

@@ -8,6 +8,13 @@ chosen; ``tls`` for implicit TLS, port 465; ``none``), ``username`` (AUTH, with 
 ``password`` secret), ``verify_tls`` (default true) and ``ca_cert`` (PEM of a private CA
 to trust, for self-hosted relays). Classification: 5xx replies are permanent; 4xx
 replies, refused or dropped connections, TLS failures and timeouts are temporary.
+
+Every connection of a tenant's provider goes through the egress policy
+(``mailpass_common.egress``): the port must be an SMTP port the policy allows, and the
+socket is opened here to an address checked a moment before, then handed to aiosmtplib
+with the host name, which TLS uses for SNI and certificate verification. An address the
+policy refuses fails the provider permanently, without a connection. The sandbox, the
+operator's own capture server, is built without a policy.
 """
 
 from __future__ import annotations
@@ -27,15 +34,22 @@ from mailpass_common.delivery.base import (
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
+    reply_text,
 )
 from mailpass_common.delivery.mime import needs_smtputf8, wire_address
+from mailpass_common.egress import EgressPolicy, EgressRefused
 from mailpass_common.provider_config import SMTP_DEFAULT_PORTS
 
 _TRANSIENT = (aiosmtplib.SMTPException, OSError, TimeoutError)
+STRICT_EGRESS = EgressPolicy()
 
 
 def _classify(code: int, message: str) -> DeliveryError:
-    reply = f"{code} {message}".strip()
+    if not 200 <= code <= 599:
+        # aiosmtplib's code for a line that is no SMTP reply (-1): whatever answered is not
+        # a mail server, and its words (an SSH or database banner) are not repeated.
+        return TemporaryDeliveryError("the server did not answer in SMTP")
+    reply = reply_text(f"{code} {message}")
     return PermanentDeliveryError(reply) if 500 <= code < 600 else TemporaryDeliveryError(reply)
 
 
@@ -77,13 +91,22 @@ class SmtpProvider:
         max_connections: int = 8,
         timeout: float = 30.0,
         idle_check_seconds: float = 10.0,
+        egress: EgressPolicy | None = STRICT_EGRESS,
     ) -> None:
         security = config.get("security", "starttls")
         if security not in ("starttls", "tls", "none"):
             raise ValueError(f"SMTP security must be starttls, tls or none, not {security!r}")
+        self._host = str(config["host"])
+        self._port = int(config.get("port") or SMTP_DEFAULT_PORTS[security])
+        if egress is not None and not egress.smtp_port_allowed(self._port):
+            raise ValueError(
+                f"port {self._port} is not an SMTP port providers may use "
+                f"({egress.smtp_ports_text()})"
+            )
+        self._egress = egress
+        self._timeout = timeout
         self._options: dict[str, Any] = {
-            "hostname": config["host"],
-            "port": int(config.get("port") or SMTP_DEFAULT_PORTS[security]),
+            "hostname": self._host,
             "use_tls": security == "tls",
             # True, not None (opportunistic): a server that does not offer STARTTLS is
             # refused rather than sent the credentials and message in clear.
@@ -102,16 +125,34 @@ class SmtpProvider:
         self._open: set[aiosmtplib.SMTP] = set()  # connected sessions, idle or in use
         self._slots = asyncio.Semaphore(max_connections)
 
+    async def _open_socket(self) -> dict[str, Any]:
+        """Where aiosmtplib connects: a socket to a checked address, or (no policy) the
+        host and port for it to resolve."""
+        if self._egress is None:
+            return {"port": self._port}
+        try:
+            return {"sock": await self._egress.connect(self._host, self._port, self._timeout)}
+        except EgressRefused as exc:
+            raise PermanentDeliveryError(str(exc)) from exc
+        except TimeoutError as exc:
+            raise TemporaryDeliveryError("connection to SMTP server timed out") from exc
+        except OSError as exc:
+            raise TemporaryDeliveryError(f"connection to SMTP server failed: {exc}") from exc
+
     async def _connect(self) -> aiosmtplib.SMTP:
-        client = aiosmtplib.SMTP(**self._options)
+        target = await self._open_socket()
+        client = aiosmtplib.SMTP(**self._options, **target)
         try:
             await client.connect()
-        except aiosmtplib.SMTPResponseException as exc:
+        except BaseException as exc:
             client.close()
-            raise _classify(exc.code, exc.message) from exc
-        except (*_TRANSIENT, ssl.SSLError) as exc:
-            client.close()
-            raise TemporaryDeliveryError(f"connection to SMTP server failed: {exc}") from exc
+            if "sock" in target:  # ours until aiosmtplib's transport took it over
+                target["sock"].close()
+            if isinstance(exc, aiosmtplib.SMTPResponseException):
+                raise _classify(exc.code, exc.message) from exc
+            if isinstance(exc, (*_TRANSIENT, ssl.SSLError)):
+                raise TemporaryDeliveryError(f"connection to SMTP server failed: {exc}") from exc
+            raise
         self._open.add(client)
         return client
 

@@ -2,7 +2,9 @@
 
 A key can only hand out what it has: the permissions of a new key must be a subset of
 the creating key's, and a test key creates only test keys, so neither the ``keys``
-permission nor a sandbox key is a way to gain more.
+permission nor a sandbox key is a way to gain more. A test key sees and revokes only
+test keys: to it, the account's live keys do not exist (404), as test data is all a
+sandbox integration needs, and live keys are the production credentials.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from mailpass_common import api_keys
-from mailpass_common.api_keys import ApiKeyCache
+from mailpass_common.api_keys import ApiKeyCache, ApiKeyRecord
 from mailpass_common.db import Database, Document
 from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_gateway.deps import Db, KeyCache, KeysKey
@@ -36,9 +38,8 @@ def _not_found(key_id: str) -> ApiError:
 
 @router.get("", response_model=KeyListResponse, summary="List the account's API keys")
 async def list_keys(key: KeysKey, db: Db) -> KeyListResponse:
-    return KeyListResponse(
-        data=[_view(d) for d in await api_keys.list_api_keys(db, key.account_id)]
-    )
+    docs = await api_keys.list_api_keys(db, key.account_id, test_only=key.test)
+    return KeyListResponse(data=[_view(d) for d in docs])
 
 
 @router.post(
@@ -66,7 +67,7 @@ async def create_key(body: KeyCreate, key: KeysKey, db: Db) -> CreatedKeyRespons
 
 @router.get("/{key_id}", response_model=KeyResponse, summary="One API key")
 async def get_key(key_id: str, key: KeysKey, db: Db) -> KeyResponse:
-    doc = await api_keys.get_api_key(db, key.account_id, key_id)
+    doc = await api_keys.get_api_key(db, key.account_id, key_id, test_only=key.test)
     if doc is None:
         raise _not_found(key_id)
     return KeyResponse(data=_view(doc))
@@ -79,7 +80,7 @@ async def get_key(key_id: str, key: KeysKey, db: Db) -> KeyResponse:
     summary="Revoke an API key: requests with it are refused from now on",
 )
 async def delete_key(key_id: str, key: KeysKey, db: Db, keys: KeyCache) -> Response:
-    await _revoke(db, keys, key.account_id, key_id)
+    await _revoke(db, keys, key, key_id)
     return Response(status_code=204)
 
 
@@ -87,11 +88,11 @@ async def delete_key(key_id: str, key: KeysKey, db: Db, keys: KeyCache) -> Respo
     "/{key_id}/revoke", response_model=KeyResponse, summary="Revoke an API key (same as DELETE)"
 )
 async def revoke_key(key_id: str, key: KeysKey, db: Db, keys: KeyCache) -> KeyResponse:
-    return KeyResponse(data=_view(await _revoke(db, keys, key.account_id, key_id)))
+    return KeyResponse(data=_view(await _revoke(db, keys, key, key_id)))
 
 
-async def _revoke(db: Database, keys: ApiKeyCache, account_id: str, key_id: str) -> Document:
-    doc = await api_keys.revoke_api_key(db, account_id, key_id)
+async def _revoke(db: Database, keys: ApiKeyCache, by: ApiKeyRecord, key_id: str) -> Document:
+    doc = await api_keys.revoke_api_key(db, by.account_id, key_id, test_only=by.test)
     if doc is None:
         raise _not_found(key_id)
     # Refused by this process at once; by the others once their cache entry expires.

@@ -4,7 +4,8 @@ Which outcomes are kept and replayed: those after which the message exists — 2
 202 queued, a batch's 200, and 500 SEND_FAILED (the message is recorded as failed).
 Refusals that happen before anything is stored (422 NO_SMTP_PROVIDER, 429
 SEND_LIMIT_EXCEEDED, a crash) release the key instead, so the client's retry with the
-same key, once the cause is gone, is actually tried.
+same key, once the cause is gone, is actually tried. Records are kept per key mode
+(``test``): a live key never replays a test key's response.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ async def run_idempotent(
     db: Database,
     *,
     account_id: str,
+    test: bool,
     key: str | None,
     endpoint: str,
     body: Any,
@@ -43,7 +45,7 @@ async def run_idempotent(
     if key is None:
         return await produce()
     claim = await idempotency.begin(
-        db, account_id, key, idempotency.fingerprint(endpoint, body), stale_after
+        db, account_id, key, idempotency.fingerprint(endpoint, body), stale_after, test=test
     )
     if isinstance(claim, idempotency.Replay):
         return Response(

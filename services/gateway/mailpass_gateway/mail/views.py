@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from mailpass_common.errors import ErrorCode
+from mailpass_common import messages
+from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_gateway.deps import (
     Db,
     IdempotencyKey,
@@ -31,7 +32,7 @@ from mailpass_gateway.mail.responses import (
     error_responses,
 )
 from mailpass_gateway.mail.service import send_now
-from mailpass_gateway.mail.status import message_status
+from mailpass_gateway.mail.status import MAX_MESSAGE_ID_CHARS, message_status, requested_id
 
 router = APIRouter(prefix="/api/v1/mail", tags=["mail"])
 
@@ -107,6 +108,7 @@ async def send(
     return await run_idempotent(
         db,
         account_id=key.account_id,
+        test=key.test,
         key=idempotency_key,
         endpoint="send",
         body=data,
@@ -170,6 +172,7 @@ async def send_batch(
     return await run_idempotent(
         db,
         account_id=key.account_id,
+        test=key.test,
         key=idempotency_key,
         endpoint="send-batch",
         body=data,
@@ -185,10 +188,18 @@ async def send_batch(
     "brackets, URL-encoded. Dates are UTC, `YYYY-MM-DDTHH:MM:SS`. Events, oldest first: "
     "delivery (`queued`, `sent`, `deferred`, `failed`, with the provider's reply in "
     "`detail`) and tracking (`open`, `click`, with `url` and `classification`). Another "
-    "account's message is 404, like a missing one.",
+    "account's message is 404, like a missing one, and so is a live message to a test key "
+    "and a test key's message to a live key.",
     response_model=StatusResponse,
     responses=error_responses(ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND),
 )
 async def status(message_id: str, key: MailKey, db: Db) -> JSONResponse:
+    # Test keys see only messages sent with test keys, live keys only live messages: the
+    # other mode's message is as absent as another account's.
+    wanted = requested_id(message_id)
+    if len(wanted) > MAX_MESSAGE_ID_CHARS or not await messages.message_exists(
+        db, key.account_id, wanted, sandbox=key.test
+    ):
+        raise ApiError(ErrorCode.NOT_FOUND, "Message not found", {"message_id": wanted})
     data = await message_status(db, key.account_id, message_id)
     return JSONResponse({"success": True, "data": data})

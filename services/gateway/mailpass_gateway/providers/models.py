@@ -53,9 +53,12 @@ COMMON_FIELDS = (
 
 class ProviderCreate(ProviderFields):
     """A new provider. ``config`` by type: smtp {host, port, security none|starttls|tls,
-    username, password, verify_tls, max_connections}; ses {region, endpoint_url,
+    username, password, verify_tls, ca_cert, max_connections}; ses {region,
     configuration_set, timeout, access_key_id, secret_access_key, session_token};
-    sendgrid {api_key, base_url, timeout}; mailgun {domain, api_key, base_url, timeout}."""
+    sendgrid {api_key, base_url, timeout}; mailgun {domain, api_key, base_url, timeout}.
+    Hosts must resolve to public addresses and SMTP ports be 25, 465, 587 or 2525 (unless
+    the operator allows more); base URLs are the API's official US or EU host; SES needs
+    its own access keys. A destination refused is a VALIDATION_ERROR naming the field."""
 
     model_config = ConfigDict(
         extra="forbid",

@@ -1,4 +1,5 @@
-"""What the provider routes share: the credential cipher, lookups and error shapes."""
+"""What the provider routes share: the credential cipher, the operator's provider rules,
+lookups and error shapes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from fastapi import Depends
 
 from mailpass_common import providers
 from mailpass_common.db import Database, Document
+from mailpass_common.delivery.check import check_options
+from mailpass_common.delivery.registry import DeliveryOptions
 from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_common.provider_config import ProviderConfigError
 from mailpass_common.security import CredentialCipher
@@ -16,15 +19,22 @@ from mailpass_gateway.deps import Settings
 
 
 @lru_cache(maxsize=4)
-def _cipher_for(secret: str) -> CredentialCipher:
-    return CredentialCipher(secret)
+def _cipher_for(secret: str, previous: tuple[str, ...]) -> CredentialCipher:
+    return CredentialCipher(secret, previous)
 
 
 async def get_cipher(settings: Settings) -> CredentialCipher:
-    return _cipher_for(settings.secret_key.get_secret_value())
+    return _cipher_for(settings.secret_key.get_secret_value(), settings.previous_secrets())
+
+
+async def get_options(settings: Settings) -> DeliveryOptions:
+    """How the provider check connects, with the operator's egress and SES rules, which
+    also judge where a saved provider may point."""
+    return check_options(settings)
 
 
 Cipher = Annotated[CredentialCipher, Depends(get_cipher)]
+Options = Annotated[DeliveryOptions, Depends(get_options)]
 
 
 def validation_error(errors: list[dict[str, str]]) -> ApiError:

@@ -1,4 +1,9 @@
-"""Routes of the provider administration API (``providers`` permission)."""
+"""Routes of the provider administration API (``providers`` permission).
+
+Where a provider may point is checked when it is saved (``delivery.targets``: the egress
+policy, official API hosts, SES keys) and again at every connection. Test keys may only
+read providers (see ``deps.LiveProvidersKey``).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,14 @@ from fastapi import APIRouter, Response
 from mailpass_common import providers
 from mailpass_common.db import Document
 from mailpass_common.delivery.check import check_connection
+from mailpass_common.delivery.targets import check_targets
 from mailpass_common.provider_config import (
     ProviderConfigError,
+    ValidatedConfig,
     public_view,
     validate_config,
 )
-from mailpass_gateway.deps import Db, Providers, ProvidersKey
+from mailpass_gateway.deps import Db, LiveProvidersKey, Providers, ProvidersKey
 from mailpass_gateway.providers.models import (
     ProviderCheck,
     ProviderCheckResponse,
@@ -24,6 +31,7 @@ from mailpass_gateway.providers.models import (
 )
 from mailpass_gateway.providers.service import (
     Cipher,
+    Options,
     config_error,
     name_taken,
     not_found,
@@ -50,10 +58,16 @@ async def list_providers(key: ProvidersKey, db: Db) -> ProviderListResponse:
     summary="Add a provider (smtp, ses, sendgrid or mailgun); secrets are write-only",
 )
 async def create_provider(
-    body: ProviderCreate, key: ProvidersKey, db: Db, cipher: Cipher, cache: Providers
+    body: ProviderCreate,
+    key: LiveProvidersKey,
+    db: Db,
+    cipher: Cipher,
+    options: Options,
+    cache: Providers,
 ) -> ProviderResponse:
     try:
         checked = validate_config(body.type, body.config)
+        await check_targets(body.type, checked, options)
     except ProviderConfigError as exc:
         raise config_error(exc) from exc
     try:
@@ -91,19 +105,24 @@ async def get_provider(provider_id: str, key: ProvidersKey, db: Db) -> ProviderR
 async def update_provider(
     provider_id: str,
     body: ProviderUpdate,
-    key: ProvidersKey,
+    key: LiveProvidersKey,
     db: Db,
     cipher: Cipher,
+    options: Options,
     cache: Providers,
 ) -> ProviderResponse:
     # This process sees the change at once; the other processes within the cache's TTL.
     cache.forget(key.account_id)
     fields = body.common_changes()
     doc = await owned_provider(db, key.account_id, provider_id)
+
+    async def check_merged(merged: ValidatedConfig) -> None:
+        await check_targets(doc["type"], merged, options)
+
     if fields or body.config:
         try:
             updated = await providers.update_provider(
-                db, cipher, key.account_id, provider_id, fields, body.config
+                db, cipher, key.account_id, provider_id, fields, body.config, check_merged
             )
         except ProviderConfigError as exc:
             raise config_error(exc) from exc
@@ -126,7 +145,7 @@ async def update_provider(
     summary="Delete a provider (deleting the default leaves the account without one)",
 )
 async def delete_provider(
-    provider_id: str, key: ProvidersKey, db: Db, cache: Providers
+    provider_id: str, key: LiveProvidersKey, db: Db, cache: Providers
 ) -> Response:
     cache.forget(key.account_id)
     if not await providers.delete_provider(db, key.account_id, provider_id):
@@ -140,7 +159,7 @@ async def delete_provider(
     summary="Make this provider the account's default (the one /mail/send uses)",
 )
 async def set_default(
-    provider_id: str, key: ProvidersKey, db: Db, cache: Providers
+    provider_id: str, key: LiveProvidersKey, db: Db, cache: Providers
 ) -> ProviderResponse:
     cache.forget(key.account_id)
     if not await providers.set_default_provider(db, key.account_id, provider_id):
@@ -155,11 +174,13 @@ async def set_default(
     summary="Connect and authenticate without sending",
     description="200 whenever the test could run: `data.ok` says whether the provider "
     "accepted the connection and credentials; when it did not, `data.error` carries the "
-    "provider's reply (e.g. `535 5.7.8 Authentication credentials invalid`).",
+    "provider's reply (e.g. `535 5.7.8 Authentication credentials invalid`), truncated; "
+    "a server that does not answer in SMTP, or an HTTP body, is never repeated. The "
+    "connection obeys the platform's egress policy, as deliveries do. Live keys only.",
 )
 async def test_provider(
-    provider_id: str, key: ProvidersKey, db: Db, cipher: Cipher
+    provider_id: str, key: LiveProvidersKey, db: Db, cipher: Cipher, options: Options
 ) -> ProviderCheckResponse:
     doc = await owned_provider(db, key.account_id, provider_id)
-    error = await check_connection(doc, cipher)
+    error = await check_connection(doc, cipher, options)
     return ProviderCheckResponse(data=ProviderCheck(ok=error is None, error=error))

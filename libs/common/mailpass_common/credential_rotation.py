@@ -1,0 +1,54 @@
+"""Re-encrypting every provider's stored credentials under the current ``SECRET_KEY``.
+
+Rotating the key: deploy the new ``SECRET_KEY`` with the old one in
+``SECRET_KEY_PREVIOUS`` (both decrypt), run ``mailpass secrets rotate``, then drop the
+old key once nothing needs it (tracking links in old mail verify only while it is
+listed). The run is idempotent: credentials already under the current key are counted
+and left alone, so it is safe to run again, e.g. after an interrupted run.
+
+Each write is conditional on the token it read: a provider updated meanwhile keeps the
+update (whose writer encrypted with its own current key) and is counted as changed, for
+the next run to look at. The plaintext does not change, so the provider's ``version``
+does not either, and senders keep their open connections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mailpass_common.db import Database, where
+from mailpass_common.documents import Collections
+from mailpass_common.security import CredentialCipher
+
+
+@dataclass
+class RotationReport:
+    reencrypted: int = 0
+    already_current: int = 0
+    changed_meanwhile: int = 0
+    # Providers whose credentials no listed key decrypts: they cannot deliver either.
+    undecryptable: list[str] = field(default_factory=list)
+
+
+async def reencrypt_credentials(db: Database, cipher: CredentialCipher) -> RotationReport:
+    report = RotationReport()
+    providers = db[Collections.PROVIDERS]
+    # Every provider of every account, once: an operator's command, not a request path.
+    async for doc in providers.find({}, projection={"secret": 1}):
+        token = doc.get("secret")
+        if not token or cipher.is_current(token):
+            report.already_current += 1
+            continue
+        try:
+            fresh = cipher.reencrypt(token)
+        except ValueError:
+            report.undecryptable.append(str(doc["_id"]))
+            continue
+        result = await providers.update_one(
+            where(_id=doc["_id"], secret=token), {"$set": {"secret": fresh}}
+        )
+        if result.matched_count == 1:
+            report.reencrypted += 1
+        else:
+            report.changed_meanwhile += 1
+    return report
