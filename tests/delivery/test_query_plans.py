@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import message_search, outbox, stats
+from mailpass_common import events, message_search, outbox, stats
 from mailpass_common.db import Database, where
 from mailpass_common.documents import Collections, MessageKind
 from mailpass_common.message_search import MessageFilter
@@ -84,6 +84,11 @@ PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
         Collections.EVENTS,
         stats.range_selector("acc_x", True, NOW - timedelta(hours=1), NOW),
         None,
+    ),
+    "a message's last deferral (mailpass messages)": (
+        Collections.EVENTS,
+        events.last_deferral_selector({"_id": "<m@x>", "account_id": "acc_x"}),  # type: ignore[typeddict-item]
+        [("created_at", -1), ("_id", -1)],
     ),
     "a message's events": (
         Collections.EVENTS,

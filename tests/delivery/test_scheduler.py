@@ -165,7 +165,7 @@ async def test_the_cronjob_logs_what_it_did_and_exits_non_zero_on_failure(
 
     code, output = await _scheduler(process_env(service_env, log_level="INFO"))
     assert code == 0, output
-    assert '"msg": "flush done"' in output and '"batch_published": 3' in output
+    assert '"message": "flush done"' in output and '"batch_published": 3' in output
 
     broken = process_env(
         service_env,

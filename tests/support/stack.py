@@ -38,6 +38,15 @@ async def serve_app(app: FastAPI) -> AsyncIterator[str]:
 async def running_gateway(
     env: dict[str, Any], **overrides: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_gateway_ports(env, **overrides) as (client, _):
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def running_gateway_ports(
+    env: dict[str, Any], **overrides: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """A client of the gateway's public port, and its management port's base URL."""
     from mailpass_gateway.app import create_app
     from mailpass_gateway.settings import GatewaySettings
 
@@ -46,7 +55,7 @@ async def running_gateway(
         serve_app(app) as base_url,
         httpx.AsyncClient(base_url=base_url, timeout=60) as client,
     ):
-        yield client
+        yield client, f"http://127.0.0.1:{app.state.management_port}"
 
 
 @contextlib.asynccontextmanager

@@ -38,7 +38,7 @@ from aio_pika.abc import (
 
 from mailpass_common.documents import MessageKind
 from mailpass_common.jobs import SendJob
-from mailpass_common.telemetry import inject_trace_headers
+from mailpass_common.telemetry import inject_context
 
 QUORUM = {"x-queue-type": "quorum"}
 # A job redelivered this many times (a consumer crashing on it each time) is dead-lettered
@@ -142,7 +142,7 @@ def _job_message(
         message_id=job.message_ids[0],
         reply_to=reply_to,
         correlation_id=correlation_id,
-        headers=inject_trace_headers(dict(headers or {})),
+        headers=inject_context(dict(headers or {})),
         expiration=expiration,
     )
 

@@ -10,7 +10,7 @@ and the tracker's opens and clicks share one shape; each batch goes in with one
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.errors import BulkWriteError
@@ -100,3 +100,32 @@ def _sort_time(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     return datetime.max.replace(tzinfo=UTC)
+
+
+def last_deferral_selector(message: MessageDocument) -> dict[str, Any]:
+    return where(
+        message_id=message["_id"],
+        account_id=message["account_id"],
+        event_type=EventType.DEFERRED.value,
+    )
+
+
+async def last_deferral(db: Database, message: MessageDocument) -> Document | None:
+    """The message's latest deferral: its reply, and when the retry was due."""
+    cursor = (
+        db[Collections.EVENTS]
+        .find(last_deferral_selector(message))
+        .sort([("created_at", -1), ("_id", -1)])
+        .limit(1)
+    )
+    found = await cursor.to_list()
+    return found[0] if found else None
+
+
+def retry_due(deferral: Document) -> datetime | None:
+    """When a deferral's retry was scheduled: its time plus the delay it waits in its
+    delay queue (the jittered one, as the sender recorded it)."""
+    when, delay = deferral.get("created_at"), deferral.get("retry_in_seconds")
+    if not isinstance(when, datetime) or not isinstance(delay, int | float):
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)) + timedelta(seconds=delay)

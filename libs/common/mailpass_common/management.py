@@ -20,16 +20,23 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import uvicorn
 from fastapi import FastAPI, Response
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from prometheus_client import CollectorRegistry
 
 from mailpass_common.metrics import exposition
 from mailpass_common.workers import listening_socket
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
+# Sets the service's live gauges (what is in flight now...) just before a scrape reads them.
+BeforeScrape = Callable[[], None]
 READINESS_TIMEOUT_SECONDS = 3.0
 
 
-def management_app(readiness: ReadinessCheck, *registries: CollectorRegistry) -> FastAPI:
+def management_app(
+    readiness: ReadinessCheck,
+    *registries: CollectorRegistry,
+    before_scrape: BeforeScrape | None = None,
+) -> FastAPI:
     app = FastAPI(title="mailpass-management", openapi_url=None, docs_url=None, redoc_url=None)
 
     @app.get("/healthz")
@@ -39,7 +46,9 @@ def management_app(readiness: ReadinessCheck, *registries: CollectorRegistry) ->
     @app.get("/readyz")
     async def readyz(response: Response) -> dict[str, object]:
         try:
-            checks = await asyncio.wait_for(readiness(), timeout=READINESS_TIMEOUT_SECONDS)
+            # Probes come every few seconds: their database pings are not worth a trace.
+            with suppress_instrumentation():
+                checks = await asyncio.wait_for(readiness(), timeout=READINESS_TIMEOUT_SECONDS)
         except Exception as exc:  # any failing dependency means not ready
             response.status_code = 503
             return {"status": "unavailable", "error": str(exc) or type(exc).__name__}
@@ -47,6 +56,8 @@ def management_app(readiness: ReadinessCheck, *registries: CollectorRegistry) ->
 
     @app.get("/metrics")
     async def metrics() -> Response:
+        if before_scrape is not None:
+            before_scrape()
         body, content_type = exposition(*registries)
         return Response(body, media_type=content_type)
 
@@ -71,11 +82,12 @@ class ManagementServer:
         port: int,
         *registries: CollectorRegistry,
         reuse_port: bool = False,
+        before_scrape: BeforeScrape | None = None,
     ) -> None:
         # With several workers each binds the port too (see mailpass_common.workers).
         self._socket = listening_socket(host, port, reuse_port=True) if reuse_port else None
         config = uvicorn.Config(
-            management_app(readiness, *registries),
+            management_app(readiness, *registries, before_scrape=before_scrape),
             host=host,
             port=port,
             log_config=None,

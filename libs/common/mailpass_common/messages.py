@@ -282,3 +282,6 @@ async def get_message(db: Database, message_id: str) -> MessageDocument | None:
     return cast(
         MessageDocument | None, await db[Collections.MESSAGES].find_one({"_id": message_id})
     )
+
+
+# What a listing shows of each message: never its content.

@@ -12,13 +12,13 @@ from fastapi import FastAPI, Request, Response
 from opentelemetry import trace
 
 from mailpass_common import db as dbmod
-from mailpass_common import idempotency
+from mailpass_common import idempotency, telemetry
 from mailpass_common.api_keys import ApiKeyCache
 from mailpass_common.broker import JobPublisher, Topology
 from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
 from mailpass_common.management import management_server
 from mailpass_common.providers import ProviderCache
-from mailpass_common.telemetry import extract_trace_context, log_fields, tracer
+from mailpass_common.telemetry import log_fields
 from mailpass_gateway.body_limit import BodySizeLimit
 from mailpass_gateway.console import install_console
 from mailpass_gateway.errors import install_error_handlers, internal_error
@@ -91,9 +91,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(providers_router)
     app.include_router(keys_router)
     install_console(app)
-    # Added before the instrumentation, so it runs inside it: refusals are measured too.
+    # Added before the measuring, so it runs inside it: refusals are measured too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    _instrument(app)
+    _measure(app)
+    telemetry.instrument_app(app)
     _keep_example_nulls(app)
     return app
 
@@ -109,31 +110,26 @@ def _keep_example_nulls(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _instrument(app: FastAPI) -> None:
-    server_tracer = tracer("mailpass.gateway")
+def _measure(app: FastAPI) -> None:
+    """The RED metrics of every request; the request's span is the instrumentation's."""
 
     @app.middleware("http")
     async def observe(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
-        context = extract_trace_context(dict(request.headers))
-        with server_tracer.start_as_current_span(
-            f"{request.method} {request.url.path}", context=context, kind=trace.SpanKind.SERVER
-        ) as span:
-            try:
-                response = await call_next(request)
-            except Exception:
-                # A server fault, never a client's input: log it, answer in the envelope.
-                log.exception(
-                    "unhandled error",
-                    extra=log_fields(method=request.method, path=request.url.path),
-                )
-                response = internal_error()
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            span.update_name(f"{request.method} {template}")
-            span.set_attribute("http.response.status_code", response.status_code)
+        try:
+            response = await call_next(request)
+        except Exception as exc:
+            # A server fault, never a client's input: log it, answer in the envelope.
+            log.exception(
+                "unhandled error",
+                extra=log_fields(method=request.method, path=request.url.path),
+            )
+            trace.get_current_span().record_exception(exc)
+            response = internal_error()
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
         REQUESTS.labels(template, request.method, str(response.status_code)).inc()
         REQUEST_SECONDS.labels(template, request.method).observe(time.perf_counter() - started)
         return response

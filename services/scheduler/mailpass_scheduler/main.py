@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from prometheus_client import push_to_gateway
+from prometheus_client import push_to_gateway, pushadd_to_gateway
 
 from mailpass_common import db as dbmod
 from mailpass_common import telemetry
@@ -23,6 +23,7 @@ from mailpass_scheduler.metrics import (
     BACKLOG,
     BACKLOG_AGE,
     DURATION,
+    FAILED_RUN_REGISTRY,
     HELD,
     LAST_SUCCESS,
     PUBLISHED,
@@ -37,15 +38,19 @@ PUSH_JOB = "mailpass-scheduler"
 
 
 async def run_once(settings: SchedulerSettings) -> FlushReport:
+    """One run, one trace: its queries, and the jobs it publishes (whose deliveries
+    continue the trace in the sender)."""
     started = time.perf_counter()
     client, db = dbmod.connect(settings)
+    run_span = telemetry.tracer("mailpass.scheduler").start_as_current_span("mailpass.flush")
     try:
-        await wait_for_mongodb(db, settings.startup_timeout_seconds)
-        connection = await connect_rabbitmq(settings.amqp_url, settings.startup_timeout_seconds)
-        async with connection:
-            publisher = JobPublisher(connection, Topology(settings.amqp_prefix))
-            report = await flush(db, publisher, settings)
-            dead = await publisher.dead_letters_waiting()
+        with run_span:
+            await wait_for_mongodb(db, settings.startup_timeout_seconds)
+            connection = await connect_rabbitmq(settings.amqp_url, settings.startup_timeout_seconds)
+            async with connection:
+                publisher = JobPublisher(connection, Topology(settings.amqp_prefix))
+                report = await flush(db, publisher, settings)
+                dead = await publisher.dead_letters_waiting()
     finally:
         await client.close()
         DURATION.set(time.perf_counter() - started)
@@ -65,14 +70,18 @@ def record_run(report: FlushReport, dead_letters: int) -> None:
     LAST_SUCCESS.set_to_current_time()
 
 
-async def push_metrics(settings: SchedulerSettings) -> None:
-    """Push the run's metrics to the Pushgateway, when there is one; never fail the run."""
+async def push_metrics(settings: SchedulerSettings, *, succeeded: bool) -> None:
+    """Push the run's metrics to the Pushgateway, when there is one; never fail the run.
+
+    A success replaces the job's group (PUT); a failure adds its duration alone (POST),
+    keeping the last success's timestamp there (see :mod:`mailpass_scheduler.metrics`).
+    """
     if not settings.pushgateway_url:
         return
+    push = push_to_gateway if succeeded else pushadd_to_gateway
+    registry = RUN_REGISTRY if succeeded else FAILED_RUN_REGISTRY
     try:
-        await asyncio.to_thread(
-            push_to_gateway, settings.pushgateway_url, job=PUSH_JOB, registry=RUN_REGISTRY
-        )
+        await asyncio.to_thread(push, settings.pushgateway_url, job=PUSH_JOB, registry=registry)
     except Exception as exc:
         log.error("metrics push failed", extra=log_fields(error=str(exc)))
 
@@ -88,9 +97,11 @@ async def run_loop(settings: SchedulerSettings) -> None:
         while True:
             try:
                 await run_once(settings)
+                succeeded = True
             except Exception:
                 log.exception("flush failed")
-            await push_metrics(settings)
+                succeeded = False
+            await push_metrics(settings, succeeded=succeeded)
             await asyncio.sleep(settings.scheduler_interval_seconds)
 
 
@@ -107,12 +118,12 @@ def main(argv: list[str] | None = None) -> None:
     async def once() -> bool:
         try:
             await run_once(settings)
-            return True
+            succeeded = True
         except Exception:
             log.exception("flush failed")
-            return False
-        finally:
-            await push_metrics(settings)
+            succeeded = False
+        await push_metrics(settings, succeeded=succeeded)
+        return succeeded
 
     if not asyncio.run(once()):
         sys.exit(1)

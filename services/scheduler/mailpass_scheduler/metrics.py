@@ -2,9 +2,12 @@
 batch job), and the backlog it saw.
 
 A CronJob's process lives for seconds, too short to be scraped: with ``PUSHGATEWAY_URL``
-set, each run pushes this registry to a Pushgateway (``job="mailpass-scheduler"``),
-where each push replaces the last. ``mailpass-scheduler loop`` (the dev stack) serves the
-same registry on its management port.
+set, each run pushes to a Pushgateway (``job="mailpass-scheduler"``). A successful run
+replaces the job's group with this registry; a failed one adds only its duration
+(:data:`FAILED_RUN_REGISTRY`), so the group keeps the last success's timestamp and what
+that run saw, and the "not succeeding" alert measures from the last real success rather
+than from the fresh process's zero. ``mailpass-scheduler loop`` (the dev stack) serves
+the run registry on its management port.
 """
 
 from __future__ import annotations
@@ -55,3 +58,8 @@ QUEUE_DEPTH = Gauge(
     ["queue"],
     registry=RUN_REGISTRY,
 )
+
+# What a failed run pushes: how long it tried, nothing that would overwrite the last
+# success's values.
+FAILED_RUN_REGISTRY = CollectorRegistry()
+FAILED_RUN_REGISTRY.register(DURATION)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 # On SIGTERM, how long jobs in flight may take to finish: below Kubernetes' default
 # 30 s grace period, so the pod is not killed mid-delivery.
 STOP_TIMEOUT_SECONDS = 25.0
+GAUGE_REFRESH_SECONDS = 1.0
 
 
 class SenderService:
@@ -48,11 +50,13 @@ class SenderService:
         self.circuit_reports = CircuitReporter(self.db, settings.circuit_open_seconds)
         self.pipelines: list[QueuePipeline] = []
         self._connection: AbstractRobustConnection | None = None
+        self._gauges: asyncio.Task[None] | None = None
         self.management = ManagementServer(
             self._readiness,
             settings.management_host,
             settings.management_port,
             reuse_port=settings.sender_workers > 1,
+            before_scrape=self._set_gauges,
         )
 
     async def _readiness(self) -> dict[str, str]:
@@ -91,12 +95,30 @@ class SenderService:
             pipeline = QueuePipeline(kind, context)
             await pipeline.start(channel, queues[kind])
             self.pipelines.append(pipeline)
-        IN_FLIGHT.set_function(lambda: sum(p.in_flight for p in self.pipelines))
-        SMTP_CONNECTIONS.set_function(self.pool.smtp_connections)
+        if settings.sender_workers > 1:
+            self._gauges = asyncio.create_task(self._refresh_gauges(), name="sender-gauges")
         await self.management.start()
         log.info("sender started")
 
+    def _set_gauges(self) -> None:
+        """The live gauges, set by whichever worker answers a scrape just before it reads
+        them. (Not ``set_function``: in multiprocess mode a scrape reads every worker's
+        values from files that only ``set`` writes.)"""
+        IN_FLIGHT.set(sum(p.in_flight for p in self.pipelines))
+        SMTP_CONNECTIONS.set(self.pool.smtp_connections())
+
+    async def _refresh_gauges(self) -> None:
+        """With several workers, the others' values are read from their files: each
+        worker refreshes its own every second."""
+        while True:
+            self._set_gauges()
+            await asyncio.sleep(GAUGE_REFRESH_SECONDS)
+
     async def stop(self) -> None:
+        if self._gauges is not None:
+            self._gauges.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._gauges
         await self.management.stop()
         await asyncio.gather(*(p.stop(STOP_TIMEOUT_SECONDS) for p in self.pipelines))
         await self.circuit_reports.drain()

@@ -17,9 +17,12 @@ from a short-lived cache, so the common path costs no database round trip.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
-from mailpass_common import limits
+from opentelemetry.trace import Span, SpanKind
+
+from mailpass_common import limits, telemetry
 from mailpass_common.db import Database, Document
 from mailpass_common.delivery.base import (
     DeliveryResult,
@@ -88,6 +91,7 @@ class Failover:
         self._breakers = breakers
         self._providers = providers
         self._reporter = reporter
+        self._tracer = telemetry.tracer("mailpass.sender")
 
     async def send(self, doc: MessageDocument, email: OutgoingEmail, mime: bytes) -> Attempt:
         attempt = Attempt()
@@ -135,7 +139,10 @@ class Failover:
             attempt.refusals.append(Refusal(name, f"provider cannot be used: {exc}", True))
             return False
         try:
-            with DELIVERY_SECONDS.labels(provider.type).time():
+            with (
+                self._provider_span(provider.type, fallback),
+                DELIVERY_SECONDS.labels(provider.type).time(),
+            ):
                 result = await provider.send(email, mime)
         except PermanentDeliveryError as exc:
             DELIVERIES.labels(provider.type, "failed").inc()
@@ -158,6 +165,15 @@ class Failover:
             FAILOVERS.labels(provider.type).inc()
         attempt.accepted = Accepted(provider_id, provider.type, result, fallback)
         return True
+
+    def _provider_span(self, provider_type: str, fallback: bool) -> AbstractContextManager[Span]:
+        """The provider call: SMTP's whole session, or the parent of the HTTP client's span.
+        A refusal ends it as an error carrying the provider's reply."""
+        return self._tracer.start_as_current_span(
+            f"{provider_type} send",
+            kind=SpanKind.CLIENT,
+            attributes={"mailpass.provider_type": provider_type, "mailpass.fallback": fallback},
+        )
 
     def _record_temporary(
         self, attempt: Attempt, provider_doc: Document, provider_type: str, name: str, reply: str

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bson import ObjectId
+from opentelemetry.context import Context
 
 from mailpass_common import events, messages
 from mailpass_common.accounts import TrackingDefaults, get_account, tracking_defaults
@@ -38,7 +39,7 @@ from mailpass_common.delivery.base import OutgoingEmail
 from mailpass_common.delivery.mime import render
 from mailpass_common.documents import EventType, MessageDocument, MessageKind, MessageStatus
 from mailpass_common.jobs import SendJob
-from mailpass_common.telemetry import log_fields
+from mailpass_common.telemetry import log_fields, run_in
 from mailpass_sender.failover import Failover
 from mailpass_sender.link_rewriter import track_email, tracking_choice
 from mailpass_sender.metrics import ACCEPTANCE_TO_DELIVERY, DEAD_LETTERED, RETRIES
@@ -85,6 +86,8 @@ class Claimed:
     job: SendJob
     kind: MessageKind
     message: MessageDocument
+    # The trace of the job it came in: a retry or a dead letter is published in it.
+    trace: Context | None = None
 
     @property
     def own_job(self) -> SendJob:
@@ -207,7 +210,10 @@ async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[De
     """Record a batch of decisions in crash-safe order (module docstring)."""
     exhausted = [d for d in decisions if d.dead_letter]
     await asyncio.gather(
-        *(ctx.router.dead_letter(d.claimed.own_job, error=d.error or "") for d in exhausted)
+        *(
+            run_in(d.claimed.trace, ctx.router.dead_letter(d.claimed.own_job, error=d.error or ""))
+            for d in exhausted
+        )
     )
     recorded = await messages.record(ctx.db, [d.outcome for d in decisions])
     await events.insert_events(
@@ -216,7 +222,9 @@ async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[De
     parked = [d for d in decisions if d.delay is not None and d.claimed.message["_id"] in recorded]
     await asyncio.gather(
         *(
-            ctx.router.retry_later(d.claimed.own_job, d.claimed.kind, d.delay)
+            run_in(
+                d.claimed.trace, ctx.router.retry_later(d.claimed.own_job, d.claimed.kind, d.delay)
+            )
             for d in parked
             if d.delay
         )

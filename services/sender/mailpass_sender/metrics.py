@@ -1,4 +1,9 @@
-"""The sender's metrics: what goes out, how fast, what fails and why, what is in flight."""
+"""The sender's metrics: what goes out, how fast, what fails and why, what is in flight.
+
+With ``SENDER_WORKERS`` above 1 they go through prometheus-client's multiprocess mode, so
+each Gauge says how the workers' values combine: the live ones are summed over the
+workers alive (``livesum``), a circuit is open if it is open in any worker (``livemax``).
+"""
 
 from __future__ import annotations
 
@@ -45,14 +50,17 @@ CIRCUIT_OPEN = Gauge(
     "mailpass_sender_circuit_open",
     "1 while a provider's circuit breaker is open (deliveries skip it).",
     ["provider_id"],
+    multiprocess_mode="livemax",
 )
 IN_FLIGHT = Gauge(
     "mailpass_sender_in_flight",
     "Messages taken from the queues and not finished yet (claiming, sending, recording).",
+    multiprocess_mode="livesum",
 )
 SMTP_CONNECTIONS = Gauge(
     "mailpass_sender_smtp_connections_open",
     "SMTP connections open to providers (in use or idle in a pool).",
+    multiprocess_mode="livesum",
 )
 BATCH_SIZE = Histogram(
     "mailpass_sender_batch_size",

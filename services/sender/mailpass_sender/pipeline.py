@@ -28,21 +28,23 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 
-from mailpass_common import messages
+from mailpass_common import messages, telemetry
 from mailpass_common.documents import MessageKind, MessageStatus
 from mailpass_common.jobs import SendJob, SendReply
-from mailpass_common.telemetry import extract_trace_context, log_fields, tracer
+from mailpass_common.telemetry import log_fields
 from mailpass_sender import flows
 from mailpass_sender.flows import Claimed, Decision, DeliveryContext, DeliveryOutcome
 from mailpass_sender.metrics import BATCH_SIZE, JOBS
 
 log = logging.getLogger(__name__)
-_tracer = tracer("mailpass.sender")
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Delivery:
     job: SendJob
     message: AbstractIncomingMessage
     open: int
+    # The consume span's context: its messages' deliveries, retries and reply belong to it.
+    trace: Context
     given_back: bool = False
 
 
@@ -99,6 +103,7 @@ class QueuePipeline:
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._settled = asyncio.Event()  # set whenever nothing is in flight
+        self._tracer = telemetry.tracer("mailpass.sender")
 
     @property
     def in_flight(self) -> int:
@@ -121,7 +126,8 @@ class QueuePipeline:
             await message.reject(requeue=False)
             JOBS.labels(self.kind.value, "rejected").inc()
             return
-        delivery = Delivery(job, message, open=len(job.message_ids))
+        trace_context = telemetry.job_context(message.headers)
+        delivery = Delivery(job, message, open=len(job.message_ids), trace=trace_context)
         for message_id in job.message_ids:
             self._intake.put(Item(delivery, message_id))
 
@@ -151,7 +157,10 @@ class QueuePipeline:
             first.setdefault(item.message_id, item)
         token = secrets.token_hex(12)
         try:
-            claimed = await messages.claim_many(self._ctx.db, list(first), self._ctx.lease, token)
+            with self._batch_span("mailpass.claim", batch):
+                claimed = await messages.claim_many(
+                    self._ctx.db, list(first), self._ctx.lease, token
+                )
         except Exception:
             log.exception("claim failed; jobs requeued", extra=log_fields(messages=len(batch)))
             await self._give_back(batch)
@@ -163,9 +172,8 @@ class QueuePipeline:
             if doc is None or first[item.message_id] is not item:
                 skipped.append(item)
                 continue
-            task = asyncio.create_task(
-                self._attempt(Claimed(item.delivery.job, self.kind, doc), item)
-            )
+            claim = Claimed(item.delivery.job, self.kind, doc, trace=item.delivery.trace)
+            task = asyncio.create_task(self._attempt(claim, item))
             self._busy.add(task)
             task.add_done_callback(self._busy.discard)
         if skipped:
@@ -187,11 +195,16 @@ class QueuePipeline:
             await self._finish(item, DeliveryOutcome(item.message_id, status, error, False))
 
     async def _attempt(self, claimed: Claimed, item: Item) -> None:
-        context = extract_trace_context(item.delivery.message.headers)
-        with _tracer.start_as_current_span(
-            "mailpass.deliver",
-            context=context,
-            attributes={"messaging.system": "rabbitmq", "mailpass.message_id": item.message_id},
+        with (
+            telemetry.message_scope(item.message_id),
+            self._tracer.start_as_current_span(
+                "mailpass.deliver",
+                context=item.delivery.trace,
+                attributes={
+                    "mailpass.message_id": item.message_id,
+                    "mailpass.kind": self.kind.value,
+                },
+            ),
         ):
             try:
                 decision = await flows.attempt(claimed, self._ctx)
@@ -211,7 +224,8 @@ class QueuePipeline:
         delay = 0.2
         while True:
             try:
-                outcomes = await flows.record(decisions, self._ctx)
+                with self._batch_span("mailpass.record", [item for item, _ in batch]):
+                    outcomes = await flows.record(decisions, self._ctx)
                 break
             except Exception as exc:
                 if loop.time() + delay > deadline:
@@ -236,6 +250,9 @@ class QueuePipeline:
             return  # the job went back to its queue: its messages are seen to again
         message = delivery.message
         delivery.open -= 1
+        # The reply's publish span joins the job's trace, which the gateway's reply
+        # consumer then continues.
+        token = otel_context.attach(delivery.trace)
         try:
             if message.reply_to and self._channel is not None:
                 reply = SendReply(outcome.message_id, outcome.status, outcome.error_message)
@@ -254,7 +271,15 @@ class QueuePipeline:
             log.warning(
                 "ack failed", extra=log_fields(message_id=outcome.message_id, error=str(exc))
             )
+        finally:
+            otel_context.detach(token)
         self._check_settled()
+
+    def _batch_span(self, name: str, items: Sequence[Item]) -> AbstractContextManager[object]:
+        """A span for one round trip on behalf of several messages (their jobs' traces)."""
+        traces = list({id(item.delivery): item.delivery.trace for item in items}.values())
+        attributes = {"messaging.batch.message_count": len(items), "mailpass.kind": self.kind.value}
+        return telemetry.batch_span(self._tracer, name, traces, attributes)
 
     async def _give_back(self, items: Sequence[Item]) -> None:
         for delivery in {id(item.delivery): item.delivery for item in items}.values():

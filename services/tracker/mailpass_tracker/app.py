@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mailpass_common import db as dbmod
+from mailpass_common import telemetry
 from mailpass_common.errors import http_error_response
 from mailpass_common.lifecycle import wait_for_mongodb
 from mailpass_common.management import management_server
@@ -68,4 +69,5 @@ def create_app(settings: TrackerSettings) -> FastAPI:
         return http_error_response(exc.status_code, str(exc.detail), NO_CACHE)
 
     app.include_router(tracking_router)
+    telemetry.instrument_app(app)
     return app

@@ -18,7 +18,7 @@ from mailpass_common.db import Database, connect, ensure_indexes
 from mailpass_common.security import CredentialCipher
 from mailpass_common.settings import CommonSettings, load_settings
 
-GROUPS = ["accounts", "keys", "providers", "dlq", "db", "secrets", "console"]
+GROUPS = ["accounts", "keys", "providers", "messages", "dlq", "db", "secrets", "console"]
 
 
 @dataclass(frozen=True)

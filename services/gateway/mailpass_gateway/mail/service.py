@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from fastapi.responses import JSONResponse
 
-from mailpass_common import limits, messages
+from mailpass_common import limits, messages, telemetry
 from mailpass_common.api_keys import ApiKeyRecord
 from mailpass_common.broker import JobPublisher
 from mailpass_common.db import Database, Document
@@ -146,7 +146,8 @@ async def send_now(
             await limits.give_back(db, provider)
         raise
     MESSAGES_ACCEPTED.labels("send").inc()
-    return await _publish_and_wait(doc, publisher, waiter, timeout)
+    with telemetry.message_scope(doc["_id"]):
+        return await _publish_and_wait(doc, publisher, waiter, timeout)
 
 
 async def _publish_and_wait(
