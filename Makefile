@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CHECKOV_VENV := $(VENV)/checkov
 
-.PHONY: run test lint format lock install bench clean
+.PHONY: run test fuzz lint format lock install bench clean
 
 install: $(STAMP)
 
@@ -23,6 +23,12 @@ run: $(STAMP)
 test: $(STAMP)
 	scripts/rabbitmq.sh ensure-running
 	ENVIRONMENT=development $(BIN)/pytest -q
+
+# Schemathesis against /openapi.json with many more examples per operation than the
+# CI-sized run in `make test` (MAILPASS_FUZZ_EXAMPLES, default 300; a fixed seed).
+fuzz: $(STAMP)
+	scripts/rabbitmq.sh ensure-running
+	MAILPASS_FUZZ_EXAMPLES=$${MAILPASS_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

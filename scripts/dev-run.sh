@@ -19,6 +19,9 @@ fi
 if [ -z "${MONGODB_URL:-}" ]; then
   export MONGODB_URL="mongodb://127.0.0.1:${DEV_MONGODB_PORT:-27017}/?directConnection=true"
   export DEV_MONGODB_PORT=${DEV_MONGODB_PORT:-27017}
+  # nx-27017 purges TTL indexes on every read with a scan (README): the dev stack keeps
+  # messages and events unless told otherwise.
+  export MESSAGE_METADATA_RETENTION_DAYS=${MESSAGE_METADATA_RETENTION_DAYS:-0}
   procs="mongo $procs"
 fi
 exec .venv/bin/honcho -f Procfile.dev start $procs

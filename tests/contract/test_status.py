@@ -60,7 +60,10 @@ async def test_status_has_the_spec_shape_with_events_oldest_first(
     response = await api.get(f"/api/v1/mail/status/{message_id}", headers=tenant.headers)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["success"] is True and set(body["data"]) == {"message", "events"}
+    assert body["success"] is True
+    assert set(body["data"]) == {"message", "events", "event_totals", "next_cursor"}
+    assert body["data"]["event_totals"] == {"click": 1, "open": 1, "sent": 1}
+    assert body["data"]["next_cursor"] is None
     message = body["data"]["message"]
     assert set(message) == set(examples.STATUS_RESPONSE["data"]["message"])
     assert message["message_id"] == message_id
@@ -150,3 +153,70 @@ async def test_missing_message_and_another_accounts_message_are_both_404(
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "NOT_FOUND"
     assert theirs.json()["error"]["message"] == missing.json()["error"]["message"]
+
+
+async def test_a_long_history_comes_in_pages_newest_first_with_totals(
+    api: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    message_id = await _send(api, tenant)
+    start = datetime.now(UTC) + timedelta(seconds=2)
+    # 2,400 opens and clicks, in runs sharing a millisecond (and seconds sharing many),
+    # the ties a cursor must get through without losing or repeating an event.
+    history = [
+        {
+            "message_id": message_id,
+            "account_id": tenant.account_id,
+            "event_type": "open" if i % 4 else "click",
+            "created_at": start + timedelta(milliseconds=(i // 3) * 7),
+            "ip_address": f"10.0.{i // 250}.{i % 250}",
+            "user_agent": "Mozilla/5.0",
+            "seq": i,
+        }
+        for i in range(2400)
+    ]
+    for chunk in range(0, len(history), 800):
+        await db["events"].insert_many(history[chunk : chunk + 800])
+    url = f"/api/v1/mail/status/{message_id}"
+
+    first = (await api.get(url, headers=tenant.headers)).json()["data"]
+    assert len(first["events"]) == 100  # the newest 100, oldest first
+    assert [e["ip_address"] for e in first["events"]] == [e["ip_address"] for e in history[-100:]]
+    assert first["event_totals"] == {"click": 600, "open": 1800, "sent": 1}
+
+    seen: list[dict[str, Any]] = []
+    cursor, pages = None, 0
+    while True:
+        params = {"limit": 1000, **({"before": cursor} if cursor else {})}
+        response = await api.get(url, params=params, headers=tenant.headers)
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        assert data["event_totals"] == first["event_totals"]
+        seen = data["events"] + seen
+        pages += 1
+        cursor = data["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3
+    assert [e["event_type"] for e in seen[:1]] == ["sent"]  # the oldest: the delivery
+    assert [e["ip_address"] for e in seen[1:]] == [e["ip_address"] for e in history]
+
+
+async def test_bad_paging_parameters_are_validation_errors(
+    api: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    message_id = await _send(api, tenant)
+    url = f"/api/v1/mail/status/{message_id}"
+    cases: list[tuple[dict[str, str | int], str]] = [
+        ({"limit": 0}, "limit"),
+        ({"limit": 1001}, "limit"),
+        ({"limit": "many"}, "limit"),
+        ({"before": "not-a-cursor"}, "before"),
+        ({"before": "AAAA"}, "before"),
+        ({"before": "x" * 65}, "before"),
+    ]
+    for params, field in cases:
+        response = await api.get(url, params=params, headers=tenant.headers)
+        assert response.status_code == 400, (params, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "VALIDATION_ERROR"
+        assert [d["field"] for d in error["details"]] == [field], params

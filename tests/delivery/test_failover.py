@@ -11,6 +11,7 @@ import pytest
 
 from mailpass_common.db import Database, Document
 from mailpass_common.documents import MessageKind
+from mailpass_common.limits import usage
 from tests.delivery.support import FAST_RETRIES
 from tests.support.broker import ReplyQueue, publish
 from tests.support.fake_http_apis import FakeSendGrid
@@ -167,3 +168,30 @@ async def test_a_permanent_refusal_fails_over_and_a_temporary_one_is_retried(
         "primary: 535 5.7.8 authentication failed; backup: 451 4.3.0 busy"
     )
     assert [r.status for r, _ in replies.replies] == ["deferred"]
+
+
+async def test_a_fallback_that_refuses_gets_its_reservation_back(
+    db: Database, service_env: dict[str, Any], primary: SmtpServer, backup: SmtpServer
+) -> None:
+    primary.handler.fail_next = ["451 4.3.0 busy"] * 2
+    backup.handler.fail_next = ["451 4.3.0 busy too"]
+    account_id = await make_account(db)
+    default = await add_provider(
+        db, service_env, account_id, name="primary", config=smtp_config(primary.port), default=True
+    )
+    fallback = await add_provider(
+        db,
+        service_env,
+        account_id,
+        name="backup",
+        config=smtp_config(backup.port),
+        fallback_priority=1,
+        hourly_limit=10,
+    )
+    [doc] = await insert_messages(db, account_id, default["_id"], 1)
+    async with running_sender(service_env, **FAST_RETRIES):
+        await publish(service_env, [doc])
+        await wait_for_status(db, doc["_id"], "sent")
+    # Reserved twice (each attempt), refused once: one send counted, the one that went out.
+    assert len(backup.received) == 1 and primary.received == []
+    assert await usage(db, fallback) == {"hourly": 1}

@@ -95,6 +95,16 @@ PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
         where(message_id="<m@x>", account_id="acc_x"),
         [("created_at", 1), ("_id", 1)],
     ),
+    "a page of a message's events, newest first": (
+        Collections.EVENTS,
+        where(message_id="<m@x>", account_id="acc_x", created_at={"$lte": NOW}),
+        [("created_at", -1), ("_id", -1)],
+    ),
+    "retention: bodies to purge, oldest first": (
+        Collections.MESSAGES,
+        where(body_purged_at=None, created_at={"$lt": NOW}, status="sent"),
+        [("body_purged_at", 1), ("created_at", 1)],
+    ),
     "claim and record (by _id)": (
         Collections.MESSAGES,
         {"_id": {"$in": ["<a@x>", "<b@x>"]}, "status": {"$in": ["queued", "deferred"]}},

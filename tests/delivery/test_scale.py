@@ -117,7 +117,7 @@ def _operations(s: Stocked) -> dict[str, Operation]:
     async def status(run: int) -> Any:
         doc = await messages.find_message(db, s.account_id, s.immediate[run])
         assert doc is not None
-        return await events.timeline(db, doc)
+        return await events.page(db, doc, limit=100)
 
     return {
         "claim one": claim_one,

@@ -20,6 +20,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    mail_options: list[str] = field(default_factory=list)  # e.g. ["SMTPUTF8"]
 
     @property
     def message(self) -> EmailMessage:
@@ -47,16 +48,24 @@ class CapturingHandler:
         content = envelope.original_content or envelope.content or b""
         assert isinstance(content, bytes)
         self.received.append(
-            Received(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], content)
+            Received(
+                str(envelope.mail_from),
+                [str(r) for r in envelope.rcpt_tos],
+                content,
+                [str(option) for option in envelope.mail_options],
+            )
         )
         return "250 2.0.0 Ok: queued"
 
 
 class SmtpServer:
-    def __init__(self, **handler_kwargs: Any) -> None:
+    def __init__(self, *, smtputf8: bool = True, **handler_kwargs: Any) -> None:
+        """``smtputf8``: whether the server offers SMTPUTF8 (RFC 6531)."""
         self.handler = CapturingHandler(**handler_kwargs)
         self.port = free_port()
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8
+        )
 
     @property
     def received(self) -> list[Received]:

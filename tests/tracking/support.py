@@ -62,10 +62,13 @@ async def insert_sent_message(
 
 
 class StallingProxy:
-    """A TCP proxy in front of MongoDB that can stop passing bytes on, as a hung database.
+    """A TCP proxy in front of MongoDB that can stop passing bytes on, as a hung database,
+    or go away altogether, as a database failing over.
 
     While paused, connections stay open and requests are swallowed without an answer (the
     worst kind of slow: no error to react to); on resume everything held back flows on.
+    While cut, every connection is closed and new ones are closed as they arrive, until
+    restored.
     """
 
     def __init__(self, upstream_url: str) -> None:
@@ -75,6 +78,8 @@ class StallingProxy:
         self._flowing.set()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._down = False
         self.port = 0
 
     @property
@@ -86,6 +91,14 @@ class StallingProxy:
 
     def resume(self) -> None:
         self._flowing.set()
+
+    def cut(self) -> None:
+        self._down = True
+        for writer in list(self._writers):
+            writer.close()
+
+    def restore(self) -> None:
+        self._down = False
 
     async def __aenter__(self) -> StallingProxy:
         self._server = await asyncio.start_server(self._connect, "127.0.0.1", 0)
@@ -100,7 +113,11 @@ class StallingProxy:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._down:
+            writer.close()
+            return
         up_reader, up_writer = await asyncio.open_connection(*self._upstream)
+        self._writers |= {writer, up_writer}
         for source, sink in ((reader, up_writer), (up_reader, writer)):
             task = asyncio.create_task(self._pipe(source, sink))
             self._tasks.add(task)
@@ -116,3 +133,4 @@ class StallingProxy:
             pass
         finally:
             sink.close()
+            self._writers.discard(sink)

@@ -56,9 +56,10 @@ async def test_pixel_and_click_are_answered_and_recorded(
         pixel = await web.get(
             f"/t/o/{signer.open_token(MESSAGE_ID)}", headers={"User-Agent": THUNDERBIRD}
         )
-        proxied = await web.get(
-            f"/t/o/{signer.open_token(MESSAGE_ID)}", headers={"User-Agent": GMAIL_PROXY}
-        )
+        async with client_from("127.0.0.5", base) as image_proxy:
+            proxied = await image_proxy.get(
+                f"/t/o/{signer.open_token(MESSAGE_ID)}", headers={"User-Agent": GMAIL_PROXY}
+            )
         click = await web.get(
             f"/t/c/{signer.click_token(MESSAGE_ID, 3, TARGET)}", headers={"User-Agent": THUNDERBIRD}
         )
@@ -85,9 +86,9 @@ async def test_pixel_and_click_are_answered_and_recorded(
         ("open", "machine_open"),
         ("click", "human"),
     ]
+    assert [e["ip_address"] for e in recorded] == ["127.0.0.1", "127.0.0.5", "127.0.0.1"]
     for event in recorded:
         assert event["message_id"] == MESSAGE_ID and event["account_id"] == "acc_a"
-        assert event["ip_address"] == "127.0.0.1"
         assert event["created_at"].tzinfo is not None
     assert recorded[0]["user_agent"] == THUNDERBIRD and "url" not in recorded[0]
     assert recorded[2]["url"] == TARGET and recorded[2]["link_index"] == 3
@@ -169,7 +170,9 @@ async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
 async def test_graceful_shutdown_writes_every_buffered_event(
     db: Database, service_env: dict[str, Any]
 ) -> None:
-    await insert_sent_message(db, MESSAGE_ID, "acc_a")
+    opened = [f"<drain-{i}.1700000000@test.mailpass.local>" for i in range(25)]
+    for message_id in [MESSAGE_ID, *opened]:
+        await insert_sent_message(db, message_id, "acc_a")
     signer = signer_for(service_env)
     # Nothing is flushed before shutdown: an hour's interval and batches larger than the run.
     async with (
@@ -179,7 +182,7 @@ async def test_graceful_shutdown_writes_every_buffered_event(
         client_from("127.0.0.1", base) as web,
     ):
         responses = await asyncio.gather(
-            *(web.get(f"/t/o/{signer.open_token(MESSAGE_ID)}") for _ in range(25)),
+            *(web.get(f"/t/o/{signer.open_token(message_id)}") for message_id in opened),
             *(web.get(f"/t/c/{signer.click_token(MESSAGE_ID, i, TARGET)}") for i in range(25)),
         )
         assert [r.status_code for r in responses] == [200] * 25 + [302] * 25
@@ -208,10 +211,11 @@ async def test_a_stalled_database_does_not_hold_up_pixels(
             # The database now never answers; a handler that waited on it would hang until
             # this client's timeout and fail the test.
             responses = [
-                await web.get(f"/t/o/{signer.open_token(MESSAGE_ID)}", timeout=5) for _ in range(20)
+                await web.get(f"/t/c/{signer.click_token(MESSAGE_ID, i, TARGET)}", timeout=5)
+                for i in range(20)
             ]
-            assert all(r.status_code == 200 for r in responses)
+            assert all(r.status_code == 302 for r in responses)
             assert await db[Collections.EVENTS].count_documents({}) == 0
             mongo.resume()
         # After the database recovers, shutdown writes everything that waited.
-        assert await db[Collections.EVENTS].count_documents({"event_type": "open"}) == 20
+        assert await db[Collections.EVENTS].count_documents({"event_type": "click"}) == 20

@@ -82,6 +82,10 @@ def test_links_are_rewritten_in_document_order() -> None:
         '<!-- <a href="https://example.com/commented">x</a> -->',
         '<!--[if mso]><a href="https://example.com/mso">x</a><![endif]-->',
         "<script>var s = '<a href=\"https://example.com/js\">x</a>';</script>",
+        '<style>/* <a href="https://example.com/css">x</a> */</style>',
+        '<title><a href="https://example.com/title">x</a></title>',
+        '<TEXTAREA><a href="https://example.com/textarea">x</a></TEXTAREA>',
+        "<?php echo \"<a href='https://example.com/pi'\"; ?>",
     ],
 )
 def test_untracked_links_are_left_byte_identical(link: str) -> None:
@@ -96,6 +100,24 @@ def test_entities_in_hrefs_are_decoded_before_signing() -> None:
     assert clicks_in(track(html)) == [
         TrackedClick(MESSAGE_ID, 0, "https://example.com/p?a=1&b=2&c=%20x")
     ]
+
+
+def test_legacy_entities_followed_by_equals_are_kept_as_browsers_keep_them() -> None:
+    # "&copy" is a legacy entity: html.unescape turns "&copy=2" into "©=2", a browser
+    # (in an attribute) does not.
+    html = '<a href="https://example.com/p?a=1&copy=2&amp;reg=3">go</a>'
+    assert clicks_in(track(html)) == [
+        TrackedClick(MESSAGE_ID, 0, "https://example.com/p?a=1&copy=2&reg=3")
+    ]
+
+
+def test_a_tag_left_open_at_the_end_swallows_the_rest() -> None:
+    # An unclosed quote or tag at the end of the input is not markup (the HTML standard
+    # drops it): links before it are tracked, nothing after it is.
+    html = '<a href="https://example.com/1">x</a><a href="https://example.com/2'
+    out = track(html, opens=False)
+    assert clicks_in(out) == [TrackedClick(MESSAGE_ID, 0, "https://example.com/1")]
+    assert out.endswith('<a href="https://example.com/2')
 
 
 def test_hrefs_are_trimmed_like_a_browser_would() -> None:

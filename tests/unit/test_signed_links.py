@@ -17,10 +17,13 @@ from mailpass_common.signed_links import (
     TrackedClick,
     TrackedOpen,
     TrackingSigner,
+    normalize_target,
 )
 
 MESSAGE_ID = "<0123456789abcdef01234567.1700000000@mail.example.com>"
 TARGET = "https://shop.example.com/p/42?utm_source=mail&ref=ä#top"
+# What the token carries: the URL a browser goes to, in ASCII.
+SIGNED_TARGET = "https://shop.example.com/p/42?utm_source=mail&ref=%C3%A4#top"
 
 
 @pytest.fixture
@@ -42,7 +45,7 @@ def test_open_token_round_trip(signer: TrackingSigner) -> None:
 
 def test_click_token_round_trip(signer: TrackingSigner) -> None:
     token = signer.click_token(MESSAGE_ID, 7, TARGET)
-    assert signer.verify(token) == TrackedClick(MESSAGE_ID, 7, TARGET)
+    assert signer.verify(token) == TrackedClick(MESSAGE_ID, 7, SIGNED_TARGET)
 
 
 def test_tokens_are_url_safe_and_compact(signer: TrackingSigner) -> None:
@@ -58,7 +61,7 @@ def test_urls(signer: TrackingSigner) -> None:
     assert signer.verify(open_url.rsplit("/", 1)[1]) == TrackedOpen(MESSAGE_ID)
     click_url = signer.click_url("https://t.example.com", MESSAGE_ID, 1, TARGET)
     assert click_url.startswith("https://t.example.com/t/c/")
-    assert signer.verify(click_url.rsplit("/", 1)[1]) == TrackedClick(MESSAGE_ID, 1, TARGET)
+    assert signer.verify(click_url.rsplit("/", 1)[1]) == TrackedClick(MESSAGE_ID, 1, SIGNED_TARGET)
 
 
 def test_every_bit_flip_is_rejected(signer: TrackingSigner) -> None:
@@ -211,3 +214,40 @@ def test_bad_message_ids_and_secret_are_refused(signer: TrackingSigner) -> None:
         signer.open_token("m" * (MAX_MESSAGE_ID_BYTES + 1))
     with pytest.raises(ValueError):
         TrackingSigner("")
+
+
+@pytest.mark.parametrize(
+    ("target", "normalized"),
+    [
+        ("https://例え.jp/パス", "https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9"),
+        ("https://例え。jp/", "https://xn--r8jz45g.jp/"),  # an ideographic full stop
+        (
+            "https://пример.рф/путь?q=слово#якорь",
+            "https://xn--e1afmkfd.xn--p1ai/%D0%BF%D1%83%D1%82%D1%8C"
+            "?q=%D1%81%D0%BB%D0%BE%D0%B2%D0%BE#%D1%8F%D0%BA%D0%BE%D1%80%D1%8C",
+        ),
+        ('https://example.com/a b?x="y" z#f g', "https://example.com/a%20b?x=%22y%22%20z#f%20g"),
+        ("https://u:päss@bücher.example:8080/", "https://u:p%C3%A4ss@xn--bcher-kva.example:8080/"),
+        # Already ASCII and encoded: unchanged, the case of the host included.
+        (
+            "https://example.com/p?a=1&b=%20x&c=%E3%83%91",
+            "https://example.com/p?a=1&b=%20x&c=%E3%83%91",
+        ),
+        ("HTTPS://EXAMPLE.com/A?b=c", "HTTPS://EXAMPLE.com/A?b=c"),
+        ("https://[::1]:8443/x", "https://[::1]:8443/x"),
+    ],
+)
+def test_targets_are_signed_as_the_ascii_url_a_browser_follows(
+    signer: TrackingSigner, target: str, normalized: str
+) -> None:
+    assert normalize_target(target) == normalized
+    assert normalize_target(normalized) == normalized
+    assert signer.verify(signer.click_token(MESSAGE_ID, 0, target)) == TrackedClick(
+        MESSAGE_ID, 0, normalized
+    )
+    normalized.encode("latin-1")  # fits a Location header
+
+
+def test_a_host_idna_cannot_encode_is_refused(signer: TrackingSigner) -> None:
+    with pytest.raises(ValueError):
+        signer.click_token(MESSAGE_ID, 0, "https://a\u00a0b☃.example/")

@@ -95,6 +95,9 @@ INDEXES: dict[str, list[IndexModel]] = {
                 ("created_at", ASCENDING),
             ]
         ),
+        # The retention sweep: bodies not yet purged, oldest first (mailpass_common.
+        # retention). Written at the insert and at the purge only, never on status changes.
+        IndexModel([("body_purged_at", ASCENDING), ("created_at", ASCENDING)]),
     ],
     Collections.EVENTS: [
         IndexModel([("message_id", ASCENDING), ("created_at", ASCENDING)]),
@@ -116,6 +119,51 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
-async def ensure_indexes(db: Database) -> None:
+# Deleted whole once they are older than MESSAGE_METADATA_RETENTION_DAYS (TTL indexes).
+TTL_COLLECTIONS = (Collections.MESSAGES, Collections.EVENTS)
+TTL_FIELD = "created_at"
+
+
+async def ensure_indexes(db: Database, settings: CommonSettings | None = None) -> None:
+    """Create the indexes; with ``settings``, also put the TTL indexes in line with its
+    retention (created, changed or dropped). Without, TTL indexes are left as they are."""
     for name, models in INDEXES.items():
         await db[name].create_indexes(models)
+    if settings is not None:
+        seconds = round(settings.message_metadata_retention_days * 86400)
+        for name in TTL_COLLECTIONS:
+            await _ensure_ttl_index(db, name, seconds)
+
+
+async def _ensure_ttl_index(db: Database, name: str, seconds: int) -> None:
+    """A TTL index on ``created_at`` expiring after ``seconds`` (none when 0).
+
+    Changing the period of an existing one is a ``collMod`` on MongoDB (rebuilding the
+    index of a large collection would leave it without expiry meanwhile); nx-27017
+    accepts ``collMod`` without applying it, and updates the index when it is created
+    again, which is done when the first did not take.
+    """
+    collection = db[name]
+
+    async def existing() -> tuple[str, int | None] | None:
+        for index_name, info in (await collection.index_information()).items():
+            if [(field, int(order)) for field, order in info["key"]] == [(TTL_FIELD, 1)]:
+                expire = info.get("expireAfterSeconds")
+                return index_name, None if expire is None else int(expire)
+        return None
+
+    found = await existing()
+    if not seconds:
+        if found is not None:
+            await collection.drop_index(found[0])
+        return
+    model = IndexModel([(TTL_FIELD, ASCENDING)], name="retention", expireAfterSeconds=seconds)
+    if found is None:
+        await collection.create_indexes([model])
+        return
+    if found[1] == seconds:
+        return
+    await db.command("collMod", name, index={"name": found[0], "expireAfterSeconds": seconds})
+    after = await existing()
+    if after is None or after[1] != seconds:
+        await collection.create_indexes([model])

@@ -68,6 +68,8 @@ class EventType(StrEnum):
     FAILED = "failed"
     OPEN = "open"
     CLICK = "click"
+    # Tracking was asked for, but the HTML could not be rewritten in budget: sent untracked.
+    TRACKING_SKIPPED = "tracking_skipped"
 
 
 class MessageDocument(TypedDict):
@@ -120,6 +122,9 @@ class MessageDocument(TypedDict):
     # Resending a failed message makes a new message; each names the other.
     resent_from: NotRequired[str]
     resent_as: NotRequired[str]
+    # When html and text were removed (MESSAGE_RETENTION_DAYS after created_at); None
+    # while the message still has its body.
+    body_purged_at: NotRequired[datetime | None]
 
 
 def new_message(
@@ -178,6 +183,7 @@ def new_message(
         "published_at": now
         if (kind is MessageKind.IMMEDIATE if published is None else published)
         else None,
+        "body_purged_at": None,
     }
     if queue_id is not None:
         doc["queue_id"] = queue_id

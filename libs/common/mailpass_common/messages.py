@@ -112,6 +112,16 @@ async def claim_many(
     return cast(list[MessageDocument], taken_docs)
 
 
+async def renew_lease(db: Database, message_id: str, token: str) -> bool:
+    """Extend a claim still held under ``token`` (its lease starts again); False when the
+    message is no longer ours: its lease ran out and another sender took it over."""
+    result = await db[Collections.MESSAGES].update_one(
+        {"_id": message_id, **where(claim_token=token, status=MessageStatus.SENDING.value)},
+        now_stamp("claimed_at", "updated_at"),
+    )
+    return result.matched_count == 1
+
+
 async def current_states(db: Database, message_ids: Sequence[str]) -> dict[str, MessageDocument]:
     """Status and error of messages a job could not claim (for the reply it owes)."""
     found = await (
@@ -237,11 +247,12 @@ async def requeue_failed(db: Database, message_id: str) -> MessageDocument | Non
     return it as it was, or None when it was not failed.
 
     The one move back from a final status, taken only on an operator's request; a message
-    that is not failed (a duplicate letter, a replay already under way) is left alone.
+    that is not failed (a duplicate letter, a replay already under way), or whose body
+    was purged under the retention policy (nothing left to send), is left alone.
     The caller keeps the failure in the message's history (its events).
     """
     before = await db[Collections.MESSAGES].find_one_and_update(
-        where(_id=message_id, status=MessageStatus.FAILED.value),
+        where(_id=message_id, status=MessageStatus.FAILED.value, body_purged_at=None),
         {
             "$set": {
                 "status": MessageStatus.QUEUED.value,

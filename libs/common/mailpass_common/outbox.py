@@ -51,6 +51,40 @@ async def due_batch(db: Database, provider_id: str, limit: int) -> list[Document
     return await cursor.to_list()
 
 
+async def orphaned_due(db: Database, provider_id: str, limit: int) -> list[Document]:
+    """Up to ``limit`` waiting batch messages of a provider that no longer exists: their
+    ids and account (the provider document, gone, cannot tell the account)."""
+    cursor = (
+        db[Collections.MESSAGES]
+        .find(due_selector(provider_id), projection={"_id": 1, "account_id": 1})
+        .sort(IN_QUEUE_ORDER)
+        .limit(limit)
+    )
+    return await cursor.to_list()
+
+
+async def reassign_due(db: Database, ids: Sequence[str], old: str, new: str) -> int:
+    """Hand waiting batch messages of a deleted provider to the account's current default,
+    which publishes them within its own limits (as the sender does for immediate ones)."""
+    result = await db[Collections.MESSAGES].update_many(
+        {"_id": {"$in": list(ids)}, **due_selector(old)},
+        {"$set": {"provider_id": new}, **now_stamp("updated_at")},
+    )
+    return result.modified_count
+
+
+async def fail_due(db: Database, ids: Sequence[str], provider_id: str, error: str) -> int:
+    """Fail waiting batch messages that have no provider left to send them."""
+    result = await db[Collections.MESSAGES].update_many(
+        {"_id": {"$in": list(ids)}, **due_selector(provider_id)},
+        {
+            "$set": {"status": MessageStatus.FAILED.value, "error_message": error},
+            **now_stamp("failed_at", "updated_at"),
+        },
+    )
+    return result.modified_count
+
+
 async def take(
     db: Database, ids: Sequence[str], selector: dict[str, Any], run_id: str
 ) -> list[Document]:

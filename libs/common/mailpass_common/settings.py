@@ -59,6 +59,11 @@ class CommonSettings(BaseSettings):
     cache_ttl_seconds: float = Field(default=5.0, ge=0, le=60)
     # How long a service keeps retrying its first connection to MongoDB and RabbitMQ.
     startup_timeout_seconds: float = 60.0
+    # Data retention (see mailpass_common.retention): message bodies (html, text) are
+    # purged this many days after the message was accepted, and the messages themselves
+    # and their events deleted after the second period (TTL indexes). 0 keeps them.
+    message_retention_days: float = Field(default=30.0, ge=0)
+    message_metadata_retention_days: float = Field(default=90.0, ge=0)
 
     # Where tenants' providers may connect (see mailpass_common.egress): networks allowed
     # besides public addresses (CIDRs, e.g. an in-cluster relay), SMTP ports besides 25,
@@ -120,6 +125,15 @@ class CommonSettings(BaseSettings):
             extra_smtp_ports=parse_port_ranges(self.provider_allowed_smtp_ports),
             extra_api_hosts=frozenset(h.lower() for h in self.provider_allowed_api_hosts),
         )
+
+    @model_validator(mode="after")
+    def _bodies_go_before_metadata(self) -> CommonSettings:
+        bodies, metadata = self.message_retention_days, self.message_metadata_retention_days
+        if metadata and (not bodies or bodies > metadata):
+            raise ValueError(
+                "MESSAGE_RETENTION_DAYS must be set and at most MESSAGE_METADATA_RETENTION_DAYS"
+            )
+        return self
 
 
 class ServiceSettings(CommonSettings):

@@ -37,6 +37,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import idna
+
 from mailpass_common.security import derive_key
 
 TOKEN_VERSION = 1
@@ -67,6 +69,66 @@ class TrackedClick:
     message_id: str
     link_index: int
     target: str
+
+
+# What a browser percent-encodes in each part of a URL it follows (WHATWG URL, "percent-
+# encode sets"), beyond the controls refused earlier and every non-ASCII character.
+_FRAGMENT_ENCODE = frozenset(' "<>`')
+_QUERY_ENCODE = frozenset(" \"#<>'")
+_PATH_ENCODE = _FRAGMENT_ENCODE | frozenset("#?^{}")
+_USERINFO_ENCODE = _PATH_ENCODE | frozenset("/:;=@[\\]|")
+
+
+def _percent_encoded(text: str, encode: frozenset[str]) -> str:
+    if text.isascii() and encode.isdisjoint(text):
+        return text
+    return "".join(
+        "".join(f"%{byte:02X}" for byte in char.encode())
+        if char in encode or ord(char) > 0x7E
+        else char
+        for char in text
+    )
+
+
+def normalize_target(target: str) -> str:
+    """The URL a browser goes to when it follows ``target``, in ASCII: the host in IDNA
+    form (``https://例え.jp/`` → ``https://xn--r8jz45g.jp/``), and the path, query and
+    fragment percent-encoded as UTF-8 where a browser would encode them (``/パス`` →
+    ``/%E3%83%91%E3%82%B9``; ``%`` itself is kept, so nothing is encoded twice). An ASCII
+    host keeps its case. The result can go into a ``Location`` header as it is.
+
+    Raises ``ValueError`` for a host IDNA cannot encode.
+    """
+    scheme, separator, rest = target.partition("://")
+    if not separator:
+        return target  # not absolute: validate_target refuses it
+    authority_end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
+    authority, rest = rest[:authority_end], rest[authority_end:]
+    userinfo, at, hostport = authority.rpartition("@")
+    host, port = hostport, ""
+    if not hostport.startswith("[") and ":" in hostport:
+        host, _, port = hostport.rpartition(":")
+        port = ":" + port
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise ValueError(f"tracking target host cannot be encoded with IDNA: {exc}") from exc
+    rest, hash_sign, fragment = rest.partition("#")
+    path, question, query = rest.partition("?")
+    return "".join(
+        [
+            scheme,
+            "://",
+            ":".join(_percent_encoded(part, _USERINFO_ENCODE) for part in userinfo.split(":", 1))
+            + at,
+            host,
+            _percent_encoded(port, _PATH_ENCODE),
+            _percent_encoded(path, _PATH_ENCODE),
+            question + _percent_encoded(query, _QUERY_ENCODE),
+            hash_sign + _percent_encoded(fragment, _FRAGMENT_ENCODE),
+        ]
+    )
 
 
 def validate_target(target: str) -> None:
@@ -131,6 +193,11 @@ class TrackingSigner:
         return self._seal(self._header(_KIND_OPEN, message_id))
 
     def click_token(self, message_id: str, link_index: int, target: str) -> str:
+        """A token for ``target`` as :func:`normalize_target` writes it (the one the
+        redirect goes to, whatever the characters of the link as written)."""
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+            validate_target(target)  # refused before anything is encoded
+        target = normalize_target(target)
         validate_target(target)
         if not 0 <= link_index <= 0xFFFFFFFF:
             raise ValueError("link index must fit in 32 bits")

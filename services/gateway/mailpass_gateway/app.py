@@ -23,7 +23,10 @@ from mailpass_gateway.body_limit import BodySizeLimit
 from mailpass_gateway.console import install_console
 from mailpass_gateway.errors import install_error_handlers, internal_error
 from mailpass_gateway.keys.views import router as keys_router
-from mailpass_gateway.mail.responses import restore_null_examples
+from mailpass_gateway.mail.responses import (
+    drop_framework_validation_responses,
+    restore_null_examples,
+)
 from mailpass_gateway.mail.views import router as mail_router
 from mailpass_gateway.messages.views import router as messages_router
 from mailpass_gateway.metrics import REQUEST_SECONDS, REQUESTS
@@ -41,7 +44,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client, db = dbmod.connect(settings)
         await wait_for_mongodb(db, settings.startup_timeout_seconds)
-        await dbmod.ensure_indexes(db)
+        await dbmod.ensure_indexes(db, settings)
         await idempotency.ensure_indexes(db)
         connection = await connect_rabbitmq(settings.amqp_url, settings.startup_timeout_seconds)
         waiter = ReplyWaiter(connection, settings.amqp_prefix)
@@ -104,7 +107,9 @@ def _keep_example_nulls(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            restore_null_examples(generate())
+            spec = generate()
+            restore_null_examples(spec)
+            drop_framework_validation_responses(spec)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]

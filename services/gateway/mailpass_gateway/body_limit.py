@@ -1,13 +1,24 @@
-"""Refuses request bodies over ``max_request_bytes`` with 413 before anything parses them.
+"""Refuses request bodies over ``max_request_bytes`` with 413, reading them as a stream.
 
-Pure ASGI: it buffers the body while counting, whatever ``Content-Length`` says or whether
-it is sent at all (chunked uploads). A body over the limit is read on and discarded up to
-``DRAIN_FACTOR`` times the limit before the 413 goes out, so an ordinary client that is
-still uploading sees the response rather than a reset connection; beyond that, or when the
-client waits for ``100 Continue``, the 413 goes out at once and the connection closes.
+Pure ASGI, and it buffers nothing: the body reaches the route as the client sends it,
+counted on the way, so a request refused for its key (401) or permission (403) is
+answered before its body is read at all (routes read bodies after their key, see
+:mod:`mailpass_gateway.bodies`), and uvicorn discards what the client still sends.
+
+- A declared ``Content-Length`` over the limit is refused at once, unread.
+- A body that grows past the limit while it is read (chunked uploads, or a wrong
+  ``Content-Length``) stops the route: whatever it was about to answer is replaced by the
+  413.
+
+Before a 413 goes out the rest of the body is read on and discarded, up to
+``DRAIN_FACTOR`` times the limit, so an ordinary client that is still uploading sees the
+response rather than a reset connection; beyond that, or when the client waits for
+``100 Continue``, the 413 goes out at once and the connection closes.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,6 +26,10 @@ from mailpass_common.errors import ErrorCode, error_response
 from mailpass_gateway.errors import counted
 
 DRAIN_FACTOR = 4
+
+
+class BodyTooLarge(Exception):
+    """Raised into the route reading a body that went past the limit."""
 
 
 class BodySizeLimit:
@@ -34,33 +49,29 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send)
             return
 
-        chunks: list[bytes] = []
-        size = 0
-        while True:
+        received = 0
+        too_large = False
+
+        async def counted_receive() -> Message:
+            nonlocal received, too_large
             message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            if size > self.max_bytes:
-                if message.get("more_body", False):
-                    await self._drain(receive, size)
-                await self._refuse(scope, receive, send)
-                return
-            chunks.append(body)
-            if not message.get("more_body", False):
-                break
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    too_large = True
+                    if message.get("more_body", False):
+                        await self._drain(receive, received)
+                    raise BodyTooLarge
+            return message
 
-        replayed = False
+        async def guarded_send(message: Message) -> None:
+            if not too_large:  # the route's answer to a body cut short is replaced below
+                await send(message)
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        with contextlib.suppress(BodyTooLarge):
+            await self.app(scope, counted_receive, guarded_send)
+        if too_large:
+            await self._refuse(scope, receive, send)
 
     async def _drain(self, receive: Receive, already: int) -> None:
         size = already

@@ -5,6 +5,8 @@ published in one run, in chunks of ``scheduler_chunk_size``: per chunk, the run 
 messages (stamped with its run id, so overlapping runs never publish one twice, see
 :mod:`mailpass_common.outbox`), reserves sends for what it took (``limits.reserve_up_to``),
 hands back what did not fit, and publishes the rest concurrently with publisher confirms.
+Retention: each run also purges the bodies of final messages older than
+``MESSAGE_RETENTION_DAYS`` (:mod:`mailpass_common.retention`).
 A message that does not fit stays ``queued`` for a later run; the counters only count
 what this run publishes. The run stops early while the batch queue already holds
 ``scheduler_max_queue_depth`` waiting jobs: the backlog then waits in MongoDB.
@@ -26,12 +28,13 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from mailpass_common import limits, outbox
+from mailpass_common import limits, outbox, retention
 from mailpass_common.broker import JobPublisher
 from mailpass_common.db import Database, Document
 from mailpass_common.documents import MessageKind
+from mailpass_common.errors import ErrorCode
 from mailpass_common.jobs import SendJob
-from mailpass_common.providers import provider_by_id
+from mailpass_common.providers import get_default_provider, provider_by_id
 from mailpass_common.telemetry import log_fields
 from mailpass_scheduler.settings import SchedulerSettings
 
@@ -52,6 +55,11 @@ class FlushReport:
     # Jobs waiting in each work queue when the run began.
     queue_depth: dict[str, int] = field(default_factory=dict)
     stopped_by_queue_depth: bool = False
+    bodies_purged: int = 0  # message bodies removed under MESSAGE_RETENTION_DAYS
+    # Due batch messages whose provider was deleted: handed to the account's new default,
+    # or failed (NO_SMTP_PROVIDER) when it has none.
+    reassigned: int = 0
+    failed_without_provider: int = 0
 
 
 def _jobs(docs: list[Document]) -> list[SendJob]:
@@ -73,10 +81,13 @@ async def _publish_for_provider(
 ) -> int:
     """Publish the provider's due messages, in queue order, within its limits and ``budget``."""
     provider = await provider_by_id(db, provider_id)
+    if provider is None:
+        await _rehome_orphans(db, settings, provider_id, report)
+        return 0
     published = 0
     while published < budget:
         want = min(settings.scheduler_chunk_size, budget - published)
-        room = await limits.remaining(db, provider) if provider is not None else None
+        room = await limits.remaining(db, provider)
         if room is not None and room < want:
             if room == 0:
                 held = await outbox.due_batch(db, provider_id, settings.scheduler_chunk_size)
@@ -88,9 +99,7 @@ async def _publish_for_provider(
         if not due:
             break
         taken = await outbox.take_due(db, [d["_id"] for d in due], provider_id, run_id)
-        fits = len(taken)
-        if provider is not None and taken:
-            fits = await limits.reserve_up_to(db, provider, len(taken))
+        fits = await limits.reserve_up_to(db, provider, len(taken)) if taken else 0
         # Another run may have reserved in between: what no longer fits waits, in order.
         await outbox.release(db, [d["_id"] for d in taken[fits:]], run_id)
         await publisher.publish_many(_jobs(taken[:fits]), MessageKind.BATCH)
@@ -98,6 +107,41 @@ async def _publish_for_provider(
         if len(due) < want or fits < len(taken):
             break
     return published
+
+
+NO_PROVIDER_ERROR = (
+    f"{ErrorCode.NO_SMTP_PROVIDER}: the provider this message was queued for was deleted, "
+    "and the account has no default provider"
+)
+
+
+async def _rehome_orphans(
+    db: Database, settings: SchedulerSettings, provider_id: str, report: FlushReport
+) -> None:
+    """Waiting batch messages whose provider was deleted: to the account's current default
+    (a later run publishes them within its limits), or failed with NO_SMTP_PROVIDER when
+    the account has none. Never published without limits."""
+    while found := await outbox.orphaned_due(db, provider_id, settings.scheduler_chunk_size):
+        moved = 0
+        for account_id in sorted({doc["account_id"] for doc in found}):
+            ids = [doc["_id"] for doc in found if doc["account_id"] == account_id]
+            default = await get_default_provider(db, account_id)
+            if default is not None:
+                moved += await outbox.reassign_due(db, ids, provider_id, default["_id"])
+                report.reassigned += len(ids)
+            else:
+                moved += await outbox.fail_due(db, ids, provider_id, NO_PROVIDER_ERROR)
+                report.failed_without_provider += len(ids)
+        if not moved or len(found) < settings.scheduler_chunk_size:
+            break
+    log.warning(
+        "batch messages of a deleted provider",
+        extra=log_fields(
+            provider_id=provider_id,
+            reassigned=report.reassigned,
+            failed=report.failed_without_provider,
+        ),
+    )
 
 
 async def publish_due_batches(
@@ -159,6 +203,11 @@ async def flush(db: Database, publisher: JobPublisher, settings: SchedulerSettin
     report.queue_depth = {kind.value: count for kind, count in depths.items()}
     await publish_due_batches(db, publisher, settings, run_id, report)
     await recover_lost(db, publisher, settings, run_id, report)
+    before = retention.bodies_expire_before(settings.message_retention_days)
+    if before is not None:
+        report.bodies_purged = await retention.purge_bodies(
+            db, before, settings.scheduler_chunk_size
+        )
     report.backlog = await outbox.count_due(db, BACKLOG_COUNT_CAP)
     report.oldest_waiting = await outbox.oldest_due(db) if report.backlog else None
     log.info(
@@ -170,6 +219,7 @@ async def flush(db: Database, publisher: JobPublisher, settings: SchedulerSettin
             held_by_limits=report.held_by_limits,
             queue_depth=report.queue_depth,
             stopped_by_queue_depth=report.stopped_by_queue_depth,
+            bodies_purged=report.bodies_purged,
         ),
     )
     return report

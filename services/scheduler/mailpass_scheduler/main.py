@@ -22,6 +22,7 @@ from mailpass_scheduler.flush import FlushReport, flush
 from mailpass_scheduler.metrics import (
     BACKLOG,
     BACKLOG_AGE,
+    BODIES_PURGED,
     DURATION,
     FAILED_RUN_REGISTRY,
     HELD,
@@ -62,6 +63,7 @@ def record_run(report: FlushReport, dead_letters: int) -> None:
     PUBLISHED.set(report.batch_published)
     HELD.set(sum(report.held_by_limits.values()))
     RECOVERED.set(report.recovered)
+    BODIES_PURGED.set(report.bodies_purged)
     BACKLOG.set(report.backlog)
     oldest = report.oldest_waiting
     BACKLOG_AGE.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)

@@ -32,6 +32,11 @@ RECOVERED = Gauge(
     "Messages whose job was lost, published again by the last run.",
     registry=RUN_REGISTRY,
 )
+BODIES_PURGED = Gauge(
+    "mailpass_scheduler_run_purged_bodies",
+    "Message bodies the last run removed (older than MESSAGE_RETENTION_DAYS).",
+    registry=RUN_REGISTRY,
+)
 DURATION = Gauge(
     "mailpass_scheduler_run_duration_seconds",
     "How long the last run took.",

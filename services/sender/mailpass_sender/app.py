@@ -69,7 +69,7 @@ class SenderService:
         settings = self.settings
         timeout = settings.startup_timeout_seconds
         await wait_for_mongodb(self.db, timeout)
-        await dbmod.ensure_indexes(self.db)
+        await dbmod.ensure_indexes(self.db, settings)
         self._connection = connection = await connect_rabbitmq(settings.amqp_url, timeout)
         topology = Topology(settings.amqp_prefix)
         context = DeliveryContext(

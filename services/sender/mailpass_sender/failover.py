@@ -11,7 +11,9 @@ way: a permanent refusal is often about that provider (bad credentials, a sender
 it has not verified), so another may still deliver. The message fails at once only when
 every provider refused permanently; if any refusal was temporary it is retried later.
 Fallbacks are read only when the default did not deliver, and provider documents come
-from a short-lived cache, so the common path costs no database round trip.
+from a short-lived cache, so the common path costs no database round trip. Before each
+fallback the claim is kept alive (:mod:`mailpass_sender.lease`): a long chain must not
+outlast the lease and let a second sender deliver the message too.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from mailpass_common.documents import MessageDocument
 from mailpass_common.providers import ProviderCache, list_fallbacks
 from mailpass_common.telemetry import log_fields
 from mailpass_sender.circuit import CircuitBreakers, CircuitReporter
+from mailpass_sender.lease import Lease
 from mailpass_sender.metrics import DELIVERIES, DELIVERY_SECONDS, FAILOVERS
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,8 @@ class Attempt:
 
     accepted: Accepted | None = None
     refusals: list[Refusal] = field(default_factory=list)
+    # The claim ran out during the chain and another sender holds the message now.
+    lease_lost: bool = False
 
     @property
     def permanent(self) -> bool:
@@ -72,6 +77,13 @@ class Attempt:
         if len(self.refusals) == 1:
             return self.refusals[0].reply  # the provider's own reply, as it gave it
         return "; ".join(f"{r.provider}: {r.reply}" for r in self.refusals)
+
+
+async def _still_ours(attempt: Attempt, lease: Lease | None) -> bool:
+    if lease is None or await lease.keep():
+        return True
+    attempt.lease_lost = True
+    return False
 
 
 _SANDBOX: Document = {"_id": SANDBOX_ID, "type": SANDBOX_ID, "version": 0}
@@ -93,7 +105,11 @@ class Failover:
         self._reporter = reporter
         self._tracer = telemetry.tracer("mailpass.sender")
 
-    async def send(self, doc: MessageDocument, email: OutgoingEmail, mime: bytes) -> Attempt:
+    async def send(
+        self, doc: MessageDocument, email: OutgoingEmail, mime: bytes, lease: Lease | None = None
+    ) -> Attempt:
+        """Offer the message to its providers in order. With ``lease``, the claim is kept
+        (renewed when old) before each provider, and the chain stops if it was lost."""
         attempt = Attempt()
         if doc.get("sandbox"):
             # Test keys deliver to the capture server only, never to a real provider.
@@ -103,11 +119,16 @@ class Failover:
         primary = await self._providers.get(account_id, doc["provider_id"])
         if primary is None:
             primary = await self._providers.default(account_id)
-        if primary is not None and await self._try(attempt, primary, email, mime, False):
-            return attempt
+        if primary is not None:
+            if not await _still_ours(attempt, lease):
+                return attempt
+            if await self._try(attempt, primary, email, mime, False):
+                return attempt
         for fallback in await list_fallbacks(self._db, account_id):
             if primary is not None and fallback["_id"] == primary["_id"]:
                 continue
+            if not await _still_ours(attempt, lease):
+                return attempt
             if await self._try(attempt, fallback, email, mime, True):
                 return attempt
         if not attempt.refusals:
@@ -133,6 +154,24 @@ class Failover:
                 reply = f"skipped: {exceeded.window} limit of {exceeded.limit} reached"
                 attempt.refusals.append(Refusal(name, reply, False))
                 return False
+            accepted = await self._deliver(attempt, provider_doc, name, email, mime, fallback)
+            if not accepted:
+                # Reserved for a send that did not go out: the fallback's quota gets it back
+                # (one more round trip, on this failure path only).
+                await limits.give_back(self._db, provider_doc)
+            return accepted
+        return await self._deliver(attempt, provider_doc, name, email, mime, fallback)
+
+    async def _deliver(
+        self,
+        attempt: Attempt,
+        provider_doc: Document,
+        name: str,
+        email: OutgoingEmail,
+        mime: bytes,
+        fallback: bool,
+    ) -> bool:
+        provider_id = provider_doc["_id"]
         try:
             provider = await self._pool.get(provider_doc)
         except (LookupError, ValueError) as exc:

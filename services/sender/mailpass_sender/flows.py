@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -41,6 +42,7 @@ from mailpass_common.documents import EventType, MessageDocument, MessageKind, M
 from mailpass_common.jobs import SendJob
 from mailpass_common.telemetry import log_fields, run_in
 from mailpass_sender.failover import Failover
+from mailpass_sender.lease import Lease
 from mailpass_sender.link_rewriter import track_email, tracking_choice
 from mailpass_sender.metrics import ACCEPTANCE_TO_DELIVERY, DEAD_LETTERED, RETRIES
 from mailpass_sender.retry import RetryDelay, RetryPolicy
@@ -88,6 +90,8 @@ class Claimed:
     message: MessageDocument
     # The trace of the job it came in: a retry or a dead letter is published in it.
     trace: Context | None = None
+    # When the claim was taken (time.monotonic): where its lease starts.
+    taken_at: float = field(default_factory=time.monotonic)
 
     @property
     def own_job(self) -> SendJob:
@@ -103,7 +107,9 @@ class Decision:
     outcome: messages.Outcome
     delay: RetryDelay | None = None  # deferred: when to try again
     dead_letter: bool = False  # exhausted: the job goes to the dead-letter queue first
-    event: Document | None = None  # a deferral, kept in the message's history
+    # Kept in the message's history once the outcome is recorded: a deferral, a skip of
+    # tracking.
+    events: tuple[Document, ...] = ()
 
     @property
     def status(self) -> MessageStatus:
@@ -146,16 +152,31 @@ def outgoing_email(doc: MessageDocument) -> OutgoingEmail:
     )
 
 
-async def _prepare(doc: MessageDocument, ctx: DeliveryContext) -> tuple[OutgoingEmail, bytes]:
-    email = outgoing_email(doc)
+async def _prepare(
+    doc: MessageDocument, ctx: DeliveryContext
+) -> tuple[OutgoingEmail, bytes, Document | None]:
+    """The email as it goes out, its MIME, and a ``tracking_skipped`` event when tracking
+    was asked for but the HTML could not be rewritten in budget (it goes out untracked)."""
     choice = tracking_choice(doc, await ctx.tracking_defaults(doc["account_id"]))
-    email = track_email(
-        email,
+    tracked = await track_email(
+        outgoing_email(doc),
         choice,
         secret=ctx.settings.secret_key.get_secret_value(),
         tracker_base_url=ctx.settings.tracker_base_url,
+        budget_seconds=ctx.settings.sender_tracking_budget_seconds,
     )
-    return email, render(email)
+    skipped = None
+    if tracked.skipped is not None:
+        skipped = events.event_document(
+            message_id=doc["_id"],
+            account_id=doc["account_id"],
+            event_type=EventType.TRACKING_SKIPPED,
+            sandbox=bool(doc.get("sandbox")),
+            _id=ObjectId(),  # fixed now, so a retried record never writes it twice
+            detail=tracked.skipped,
+            attempt=int(doc.get("attempts") or 1),
+        )
+    return tracked.email, render(tracked.email), skipped
 
 
 async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
@@ -163,14 +184,21 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
     doc = claimed.message
     token = doc["claim_token"]
     try:
-        email, mime = await _prepare(doc, ctx)
+        email, mime, skipped = await _prepare(doc, ctx)
     except Exception as exc:
         # The message itself cannot be built: it fails alone, at once. Retrying would
         # fail the same way, and no provider is to blame.
         log.exception("message could not be built", extra=log_fields(message_id=doc["_id"]))
         error = f"the message could not be built: {type(exc).__name__}: {exc}"
         return Decision(claimed, messages.Failed(doc["_id"], token, error))
-    result = await ctx.failover.send(doc, email, mime)
+    notes = () if skipped is None else (skipped,)
+    lease = Lease(ctx.db, doc["_id"], token, ctx.lease, claimed.taken_at)
+    result = await ctx.failover.send(doc, email, mime, lease)
+    if result.lease_lost:
+        # Another sender holds the message now and delivers it; nothing of this attempt
+        # can be recorded (the outcome's token no longer matches), so it ends here.
+        error = "the lease ran out during failover; another sender took the message over"
+        return Decision(claimed, messages.Deferred(doc["_id"], token, error))
     if result.accepted is not None:
         accepted = result.accepted
         return Decision(
@@ -184,14 +212,15 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
                 reply=accepted.result.reply,
                 fallback=accepted.fallback,
             ),
+            events=notes,
         )
     error = result.error_message
     if result.permanent:
-        return Decision(claimed, messages.Failed(doc["_id"], token, error))
+        return Decision(claimed, messages.Failed(doc["_id"], token, error), events=notes)
     attempts = int(doc.get("attempts") or 1)
     if ctx.policy.exhausted(attempts):
         failed = messages.Failed(doc["_id"], token, error, dead_lettered=True)
-        return Decision(claimed, failed, dead_letter=True)
+        return Decision(claimed, failed, dead_letter=True, events=notes)
     delay = ctx.policy.delay_after(attempts)
     event = events.event_document(
         message_id=doc["_id"],
@@ -203,7 +232,8 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
         attempt=attempts,
         retry_in_seconds=round(delay.seconds, 3),
     )
-    return Decision(claimed, messages.Deferred(doc["_id"], token, error), delay=delay, event=event)
+    deferred = messages.Deferred(doc["_id"], token, error)
+    return Decision(claimed, deferred, delay=delay, events=(*notes, event))
 
 
 async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[DeliveryOutcome]:
@@ -217,7 +247,7 @@ async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[De
     )
     recorded = await messages.record(ctx.db, [d.outcome for d in decisions])
     await events.insert_events(
-        ctx.db, [d.event for d in decisions if d.event and d.claimed.message["_id"] in recorded]
+        ctx.db, [e for d in decisions if d.claimed.message["_id"] in recorded for e in d.events]
     )
     parked = [d for d in decisions if d.delay is not None and d.claimed.message["_id"] in recorded]
     await asyncio.gather(

@@ -50,6 +50,10 @@ class SenderSettings(ServiceSettings):
     # The tracker's public base URL, put in open pixels and click links: the ingress host
     # in a cluster (e.g. https://t.example.com), reachable by recipients' mail clients.
     tracker_base_url: str = "http://127.0.0.1:8001"
+    # Time allowed to add tracking to one HTML part (linear in its size: a 512 KiB body of
+    # nothing but links takes a few hundred milliseconds). Past it, the message goes out
+    # untracked and a tracking_skipped event says so.
+    sender_tracking_budget_seconds: float = Field(default=2.0, gt=0)
 
     def delivery_options(self) -> DeliveryOptions:
         return delivery_options(

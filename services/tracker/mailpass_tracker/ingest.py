@@ -17,12 +17,19 @@ Delivery guarantees, on purpose:
   durable would need a write (to MongoDB or a broker) before answering each pixel, which
   is exactly the wait this design removes; an open or click is a statistic, not a
   message the platform promised to deliver.
-- **The buffer is bounded; when full, the oldest event gives way** (counted in
-  ``mailpass_tracker_events_dropped_total{reason="buffer_full"}``). Blocking the request
-  instead would turn a database outage into pixel timeouts and pile up open connections,
-  and the client would give up anyway, so the event would be lost all the same. Dropping
-  the oldest keeps the most recent window of activity, which is what live dashboards and
-  a sender checking on a message just sent look at.
+- **The buffer is bounded and fair between accounts; when full, the oldest event of the
+  account holding the most gives way** (counted in
+  ``mailpass_tracker_events_dropped_total{reason="buffer_full"}``; see
+  :mod:`mailpass_tracker.fair_buffer`). Blocking the request instead would turn a
+  database outage into pixel timeouts and pile up open connections, and the client would
+  give up anyway, so the event would be lost all the same. Dropping the oldest keeps the
+  most recent window of activity, which is what live dashboards and a sender checking on
+  a message just sent look at; dropping from the largest share means one account
+  flooding its own links cannot push out the events of the others.
+- **One open per message, IP and minute**: the others are counted
+  (``mailpass_tracker_opens_deduplicated_total``) and not written, in memory before they
+  reach the buffer, and in the database across tracker replicas (such opens share an
+  ``_id``). Clicks are all kept: each says which link was followed.
 - **A retried batch is never written twice**: each event gets its ``_id`` when it is
   buffered, and a duplicate-key error on retry means an earlier attempt already landed.
 """
@@ -33,7 +40,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -47,12 +53,14 @@ from mailpass_common.db import Database, Document
 from mailpass_common.documents import EventType, MessageDocument
 from mailpass_common.telemetry import log_fields
 from mailpass_tracker.classify import EventKind, classify
+from mailpass_tracker.fair_buffer import FairBuffer, KnownAccounts, RecentOpens, open_event_id
 from mailpass_tracker.metrics import (
     BUFFER_DEPTH,
     EVENTS_DROPPED,
     EVENTS_RECORDED,
     FLUSH_FAILURES,
     FLUSH_SECONDS,
+    OPENS_DEDUPLICATED,
 )
 
 log = logging.getLogger(__name__)
@@ -74,6 +82,19 @@ class TrackingHit:
     # The time of the request, not of the write: events stay in the order they happened.
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     event_id: ObjectId = field(default_factory=ObjectId)
+
+    @classmethod
+    def open(cls, message_id: str, ip_address: str | None, user_agent: str | None) -> TrackingHit:
+        """An open, with the ``_id`` it shares with the same reader's opens this minute."""
+        now = datetime.now(UTC)
+        return cls(
+            message_id,
+            EventType.OPEN,
+            ip_address,
+            user_agent,
+            created_at=now,
+            event_id=open_event_id(message_id, ip_address, now),
+        )
 
 
 def _sent_time(message: MessageDocument) -> datetime | None:
@@ -109,20 +130,29 @@ def event_document(hit: TrackingHit, message: MessageDocument) -> Document:
     )
 
 
-async def write_events(db: Database, hits: list[TrackingHit]) -> list[Document]:
+@dataclass(frozen=True)
+class Written:
+    written: list[Document]
+    duplicates: list[Document]  # opens of a reader who opened this minute already
+
+
+async def write_events(db: Database, hits: list[TrackingHit]) -> Written:
     """Resolve accounts for ``hits`` in one query and insert their events in one call.
 
-    Returns the documents written. Hits whose message does not exist are dropped: a
-    valid token for a deleted message (or one signed by another installation sharing
-    the key) has no account to show it to.
+    Hits whose message does not exist are dropped: a valid token for a deleted message
+    (or one signed by another installation sharing the key) has no account to show it to.
     """
     found = await messages.send_times(db, sorted({hit.message_id for hit in hits}))
     docs = [event_document(hit, found[hit.message_id]) for hit in hits if hit.message_id in found]
-    await events.insert_events(db, docs)
-    # Counted once the batch is through, so a retried batch is not counted twice.
+    skipped = await events.insert_events(db, docs)
+    # Counted once the batch is through, so a retried batch is not counted twice. (A
+    # retried batch whose first attempt landed counts its opens as deduplicated.)
     if len(docs) < len(hits):
         EVENTS_DROPPED.labels("unknown_message").inc(len(hits) - len(docs))
-    return docs
+    skipped_ids = {doc["_id"] for doc in skipped}
+    duplicates = [doc for doc in docs if doc["_id"] in skipped_ids]
+    OPENS_DEDUPLICATED.inc(sum(1 for doc in duplicates if doc["event_type"] == EventType.OPEN))
+    return Written([doc for doc in docs if doc["_id"] not in skipped_ids], duplicates)
 
 
 class EventWriter:
@@ -138,7 +168,10 @@ class EventWriter:
         write_timeout: float,
     ) -> None:
         self._db = db
-        self._buffer: deque[TrackingHit] = deque(maxlen=capacity)
+        self._buffer: FairBuffer[TrackingHit] = FairBuffer(capacity)
+        # Enough to place the events of every message read in the last hours; a few MB.
+        self._accounts = KnownAccounts(capacity=max(10 * capacity, 10_000))
+        self._recent_opens = RecentOpens(capacity=10 * capacity)
         self._pending: list[TrackingHit] = []  # the batch being written or retried
         self._batch_size = batch_size
         self._flush_interval = flush_interval
@@ -156,10 +189,15 @@ class EventWriter:
         return self._task is not None and not self._task.done()
 
     def enqueue(self, hit: TrackingHit) -> None:
-        """Buffer one hit; never waits. When full, the oldest buffered hit is dropped."""
-        if len(self._buffer) == self._buffer.maxlen:
+        """Buffer one hit; never waits. When full, the account holding the most buffered
+        hits loses its oldest. A repeated open within the minute is only counted."""
+        if hit.event_type is EventType.OPEN and not self._recent_opens.first_in_minute(
+            hit.message_id, hit.ip_address, hit.created_at
+        ):
+            OPENS_DEDUPLICATED.inc()
+            return
+        if self._buffer.put(self._accounts.get(hit.message_id), hit) is not None:
             EVENTS_DROPPED.labels("buffer_full").inc()
-        self._buffer.append(hit)
         BUFFER_DEPTH.set(self.depth)
         if len(self._buffer) >= self._batch_size:
             self._wake.set()
@@ -203,8 +241,7 @@ class EventWriter:
         """Write batches until the buffer is empty; False when a write failed."""
         while self._pending or self._buffer:
             if not self._pending:
-                count = min(self._batch_size, len(self._buffer))
-                self._pending = [self._buffer.popleft() for _ in range(count)]
+                self._pending = self._buffer.take(self._batch_size)
             started = time.perf_counter()
             try:
                 with pymongo.timeout(self._write_timeout):
@@ -227,8 +264,10 @@ class EventWriter:
                 self._pending = []
                 continue
             FLUSH_SECONDS.observe(time.perf_counter() - started)
-            for doc in written:
+            for doc in written.written:
                 EVENTS_RECORDED.labels(doc["event_type"], doc["classification"]).inc()
+            for doc in written.written + written.duplicates:
+                self._accounts.remember(doc["message_id"], doc["account_id"])
             self._pending = []
             BUFFER_DEPTH.set(self.depth)
         return True

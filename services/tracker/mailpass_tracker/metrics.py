@@ -33,3 +33,8 @@ FLUSH_FAILURES = Counter(
     "mailpass_tracker_flush_failures_total",
     "Batch writes that failed and will be retried.",
 )
+OPENS_DEDUPLICATED = Counter(
+    "mailpass_tracker_opens_deduplicated_total",
+    "Opens not recorded because the same reader (IP) opened the same message in the same "
+    "minute already: mail clients and image proxies fetch a pixel again and again.",
+)

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from mailpass_common.documents import EventType
 from mailpass_common.errors import ErrorCode, error_response
-from mailpass_common.signed_links import TrackedClick, TrackedOpen
+from mailpass_common.signed_links import TrackedClick, TrackedOpen, normalize_target
 from mailpass_tracker.clientip import TrustedProxies
 from mailpass_tracker.deps import Proxies, Signer, Writer
 from mailpass_tracker.ingest import TrackingHit
@@ -58,7 +58,7 @@ async def open_pixel(
     if not isinstance(tracked, TrackedOpen):
         return _not_found("open")
     ip, user_agent = _reader(request, proxies)
-    writer.enqueue(TrackingHit(tracked.message_id, EventType.OPEN, ip, user_agent))
+    writer.enqueue(TrackingHit.open(tracked.message_id, ip, user_agent))
     return Response(TRANSPARENT_GIF, media_type="image/gif", headers=NO_CACHE)
 
 
@@ -69,6 +69,12 @@ async def click_redirect(
     tracked = signer.verify(token)
     if not isinstance(tracked, TrackedClick):
         return _not_found("click")
+    try:
+        # Targets are signed in ASCII form; links sent before that may still carry an
+        # international host or path, which a Location header cannot hold as it is.
+        location = normalize_target(tracked.target)
+    except ValueError:
+        return _not_found("click")
     ip, user_agent = _reader(request, proxies)
     writer.enqueue(
         TrackingHit(
@@ -76,9 +82,9 @@ async def click_redirect(
             EventType.CLICK,
             ip,
             user_agent,
-            url=tracked.target,
+            url=location,
             link_index=tracked.link_index,
         )
     )
     # The target was validated (absolute http(s), no control characters) when signed.
-    return Response(status_code=302, headers={**REDIRECT_HEADERS, "Location": tracked.target})
+    return Response(status_code=302, headers={**REDIRECT_HEADERS, "Location": location})

@@ -3,7 +3,8 @@
 The chart runs it in a post-install/post-upgrade Job, so a new version's indexes exist
 before its traffic depends on them. Creating an index that exists is a no-op: it is safe
 to run any number of times. A database that does not answer fails the command (exit 1)
-and the Job retries it.
+and the Job retries it. The TTL indexes follow ``MESSAGE_METADATA_RETENTION_DAYS``
+(created, changed or dropped).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from mailpass_common.cli import CliContext
 
 
 async def init(args: argparse.Namespace, ctx: CliContext) -> int:
-    await db.ensure_indexes(ctx.db)
+    await db.ensure_indexes(ctx.db, ctx.settings)
     await idempotency.ensure_indexes(ctx.db)
     print(f"indexes are in place in database {ctx.db.name}")
     return 0

@@ -9,12 +9,15 @@ sandbox integration needs, and live keys are the production credentials.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
 
 from mailpass_common import api_keys
 from mailpass_common.api_keys import ApiKeyCache, ApiKeyRecord
 from mailpass_common.db import Database, Document
 from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, KeyCache, KeysKey
 from mailpass_gateway.keys.models import (
     CreatedKey,
@@ -24,8 +27,24 @@ from mailpass_gateway.keys.models import (
     KeyResponse,
     KeyView,
 )
+from mailpass_gateway.mail.responses import error_responses
 
-router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
+# Every route of the group answers these in the error envelope (bodies are refused over
+# 10 MiB, a missing or foreign id is 404).
+router = APIRouter(
+    prefix="/api/v1/keys",
+    tags=["keys"],
+    responses=error_responses(
+        ErrorCode.VALIDATION_ERROR,
+        ErrorCode.UNAUTHORIZED,
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+    ),
+)
+
+# Read after the key is checked (see mailpass_gateway.bodies).
+CreateBody = Annotated[KeyCreate, Depends(after_key(KeyCreate))]
 
 
 def _view(doc: Document) -> KeyView:
@@ -47,8 +66,9 @@ async def list_keys(key: KeysKey, db: Db) -> KeyListResponse:
     status_code=201,
     response_model=CreatedKeyResponse,
     summary="Create an API key; the key is in this response only",
+    openapi_extra=openapi_json_body(model_schema(KeyCreate)),
 )
-async def create_key(body: KeyCreate, key: KeysKey, db: Db) -> CreatedKeyResponse:
+async def create_key(key: KeysKey, body: CreateBody, db: Db) -> CreatedKeyResponse:
     beyond = sorted(set(body.permissions) - key.permissions)
     if beyond:
         raise ApiError(

@@ -81,6 +81,8 @@ STATUS_RESPONSE: dict[str, Any] = {
             "error_message": None,
             "sent_at": "2026-01-30T12:00:00",
             "created_at": "2026-01-30T12:00:00",
+            # Beyond the spec: when the body was purged under the retention policy.
+            "body_purged_at": None,
         },
         "events": [
             {
@@ -90,5 +92,8 @@ STATUS_RESPONSE: dict[str, Any] = {
                 "created_at": "2026-01-30T12:05:00",
             }
         ],
+        # Beyond the spec: totals of every event by type, and the cursor to older events.
+        "event_totals": {"open": 1, "sent": 1},
+        "next_cursor": None,
     },
 }

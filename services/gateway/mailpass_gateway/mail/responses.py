@@ -80,11 +80,17 @@ class MessageView(BaseModel):
     error_message: str | None
     sent_at: str | None = Field(description="UTC, YYYY-MM-DDTHH:MM:SS")
     created_at: str = Field(description="UTC, YYYY-MM-DDTHH:MM:SS")
+    body_purged_at: str | None = Field(
+        description="When the html and text were removed under the retention policy "
+        "(MESSAGE_RETENTION_DAYS after created_at; UTC); null while the message has them"
+    )
 
 
 class EventView(BaseModel):
     event_type: str = Field(
-        description="open, click (tracking); queued, sent, deferred, failed (delivery)"
+        description="open, click (tracking); queued, sent, deferred, failed (delivery); "
+        "tracking_skipped (tracking was asked for, but the HTML could not be rewritten in "
+        "budget: the message went out untracked, `detail` says why)"
     )
     ip_address: str | None
     user_agent: str | None
@@ -98,7 +104,15 @@ class EventView(BaseModel):
 
 class StatusResult(BaseModel):
     message: MessageView
-    events: list[EventView] = Field(description="Oldest first")
+    events: list[EventView] = Field(
+        description="The newest `limit` events (default 100), oldest first"
+    )
+    event_totals: dict[str, int] = Field(
+        description="Every event of the message, counted by type (not only this page's)"
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `before` for the events just older than these; null when none"
+    )
 
 
 class StatusResponse(BaseModel):
@@ -166,3 +180,21 @@ def restore_null_examples(spec: dict[str, Any]) -> None:
                 for code, named in content.get("examples", {}).items():
                     if code in ErrorCode.__members__:
                         named["value"] = error_example(ErrorCode(code))
+
+
+_FRAMEWORK_VALIDATION = "#/components/schemas/HTTPValidationError"
+
+
+def drop_framework_validation_responses(spec: dict[str, Any]) -> None:
+    """Remove the 422 "Validation Error" FastAPI documents on every route with parameters:
+    this API answers invalid input with 400 VALIDATION_ERROR (documented per route), and
+    422 means NO_SMTP_PROVIDER where it is documented."""
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            schema = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if schema.get("schema", {}).get("$ref") == _FRAMEWORK_VALIDATION:
+                del responses["422"]
+    schemas = spec.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)

@@ -3,8 +3,14 @@
 Dates are UTC without an offset, ``YYYY-MM-DDTHH:MM:SS``, as in the spec. The status is
 the message's real one (queued, sending, deferred, sent, failed). Events are the
 delivery events (queued, sent, deferred, failed, with the provider's reply in
-``detail``) and the tracking events (open, click, with ``url`` and ``classification``),
-oldest first.
+``detail``) and the tracking events (open, click, with ``url`` and ``classification``).
+
+Bounded: a message can gather tens of thousands of opens and clicks, so the answer holds
+the newest ``limit`` events (default 100, at most 1000), still oldest first as the spec
+shows them, beside ``event_totals`` (every event by type) and ``next_cursor``: passed
+back as ``before``, it gives the page of events just older than this one (null when
+there are none). The newest page first is what a caller checking a message wants: its
+outcome and latest activity.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ def message_view(doc: MessageDocument) -> dict[str, Any]:
         "error_message": doc.get("error_message"),
         "sent_at": spec_datetime(doc.get("sent_at")),
         "created_at": spec_datetime(doc.get("created_at")),
+        "body_purged_at": spec_datetime(doc.get("body_purged_at")),
     }
 
 
@@ -69,7 +76,23 @@ def requested_id(raw: str) -> str:
     return normalize_message_id(urllib.parse.unquote(raw))
 
 
-async def message_status(db: Database, account_id: str, raw_id: str) -> dict[str, Any]:
+def _cursor(before: str | None) -> events.Key | None:
+    if before is None:
+        return None
+    try:
+        return events.decode_cursor(before)
+    except ValueError as exc:
+        raise ApiError(
+            ErrorCode.VALIDATION_ERROR,
+            "Invalid request: before",
+            [{"field": "before", "message": str(exc)}],
+        ) from exc
+
+
+async def message_status(
+    db: Database, account_id: str, raw_id: str, *, limit: int, before: str | None
+) -> dict[str, Any]:
+    cursor = _cursor(before)
     message_id = requested_id(raw_id)
     doc = None
     if len(message_id) <= MAX_MESSAGE_ID_CHARS:
@@ -77,5 +100,10 @@ async def message_status(db: Database, account_id: str, raw_id: str) -> dict[str
         doc = await messages.find_message(db, account_id, message_id)
     if doc is None:
         raise ApiError(ErrorCode.NOT_FOUND, "Message not found", {"message_id": message_id})
-    history = await events.timeline(db, doc)
-    return {"message": message_view(doc), "events": [event_view(e) for e in history]}
+    found = await events.page(db, doc, limit=limit, before=cursor)
+    return {
+        "message": message_view(doc),
+        "events": [event_view(e) for e in found.events],
+        "event_totals": found.totals,
+        "next_cursor": found.next_cursor,
+    }

@@ -4,13 +4,14 @@ to the service layer (:mod:`mailpass_gateway.mail.service`, :mod:`.batch`, :mod:
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from mailpass_common import messages
 from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_gateway.bodies import openapi_json_body
 from mailpass_gateway.deps import (
     Db,
     IdempotencyKey,
@@ -36,25 +37,10 @@ from mailpass_gateway.mail.status import MAX_MESSAGE_ID_CHARS, message_status, r
 
 router = APIRouter(prefix="/api/v1/mail", tags=["mail"])
 
+DEFAULT_STATUS_EVENTS = 100
+MAX_STATUS_EVENTS = 1000
+
 COMMON_ERRORS = (ErrorCode.VALIDATION_ERROR, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN)
-
-
-def _json_body(schema: dict[str, Any], named_examples: dict[str, Any]) -> dict[str, Any]:
-    """``openapi_extra`` describing a body the view parses itself (see ``parsing``)."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": schema,
-                    "examples": {
-                        name: {"summary": name, "value": value}
-                        for name, value in named_examples.items()
-                    },
-                }
-            },
-        }
-    }
 
 
 _SEND_SCHEMA = SendRequest.model_json_schema()
@@ -88,7 +74,7 @@ _BATCH_SCHEMA["properties"]["messages"]["items"] = _SEND_SCHEMA
             ErrorCode.SEND_FAILED,
         ),
     },
-    openapi_extra=_json_body(
+    openapi_extra=openapi_json_body(
         _SEND_SCHEMA,
         {"Spec request": examples.SEND_REQUEST, "cURL example": examples.SEND_REQUEST_CURL},
     ),
@@ -141,7 +127,7 @@ async def send(
         ErrorCode.PAYLOAD_TOO_LARGE,
         ErrorCode.NO_SMTP_PROVIDER,
     ),
-    openapi_extra=_json_body(
+    openapi_extra=openapi_json_body(
         _BATCH_SCHEMA,
         {"Spec request": examples.BATCH_REQUEST, "cURL example": examples.BATCH_REQUEST_CURL},
     ),
@@ -185,15 +171,30 @@ async def send_batch(
     "/status/{message_id}",
     summary="Status and events of one message",
     description="`message_id` as returned by /send (or a batch), with or without its angle "
-    "brackets, URL-encoded. Dates are UTC, `YYYY-MM-DDTHH:MM:SS`. Events, oldest first: "
-    "delivery (`queued`, `sent`, `deferred`, `failed`, with the provider's reply in "
-    "`detail`) and tracking (`open`, `click`, with `url` and `classification`). Another "
-    "account's message is 404, like a missing one, and so is a live message to a test key "
-    "and a test key's message to a live key.",
+    "brackets, URL-encoded. Dates are UTC, `YYYY-MM-DDTHH:MM:SS`. Events: delivery "
+    "(`queued`, `sent`, `deferred`, `failed`, with the provider's reply in `detail`) and "
+    "tracking (`open`, `click`, with `url` and `classification`). The newest `limit` events "
+    "(default 100), oldest first; `event_totals` counts every event by type, and "
+    "`next_cursor`, passed back as `before`, gives the events just older (null when there "
+    "are none). Another account's message is 404, like a missing one, and so is a live "
+    "message to a test key and a test key's message to a live key.",
     response_model=StatusResponse,
-    responses=error_responses(ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND),
+    responses=error_responses(
+        ErrorCode.VALIDATION_ERROR, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND
+    ),
 )
-async def status(message_id: str, key: MailKey, db: Db) -> JSONResponse:
+async def status(
+    message_id: str,
+    key: MailKey,
+    db: Db,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_STATUS_EVENTS, description="Events per page (newest first)")
+    ] = DEFAULT_STATUS_EVENTS,
+    before: Annotated[
+        str | None,
+        Query(max_length=64, description="`next_cursor` of the previous page: older events"),
+    ] = None,
+) -> JSONResponse:
     # Test keys see only messages sent with test keys, live keys only live messages: the
     # other mode's message is as absent as another account's.
     wanted = requested_id(message_id)
@@ -201,5 +202,5 @@ async def status(message_id: str, key: MailKey, db: Db) -> JSONResponse:
         db, key.account_id, wanted, sandbox=key.test
     ):
         raise ApiError(ErrorCode.NOT_FOUND, "Message not found", {"message_id": wanted})
-    data = await message_status(db, key.account_id, message_id)
+    data = await message_status(db, key.account_id, message_id, limit=limit, before=before)
     return JSONResponse({"success": True, "data": data})

@@ -7,18 +7,23 @@ read providers (see ``deps.LiveProvidersKey``).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
 
 from mailpass_common import providers
 from mailpass_common.db import Document
 from mailpass_common.delivery.targets import check_targets
+from mailpass_common.errors import ErrorCode
 from mailpass_common.provider_config import (
     ProviderConfigError,
     ValidatedConfig,
     public_view,
     validate_config,
 )
+from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, LiveProvidersKey, Providers, ProvidersKey
+from mailpass_gateway.mail.responses import error_responses
 from mailpass_gateway.providers.models import (
     ProviderCheck,
     ProviderCheckResponse,
@@ -38,7 +43,23 @@ from mailpass_gateway.providers.service import (
     run_check,
 )
 
-router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
+# Every route of the group answers these in the error envelope (bodies are refused over
+# 10 MiB, a missing or foreign id is 404).
+router = APIRouter(
+    prefix="/api/v1/providers",
+    tags=["providers"],
+    responses=error_responses(
+        ErrorCode.VALIDATION_ERROR,
+        ErrorCode.UNAUTHORIZED,
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+    ),
+)
+
+# Read after the key is checked (see mailpass_gateway.bodies).
+CreateBody = Annotated[ProviderCreate, Depends(after_key(ProviderCreate))]
+UpdateBody = Annotated[ProviderUpdate, Depends(after_key(ProviderUpdate))]
 
 
 def _view(doc: Document) -> ProviderView:
@@ -56,10 +77,11 @@ async def list_providers(key: ProvidersKey, db: Db) -> ProviderListResponse:
     status_code=201,
     response_model=ProviderResponse,
     summary="Add a provider (smtp, ses, sendgrid or mailgun); secrets are write-only",
+    openapi_extra=openapi_json_body(model_schema(ProviderCreate)),
 )
 async def create_provider(
-    body: ProviderCreate,
     key: LiveProvidersKey,
+    body: CreateBody,
     db: Db,
     cipher: Cipher,
     options: Options,
@@ -101,11 +123,12 @@ async def get_provider(provider_id: str, key: ProvidersKey, db: Db) -> ProviderR
     "/{provider_id}",
     response_model=ProviderResponse,
     summary="Change a provider; each change increments its version",
+    openapi_extra=openapi_json_body(model_schema(ProviderUpdate)),
 )
 async def update_provider(
     provider_id: str,
-    body: ProviderUpdate,
     key: LiveProvidersKey,
+    body: UpdateBody,
     db: Db,
     cipher: Cipher,
     options: Options,
