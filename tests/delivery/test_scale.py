@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from mailpass_common import api_keys, events, idempotency, limits, messages, outbox
+from mailpass_common import api_keys, events, idempotency, limits, messages, outbox, suppressions
 from mailpass_common.db import Database, connect, ensure_indexes
 from mailpass_common.documents import Collections, MessageKind, MessageStatus, new_message
 from mailpass_common.ids import new_message_id
@@ -80,6 +80,15 @@ async def _stock(db: Database, env: dict[str, Any], sent: int) -> Stocked:
                 sent_at=long_ago,
             )
         await messages.insert_messages(db, history)
+    # A suppression list a fifth the size of the history.
+    suppressed = [
+        suppressions.Suppression(
+            account_id, f"user{i}@example.com", suppressions.SuppressionReason.BOUNCE, "smtp"
+        ).document(long_ago)
+        for i in range(0, sent, 5)
+    ]
+    for start in range(0, len(suppressed), 5000):
+        await db[Collections.SUPPRESSIONS].insert_many(suppressed[start : start + 5000])
     queued = [message(MessageKind.BATCH, sent + i) for i in range(2000)]
     immediate = [message(MessageKind.IMMEDIATE, sent + 2000 + i) for i in range(2000)]
     await messages.insert_messages(db, queued + immediate)
@@ -140,6 +149,12 @@ def _operations(s: Stocked) -> dict[str, Operation]:
         ),
         "oldest due": lambda run: outbox.oldest_due(db),
         "limits: reserve": lambda run: limits.reserve(db, s.provider),
+        "suppression check of a batch's 100 recipients": lambda run: suppressions.suppressed(
+            db, s.account_id, [f"user{run * 100 + i}@example.com" for i in range(100)]
+        ),
+        "suppression list page": lambda run: suppressions.page(
+            db, s.account_id, limit=100, prefix="user3"
+        ),
         "api key lookup": lambda run: api_keys.authenticate(db, s.key),
         "idempotency key": lambda run: idempotency.begin(
             db, s.account_id, f"k{run}", "fp", timedelta(minutes=5), test=False

@@ -116,6 +116,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("account_id", ASCENDING)]),
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
     ],
+    # The gateway's check and the removal go by ``_id`` ("<account_id>/<address>"); the
+    # list is a range of addresses within the account (mailpass_common.suppressions).
+    Collections.SUPPRESSIONS: [IndexModel([("account_id", ASCENDING), ("address", ASCENDING)])],
 }
 
 

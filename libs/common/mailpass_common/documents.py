@@ -14,6 +14,8 @@ Collections:
                  sessions, one-time sign-in links and sign-in attempt windows
                  (:mod:`mailpass_common.console_auth`)
 - ``circuits``  circuit breakers the senders report open (:mod:`mailpass_common.circuits`)
+- ``suppressions``  addresses each account no longer sends to
+                 (:mod:`mailpass_common.suppressions`)
 
 Timestamps written by updates use ``$currentDate`` (the database's clock): a ``$set`` of a
 datetime is stored as a string by the nx-27017 wire server used in development, while
@@ -38,6 +40,7 @@ class Collections:
     CONSOLE_LINKS = "console_links"
     CONSOLE_SIGNINS = "console_signins"
     CIRCUITS = "circuits"
+    SUPPRESSIONS = "suppressions"
 
 
 class MessageStatus(StrEnum):

@@ -14,6 +14,9 @@ makes harmless):
 - exhausted: dead-letter the job first, then record ``failed``. A crash in between leaves
   the message ``sending`` until its lease ends; the scheduler's recovery republishes it
   and it is dead-lettered (again) and failed: never a failure the operator cannot replay.
+- bounces: the refused addresses go on the suppression list before anything else is
+  recorded. A bounce is a fact whatever becomes of the claim, and the insert is
+  idempotent, so a crash at any point after it only repeats it harmlessly.
 - :func:`record` can be run again on the same decisions (the pipeline retries it while
   the database is unreachable): outcomes match their claim token again, events keep the
   ids they were given, and a job parked twice is claimed once.
@@ -32,11 +35,11 @@ from typing import Protocol
 from bson import ObjectId
 from opentelemetry.context import Context
 
-from mailpass_common import events, messages
+from mailpass_common import events, messages, suppressions
 from mailpass_common.accounts import TrackingDefaults, get_account, tracking_defaults
 from mailpass_common.cache import TtlCache
 from mailpass_common.db import Database, Document
-from mailpass_common.delivery.base import OutgoingEmail
+from mailpass_common.delivery.base import Bounce, OutgoingEmail
 from mailpass_common.delivery.mime import render
 from mailpass_common.documents import EventType, MessageDocument, MessageKind, MessageStatus
 from mailpass_common.jobs import SendJob
@@ -110,6 +113,8 @@ class Decision:
     # Kept in the message's history once the outcome is recorded: a deferral, a skip of
     # tracking.
     events: tuple[Document, ...] = ()
+    # Recipients a provider refused for good at RCPT: suppressed for the account.
+    bounced: tuple[Bounce, ...] = ()
 
     @property
     def status(self) -> MessageStatus:
@@ -213,14 +218,16 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
                 fallback=accepted.fallback,
             ),
             events=notes,
+            bounced=result.bounced,
         )
     error = result.error_message
     if result.permanent:
-        return Decision(claimed, messages.Failed(doc["_id"], token, error), events=notes)
+        failed = messages.Failed(doc["_id"], token, error)
+        return Decision(claimed, failed, events=notes, bounced=result.bounced)
     attempts = int(doc.get("attempts") or 1)
     if ctx.policy.exhausted(attempts):
         failed = messages.Failed(doc["_id"], token, error, dead_lettered=True)
-        return Decision(claimed, failed, dead_letter=True, events=notes)
+        return Decision(claimed, failed, dead_letter=True, events=notes, bounced=result.bounced)
     delay = ctx.policy.delay_after(attempts)
     event = events.event_document(
         message_id=doc["_id"],
@@ -233,11 +240,12 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
         retry_in_seconds=round(delay.seconds, 3),
     )
     deferred = messages.Deferred(doc["_id"], token, error)
-    return Decision(claimed, deferred, delay=delay, events=(*notes, event))
+    return Decision(claimed, deferred, delay=delay, events=(*notes, event), bounced=result.bounced)
 
 
 async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[DeliveryOutcome]:
     """Record a batch of decisions in crash-safe order (module docstring)."""
+    await suppress_bounced(decisions, ctx)
     exhausted = [d for d in decisions if d.dead_letter]
     await asyncio.gather(
         *(
@@ -272,6 +280,27 @@ async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[De
     for d in parked:
         RETRIES.labels(d.claimed.kind.value).inc()
     return [_logged(d, d.claimed.message["_id"] in recorded) for d in decisions]
+
+
+async def suppress_bounced(decisions: Sequence[Decision], ctx: DeliveryContext) -> None:
+    """Put every address refused for good on its account's list: one round trip for the
+    batch, none when nothing bounced. Sandbox deliveries reach the capture server only."""
+    await suppressions.add_many(
+        ctx.db,
+        [
+            suppressions.Suppression(
+                account_id=d.claimed.message["account_id"],
+                address=bounce.address,
+                reason=suppressions.SuppressionReason.BOUNCE,
+                source="smtp",
+                message_id=d.claimed.message["_id"],
+                detail=bounce.reply,
+            )
+            for d in decisions
+            if not d.claimed.message.get("sandbox")
+            for bounce in d.bounced
+        ],
+    )
 
 
 def _logged(decision: Decision, recorded: bool) -> DeliveryOutcome:

@@ -27,6 +27,7 @@ from mailpass_common.jobs import SendJob
 from mailpass_common.providers import ProviderCache
 from mailpass_common.sequences import queue_id_sequence, reserve_range
 from mailpass_common.telemetry import log_fields
+from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import message_errors
 from mailpass_gateway.mail.service import build_message, default_provider
@@ -58,6 +59,19 @@ def _failed_item(raw: Any, error: ApiError) -> dict[str, Any]:
     }
 
 
+def _queued_item(item: dict[str, Any]) -> dict[str, Any]:
+    doc = item["doc"]
+    queued = {
+        "to": doc["to"],
+        "status": MessageStatus.QUEUED.value,
+        "queue_id": doc["queue_id"],
+        "message_id": doc["_id"],
+    }
+    if item["suppressed"]:
+        queued["suppressed"] = item["suppressed"]
+    return queued
+
+
 async def queue_batch(
     db: Database,
     batch: BatchRequest,
@@ -72,10 +86,24 @@ async def queue_batch(
     publish_now = key.test or not limits.windows(provider)
     items: list[dict[str, Any]] = []
     docs: list[MessageDocument] = []
-    for raw in batch.messages:
-        request, error = message_errors(SendRequest, _with_batch_defaults(raw, batch))
+    checked = [
+        message_errors(SendRequest, _with_batch_defaults(raw, batch)) for raw in batch.messages
+    ]
+    # One suppression lookup for the whole batch's recipients.
+    found = await suppressed.lookup(
+        db,
+        key.account_id,
+        (
+            a
+            for request, _ in checked
+            if request is not None
+            for a in suppressed.recipients(request)
+        ),
+    )
+    for raw, (request, error) in zip(batch.messages, checked, strict=True):
         if request is not None:
             try:
+                request, dropped = suppressed.screen(request, found)
                 doc = build_message(
                     request,
                     key=key,
@@ -88,7 +116,7 @@ async def queue_batch(
                 error = exc
             else:
                 docs.append(doc)
-                items.append({"doc": doc})
+                items.append({"doc": doc, "suppressed": dropped})
                 continue
         assert error is not None
         items.append(_failed_item(raw, error))
@@ -102,17 +130,7 @@ async def queue_batch(
         if publish_now:
             await _publish(publisher, key.account_id, [doc["_id"] for doc in docs])
 
-    results = [
-        {
-            "to": item["doc"]["to"],
-            "status": MessageStatus.QUEUED.value,
-            "queue_id": item["doc"]["queue_id"],
-            "message_id": item["doc"]["_id"],
-        }
-        if "doc" in item
-        else item
-        for item in items
-    ]
+    results = [_queued_item(item) if "doc" in item else item for item in items]
     return {
         "total": len(results),
         "queued": len(docs),

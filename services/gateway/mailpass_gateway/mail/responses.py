@@ -14,13 +14,24 @@ from mailpass_common.errors import ERRORS, ErrorCode, error_example
 from mailpass_gateway.mail import examples
 
 
+class SuppressedRecipient(BaseModel):
+    address: str
+    field: Literal["cc", "bcc"]
+    reason: str = Field(description="bounce, complaint or manual")
+
+
 class SendResult(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     message_id: str
-    status: Literal["sent", "queued"]
+    status: Literal["sent", "queued", "scheduled"]
     to: str
     from_: str = Field(alias="from")
+    suppressed: list[SuppressedRecipient] | None = Field(
+        None,
+        description="cc/bcc addresses on the account's suppression list, dropped from the "
+        "message (present only when some were)",
+    )
 
 
 class SendResponse(BaseModel):
@@ -38,7 +49,7 @@ class FieldProblem(BaseModel):
 class MessageError(BaseModel):
     code: str
     message: str
-    details: list[FieldProblem] | None = None
+    details: list[FieldProblem] | dict[str, Any] | None = None
 
 
 class BatchItem(BaseModel):
@@ -51,6 +62,9 @@ class BatchItem(BaseModel):
         None, description="For GET /mail/status/{message_id} (queued messages)"
     )
     error: MessageError | None = Field(None, description="Why the message failed (failed only)")
+    suppressed: list[SuppressedRecipient] | None = Field(
+        None, description="Suppressed cc/bcc addresses dropped from it (only when some were)"
+    )
 
 
 class BatchResult(BaseModel):

@@ -24,6 +24,7 @@ from mailpass_common.ids import new_message_id
 from mailpass_common.jobs import SendJob
 from mailpass_common.providers import ProviderCache
 from mailpass_common.telemetry import log_fields
+from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.mail.responses import SendResponse, SendResult
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
@@ -135,6 +136,8 @@ async def send_now(
 ) -> JSONResponse:
     """``POST /mail/send``: store, publish, and answer with what the sender replied."""
     provider = await default_provider(providers, key.account_id)
+    found = await suppressed.lookup(db, key.account_id, suppressed.recipients(request))
+    request, dropped = suppressed.screen(request, found)
     doc = build_message(
         request, key=key, provider=provider, kind=MessageKind.IMMEDIATE, domain=domain
     )
@@ -147,11 +150,15 @@ async def send_now(
         raise
     MESSAGES_ACCEPTED.labels("send").inc()
     with telemetry.message_scope(doc["_id"]):
-        return await _publish_and_wait(doc, publisher, waiter, timeout)
+        return await _publish_and_wait(doc, publisher, waiter, timeout, dropped)
 
 
 async def _publish_and_wait(
-    doc: MessageDocument, publisher: JobPublisher, waiter: ReplyWaiter, timeout: float
+    doc: MessageDocument,
+    publisher: JobPublisher,
+    waiter: ReplyWaiter,
+    timeout: float,
+    dropped: list[dict[str, Any]],
 ) -> JSONResponse:
     correlation_id, future = waiter.expect()
     try:
@@ -183,6 +190,7 @@ async def _publish_and_wait(
         status="sent" if sent else "queued",
         to=doc["to"],
         from_=doc["from_email"],
+        suppressed=dropped or None,
     )
-    body: dict[str, Any] = SendResponse(data=result).model_dump(by_alias=True)
+    body: dict[str, Any] = SendResponse(data=result).model_dump(by_alias=True, exclude_none=True)
     return JSONResponse(body, status_code=200 if sent else 202)
