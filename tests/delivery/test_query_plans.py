@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import events, message_search, outbox, stats, suppressions
+from mailpass_common import events, message_search, outbox, scheduled, stats, suppressions
 from mailpass_common.db import Database, where
 from mailpass_common.documents import Collections, MessageKind
 from mailpass_common.message_search import MessageFilter
@@ -104,6 +104,11 @@ PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
         Collections.MESSAGES,
         where(body_purged_at=None, created_at={"$lt": NOW}, status="sent"),
         [("body_purged_at", 1), ("created_at", 1)],
+    ),
+    "scheduled messages that are due": (
+        Collections.MESSAGES,
+        scheduled.due_selector(NOW),
+        scheduled.IN_DUE_ORDER,
     ),
     "suppression check (one $in over a request's recipients)": (
         Collections.SUPPRESSIONS,

@@ -21,7 +21,16 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from mailpass_common import api_keys, events, idempotency, limits, messages, outbox, suppressions
+from mailpass_common import (
+    api_keys,
+    events,
+    idempotency,
+    limits,
+    messages,
+    outbox,
+    scheduled,
+    suppressions,
+)
 from mailpass_common.db import Database, connect, ensure_indexes
 from mailpass_common.documents import Collections, MessageKind, MessageStatus, new_message
 from mailpass_common.ids import new_message_id
@@ -89,6 +98,13 @@ async def _stock(db: Database, env: dict[str, Any], sent: int) -> Stocked:
     ]
     for start in range(0, len(suppressed), 5000):
         await db[Collections.SUPPRESSIONS].insert_many(suppressed[start : start + 5000])
+    # Scheduled messages: a tenth due now, the rest later (then: still scheduled).
+    waiting = []
+    for i in range(sent // 10):
+        later = datetime.now(UTC) + timedelta(hours=1 if i % 10 else -1)
+        doc = message(MessageKind.BATCH, sent + 4000 + i)
+        waiting.append(doc | {"status": "scheduled", "scheduled_at": later, "due_at": later})
+    await messages.insert_messages(db, waiting)  # type: ignore[arg-type]
     queued = [message(MessageKind.BATCH, sent + i) for i in range(2000)]
     immediate = [message(MessageKind.IMMEDIATE, sent + 2000 + i) for i in range(2000)]
     await messages.insert_messages(db, queued + immediate)
@@ -148,6 +164,7 @@ def _operations(s: Stocked) -> dict[str, Operation]:
             db, outbox.RETRY_NEVER_CAME, MessageKind.BATCH, old, 100
         ),
         "oldest due": lambda run: outbox.oldest_due(db),
+        "scheduled messages due": lambda run: scheduled.due(db, datetime.now(UTC), 100),
         "limits: reserve": lambda run: limits.reserve(db, s.provider),
         "suppression check of a batch's 100 recipients": lambda run: suppressions.suppressed(
             db, s.account_id, [f"user{run * 100 + i}@example.com" for i in range(100)]

@@ -44,6 +44,10 @@ class Collections:
 
 
 class MessageStatus(StrEnum):
+    # Waiting for its scheduled_at; the scheduler moves it to queued when it is due, or the
+    # account cancels it (final).
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
     QUEUED = "queued"
     SENDING = "sending"
     DEFERRED = "deferred"
@@ -69,6 +73,7 @@ class EventType(StrEnum):
     SENT = "sent"
     DEFERRED = "deferred"
     FAILED = "failed"
+    CANCELLED = "cancelled"
     OPEN = "open"
     CLICK = "click"
     # Tracking was asked for, but the HTML could not be rewritten in budget: sent untracked.
@@ -111,6 +116,11 @@ class MessageDocument(TypedDict):
     # scheduler. The outbox recovery republishes what stays unclaimed too long after it.
     published_at: datetime | None
     queue_id: NotRequired[int]  # batch messages: increasing per account
+    # Scheduled send: when it is due (status scheduled until then), and when it was
+    # cancelled instead.
+    scheduled_at: NotRequired[datetime]
+    due_at: NotRequired[datetime]  # scheduled_at, only while scheduled (the scheduler's index)
+    cancelled_at: NotRequired[datetime]
     claimed_at: NotRequired[datetime]
     claim_token: NotRequired[str]  # names the sender's current claim; outcomes must match it
     publish_run: NotRequired[str | None]  # the scheduler run that took it for publishing
@@ -152,10 +162,13 @@ def new_message(
     track_clicks: bool | None = None,
     queue_id: int | None = None,
     published: bool | None = None,
+    scheduled_at: datetime | None = None,
 ) -> MessageDocument:
     """A new ``queued`` message. ``published``: its job is published right after the insert
     (so it carries its publish time), as for every immediate message and for batch
-    messages with nothing to wait for; otherwise it waits for the scheduler."""
+    messages with nothing to wait for; otherwise it waits for the scheduler. With
+    ``scheduled_at`` it is ``scheduled`` instead, unpublished until the scheduler finds it
+    due."""
     now = datetime.now(UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what BSON keeps
     doc: MessageDocument = {
@@ -190,4 +203,11 @@ def new_message(
     }
     if queue_id is not None:
         doc["queue_id"] = queue_id
+    if scheduled_at is not None:
+        doc["status"] = MessageStatus.SCHEDULED.value
+        doc["published_at"] = None
+        due = scheduled_at.astimezone(UTC)
+        doc["scheduled_at"] = doc["due_at"] = due.replace(
+            microsecond=due.microsecond // 1000 * 1000
+        )
     return doc

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from mailpass_common.db import Database, now_stamp, where
 from mailpass_common.documents import Collections, MessageStatus
 
-FINAL = (MessageStatus.SENT, MessageStatus.FAILED)
+FINAL = (MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.CANCELLED)
 
 
 def bodies_expire_before(retention_days: float, now: datetime | None = None) -> datetime | None:

@@ -108,7 +108,7 @@ async def add_many(db: Database, entries: Sequence[Suppression]) -> list[Suppres
         [UpdateOne({"_id": e.key}, {"$setOnInsert": e.document(now)}, upsert=True) for e in unique],
         ordered=False,
     )
-    added = [unique[index] for index in sorted(result.upserted_ids)]
+    added = [unique[index] for index in sorted(result.upserted_ids or {})]
     if added:
         on_suppressed(db, added)
     return added

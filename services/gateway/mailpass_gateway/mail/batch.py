@@ -31,6 +31,7 @@ from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import message_errors
 from mailpass_gateway.mail.service import build_message, default_provider
+from mailpass_gateway.mail.status import spec_datetime
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
 
 log = logging.getLogger(__name__)
@@ -63,10 +64,12 @@ def _queued_item(item: dict[str, Any]) -> dict[str, Any]:
     doc = item["doc"]
     queued = {
         "to": doc["to"],
-        "status": MessageStatus.QUEUED.value,
+        "status": doc["status"],  # queued, or scheduled
         "queue_id": doc["queue_id"],
         "message_id": doc["_id"],
     }
+    if doc.get("scheduled_at") is not None:
+        queued["scheduled_at"] = spec_datetime(doc["scheduled_at"])
     if item["suppressed"]:
         queued["suppressed"] = item["suppressed"]
     return queued
@@ -127,8 +130,10 @@ async def queue_batch(
             doc["queue_id"] = first + offset
         await messages.insert_messages(db, docs)
         MESSAGES_ACCEPTED.labels("send_batch").inc(len(docs))
-        if publish_now:
-            await _publish(publisher, key.account_id, [doc["_id"] for doc in docs])
+        # Scheduled messages wait for the scheduler whatever the limits.
+        now = [doc["_id"] for doc in docs if doc["status"] == MessageStatus.QUEUED.value]
+        if publish_now and now:
+            await _publish(publisher, key.account_id, now)
 
     results = [_queued_item(item) if "doc" in item else item for item in items]
     return {

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from mailpass_common.validation import DisplayName, EmailAddress, HeaderText
 from mailpass_gateway.errors import FieldError
@@ -25,6 +26,7 @@ MAX_TAGS = 10
 MAX_METADATA_KEYS = 20
 MAX_METADATA_VALUE_CHARS = 512
 MAX_BATCH = 100
+MAX_SCHEDULE_AHEAD = timedelta(days=30)
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
 METADATA_KEY_PATTERN = re.compile(r"^[^\x00-\x1f\x7f.$][^\x00-\x1f\x7f.]{0,63}$")
 INT64 = (-(2**63), 2**63 - 1)
@@ -110,6 +112,12 @@ class SendRequest(BaseModel):
     )
     track_opens: bool | None = Field(None, description="Override the account's open tracking")
     track_clicks: bool | None = Field(None, description="Override the account's click tracking")
+    scheduled_at: AwareDatetime | None = Field(
+        None,
+        description="Send later: ISO 8601 with a UTC offset (e.g. 2026-02-01T09:00:00+01:00), "
+        "at most 30 days ahead. The message stays `scheduled` until then (cancel it with "
+        "POST /mail/messages/{id}/cancel); a time already past is sent now.",
+    )
 
     @model_validator(mode="after")
     def _check_message(self) -> SendRequest:
@@ -120,6 +128,11 @@ class SendRequest(BaseModel):
             raise FieldError(
                 fields, f"at most {MAX_RECIPIENTS} recipients in to, cc and bcc together"
             )
+        if self.scheduled_at is not None:
+            if self.scheduled_at - datetime.now(UTC) > MAX_SCHEDULE_AHEAD:
+                raise FieldError(("scheduled_at",), "at most 30 days ahead")
+            if self.scheduled_at <= datetime.now(UTC):
+                self.scheduled_at = None  # due already: sent now, as if unscheduled
         return self
 
 

@@ -27,6 +27,7 @@ from mailpass_common.telemetry import log_fields
 from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.mail.responses import SendResponse, SendResult
+from mailpass_gateway.mail.status import spec_datetime
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
 from mailpass_gateway.rpc import ReplyWaiter
 
@@ -120,6 +121,7 @@ def build_message(
         track_opens=request.track_opens,
         track_clicks=request.track_clicks,
         published=published,
+        scheduled_at=request.scheduled_at,
     )
 
 
@@ -141,6 +143,8 @@ async def send_now(
     doc = build_message(
         request, key=key, provider=provider, kind=MessageKind.IMMEDIATE, domain=domain
     )
+    if request.scheduled_at is not None:
+        return await _schedule(db, doc, dropped)
     reserved = await reserve_send(db, key, provider)
     try:
         await messages.insert_messages(db, [doc])
@@ -151,6 +155,25 @@ async def send_now(
     MESSAGES_ACCEPTED.labels("send").inc()
     with telemetry.message_scope(doc["_id"]):
         return await _publish_and_wait(doc, publisher, waiter, timeout, dropped)
+
+
+async def _schedule(
+    db: Database, doc: MessageDocument, dropped: list[dict[str, Any]]
+) -> JSONResponse:
+    """A scheduled send: stored now, published by the scheduler when due, within the
+    provider's limits (so nothing is reserved now); 202 ``scheduled``."""
+    await messages.insert_messages(db, [doc])
+    MESSAGES_ACCEPTED.labels("send").inc()
+    result = SendResult(
+        message_id=doc["_id"],
+        status="scheduled",
+        to=doc["to"],
+        from_=doc["from_email"],
+        suppressed=dropped or None,
+        scheduled_at=spec_datetime(doc.get("scheduled_at")),
+    )
+    body = SendResponse(data=result).model_dump(by_alias=True, exclude_none=True)
+    return JSONResponse(body, status_code=202)
 
 
 async def _publish_and_wait(

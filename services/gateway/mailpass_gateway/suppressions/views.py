@@ -121,6 +121,4 @@ async def remove_suppression(address: str, key: LiveMailKey, db: Db) -> RemovedR
             f"{address} is not on this account's suppression list",
             {"address": address},
         )
-    return RemovedResponse.model_validate(
-        {"data": {"address": suppressions.normalized(address)}}
-    )
+    return RemovedResponse.model_validate({"data": {"address": suppressions.normalized(address)}})
