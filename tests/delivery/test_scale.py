@@ -98,13 +98,14 @@ async def _stock(db: Database, env: dict[str, Any], sent: int) -> Stocked:
     ]
     for start in range(0, len(suppressed), 5000):
         await db[Collections.SUPPRESSIONS].insert_many(suppressed[start : start + 5000])
-    # Scheduled messages: a tenth due now, the rest later (then: still scheduled).
+    # Scheduled messages: a tenth of the history's size waiting for later, and fifty due
+    # (as many at both sizes: the cost must not grow with those that are not due).
     waiting = []
-    for i in range(sent // 10):
-        later = datetime.now(UTC) + timedelta(hours=1 if i % 10 else -1)
+    for i in range(sent // 10 + 50):
+        later = datetime.now(UTC) + timedelta(hours=1 if i >= 50 else -1)
         doc = message(MessageKind.BATCH, sent + 4000 + i)
-        waiting.append(doc | {"status": "scheduled", "scheduled_at": later, "due_at": later})
-    await messages.insert_messages(db, waiting)  # type: ignore[arg-type]
+        waiting.append(doc | {"status": "scheduled", "scheduled_at": later})
+    await messages.insert_messages(db, waiting)
     queued = [message(MessageKind.BATCH, sent + i) for i in range(2000)]
     immediate = [message(MessageKind.IMMEDIATE, sent + 2000 + i) for i in range(2000)]
     await messages.insert_messages(db, queued + immediate)

@@ -82,10 +82,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         # index costs every status change a write: on nx-27017 one update of a message
         # with these three indexes costs about twice one without any.)
         IndexModel([("status", ASCENDING), ("claimed_at", ASCENDING)]),
-        # The scheduler: scheduled messages that are due (mailpass_common.scheduled). Only
-        # scheduled messages carry due_at, and it is removed when they move on, so status
-        # changes of other messages never write to this index.
-        IndexModel([("due_at", ASCENDING)]),
+        # The scheduler: scheduled messages that are due (mailpass_common.scheduled).
+        IndexModel([("status", ASCENDING), ("scheduled_at", ASCENDING)]),
         # The console and GET /mail/messages: live or test messages newest first, and the
         # same for one recipient (mailpass_common.message_search); stats count messages
         # per time bucket on the first (mailpass_common.stats). Their fields never change
@@ -127,7 +125,7 @@ INDEXES: dict[str, list[IndexModel]] = {
 
 
 # Deleted whole once they are older than MESSAGE_METADATA_RETENTION_DAYS (TTL indexes).
-TTL_COLLECTIONS = (Collections.MESSAGES, Collections.EVENTS)
+TTL_COLLECTIONS = (Collections.MESSAGES, Collections.EVENTS, Collections.MESSAGE_BODIES)
 TTL_FIELD = "created_at"
 
 

@@ -14,6 +14,7 @@ Collections:
                  sessions, one-time sign-in links and sign-in attempt windows
                  (:mod:`mailpass_common.console_auth`)
 - ``circuits``  circuit breakers the senders report open (:mod:`mailpass_common.circuits`)
+- ``message_bodies``  attachment bytes in chunks (:mod:`mailpass_common.bodies`)
 - ``suppressions``  addresses each account no longer sends to
                  (:mod:`mailpass_common.suppressions`)
 
@@ -41,6 +42,7 @@ class Collections:
     CONSOLE_SIGNINS = "console_signins"
     CIRCUITS = "circuits"
     SUPPRESSIONS = "suppressions"
+    MESSAGE_BODIES = "message_bodies"
 
 
 class MessageStatus(StrEnum):
@@ -119,7 +121,6 @@ class MessageDocument(TypedDict):
     # Scheduled send: when it is due (status scheduled until then), and when it was
     # cancelled instead.
     scheduled_at: NotRequired[datetime]
-    due_at: NotRequired[datetime]  # scheduled_at, only while scheduled (the scheduler's index)
     cancelled_at: NotRequired[datetime]
     claimed_at: NotRequired[datetime]
     claim_token: NotRequired[str]  # names the sender's current claim; outcomes must match it
@@ -135,6 +136,11 @@ class MessageDocument(TypedDict):
     # Resending a failed message makes a new message; each names the other.
     resent_from: NotRequired[str]
     resent_as: NotRequired[str]
+    # Attachments: descriptions here ({filename, content_type, content_id, size}), bytes
+    # in message_bodies (body_chunks chunks); absent on messages without any.
+    attachments: NotRequired[list[dict[str, Any]]]
+    body_chunks: NotRequired[int]
+    body_id: NotRequired[str]  # whose chunks they are, when not its own (a resend's)
     # When html and text were removed (MESSAGE_RETENTION_DAYS after created_at); None
     # while the message still has its body.
     body_purged_at: NotRequired[datetime | None]
@@ -207,7 +213,5 @@ def new_message(
         doc["status"] = MessageStatus.SCHEDULED.value
         doc["published_at"] = None
         due = scheduled_at.astimezone(UTC)
-        doc["scheduled_at"] = doc["due_at"] = due.replace(
-            microsecond=due.microsecond // 1000 * 1000
-        )
+        doc["scheduled_at"] = due.replace(microsecond=due.microsecond // 1000 * 1000)
     return doc

@@ -17,6 +17,11 @@ class GatewaySettings(ServiceSettings):
     # holds a full batch of 100 typical messages; one message's html and text are capped
     # at 512 KiB each by validation.
     max_request_bytes: int = 10 * 1024 * 1024
+    # One message as it goes on the wire (bodies and every attachment base64-encoded) is
+    # refused beyond this: 413 MESSAGE_TOO_LARGE.
+    max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+    # Executable attachments (by extension, type or content) are refused unless allowed.
+    attachments_allow_executables: bool = False
     # An Idempotency-Key still "running" this long after its request began belongs to a
     # gateway that died mid-request; a retry may take it over. Must exceed the send timeout.
     idempotency_stale_seconds: float = 300.0

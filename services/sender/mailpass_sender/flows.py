@@ -35,11 +35,11 @@ from typing import Protocol
 from bson import ObjectId
 from opentelemetry.context import Context
 
-from mailpass_common import events, messages, suppressions
+from mailpass_common import bodies, events, messages, suppressions
 from mailpass_common.accounts import TrackingDefaults, get_account, tracking_defaults
 from mailpass_common.cache import TtlCache
 from mailpass_common.db import Database, Document
-from mailpass_common.delivery.base import Bounce, OutgoingEmail
+from mailpass_common.delivery.base import Attachment, Bounce, OutgoingEmail
 from mailpass_common.delivery.mime import render
 from mailpass_common.documents import EventType, MessageDocument, MessageKind, MessageStatus
 from mailpass_common.jobs import SendJob
@@ -140,7 +140,7 @@ class DeliveryOutcome:
     attempted: bool = True
 
 
-def outgoing_email(doc: MessageDocument) -> OutgoingEmail:
+def outgoing_email(doc: MessageDocument, files: tuple[Attachment, ...] = ()) -> OutgoingEmail:
     return OutgoingEmail(
         message_id=doc["_id"],
         from_email=doc["from_email"],
@@ -154,17 +154,18 @@ def outgoing_email(doc: MessageDocument) -> OutgoingEmail:
         reply_to=doc.get("reply_to"),
         tags=tuple(doc.get("tags") or ()),
         metadata=dict(doc.get("metadata") or {}),
+        attachments=files,
     )
 
 
 async def _prepare(
-    doc: MessageDocument, ctx: DeliveryContext
+    doc: MessageDocument, ctx: DeliveryContext, files: tuple[Attachment, ...]
 ) -> tuple[OutgoingEmail, bytes, Document | None]:
     """The email as it goes out, its MIME, and a ``tracking_skipped`` event when tracking
     was asked for but the HTML could not be rewritten in budget (it goes out untracked)."""
     choice = tracking_choice(doc, await ctx.tracking_defaults(doc["account_id"]))
     tracked = await track_email(
-        outgoing_email(doc),
+        outgoing_email(doc, files),
         choice,
         secret=ctx.settings.secret_key.get_secret_value(),
         tracker_base_url=ctx.settings.tracker_base_url,
@@ -188,8 +189,13 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
     """Build the message and offer it to its providers; decide what happens next."""
     doc = claimed.message
     token = doc["claim_token"]
+    try:  # a database error propagates: the pipeline gives the job back
+        files = await bodies.load_attachments(ctx.db, doc)
+    except LookupError as exc:  # purged under the retention policy: nothing left to send
+        error = f"the message could not be built: {exc}"
+        return Decision(claimed, messages.Failed(doc["_id"], token, error))
     try:
-        email, mime, skipped = await _prepare(doc, ctx)
+        email, mime, skipped = await _prepare(doc, ctx, files)
     except Exception as exc:
         # The message itself cannot be built: it fails alone, at once. Retrying would
         # fail the same way, and no provider is to blame.

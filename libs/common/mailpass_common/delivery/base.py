@@ -30,6 +30,17 @@ def reply_text(text: str, limit: int = MAX_REPLY_CHARS) -> str:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file of the message: inline (an image the HTML shows by ``cid:``) when it has a
+    ``content_id``, else attached. ``data`` may be a view into the message's stored bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes | memoryview
+    content_id: str | None = None
+
+
+@dataclass(frozen=True)
 class OutgoingEmail:
     message_id: str  # with angle brackets, as in the Message-ID header
     from_email: str
@@ -43,6 +54,7 @@ class OutgoingEmail:
     reply_to: str | None = None
     tags: tuple[str, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def recipients(self) -> list[str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from mailpass_common import limits, messages
+from mailpass_common import bodies, limits, messages
 from mailpass_common.api_keys import ApiKeyRecord
 from mailpass_common.broker import JobPublisher
 from mailpass_common.db import Database
@@ -28,6 +28,7 @@ from mailpass_common.providers import ProviderCache
 from mailpass_common.sequences import queue_id_sequence, reserve_range
 from mailpass_common.telemetry import log_fields
 from mailpass_gateway.mail import suppressed
+from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import message_errors
 from mailpass_gateway.mail.service import build_message, default_provider
@@ -83,12 +84,14 @@ async def queue_batch(
     providers: ProviderCache,
     publisher: JobPublisher,
     domain: str,
+    policy: AttachmentPolicy,
 ) -> dict[str, Any]:
     """Store the batch's valid messages as ``queued``; the response's ``data``."""
     provider = await default_provider(providers, key.account_id)
     publish_now = key.test or not limits.windows(provider)
     items: list[dict[str, Any]] = []
     docs: list[MessageDocument] = []
+    chunk_docs: list[dict[str, object]] = []
     checked = [
         message_errors(SendRequest, _with_batch_defaults(raw, batch)) for raw in batch.messages
     ]
@@ -106,6 +109,7 @@ async def queue_batch(
     for raw, (request, error) in zip(batch.messages, checked, strict=True):
         if request is not None:
             try:
+                files = prepare(request, policy)
                 request, dropped = suppressed.screen(request, found)
                 doc = build_message(
                     request,
@@ -118,6 +122,7 @@ async def queue_batch(
             except ApiError as exc:
                 error = exc
             else:
+                chunk_docs += attach(doc, files)
                 docs.append(doc)
                 items.append({"doc": doc, "suppressed": dropped})
                 continue
@@ -128,6 +133,7 @@ async def queue_batch(
         first = await reserve_range(db, queue_id_sequence(key.account_id), len(docs))
         for offset, doc in enumerate(docs):
             doc["queue_id"] = first + offset
+        await bodies.store(db, chunk_docs)
         await messages.insert_messages(db, docs)
         MESSAGES_ACCEPTED.labels("send_batch").inc(len(docs))
         # Scheduled messages wait for the scheduler whatever the limits.

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from fastapi.responses import JSONResponse
 
-from mailpass_common import limits, messages, telemetry
+from mailpass_common import bodies, limits, messages, telemetry
 from mailpass_common.api_keys import ApiKeyRecord
 from mailpass_common.broker import JobPublisher
 from mailpass_common.db import Database, Document
@@ -25,6 +25,7 @@ from mailpass_common.jobs import SendJob
 from mailpass_common.providers import ProviderCache
 from mailpass_common.telemetry import log_fields
 from mailpass_gateway.mail import suppressed
+from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.mail.responses import SendResponse, SendResult
 from mailpass_gateway.mail.status import spec_datetime
@@ -135,14 +136,17 @@ async def send_now(
     waiter: ReplyWaiter,
     domain: str,
     timeout: float,
+    policy: AttachmentPolicy,
 ) -> JSONResponse:
     """``POST /mail/send``: store, publish, and answer with what the sender replied."""
     provider = await default_provider(providers, key.account_id)
+    files = prepare(request, policy)
     found = await suppressed.lookup(db, key.account_id, suppressed.recipients(request))
     request, dropped = suppressed.screen(request, found)
     doc = build_message(
         request, key=key, provider=provider, kind=MessageKind.IMMEDIATE, domain=domain
     )
+    await bodies.store(db, attach(doc, files))
     if request.scheduled_at is not None:
         return await _schedule(db, doc, dropped)
     reserved = await reserve_send(db, key, provider)
