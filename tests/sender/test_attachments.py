@@ -5,13 +5,10 @@ SMTP (aiosmtpd), SES raw send (moto), SendGrid's attachments JSON and Mailgun's 
 from __future__ import annotations
 
 import base64
-import json
 import os
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
 
 import pytest
 
@@ -20,6 +17,7 @@ from mailpass_common.delivery.mailgun import MailgunProvider
 from mailpass_common.delivery.sendgrid import SendGridProvider
 from mailpass_common.delivery.ses import SesProvider
 from mailpass_common.delivery.smtp import SmtpProvider
+from tests.sender.test_http_providers import moto_raw_messages
 from tests.support.delivery import deliver
 from tests.support.egress import LOCAL_EGRESS
 from tests.support.fake_http_apis import FakeMailgun, FakeSendGrid
@@ -97,9 +95,7 @@ async def test_ses_raw_send_carries_the_files(moto_url: str) -> None:
         result = await deliver(provider, email_with_files())
     finally:
         await provider.close()
-    with urllib.request.urlopen(f"{moto_url}/moto-api/data.json", timeout=10) as response:
-        raw_messages: list[dict[str, Any]] = json.load(response)["ses"]["RawMessage"]
-    [sent] = [m for m in raw_messages if m["id"] == result.provider_message_id]
+    [sent] = [m for m in moto_raw_messages(moto_url) if m["id"] == result.provider_message_id]
     assert_mime_carries_the_files(sent["raw_data"].encode())
 
 
