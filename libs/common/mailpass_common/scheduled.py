@@ -14,9 +14,13 @@ whichever comes first (status only moves forward):
 Both filters name ``status: scheduled``, so a release and a cancel racing on one message
 cannot both win. The due selection is ``status = scheduled and scheduled_at <= now`` in
 ``scheduled_at`` order, served by the index ``(status, scheduled_at)`` on MongoDB and on
-nx-27017. (A single-field index on a field only waiting messages carry would spare
-status changes an index write, but nx-27017 serves a range on a first index field without
-an equality before it by scanning: measured in ``tests/delivery/test_scale.py``.)
+nx-27017, whatever the number of other messages (``tests/delivery/test_scale.py``). On
+nx-27017 the range part of that index narrows less than on MongoDB: the cost grows with
+the number of messages *scheduled* (about 10 ms per 1,000 on the test machine), as the
+recovery queries' costs grow with the number of messages in their status. (A single-field
+index on a field only waiting messages carry would spare status changes an index write,
+but nx-27017 serves a range on the first index field without an equality before it by
+scanning the collection: measured, 1.5 s at 50,000 messages.)
 """
 
 from __future__ import annotations
