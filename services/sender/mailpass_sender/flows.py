@@ -35,7 +35,7 @@ from typing import Protocol
 from bson import ObjectId
 from opentelemetry.context import Context
 
-from mailpass_common import bodies, events, messages, suppressions
+from mailpass_common import bodies, events, messages
 from mailpass_common.accounts import TrackingDefaults, get_account, tracking_defaults
 from mailpass_common.cache import TtlCache
 from mailpass_common.db import Database, Document
@@ -44,6 +44,7 @@ from mailpass_common.delivery.mime import render
 from mailpass_common.documents import EventType, MessageDocument, MessageKind, MessageStatus
 from mailpass_common.jobs import SendJob
 from mailpass_common.telemetry import log_fields, run_in
+from mailpass_sender.bounces import suppress_bounced
 from mailpass_sender.failover import Failover
 from mailpass_sender.lease import Lease
 from mailpass_sender.link_rewriter import track_email, tracking_choice
@@ -251,7 +252,7 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
 
 async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[DeliveryOutcome]:
     """Record a batch of decisions in crash-safe order (module docstring)."""
-    await suppress_bounced(decisions, ctx)
+    await suppress_bounced(ctx.db, ((d.claimed.message, b) for d in decisions for b in d.bounced))
     exhausted = [d for d in decisions if d.dead_letter]
     await asyncio.gather(
         *(
@@ -286,27 +287,6 @@ async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[De
     for d in parked:
         RETRIES.labels(d.claimed.kind.value).inc()
     return [_logged(d, d.claimed.message["_id"] in recorded) for d in decisions]
-
-
-async def suppress_bounced(decisions: Sequence[Decision], ctx: DeliveryContext) -> None:
-    """Put every address refused for good on its account's list: one round trip for the
-    batch, none when nothing bounced. Sandbox deliveries reach the capture server only."""
-    await suppressions.add_many(
-        ctx.db,
-        [
-            suppressions.Suppression(
-                account_id=d.claimed.message["account_id"],
-                address=bounce.address,
-                reason=suppressions.SuppressionReason.BOUNCE,
-                source="smtp",
-                message_id=d.claimed.message["_id"],
-                detail=bounce.reply,
-            )
-            for d in decisions
-            if not d.claimed.message.get("sandbox")
-            for bounce in d.bounced
-        ],
-    )
 
 
 def _logged(decision: Decision, recorded: bool) -> DeliveryOutcome:

@@ -19,7 +19,7 @@ import time
 from typing import Annotated, Any
 
 import pydantic_core
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -194,11 +194,25 @@ def _json(raw: bytes) -> Any:
         ErrorCode.PAYLOAD_TOO_LARGE,
         ErrorCode.RATE_LIMITED,
     ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The provider's notification as it sends it: an SNS message "
+            "(SES), an array of events (SendGrid), an event with its signature (Mailgun)",
+            "content": {
+                "application/json": {"schema": {"anyOf": [{"type": "object"}, {"type": "array"}]}}
+            },
+        }
+    },
 )
 async def provider_events(
-    token: str, request: Request, db: Db, settings: Settings, cipher: Cipher
+    token: Annotated[str, Path(max_length=128)],
+    request: Request,
+    db: Db,
+    settings: Settings,
+    cipher: Cipher,
 ) -> JSONResponse:
-    hook = await event_hooks.find_hook(db, cipher, token) if len(token) <= 128 else None
+    hook = await event_hooks.find_hook(db, cipher, token)
     if hook is None:
         raise ApiError(ErrorCode.NOT_FOUND, "No such event hook")
     buckets, sns = _state(request)

@@ -89,6 +89,9 @@ async def list_suppressions(
     summary="Suppress an address: sends to it are refused from now on",
     description="201 with the new entry; 200 with the existing one when the address is "
     "listed already (its first reason is kept).",
+    responses={
+        200: {"model": SuppressionResponse, "description": "Listed already: the existing entry"}
+    },
     openapi_extra=openapi_json_body(model_schema(SuppressionCreate)),
 )
 async def add_suppression(key: LiveMailKey, body: CreateBody, db: Db) -> JSONResponse:
