@@ -31,7 +31,9 @@ async def test_purging_a_body_deletes_its_attachment_chunks(db: Database) -> Non
                 "size": len(data),
             }
         ]
-    resent.update(body_chunks=2, body_id=young["_id"], attachments=young["attachments"])
+    resent["body_chunks"] = 2
+    resent["body_id"] = young["_id"]
+    resent["attachments"] = young["attachments"]
     await messages.insert_messages(db, [old, young, resent])
 
     purged = await retention.purge_bodies(db, datetime.now(UTC) - timedelta(days=30), 100)
