@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,11 +20,10 @@ def test_the_stack_environment_is_a_valid_development_setting(
     settings = stack.settings()
     assert settings.environment == "development"
     # What the services read: the SMTP sinks on loopback, on a port of their own, pass.
-    policy = CommonSettings(
-        **{
-            k.lower(): v
-            for k, v in stack.env.items()
-            if k.isupper() and k.startswith(("ENV", "PROV"))
-        }
-    ).egress_policy()
+    given: dict[str, Any] = {
+        name.lower(): value
+        for name, value in stack.env.items()
+        if name in ("ENVIRONMENT", "PROVIDER_ALLOWED_NETWORKS", "PROVIDER_ALLOWED_SMTP_PORTS")
+    }
+    policy = CommonSettings(**given).egress_policy()
     assert policy.allowed_networks and any(25025 in ports for ports in policy.extra_smtp_ports)
