@@ -4,6 +4,7 @@ labels and selectors, secrets only from Secrets, and a public surface of two pat
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from mailpass_common.settings import CommonSettings
 from tests.helm.chart import (
@@ -319,11 +320,23 @@ def test_retention_reaches_the_services_settings() -> None:
         "30.5",
     )
     settings = CommonSettings(
-        message_retention_days=config["MESSAGE_RETENTION_DAYS"],  # type: ignore[arg-type]
-        message_metadata_retention_days=config["MESSAGE_METADATA_RETENTION_DAYS"],  # type: ignore[arg-type]
-        secret_key="x" * 32,  # type: ignore[arg-type]
+        message_retention_days=config["MESSAGE_RETENTION_DAYS"],
+        message_metadata_retention_days=config["MESSAGE_METADATA_RETENTION_DAYS"],
+        secret_key="x" * 32,
     )
     assert (settings.message_retention_days, settings.message_metadata_retention_days) == (7, 30.5)
     assert "messageRetentionDays" in render_error(
         deep_merge(REQUIRED_VALUES, {"config": {"messageRetentionDays": -1}})
     )
+
+
+def test_the_gateway_believes_the_ingress_controller_for_client_addresses() -> None:
+    def gateway_env(values: dict[str, Any]) -> dict[str, str]:
+        rendered = render(deep_merge(REQUIRED_VALUES, values))
+        (gateway,) = [w for w in workloads(rendered) if component_of(w) == "gateway"]
+        (container,) = containers(gateway)
+        return {e["name"]: e.get("value", "") for e in container["env"]}
+
+    assert "FORWARDED_ALLOW_IPS" not in gateway_env({})  # uvicorn's default: loopback only
+    proxies = {"config": {"trackerTrustedProxies": ["10.42.0.0/16", "10.43.7.9/32"]}}
+    assert gateway_env(proxies)["FORWARDED_ALLOW_IPS"] == "10.42.0.0/16,10.43.7.9/32"
