@@ -4,15 +4,21 @@ labels and selectors, secrets only from Secrets, and a public surface of two pat
 from __future__ import annotations
 
 import base64
+from typing import Any
 
+from mailpass_common.settings import CommonSettings
 from tests.helm.chart import (
     NAMESPACE,
     RELEASE,
+    REQUIRED_VALUES,
     Manifest,
     Rendered,
     component_of,
     containers,
+    deep_merge,
     pod_template,
+    render,
+    render_error,
     workloads,
 )
 
@@ -301,3 +307,36 @@ def test_the_sender_reaches_providers_but_no_private_range(scenario: Rendered) -
         if other is not policy:
             text = str(other["spec"].get("egress", []))
             assert "0.0.0.0/0" not in text, other["metadata"]["name"]
+
+
+def test_retention_reaches_the_services_settings() -> None:
+    values = deep_merge(
+        REQUIRED_VALUES,
+        {"config": {"messageRetentionDays": 7, "messageMetadataRetentionDays": 30.5}},
+    )
+    config = scenario_config(render(values))
+    assert (config["MESSAGE_RETENTION_DAYS"], config["MESSAGE_METADATA_RETENTION_DAYS"]) == (
+        "7",
+        "30.5",
+    )
+    settings = CommonSettings(
+        message_retention_days=config["MESSAGE_RETENTION_DAYS"],
+        message_metadata_retention_days=config["MESSAGE_METADATA_RETENTION_DAYS"],
+        secret_key="x" * 32,
+    )
+    assert (settings.message_retention_days, settings.message_metadata_retention_days) == (7, 30.5)
+    assert "messageRetentionDays" in render_error(
+        deep_merge(REQUIRED_VALUES, {"config": {"messageRetentionDays": -1}})
+    )
+
+
+def test_the_gateway_believes_the_ingress_controller_for_client_addresses() -> None:
+    def gateway_env(values: dict[str, Any]) -> dict[str, str]:
+        rendered = render(deep_merge(REQUIRED_VALUES, values))
+        (gateway,) = [w for w in workloads(rendered) if component_of(w) == "gateway"]
+        (container,) = containers(gateway)
+        return {e["name"]: e.get("value", "") for e in container["env"]}
+
+    assert "FORWARDED_ALLOW_IPS" not in gateway_env({})  # uvicorn's default: loopback only
+    proxies = {"config": {"trackerTrustedProxies": ["10.42.0.0/16", "10.43.7.9/32"]}}
+    assert gateway_env(proxies)["FORWARDED_ALLOW_IPS"] == "10.42.0.0/16,10.43.7.9/32"

@@ -5,10 +5,17 @@ provider documents and account settings, for ``CACHE_TTL_SECONDS`` (5 by default
 change made elsewhere (a revocation, a new default provider) takes effect within that
 time; the process that made it drops its own entry at once. Misses are not cached: a key
 or provider created a moment ago works on its first use.
+
+Loads are shared: when an entry is missing or has just expired, the callers asking for
+it meanwhile (a burst of requests with one API key, a batch of messages of one account)
+wait for one load instead of each sending the same query. A load that fails, fails for
+each of them, and the next call tries again; a load that an ``invalidate`` overtook
+answers its callers but is not kept.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
@@ -29,6 +36,7 @@ class TtlCache(Generic[K, V]):
         self._max_entries = max_entries
         self._clock = clock
         self._entries: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, asyncio.Future[V | None]] = {}
 
     def get(self, key: K) -> V | None:
         entry = self._entries.get(key)
@@ -51,14 +59,43 @@ class TtlCache(Generic[K, V]):
 
     def invalidate(self, key: K) -> None:
         self._entries.pop(key, None)
+        self._loading.pop(key, None)  # a load under way is not kept, and not joined
 
     def clear(self) -> None:
         self._entries.clear()
+        self._loading.clear()
 
     async def get_or_load(self, key: K, load: Callable[[], Awaitable[V | None]]) -> V | None:
         value = self.get(key)
-        if value is None:
+        if value is not None:
+            return value
+        pending = self._loading.get(key)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this caller was cancelled
+                # The caller that was loading was cancelled: load here instead.
+        return await self._load(key, load)
+
+    async def _load(self, key: K, load: Callable[[], Awaitable[V | None]]) -> V | None:
+        future: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
             value = await load()
-            if value is not None:
-                self.put(key, value)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        finally:
+            current = self._loading.get(key) is future
+            if current:
+                del self._loading[key]
+        if value is not None and current:
+            self.put(key, value)
+        future.set_result(value)
         return value

@@ -217,3 +217,19 @@ def new_message(
         due = scheduled_at.astimezone(UTC)
         doc["scheduled_at"] = due.replace(microsecond=due.microsecond // 1000 * 1000)
     return doc
+
+
+def stored_datetime(value: Any) -> datetime | None:
+    """A date read from a document, in UTC (naive ones are UTC already), or None.
+
+    Dates are written with ``$currentDate`` or inside whole documents, but nx-27017 keeps
+    one set with ``$set`` as ISO text: that is read back as the date it is.
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value.astimezone(UTC) if value.tzinfo is not None else value

@@ -20,22 +20,15 @@ from mailpass_common import events, message_search, messages
 from mailpass_common.cli import CliContext, CliError
 from mailpass_common.cli.keys import account_id
 from mailpass_common.db import Document
-from mailpass_common.documents import MessageDocument, MessageKind, MessageStatus
+from mailpass_common.documents import MessageDocument, MessageKind, MessageStatus, stored_datetime
 from mailpass_common.ids import normalize_message_id
 from mailpass_common.message_search import MessageFilter
 
 
 def stamp(value: Any) -> str:
     """A date as UTC ``YYYY-MM-DDTHH:MM:SSZ`` (``-`` when there is none)."""
-    if isinstance(value, str):  # a date stored as text (nx-27017's $set): still a date
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return str(value)
-    if not isinstance(value, datetime):
-        return "-"
-    value = value.astimezone(UTC) if value.tzinfo else value
-    return f"{value:%Y-%m-%dT%H:%M:%SZ}"
+    when = stored_datetime(value)
+    return "-" if when is None else f"{when:%Y-%m-%dT%H:%M:%SZ}"
 
 
 def _from_now(when: datetime, now: datetime) -> str:

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from mailpass_common.console_auth import ConsoleSession
+from mailpass_common.documents import stored_datetime
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -38,15 +39,10 @@ NOTICES = {
 
 def utc(value: Any, seconds: bool = True) -> str:
     """``2026-11-24 14:03:05 UTC``; "" for no date."""
-    if isinstance(value, str):  # a date stored as text (nx-27017's $set): still a date
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return str(value)
-    if not isinstance(value, datetime):
+    when = stored_datetime(value)
+    if when is None:
         return ""
-    value = value.astimezone(UTC) if value.tzinfo else value
-    return f"{value:%Y-%m-%d %H:%M:%S} UTC" if seconds else f"{value:%Y-%m-%d %H:%M} UTC"
+    return f"{when:%Y-%m-%d %H:%M:%S} UTC" if seconds else f"{when:%Y-%m-%d %H:%M} UTC"
 
 
 def iso(value: Any) -> str:

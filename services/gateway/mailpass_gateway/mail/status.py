@@ -16,12 +16,11 @@ outcome and latest activity.
 from __future__ import annotations
 
 import urllib.parse
-from datetime import UTC, datetime
 from typing import Any
 
 from mailpass_common import events, messages
 from mailpass_common.db import Database, Document
-from mailpass_common.documents import MessageDocument
+from mailpass_common.documents import MessageDocument, stored_datetime
 from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_common.ids import normalize_message_id
 
@@ -30,18 +29,8 @@ OPTIONAL_EVENT_FIELDS = ("url", "classification", "detail")
 
 
 def spec_datetime(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):  # a date stored as text (nx-27017's $set): still a date
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return f"{value:%Y-%m-%dT%H:%M:%S}"
+    when = stored_datetime(value)
+    return None if when is None else f"{when:%Y-%m-%dT%H:%M:%S}"
 
 
 def message_view(doc: MessageDocument) -> dict[str, Any]:

@@ -10,4 +10,9 @@
   value: {{ .Values.gateway.workers | quote }}
 - name: PROMETHEUS_MULTIPROC_DIR
   value: /tmp/metrics
+{{- with .Values.config.trackerTrustedProxies }}
+{{- /* The ingress controller's X-Forwarded-For names the client (console sign-in limits). */}}
+- name: FORWARDED_ALLOW_IPS
+  value: {{ join "," . | quote }}
+{{- end }}
 {{- end }}
