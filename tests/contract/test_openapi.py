@@ -36,12 +36,12 @@ async def test_openapi_describes_every_endpoint_with_examples(api: httpx.AsyncCl
         return found
 
     assert error_codes(send) == {
-        "400": {"VALIDATION_ERROR"},
+        "400": {"VALIDATION_ERROR", "ATTACHMENT_REFUSED"},
         "401": {"UNAUTHORIZED"},
         "403": {"FORBIDDEN"},
         "409": {"IDEMPOTENCY_CONFLICT"},
-        "413": {"PAYLOAD_TOO_LARGE"},
-        "422": {"NO_SMTP_PROVIDER"},
+        "413": {"PAYLOAD_TOO_LARGE", "MESSAGE_TOO_LARGE"},
+        "422": {"NO_SMTP_PROVIDER", "RECIPIENT_SUPPRESSED"},
         "429": {"SEND_LIMIT_EXCEEDED"},
         "500": {"SEND_FAILED"},
     }

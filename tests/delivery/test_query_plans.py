@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import events, message_search, outbox, stats
+from mailpass_common import events, message_search, outbox, scheduled, stats, suppressions
 from mailpass_common.db import Database, where
 from mailpass_common.documents import Collections, MessageKind
 from mailpass_common.message_search import MessageFilter
@@ -104,6 +104,21 @@ PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
         Collections.MESSAGES,
         where(body_purged_at=None, created_at={"$lt": NOW}, status="sent"),
         [("body_purged_at", 1), ("created_at", 1)],
+    ),
+    "scheduled messages that are due": (
+        Collections.MESSAGES,
+        scheduled.due_selector(NOW),
+        scheduled.IN_DUE_ORDER,
+    ),
+    "suppression check (one $in over a request's recipients)": (
+        Collections.SUPPRESSIONS,
+        {"_id": {"$in": [suppressions.suppression_id("acc_x", a) for a in ("a@x", "b@y")]}},
+        None,
+    ),
+    "suppression list page (an address prefix, after the cursor)": (
+        Collections.SUPPRESSIONS,
+        suppressions.page_selector("acc_x", prefix="a", after="ann@example.com"),
+        [("_id", 1)],
     ),
     "claim and record (by _id)": (
         Collections.MESSAGES,

@@ -21,7 +21,16 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from mailpass_common import api_keys, events, idempotency, limits, messages, outbox
+from mailpass_common import (
+    api_keys,
+    events,
+    idempotency,
+    limits,
+    messages,
+    outbox,
+    scheduled,
+    suppressions,
+)
 from mailpass_common.db import Database, connect, ensure_indexes
 from mailpass_common.documents import (
     Collections,
@@ -89,6 +98,24 @@ async def _stock(db: Database, env: dict[str, Any], sent: int) -> Stocked:
         # The history's tracking: an open for every delivered message (the status page's
         # events and totals must not grow with them).
         await events.insert_events(db, [_open(doc) for doc in history])
+    # A suppression list a fifth the size of the history.
+    suppressed = [
+        suppressions.Suppression(
+            account_id, f"user{i}@example.com", suppressions.SuppressionReason.BOUNCE, "smtp"
+        ).document(long_ago)
+        for i in range(0, sent, 5)
+    ]
+    for start in range(0, len(suppressed), 5000):
+        await db[Collections.SUPPRESSIONS].insert_many(suppressed[start : start + 5000])
+    # Scheduled messages, as many at both sizes (500 for later, 50 due): the selection must
+    # not grow with the history. (On nx-27017 it does grow with the number of scheduled
+    # messages, as the recovery queries do with theirs: see mailpass_common.scheduled.)
+    waiting = []
+    for i in range(550):
+        later = datetime.now(UTC) + timedelta(hours=1 if i >= 50 else -1)
+        doc = message(MessageKind.BATCH, sent + 4000 + i)
+        waiting.append(doc | {"status": "scheduled", "scheduled_at": later})
+    await messages.insert_messages(db, waiting)
     queued = [message(MessageKind.BATCH, sent + i) for i in range(2000)]
     immediate = [message(MessageKind.IMMEDIATE, sent + 2000 + i) for i in range(2000)]
     await messages.insert_messages(db, queued + immediate)
@@ -161,7 +188,14 @@ def _operations(s: Stocked) -> dict[str, Operation]:
             db, outbox.RETRY_NEVER_CAME, MessageKind.BATCH, old, 100
         ),
         "oldest due": lambda run: outbox.oldest_due(db),
+        "scheduled messages due": lambda run: scheduled.due(db, datetime.now(UTC), 100),
         "limits: reserve": lambda run: limits.reserve(db, s.provider),
+        "suppression check of a batch's 100 recipients": lambda run: suppressions.suppressed(
+            db, s.account_id, [f"user{run * 100 + i}@example.com" for i in range(100)]
+        ),
+        "suppression list page": lambda run: suppressions.page(
+            db, s.account_id, limit=100, prefix="user3"
+        ),
         "api key lookup": lambda run: api_keys.authenticate(db, s.key),
         "idempotency key": lambda run: idempotency.begin(
             db, s.account_id, f"k{run}", "fp", timedelta(minutes=5), test=False

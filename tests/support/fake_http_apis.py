@@ -165,6 +165,29 @@ def _sendgrid_problems(body: Any) -> list[tuple[str, str | None]]:
         problems.append(("Categories must be unique and at most 10.", "categories"))
     if not all(isinstance(v, str) for v in (body.get("custom_args") or {}).values()):
         problems.append(("Custom args values must be strings.", "custom_args"))
+    for i, attachment in enumerate(body.get("attachments") or []):
+        problems += _sendgrid_attachment_problems(i, attachment)
+    return problems
+
+
+def _sendgrid_attachment_problems(i: int, attachment: Any) -> list[tuple[str, str | None]]:
+    """Mail Send's ``attachments[]``: base64 content and a filename are required; the
+    disposition is inline or attachment, and an inline one needs a content_id."""
+    where = f"attachments.{i}"
+    problems: list[tuple[str, str | None]] = []
+    try:
+        base64.b64decode(str(attachment.get("content") or ""), validate=True)
+    except ValueError:
+        problems.append(("The attachment content must be base64 encoded.", f"{where}.content"))
+    if not attachment.get("content"):
+        problems.append(("The attachment content is required.", f"{where}.content"))
+    if not attachment.get("filename"):
+        problems.append(("The attachment filename is required.", f"{where}.filename"))
+    disposition = attachment.get("disposition", "attachment")
+    if disposition not in ("inline", "attachment"):
+        problems.append(("The disposition must be inline or attachment.", f"{where}.disposition"))
+    if disposition == "inline" and not attachment.get("content_id"):
+        problems.append(("An inline attachment needs a content_id.", f"{where}.content_id"))
     return problems
 
 

@@ -37,6 +37,17 @@ class CapturingHandler:
     # Called for every DATA with the envelope; may return an SMTP reply to refuse it.
     on_data: Callable[[Envelope], str | None] | None = None
     arrived: asyncio.Event | None = None
+    # Recipients refused at RCPT, with the reply to give; e.g. {"gone@x.test": "550 5.1.1 ..."}.
+    refuse_rcpt: dict[str, str] = field(default_factory=dict)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        reply = {a.lower(): r for a, r in self.refuse_rcpt.items()}.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.fail_next:

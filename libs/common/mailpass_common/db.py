@@ -82,6 +82,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         # index costs every status change a write: on nx-27017 one update of a message
         # with these three indexes costs about twice one without any.)
         IndexModel([("status", ASCENDING), ("claimed_at", ASCENDING)]),
+        # The scheduler: scheduled messages that are due (mailpass_common.scheduled).
+        IndexModel([("status", ASCENDING), ("scheduled_at", ASCENDING)]),
         # The console and GET /mail/messages: live or test messages newest first, and the
         # same for one recipient (mailpass_common.message_search); stats count messages
         # per time bucket on the first (mailpass_common.stats). Their fields never change
@@ -116,11 +118,16 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("account_id", ASCENDING)]),
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
     ],
+    # The gateway's check and the removal go by ``_id`` ("<account_id>/<address>"); the
+    # list is a range of addresses within the account (mailpass_common.suppressions).
+    # A provider's hook (its admin routes); notifications find theirs by _id.
+    Collections.EVENT_HOOKS: [IndexModel([("account_id", ASCENDING), ("provider_id", ASCENDING)])],
+    Collections.SUPPRESSIONS: [IndexModel([("account_id", ASCENDING), ("address", ASCENDING)])],
 }
 
 
 # Deleted whole once they are older than MESSAGE_METADATA_RETENTION_DAYS (TTL indexes).
-TTL_COLLECTIONS = (Collections.MESSAGES, Collections.EVENTS)
+TTL_COLLECTIONS = (Collections.MESSAGES, Collections.EVENTS, Collections.MESSAGE_BODIES)
 TTL_FIELD = "created_at"
 
 

@@ -14,6 +14,10 @@ Collections:
                  sessions, one-time sign-in links and sign-in attempt windows
                  (:mod:`mailpass_common.console_auth`)
 - ``circuits``  circuit breakers the senders report open (:mod:`mailpass_common.circuits`)
+- ``message_bodies``  attachment bytes in chunks (:mod:`mailpass_common.bodies`)
+- ``event_hooks``  where providers report bounces (:mod:`mailpass_common.event_hooks`)
+- ``suppressions``  addresses each account no longer sends to
+                 (:mod:`mailpass_common.suppressions`)
 
 Timestamps written by updates use ``$currentDate`` (the database's clock): a ``$set`` of a
 datetime is stored as a string by the nx-27017 wire server used in development, while
@@ -38,9 +42,16 @@ class Collections:
     CONSOLE_LINKS = "console_links"
     CONSOLE_SIGNINS = "console_signins"
     CIRCUITS = "circuits"
+    SUPPRESSIONS = "suppressions"
+    MESSAGE_BODIES = "message_bodies"
+    EVENT_HOOKS = "event_hooks"
 
 
 class MessageStatus(StrEnum):
+    # Waiting for its scheduled_at; the scheduler moves it to queued when it is due, or the
+    # account cancels it (final).
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
     QUEUED = "queued"
     SENDING = "sending"
     DEFERRED = "deferred"
@@ -66,6 +77,7 @@ class EventType(StrEnum):
     SENT = "sent"
     DEFERRED = "deferred"
     FAILED = "failed"
+    CANCELLED = "cancelled"
     OPEN = "open"
     CLICK = "click"
     # Tracking was asked for, but the HTML could not be rewritten in budget: sent untracked.
@@ -108,6 +120,10 @@ class MessageDocument(TypedDict):
     # scheduler. The outbox recovery republishes what stays unclaimed too long after it.
     published_at: datetime | None
     queue_id: NotRequired[int]  # batch messages: increasing per account
+    # Scheduled send: when it is due (status scheduled until then), and when it was
+    # cancelled instead.
+    scheduled_at: NotRequired[datetime]
+    cancelled_at: NotRequired[datetime]
     claimed_at: NotRequired[datetime]
     claim_token: NotRequired[str]  # names the sender's current claim; outcomes must match it
     publish_run: NotRequired[str | None]  # the scheduler run that took it for publishing
@@ -122,6 +138,11 @@ class MessageDocument(TypedDict):
     # Resending a failed message makes a new message; each names the other.
     resent_from: NotRequired[str]
     resent_as: NotRequired[str]
+    # Attachments: descriptions here ({filename, content_type, content_id, size}), bytes
+    # in message_bodies (body_chunks chunks); absent on messages without any.
+    attachments: NotRequired[list[dict[str, Any]]]
+    body_chunks: NotRequired[int]
+    body_id: NotRequired[str]  # whose chunks they are, when not its own (a resend's)
     # When html and text were removed (MESSAGE_RETENTION_DAYS after created_at); None
     # while the message still has its body.
     body_purged_at: NotRequired[datetime | None]
@@ -149,10 +170,13 @@ def new_message(
     track_clicks: bool | None = None,
     queue_id: int | None = None,
     published: bool | None = None,
+    scheduled_at: datetime | None = None,
 ) -> MessageDocument:
     """A new ``queued`` message. ``published``: its job is published right after the insert
     (so it carries its publish time), as for every immediate message and for batch
-    messages with nothing to wait for; otherwise it waits for the scheduler."""
+    messages with nothing to wait for; otherwise it waits for the scheduler. With
+    ``scheduled_at`` it is ``scheduled`` instead, unpublished until the scheduler finds it
+    due."""
     now = datetime.now(UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what BSON keeps
     doc: MessageDocument = {
@@ -187,6 +211,11 @@ def new_message(
     }
     if queue_id is not None:
         doc["queue_id"] = queue_id
+    if scheduled_at is not None:
+        doc["status"] = MessageStatus.SCHEDULED.value
+        doc["published_at"] = None
+        due = scheduled_at.astimezone(UTC)
+        doc["scheduled_at"] = due.replace(microsecond=due.microsecond // 1000 * 1000)
     return doc
 
 

@@ -29,6 +29,12 @@ class ErrorCode(StrEnum):
     SEND_LIMIT_EXCEEDED = "SEND_LIMIT_EXCEEDED"
     SEND_FAILED = "SEND_FAILED"
     NOT_RESENDABLE = "NOT_RESENDABLE"
+    RECIPIENT_SUPPRESSED = "RECIPIENT_SUPPRESSED"
+    NOT_CANCELLABLE = "NOT_CANCELLABLE"
+    MESSAGE_TOO_LARGE = "MESSAGE_TOO_LARGE"
+    ATTACHMENT_REFUSED = "ATTACHMENT_REFUSED"
+    WEBHOOK_SIGNATURE_INVALID = "WEBHOOK_SIGNATURE_INVALID"
+    RATE_LIMITED = "RATE_LIMITED"
     CSRF_INVALID = "CSRF_INVALID"
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
     INTERNAL_ERROR = "INTERNAL_ERROR"
@@ -75,6 +81,32 @@ ERRORS: dict[ErrorCode, ErrorSpec] = {
         409,
         "Only failed messages can be resent; this one is sent",
         {"message_id": "<abc123.1706600000@mailpass.im>", "status": "sent"},
+    ),
+    ErrorCode.RECIPIENT_SUPPRESSED: ErrorSpec(
+        422,
+        "user@example.com is on this account's suppression list (bounce): not sent",
+        {"address": "user@example.com", "reason": "bounce"},
+    ),
+    ErrorCode.NOT_CANCELLABLE: ErrorSpec(
+        409,
+        "Only scheduled messages can be cancelled; this one is queued",
+        {"message_id": "<abc123.1706600000@mailpass.im>", "status": "queued"},
+    ),
+    ErrorCode.MESSAGE_TOO_LARGE: ErrorSpec(
+        413,
+        "The message would be 12582912 bytes once encoded; the limit is 10485760",
+        {"size_bytes": 12582912, "max_bytes": 10485760},
+    ),
+    ErrorCode.ATTACHMENT_REFUSED: ErrorSpec(
+        400,
+        "Attachment setup.exe: executable files are refused",
+        {"filename": "setup.exe", "reason": "executable"},
+    ),
+    ErrorCode.WEBHOOK_SIGNATURE_INVALID: ErrorSpec(
+        401, "The notification's signature does not verify"
+    ),
+    ErrorCode.RATE_LIMITED: ErrorSpec(
+        429, "Too many notifications for this hook; retry in 1 s", {"retry_after_seconds": 1}
     ),
     ErrorCode.CSRF_INVALID: ErrorSpec(
         403, "The form's security token is missing or stale: reload the page and try again"

@@ -85,6 +85,8 @@ def outcome_event(message: MessageDocument) -> Document | None:
             message.get("failed_at") or message.get("updated_at"),
             message.get("error_message"),
         )
+    elif message["status"] == MessageStatus.CANCELLED.value:
+        when, detail = message.get("cancelled_at"), "cancelled before its scheduled time"
     else:
         return None
     return {

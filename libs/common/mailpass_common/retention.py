@@ -27,10 +27,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from mailpass_common import bodies
 from mailpass_common.db import Database, now_stamp, where
 from mailpass_common.documents import Collections, MessageStatus
 
-FINAL = (MessageStatus.SENT, MessageStatus.FAILED)
+FINAL = (MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.CANCELLED)
 
 
 def bodies_expire_before(retention_days: float, now: datetime | None = None) -> datetime | None:
@@ -54,7 +55,7 @@ async def purge_bodies(db: Database, before: datetime, chunk: int) -> int:
         selector = where(body_purged_at=None, created_at={"$lt": before}, status=status.value)
         while True:
             found = await (
-                messages.find(selector, projection={"_id": 1})
+                messages.find(selector, projection={"_id": 1, "body_chunks": 1, "body_id": 1})
                 .sort([("body_purged_at", 1), ("created_at", 1)])
                 .limit(chunk)
                 .to_list()
@@ -69,6 +70,15 @@ async def purge_bodies(db: Database, before: datetime, chunk: int) -> int:
                 {"$set": {"html": None, "text": None}, **now_stamp("body_purged_at")},
             )
             purged += result.modified_count
+            # Attachments go with the bodies (a resend's borrowed ones stay with their owner).
+            await bodies.delete(
+                db,
+                {
+                    doc["_id"]: int(doc["body_chunks"])
+                    for doc in found
+                    if doc.get("body_chunks") and not doc.get("body_id")
+                },
+            )
             # Nothing changed (all replayed meanwhile): stop rather than find them again.
             if len(found) < chunk or not result.modified_count:
                 break

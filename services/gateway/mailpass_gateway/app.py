@@ -21,6 +21,7 @@ from mailpass_common.management import management_server
 from mailpass_common.providers import ProviderCache
 from mailpass_common.telemetry import log_fields
 from mailpass_gateway.body_limit import BodySizeLimit
+from mailpass_gateway.bounces.views import router as bounces_router
 from mailpass_gateway.console import install_console
 from mailpass_gateway.errors import install_error_handlers, internal_error
 from mailpass_gateway.keys.views import router as keys_router
@@ -36,6 +37,7 @@ from mailpass_gateway.rpc import ReplyWaiter
 from mailpass_gateway.settings import GatewaySettings
 from mailpass_gateway.stats.service import StatsCache
 from mailpass_gateway.stats.views import router as stats_router
+from mailpass_gateway.suppressions.views import router as suppressions_router
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(stats_router)
     app.include_router(providers_router)
     app.include_router(keys_router)
+    app.include_router(suppressions_router)
+    app.include_router(bounces_router)
     install_console(app)
     # Added before the measuring, so it runs inside it: refusals are measured too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
 
-from mailpass_common.settings import ServiceSettings
+from pydantic import Field, field_validator
+
+from mailpass_common.settings import CommaList, ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):
@@ -17,6 +19,26 @@ class GatewaySettings(ServiceSettings):
     # holds a full batch of 100 typical messages; one message's html and text are capped
     # at 512 KiB each by validation.
     max_request_bytes: int = 10 * 1024 * 1024
+    # One message as it goes on the wire (bodies and every attachment base64-encoded) is
+    # refused beyond this: 413 MESSAGE_TOO_LARGE.
+    max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+    # Executable attachments (by extension, type or content) are refused unless allowed.
+    attachments_allow_executables: bool = False
+    # Provider event hooks (bounces, complaints): the largest notification body taken, and
+    # notifications a second per hook (a burst of ten times that is allowed).
+    event_hook_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+    event_hook_rate_per_second: float = Field(default=20.0, gt=0)
+    # URL prefixes trusted for SNS signing certificates and subscription confirmations
+    # besides https://sns.<region>.amazonaws.com/ (tests: a local server's).
+    sns_trusted_url_prefixes: CommaList = Field(default_factory=list)
+
+    @field_validator("sns_trusted_url_prefixes", mode="before")
+    @classmethod
+    def _comma_separated_prefixes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
     # An Idempotency-Key still "running" this long after its request began belongs to a
     # gateway that died mid-request; a retry may take it over. Must exceed the send timeout.
     idempotency_stale_seconds: float = 300.0

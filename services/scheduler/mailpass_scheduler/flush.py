@@ -5,6 +5,9 @@ published in one run, in chunks of ``scheduler_chunk_size``: per chunk, the run 
 messages (stamped with its run id, so overlapping runs never publish one twice, see
 :mod:`mailpass_common.outbox`), reserves sends for what it took (``limits.reserve_up_to``),
 hands back what did not fit, and publishes the rest concurrently with publisher confirms.
+Scheduled sends: first, each run releases the scheduled messages that are due (``scheduled
+→ queued``, :mod:`mailpass_common.scheduled`), so the same run publishes them with the
+rest, within limits.
 Retention: each run also purges the bodies of final messages older than
 ``MESSAGE_RETENTION_DAYS`` (:mod:`mailpass_common.retention`).
 A message that does not fit stays ``queued`` for a later run; the counters only count
@@ -28,7 +31,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from mailpass_common import limits, outbox, retention
+from mailpass_common import limits, outbox, retention, scheduled
 from mailpass_common.broker import JobPublisher
 from mailpass_common.db import Database, Document
 from mailpass_common.documents import MessageKind
@@ -60,6 +63,7 @@ class FlushReport:
     # or failed (NO_SMTP_PROVIDER) when it has none.
     reassigned: int = 0
     failed_without_provider: int = 0
+    scheduled_released: int = 0  # scheduled messages found due and handed to publishing
 
 
 def _jobs(docs: list[Document]) -> list[SendJob]:
@@ -144,6 +148,19 @@ async def _rehome_orphans(
     )
 
 
+async def release_due_scheduled(
+    db: Database, settings: SchedulerSettings, report: FlushReport
+) -> None:
+    """Release the scheduled messages that are due, longest due first, in chunks; at most
+    ``scheduler_max_queue_depth`` a run (the rest are released by the next runs)."""
+    now = datetime.now(UTC)
+    while report.scheduled_released < settings.scheduler_max_queue_depth:
+        found = await scheduled.due(db, now, settings.scheduler_chunk_size)
+        report.scheduled_released += await scheduled.release(db, [d["_id"] for d in found], now)
+        if len(found) < settings.scheduler_chunk_size:
+            break
+
+
 async def publish_due_batches(
     db: Database,
     publisher: JobPublisher,
@@ -201,6 +218,7 @@ async def flush(db: Database, publisher: JobPublisher, settings: SchedulerSettin
     report = FlushReport()
     depths = await publisher.ready_jobs()
     report.queue_depth = {kind.value: count for kind, count in depths.items()}
+    await release_due_scheduled(db, settings, report)
     await publish_due_batches(db, publisher, settings, run_id, report)
     await recover_lost(db, publisher, settings, run_id, report)
     before = retention.bodies_expire_before(settings.message_retention_days)
@@ -220,6 +238,7 @@ async def flush(db: Database, publisher: JobPublisher, settings: SchedulerSettin
             queue_depth=report.queue_depth,
             stopped_by_queue_depth=report.stopped_by_queue_depth,
             bodies_purged=report.bodies_purged,
+            scheduled_released=report.scheduled_released,
         ),
     )
     return report

@@ -27,6 +27,7 @@ from opentelemetry.trace import Span, SpanKind
 from mailpass_common import limits, telemetry
 from mailpass_common.db import Database, Document
 from mailpass_common.delivery.base import (
+    Bounce,
     DeliveryResult,
     OutgoingEmail,
     PermanentDeliveryError,
@@ -48,6 +49,7 @@ class Refusal:
     provider: str  # the provider's name, for the error message
     reply: str
     permanent: bool
+    bounced: tuple[Bounce, ...] = ()  # recipients it refused for good at RCPT
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,15 @@ class Attempt:
     def permanent(self) -> bool:
         """Every provider refused for good: retrying would not help."""
         return bool(self.refusals) and all(r.permanent for r in self.refusals)
+
+    @property
+    def bounced(self) -> tuple[Bounce, ...]:
+        """Recipients refused for good (SMTP 5xx on RCPT about the address), by any
+        provider of the chain: they go on the account's suppression list."""
+        found = [b for r in self.refusals for b in r.bounced]
+        if self.accepted is not None:
+            found += self.accepted.result.bounced
+        return tuple({b.address.lower(): b for b in found}.values())
 
     @property
     def error_message(self) -> str:
@@ -185,7 +196,7 @@ class Failover:
                 result = await provider.send(email, mime)
         except PermanentDeliveryError as exc:
             DELIVERIES.labels(provider.type, "failed").inc()
-            attempt.refusals.append(Refusal(name, exc.reply, True))
+            attempt.refusals.append(Refusal(name, exc.reply, True, exc.bounced))
             return False
         except TemporaryDeliveryError as exc:
             self._record_temporary(attempt, provider_doc, provider.type, name, exc.reply)

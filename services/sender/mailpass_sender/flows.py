@@ -14,6 +14,9 @@ makes harmless):
 - exhausted: dead-letter the job first, then record ``failed``. A crash in between leaves
   the message ``sending`` until its lease ends; the scheduler's recovery republishes it
   and it is dead-lettered (again) and failed: never a failure the operator cannot replay.
+- bounces: the refused addresses go on the suppression list before anything else is
+  recorded. A bounce is a fact whatever becomes of the claim, and the insert is
+  idempotent, so a crash at any point after it only repeats it harmlessly.
 - :func:`record` can be run again on the same decisions (the pipeline retries it while
   the database is unreachable): outcomes match their claim token again, events keep the
   ids they were given, and a job parked twice is claimed once.
@@ -32,15 +35,16 @@ from typing import Protocol
 from bson import ObjectId
 from opentelemetry.context import Context
 
-from mailpass_common import events, messages
+from mailpass_common import bodies, events, messages
 from mailpass_common.accounts import TrackingDefaults, get_account, tracking_defaults
 from mailpass_common.cache import TtlCache
 from mailpass_common.db import Database, Document
-from mailpass_common.delivery.base import OutgoingEmail
+from mailpass_common.delivery.base import Attachment, Bounce, OutgoingEmail
 from mailpass_common.delivery.mime import render
 from mailpass_common.documents import EventType, MessageDocument, MessageKind, MessageStatus
 from mailpass_common.jobs import SendJob
 from mailpass_common.telemetry import log_fields, run_in
+from mailpass_sender.bounces import suppress_bounced
 from mailpass_sender.failover import Failover
 from mailpass_sender.lease import Lease
 from mailpass_sender.link_rewriter import track_email, tracking_choice
@@ -110,6 +114,8 @@ class Decision:
     # Kept in the message's history once the outcome is recorded: a deferral, a skip of
     # tracking.
     events: tuple[Document, ...] = ()
+    # Recipients a provider refused for good at RCPT: suppressed for the account.
+    bounced: tuple[Bounce, ...] = ()
 
     @property
     def status(self) -> MessageStatus:
@@ -135,7 +141,7 @@ class DeliveryOutcome:
     attempted: bool = True
 
 
-def outgoing_email(doc: MessageDocument) -> OutgoingEmail:
+def outgoing_email(doc: MessageDocument, files: tuple[Attachment, ...] = ()) -> OutgoingEmail:
     return OutgoingEmail(
         message_id=doc["_id"],
         from_email=doc["from_email"],
@@ -149,17 +155,18 @@ def outgoing_email(doc: MessageDocument) -> OutgoingEmail:
         reply_to=doc.get("reply_to"),
         tags=tuple(doc.get("tags") or ()),
         metadata=dict(doc.get("metadata") or {}),
+        attachments=files,
     )
 
 
 async def _prepare(
-    doc: MessageDocument, ctx: DeliveryContext
+    doc: MessageDocument, ctx: DeliveryContext, files: tuple[Attachment, ...]
 ) -> tuple[OutgoingEmail, bytes, Document | None]:
     """The email as it goes out, its MIME, and a ``tracking_skipped`` event when tracking
     was asked for but the HTML could not be rewritten in budget (it goes out untracked)."""
     choice = tracking_choice(doc, await ctx.tracking_defaults(doc["account_id"]))
     tracked = await track_email(
-        outgoing_email(doc),
+        outgoing_email(doc, files),
         choice,
         secret=ctx.settings.secret_key.get_secret_value(),
         tracker_base_url=ctx.settings.tracker_base_url,
@@ -183,8 +190,13 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
     """Build the message and offer it to its providers; decide what happens next."""
     doc = claimed.message
     token = doc["claim_token"]
+    try:  # a database error propagates: the pipeline gives the job back
+        files = await bodies.load_attachments(ctx.db, doc)
+    except LookupError as exc:  # purged under the retention policy: nothing left to send
+        error = f"the message could not be built: {exc}"
+        return Decision(claimed, messages.Failed(doc["_id"], token, error))
     try:
-        email, mime, skipped = await _prepare(doc, ctx)
+        email, mime, skipped = await _prepare(doc, ctx, files)
     except Exception as exc:
         # The message itself cannot be built: it fails alone, at once. Retrying would
         # fail the same way, and no provider is to blame.
@@ -213,14 +225,16 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
                 fallback=accepted.fallback,
             ),
             events=notes,
+            bounced=result.bounced,
         )
     error = result.error_message
     if result.permanent:
-        return Decision(claimed, messages.Failed(doc["_id"], token, error), events=notes)
+        failed = messages.Failed(doc["_id"], token, error)
+        return Decision(claimed, failed, events=notes, bounced=result.bounced)
     attempts = int(doc.get("attempts") or 1)
     if ctx.policy.exhausted(attempts):
         failed = messages.Failed(doc["_id"], token, error, dead_lettered=True)
-        return Decision(claimed, failed, dead_letter=True, events=notes)
+        return Decision(claimed, failed, dead_letter=True, events=notes, bounced=result.bounced)
     delay = ctx.policy.delay_after(attempts)
     event = events.event_document(
         message_id=doc["_id"],
@@ -233,11 +247,12 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
         retry_in_seconds=round(delay.seconds, 3),
     )
     deferred = messages.Deferred(doc["_id"], token, error)
-    return Decision(claimed, deferred, delay=delay, events=(*notes, event))
+    return Decision(claimed, deferred, delay=delay, events=(*notes, event), bounced=result.bounced)
 
 
 async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[DeliveryOutcome]:
     """Record a batch of decisions in crash-safe order (module docstring)."""
+    await suppress_bounced(ctx.db, ((d.claimed.message, b) for d in decisions for b in d.bounced))
     exhausted = [d for d in decisions if d.dead_letter]
     await asyncio.gather(
         *(

@@ -30,6 +30,17 @@ def reply_text(text: str, limit: int = MAX_REPLY_CHARS) -> str:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file of the message: inline (an image the HTML shows by ``cid:``) when it has a
+    ``content_id``, else attached. ``data`` may be a view into the message's stored bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes | memoryview
+    content_id: str | None = None
+
+
+@dataclass(frozen=True)
 class OutgoingEmail:
     message_id: str  # with angle brackets, as in the Message-ID header
     from_email: str
@@ -43,6 +54,7 @@ class OutgoingEmail:
     reply_to: str | None = None
     tags: tuple[str, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def recipients(self) -> list[str]:
@@ -50,16 +62,45 @@ class OutgoingEmail:
         return [self.to, *self.cc, *self.bcc]
 
 
+# RFC 3463 enhanced status classes that are about the address itself: X.1.x (addressing:
+# no such user, bad domain) and X.2.x (mailbox: disabled, full for good). A 5.7.x (policy:
+# relaying denied, a block list) says nothing about the address, and suppressing on it
+# would empty a tenant's audience because of one misconfigured relay.
+_ADDRESS_STATUS = re.compile(r"^\s*5\d\d[ -]+5\.([0-9]+)\.")
+
+
+@dataclass(frozen=True)
+class Bounce:
+    """A recipient a provider refused for good at RCPT: it goes on the suppression list."""
+
+    address: str  # as the message named it
+    reply: str  # the provider's reply line
+
+    @staticmethod
+    def of(address: str, code: int, message: str) -> Bounce | None:
+        """A bounce for a 5xx about the address; None for anything else."""
+        if not 500 <= code < 600:
+            return None
+        reply = reply_text(f"{code} {message}")
+        enhanced = _ADDRESS_STATUS.match(reply)
+        if enhanced is not None and enhanced.group(1) not in ("1", "2"):
+            return None
+        return Bounce(address, reply)
+
+
 @dataclass(frozen=True)
 class DeliveryResult:
     provider_message_id: str | None
     reply: str = ""
+    # Recipients refused for good while the others were accepted.
+    bounced: tuple[Bounce, ...] = ()
 
 
 class DeliveryError(Exception):
-    def __init__(self, reply: str) -> None:
+    def __init__(self, reply: str, bounced: tuple[Bounce, ...] = ()) -> None:
         super().__init__(reply)
         self.reply = reply
+        self.bounced = bounced
 
 
 class TemporaryDeliveryError(DeliveryError):

@@ -11,11 +11,13 @@ Subject, Reply-To, CC, BCC) and Message-ID is not among them, so replies thread 
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
 
 from mailpass_common.delivery.base import (
+    Attachment,
     DeliveryResult,
     OutgoingEmail,
     PermanentDeliveryError,
@@ -77,7 +79,23 @@ def build_payload(email: OutgoingEmail) -> dict[str, Any]:
         payload["custom_args"] = {str(k): str(v) for k, v in email.metadata.items()}
     if email.tags:
         payload["categories"] = list(dict.fromkeys(email.tags))  # must be unique
+    if email.attachments:
+        payload["attachments"] = [_attachment(a) for a in email.attachments]
     return payload
+
+
+def _attachment(attachment: Attachment) -> dict[str, str]:
+    """One entry of Mail Send's ``attachments``: base64 content (no line breaks), and
+    ``disposition: inline`` with the ``content_id`` the HTML's ``cid:`` names."""
+    entry = {
+        "content": base64.b64encode(attachment.data).decode("ascii"),
+        "type": attachment.content_type,
+        "filename": attachment.filename,
+        "disposition": "inline" if attachment.content_id else "attachment",
+    }
+    if attachment.content_id:
+        entry["content_id"] = attachment.content_id
+    return entry
 
 
 class SendGridProvider(HttpApiProvider):

@@ -24,11 +24,13 @@ import contextlib
 import select
 import ssl
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import aiosmtplib
 
 from mailpass_common.delivery.base import (
+    Bounce,
     DeliveryError,
     DeliveryResult,
     OutgoingEmail,
@@ -78,6 +80,12 @@ def _hung_up(client: aiosmtplib.SMTP) -> bool:
     poller = select.poll()
     poller.register(sock.fileno(), select.POLLIN)
     return bool(poller.poll(0))
+
+
+def _bounces(named: dict[str, str], refusals: Iterable[tuple[str, int, str]]) -> tuple[Bounce, ...]:
+    """The RCPT refusals that are about the address, under the address the message named."""
+    found = (Bounce.of(named.get(rcpt, rcpt), code, message) for rcpt, code, message in refusals)
+    return tuple(bounce for bounce in found if bounce is not None)
 
 
 class SmtpProvider:
@@ -188,10 +196,11 @@ class SmtpProvider:
             client = await self._acquire()
             # International domains travel as IDNA; a non-ASCII local part needs SMTPUTF8.
             options = ["SMTPUTF8"] if needs_smtputf8(email) else []
+            named = {wire_address(r): r for r in email.recipients}
             try:
                 errors, response = await client.sendmail(
                     wire_address(email.from_email),
-                    [wire_address(r) for r in email.recipients],
+                    list(named),
                     mime,
                     mail_options=options,
                 )
@@ -204,7 +213,11 @@ class SmtpProvider:
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 await self._release_after_refusal(client)
                 worst = max(exc.recipients, key=lambda r: r.code)
-                raise _classify(worst.code, f"{worst.recipient}: {worst.message}") from exc
+                error = _classify(worst.code, f"{worst.recipient}: {worst.message}")
+                error.bounced = _bounces(
+                    named, ((r.recipient, r.code, r.message) for r in exc.recipients)
+                )
+                raise error from exc
             except aiosmtplib.SMTPResponseException as exc:
                 await self._release_after_refusal(client)
                 raise _classify(exc.code, exc.message) from exc
@@ -214,7 +227,10 @@ class SmtpProvider:
             self._release(client)
             # Some recipients refused while others were accepted: the message went out.
             refused = "; ".join(f"{r}: {e.code} {e.message}" for r, e in errors.items())
-            return DeliveryResult(provider_message_id=None, reply=refused or response)
+            bounced = _bounces(named, ((r, e.code, e.message) for r, e in errors.items()))
+            return DeliveryResult(
+                provider_message_id=None, reply=refused or response, bounced=bounced
+            )
 
     async def _release_after_refusal(self, client: aiosmtplib.SMTP) -> None:
         """The server refused this message but the session may serve the next one."""

@@ -30,6 +30,8 @@ NOTICES = {
     "provider-default": "Default provider changed: /send uses it from now on.",
     "provider-tested": "Test finished: the result is shown on the provider.",
     "key-revoked": "API key revoked: requests with it are refused from now on.",
+    "suppression-added": "Address suppressed: mail to it is refused from now on.",
+    "suppression-removed": "Address removed from the list: it may be sent to again.",
     "signed-out": "You are signed out.",
     "session-ended": "Your session ended. Sign in again.",
 }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from mailpass_common import limits, messages
+from mailpass_common import bodies, limits, messages
 from mailpass_common.api_keys import ApiKeyRecord
 from mailpass_common.broker import JobPublisher
 from mailpass_common.db import Database
@@ -27,9 +27,12 @@ from mailpass_common.jobs import SendJob
 from mailpass_common.providers import ProviderCache
 from mailpass_common.sequences import queue_id_sequence, reserve_range
 from mailpass_common.telemetry import log_fields
+from mailpass_gateway.mail import suppressed
+from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import message_errors
 from mailpass_gateway.mail.service import build_message, default_provider
+from mailpass_gateway.mail.status import spec_datetime
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,21 @@ def _failed_item(raw: Any, error: ApiError) -> dict[str, Any]:
     }
 
 
+def _queued_item(item: dict[str, Any]) -> dict[str, Any]:
+    doc = item["doc"]
+    queued = {
+        "to": doc["to"],
+        "status": doc["status"],  # queued, or scheduled
+        "queue_id": doc["queue_id"],
+        "message_id": doc["_id"],
+    }
+    if doc.get("scheduled_at") is not None:
+        queued["scheduled_at"] = spec_datetime(doc["scheduled_at"])
+    if item["suppressed"]:
+        queued["suppressed"] = item["suppressed"]
+    return queued
+
+
 async def queue_batch(
     db: Database,
     batch: BatchRequest,
@@ -66,16 +84,33 @@ async def queue_batch(
     providers: ProviderCache,
     publisher: JobPublisher,
     domain: str,
+    policy: AttachmentPolicy,
 ) -> dict[str, Any]:
     """Store the batch's valid messages as ``queued``; the response's ``data``."""
     provider = await default_provider(providers, key.account_id)
     publish_now = key.test or not limits.windows(provider)
     items: list[dict[str, Any]] = []
     docs: list[MessageDocument] = []
-    for raw in batch.messages:
-        request, error = message_errors(SendRequest, _with_batch_defaults(raw, batch))
+    chunk_docs: list[dict[str, object]] = []
+    checked = [
+        message_errors(SendRequest, _with_batch_defaults(raw, batch)) for raw in batch.messages
+    ]
+    # One suppression lookup for the whole batch's recipients.
+    found = await suppressed.lookup(
+        db,
+        key.account_id,
+        (
+            a
+            for request, _ in checked
+            if request is not None
+            for a in suppressed.recipients(request)
+        ),
+    )
+    for raw, (request, error) in zip(batch.messages, checked, strict=True):
         if request is not None:
             try:
+                files = prepare(request, policy)
+                request, dropped = suppressed.screen(request, found)
                 doc = build_message(
                     request,
                     key=key,
@@ -87,8 +122,9 @@ async def queue_batch(
             except ApiError as exc:
                 error = exc
             else:
+                chunk_docs += attach(doc, files)
                 docs.append(doc)
-                items.append({"doc": doc})
+                items.append({"doc": doc, "suppressed": dropped})
                 continue
         assert error is not None
         items.append(_failed_item(raw, error))
@@ -97,22 +133,15 @@ async def queue_batch(
         first = await reserve_range(db, queue_id_sequence(key.account_id), len(docs))
         for offset, doc in enumerate(docs):
             doc["queue_id"] = first + offset
+        await bodies.store(db, chunk_docs)
         await messages.insert_messages(db, docs)
         MESSAGES_ACCEPTED.labels("send_batch").inc(len(docs))
-        if publish_now:
-            await _publish(publisher, key.account_id, [doc["_id"] for doc in docs])
+        # Scheduled messages wait for the scheduler whatever the limits.
+        now = [doc["_id"] for doc in docs if doc["status"] == MessageStatus.QUEUED.value]
+        if publish_now and now:
+            await _publish(publisher, key.account_id, now)
 
-    results = [
-        {
-            "to": item["doc"]["to"],
-            "status": MessageStatus.QUEUED.value,
-            "queue_id": item["doc"]["queue_id"],
-            "message_id": item["doc"]["_id"],
-        }
-        if "doc" in item
-        else item
-        for item in items
-    ]
+    results = [_queued_item(item) if "doc" in item else item for item in items]
     return {
         "total": len(results),
         "queued": len(docs),

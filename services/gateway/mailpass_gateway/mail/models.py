@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from mailpass_common import attachments as rules
 from mailpass_common.validation import DisplayName, EmailAddress, HeaderText
 from mailpass_gateway.errors import FieldError
 from mailpass_gateway.mail import examples
@@ -25,6 +27,7 @@ MAX_TAGS = 10
 MAX_METADATA_KEYS = 20
 MAX_METADATA_VALUE_CHARS = 512
 MAX_BATCH = 100
+MAX_SCHEDULE_AHEAD = timedelta(days=30)
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
 METADATA_KEY_PATTERN = re.compile(r"^[^\x00-\x1f\x7f.$][^\x00-\x1f\x7f.]{0,63}$")
 INT64 = (-(2**63), 2**63 - 1)
@@ -66,6 +69,37 @@ def _metadata(value: dict[str, Any]) -> dict[str, Any]:
                 "64-bit integers, finite numbers or booleans"
             )
     return value
+
+
+def _content_type(value: str) -> str:
+    value = value.strip().lower()
+    if not rules.CONTENT_TYPE.match(value):
+        raise ValueError("a MIME type such as application/pdf or image/png")
+    return value
+
+
+def _content_id(value: str) -> str:
+    value = value.strip().removeprefix("<").removesuffix(">")
+    if not rules.CONTENT_ID.match(value):
+        raise ValueError("1-128 characters of letters, digits and . @ _ - (no spaces, no <>)")
+    return value
+
+
+class AttachmentIn(BaseModel):
+    """One attachment; with ``content_id``, an inline image the HTML shows by ``cid:``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filename: Annotated[str, Field(min_length=1, max_length=1000)] = Field(
+        description="Sanitised: the last path component, unsafe characters replaced"
+    )
+    content: str = Field(description="The file, standard base64 (RFC 4648)")
+    content_type: Annotated[str, AfterValidator(_content_type)] = Field(
+        description="MIME type, e.g. application/pdf or image/png"
+    )
+    content_id: Annotated[str, AfterValidator(_content_id)] | None = Field(
+        None, description="Makes it inline: the HTML refers to it as cid:<content_id>"
+    )
 
 
 Tag = Annotated[str, AfterValidator(_tag)]
@@ -110,6 +144,18 @@ class SendRequest(BaseModel):
     )
     track_opens: bool | None = Field(None, description="Override the account's open tracking")
     track_clicks: bool | None = Field(None, description="Override the account's click tracking")
+    attachments: Annotated[list[AttachmentIn], Field(max_length=rules.MAX_ATTACHMENTS)] = Field(
+        [],
+        description=f"Files and inline images, at most {rules.MAX_ATTACHMENTS}. "
+        "Executables are refused (400 ATTACHMENT_REFUSED); the whole message once encoded "
+        "is capped at MAX_MESSAGE_BYTES, 10 MiB by default (413 MESSAGE_TOO_LARGE).",
+    )
+    scheduled_at: AwareDatetime | None = Field(
+        None,
+        description="Send later: ISO 8601 with a UTC offset (e.g. 2026-02-01T09:00:00+01:00), "
+        "at most 30 days ahead. The message stays `scheduled` until then (cancel it with "
+        "POST /mail/messages/{id}/cancel); a time already past is sent now.",
+    )
 
     @model_validator(mode="after")
     def _check_message(self) -> SendRequest:
@@ -120,6 +166,11 @@ class SendRequest(BaseModel):
             raise FieldError(
                 fields, f"at most {MAX_RECIPIENTS} recipients in to, cc and bcc together"
             )
+        if self.scheduled_at is not None:
+            if self.scheduled_at - datetime.now(UTC) > MAX_SCHEDULE_AHEAD:
+                raise FieldError(("scheduled_at",), "at most 30 days ahead")
+            if self.scheduled_at <= datetime.now(UTC):
+                self.scheduled_at = None  # due already: sent now, as if unscheduled
         return self
 
 

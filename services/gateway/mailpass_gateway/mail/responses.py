@@ -14,13 +14,27 @@ from mailpass_common.errors import ERRORS, ErrorCode, error_example
 from mailpass_gateway.mail import examples
 
 
+class SuppressedRecipient(BaseModel):
+    address: str
+    field: Literal["cc", "bcc"]
+    reason: str = Field(description="bounce, complaint or manual")
+
+
 class SendResult(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     message_id: str
-    status: Literal["sent", "queued"]
+    status: Literal["sent", "queued", "scheduled"]
     to: str
     from_: str = Field(alias="from")
+    suppressed: list[SuppressedRecipient] | None = Field(
+        None,
+        description="cc/bcc addresses on the account's suppression list, dropped from the "
+        "message (present only when some were)",
+    )
+    scheduled_at: str | None = Field(
+        None, description="Scheduled messages: when they are due (UTC, YYYY-MM-DDTHH:MM:SS)"
+    )
 
 
 class SendResponse(BaseModel):
@@ -38,12 +52,14 @@ class FieldProblem(BaseModel):
 class MessageError(BaseModel):
     code: str
     message: str
-    details: list[FieldProblem] | None = None
+    details: list[FieldProblem] | dict[str, Any] | None = None
 
 
 class BatchItem(BaseModel):
     to: str | None = Field(description="The message's `to`, as sent")
-    status: Literal["queued", "failed"]
+    status: Literal["queued", "scheduled", "failed"] = Field(
+        description="scheduled: accepted with a scheduled_at, counted in `queued`"
+    )
     queue_id: int | None = Field(
         None, description="Queue position (queued messages): numeric, increasing per account"
     )
@@ -51,6 +67,10 @@ class BatchItem(BaseModel):
         None, description="For GET /mail/status/{message_id} (queued messages)"
     )
     error: MessageError | None = Field(None, description="Why the message failed (failed only)")
+    suppressed: list[SuppressedRecipient] | None = Field(
+        None, description="Suppressed cc/bcc addresses dropped from it (only when some were)"
+    )
+    scheduled_at: str | None = Field(None, description="Scheduled messages: when they are due")
 
 
 class BatchResult(BaseModel):
@@ -72,14 +92,20 @@ class MessageView(BaseModel):
     from_email: str
     to_email: str
     subject: str
-    status: Literal["queued", "sending", "deferred", "sent", "failed"] = Field(
-        description="queued: accepted, waiting for a sender; sending: being delivered; "
-        "deferred: a temporary failure, retried later; sent: the provider accepted it; "
-        "failed: refused for good (see error_message)"
+    status: Literal["scheduled", "queued", "sending", "deferred", "sent", "failed", "cancelled"] = (
+        Field(
+            description="scheduled: waiting for its scheduled_at; cancelled: cancelled while "
+            "scheduled (final); queued: accepted, waiting for a sender; sending: being delivered; "
+            "deferred: a temporary failure, retried later; sent: the provider accepted it; "
+            "failed: refused for good (see error_message)"
+        )
     )
     error_message: str | None
     sent_at: str | None = Field(description="UTC, YYYY-MM-DDTHH:MM:SS")
     created_at: str = Field(description="UTC, YYYY-MM-DDTHH:MM:SS")
+    scheduled_at: str | None = Field(
+        None, description="Scheduled messages only: when it is (or was) due; UTC"
+    )
     body_purged_at: str | None = Field(
         description="When the html and text were removed under the retention policy "
         "(MESSAGE_RETENTION_DAYS after created_at; UTC); null while the message has them"

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from fastapi.responses import JSONResponse
 
-from mailpass_common import limits, messages, telemetry
+from mailpass_common import bodies, limits, messages, telemetry
 from mailpass_common.api_keys import ApiKeyRecord
 from mailpass_common.broker import JobPublisher
 from mailpass_common.db import Database, Document
@@ -24,8 +24,11 @@ from mailpass_common.ids import new_message_id
 from mailpass_common.jobs import SendJob
 from mailpass_common.providers import ProviderCache
 from mailpass_common.telemetry import log_fields
+from mailpass_gateway.mail import suppressed
+from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.mail.responses import SendResponse, SendResult
+from mailpass_gateway.mail.status import spec_datetime
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
 from mailpass_gateway.rpc import ReplyWaiter
 
@@ -119,6 +122,7 @@ def build_message(
         track_opens=request.track_opens,
         track_clicks=request.track_clicks,
         published=published,
+        scheduled_at=request.scheduled_at,
     )
 
 
@@ -132,12 +136,19 @@ async def send_now(
     waiter: ReplyWaiter,
     domain: str,
     timeout: float,
+    policy: AttachmentPolicy,
 ) -> JSONResponse:
     """``POST /mail/send``: store, publish, and answer with what the sender replied."""
     provider = await default_provider(providers, key.account_id)
+    files = prepare(request, policy)
+    found = await suppressed.lookup(db, key.account_id, suppressed.recipients(request))
+    request, dropped = suppressed.screen(request, found)
     doc = build_message(
         request, key=key, provider=provider, kind=MessageKind.IMMEDIATE, domain=domain
     )
+    await bodies.store(db, attach(doc, files))
+    if request.scheduled_at is not None:
+        return await _schedule(db, doc, dropped)
     reserved = await reserve_send(db, key, provider)
     try:
         await messages.insert_messages(db, [doc])
@@ -147,11 +158,34 @@ async def send_now(
         raise
     MESSAGES_ACCEPTED.labels("send").inc()
     with telemetry.message_scope(doc["_id"]):
-        return await _publish_and_wait(doc, publisher, waiter, timeout)
+        return await _publish_and_wait(doc, publisher, waiter, timeout, dropped)
+
+
+async def _schedule(
+    db: Database, doc: MessageDocument, dropped: list[dict[str, Any]]
+) -> JSONResponse:
+    """A scheduled send: stored now, published by the scheduler when due, within the
+    provider's limits (so nothing is reserved now); 202 ``scheduled``."""
+    await messages.insert_messages(db, [doc])
+    MESSAGES_ACCEPTED.labels("send").inc()
+    result = SendResult(
+        message_id=doc["_id"],
+        status="scheduled",
+        to=doc["to"],
+        from_=doc["from_email"],
+        suppressed=dropped or None,
+        scheduled_at=spec_datetime(doc.get("scheduled_at")),
+    )
+    body = SendResponse(data=result).model_dump(by_alias=True, exclude_none=True)
+    return JSONResponse(body, status_code=202)
 
 
 async def _publish_and_wait(
-    doc: MessageDocument, publisher: JobPublisher, waiter: ReplyWaiter, timeout: float
+    doc: MessageDocument,
+    publisher: JobPublisher,
+    waiter: ReplyWaiter,
+    timeout: float,
+    dropped: list[dict[str, Any]],
 ) -> JSONResponse:
     correlation_id, future = waiter.expect()
     try:
@@ -183,6 +217,7 @@ async def _publish_and_wait(
         status="sent" if sent else "queued",
         to=doc["to"],
         from_=doc["from_email"],
+        suppressed=dropped or None,
     )
-    body: dict[str, Any] = SendResponse(data=result).model_dump(by_alias=True)
+    body: dict[str, Any] = SendResponse(data=result).model_dump(by_alias=True, exclude_none=True)
     return JSONResponse(body, status_code=200 if sent else 202)

@@ -34,7 +34,7 @@ def spec_datetime(value: Any) -> str | None:
 
 
 def message_view(doc: MessageDocument) -> dict[str, Any]:
-    return {
+    view = {
         "message_id": doc["_id"],
         "from_email": doc.get("from_email"),
         "to_email": doc.get("to"),
@@ -45,6 +45,9 @@ def message_view(doc: MessageDocument) -> dict[str, Any]:
         "created_at": spec_datetime(doc.get("created_at")),
         "body_purged_at": spec_datetime(doc.get("body_purged_at")),
     }
+    if doc.get("scheduled_at") is not None:  # only then: the spec's shape stays as it is
+        view["scheduled_at"] = spec_datetime(doc.get("scheduled_at"))
+    return view
 
 
 def event_view(doc: Document) -> dict[str, Any]:

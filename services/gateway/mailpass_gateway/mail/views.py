@@ -23,6 +23,7 @@ from mailpass_gateway.deps import (
 )
 from mailpass_gateway.mail import examples
 from mailpass_gateway.mail.batch import queue_batch
+from mailpass_gateway.mail.files import AttachmentPolicy
 from mailpass_gateway.mail.idempotency import run_idempotent
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import parse_json_object, validate
@@ -72,6 +73,9 @@ _BATCH_SCHEMA["properties"]["messages"]["items"] = _SEND_SCHEMA
             ErrorCode.NO_SMTP_PROVIDER,
             ErrorCode.SEND_LIMIT_EXCEEDED,
             ErrorCode.SEND_FAILED,
+            ErrorCode.RECIPIENT_SUPPRESSED,
+            ErrorCode.ATTACHMENT_REFUSED,
+            ErrorCode.MESSAGE_TOO_LARGE,
         ),
     },
     openapi_extra=openapi_json_body(
@@ -108,6 +112,7 @@ async def send(
             waiter=waiter,
             domain=settings.message_id_domain,
             timeout=settings.send_timeout_seconds,
+            policy=AttachmentPolicy.of(settings),
         ),
     )
 
@@ -152,6 +157,7 @@ async def send_batch(
             providers=providers,
             publisher=publisher,
             domain=settings.message_id_domain,
+            policy=AttachmentPolicy.of(settings),
         )
         return JSONResponse({"success": True, "data": result})
 

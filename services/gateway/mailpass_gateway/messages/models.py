@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from mailpass_common.message_search import MAX_PAGE
 from mailpass_common.validation import email_address, header_text
 
-Status = Literal["queued", "sending", "deferred", "sent", "failed"]
+Status = Literal["scheduled", "queued", "sending", "deferred", "sent", "failed", "cancelled"]
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -94,3 +94,13 @@ class ResendResult(BaseModel):
 class ResendResponse(BaseModel):
     success: bool = True
     data: ResendResult
+
+
+class CancelResult(BaseModel):
+    message_id: str
+    status: Literal["cancelled"]
+
+
+class CancelResponse(BaseModel):
+    success: bool = True
+    data: CancelResult

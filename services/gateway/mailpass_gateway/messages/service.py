@@ -129,6 +129,10 @@ async def resend(
         track_clicks=old.get("track_clicks"),
     )
     doc["resent_from"] = old["_id"]
+    if old.get("attachments"):  # the same stored bytes, under the first message's id
+        doc["attachments"] = old["attachments"]
+        doc["body_chunks"] = old.get("body_chunks", 0)
+        doc["body_id"] = old.get("body_id") or old["_id"]
     reserved = await reserve_send(db, _SandboxAware(caller.account_id, doc["sandbox"]), provider)
     try:
         if not await messages.mark_resent(db, caller.account_id, old["_id"], doc["_id"]):

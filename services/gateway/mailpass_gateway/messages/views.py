@@ -8,12 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from mailpass_common import messages, scheduled
 from mailpass_common.documents import MessageDocument
-from mailpass_common.errors import ErrorCode
+from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_gateway.deps import Db, MailKey, Providers, Publisher, Settings
 from mailpass_gateway.mail.responses import error_responses
-from mailpass_gateway.mail.status import message_view, spec_datetime
+from mailpass_gateway.mail.status import message_view, requested_id, spec_datetime
 from mailpass_gateway.messages.models import (
+    CancelResponse,
     MessageListResponse,
     MessageQuery,
     ResendResponse,
@@ -102,3 +104,35 @@ async def resend_message(
         "resent_from": doc.get("resent_from"),
     }
     return JSONResponse({"success": True, "data": data}, status_code=202)
+
+
+@router.post(
+    "/{message_id}/cancel",
+    response_model=CancelResponse,
+    summary="Cancel a scheduled message before it is due",
+    description="A message sent with `scheduled_at` can be cancelled while it is still "
+    "`scheduled`: it becomes `cancelled` (final) and is never sent. Once the scheduler "
+    "has released it (it is `queued` or further), or it was cancelled already, the answer "
+    "is 409 NOT_CANCELLABLE with its status. `message_id` with or without `<>`, URL-encoded.",
+    responses=error_responses(
+        ErrorCode.UNAUTHORIZED,
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.NOT_CANCELLABLE,
+    ),
+)
+async def cancel_message(message_id: str, key: MailKey, db: Db) -> JSONResponse:
+    wanted = requested_id(message_id)
+    doc = await scheduled.cancel(db, key.account_id, wanted, sandbox=key.test)
+    if doc is None:
+        if not await messages.message_exists(db, key.account_id, wanted, sandbox=key.test):
+            raise ApiError(ErrorCode.NOT_FOUND, "Message not found", {"message_id": wanted})
+        current = await messages.find_message(db, key.account_id, wanted)
+        status = current["status"] if current is not None else None
+        raise ApiError(
+            ErrorCode.NOT_CANCELLABLE,
+            f"Only scheduled messages can be cancelled; this one is {status}",
+            {"message_id": wanted, "status": status},
+        )
+    data = {"message_id": doc["_id"], "status": doc["status"]}
+    return JSONResponse({"success": True, "data": data})

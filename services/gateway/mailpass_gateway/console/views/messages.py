@@ -128,7 +128,11 @@ async def message_detail(message_id: str, request: Request, session: Session, db
     doc = await visible_message(db, session, message_id)
     history = await events.timeline(db, doc)
     names = {p["_id"]: p["name"] for p in await providers.list_providers(db, session.account_id)}
-    final = doc["status"] in (MessageStatus.SENT.value, MessageStatus.FAILED.value)
+    final = doc["status"] in (
+        MessageStatus.SENT.value,
+        MessageStatus.FAILED.value,
+        MessageStatus.CANCELLED.value,
+    )
     return render(
         request,
         "messages/detail.html",

@@ -1,0 +1,152 @@
+"""Each provider's way of proving a notification is its own, as it documents it.
+
+- **SES through SNS**: the message is signed with the key of an X.509 certificate SNS
+  names in ``SigningCertURL`` (``SignatureVersion`` 1: SHA1withRSA, 2: SHA256withRSA)
+  over the message's fields in SNS's documented order. The certificate is fetched only
+  from ``https://sns.<region>.amazonaws.com/…pem`` (or a prefix the operator trusts,
+  ``SNS_TRUSTED_URL_PREFIXES``: how the tests use a certificate of their own), through
+  the egress policy, and kept for an hour. ``SubscribeURL`` is held to the same rule.
+- **SendGrid** (Signed Event Webhook): ECDSA P-256 with SHA-256 over the
+  ``X-Twilio-Email-Event-Webhook-Timestamp`` header followed by the raw body, verified
+  with the account's public key (base64 DER, as SendGrid shows it).
+- **Mailgun**: HMAC-SHA256 of ``timestamp + token`` with the webhook signing key,
+  compared in constant time.
+
+Timestamps (SendGrid, Mailgun) older or newer than ``MAX_SKEW_SECONDS`` are refused,
+so a captured notification cannot be replayed later (it would re-suppress an address
+the account removed meanwhile).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import time
+import urllib.parse
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from mailpass_common.delivery.egress_http import egress_client
+from mailpass_common.egress import EgressPolicy
+
+MAX_SKEW_SECONDS = 600
+CERT_TTL_SECONDS = 3600
+_SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+_SIGNED_FIELDS = {
+    "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
+    "SubscriptionConfirmation": (
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    ),
+}
+_SIGNED_FIELDS["UnsubscribeConfirmation"] = _SIGNED_FIELDS["SubscriptionConfirmation"]
+
+
+class SignatureInvalid(Exception):
+    """The notification is not proven to come from the provider (the text says why)."""
+
+
+def fresh(timestamp: str, now: float | None = None) -> None:
+    try:
+        sent = float(timestamp)
+    except ValueError as exc:
+        raise SignatureInvalid("the timestamp is not a number") from exc
+    if abs((now or time.time()) - sent) > MAX_SKEW_SECONDS:
+        raise SignatureInvalid("the timestamp is too old or in the future")
+
+
+def verify_sendgrid(public_key: str, signature: str, timestamp: str, body: bytes) -> None:
+    fresh(timestamp)
+    try:
+        key = serialization.load_der_public_key(base64.b64decode(public_key))
+        assert isinstance(key, ec.EllipticCurvePublicKey)
+        key.verify(
+            base64.b64decode(signature), timestamp.encode() + body, ec.ECDSA(hashes.SHA256())
+        )
+    except (InvalidSignature, ValueError, AssertionError) as exc:
+        raise SignatureInvalid("the ECDSA signature does not verify") from exc
+
+
+def verify_mailgun(signing_key: str, signature: dict[str, Any]) -> None:
+    timestamp, token = str(signature.get("timestamp", "")), str(signature.get("token", ""))
+    fresh(timestamp)
+    expected = hmac.new(
+        signing_key.encode(), (timestamp + token).encode(), hashlib.sha256
+    ).hexdigest()
+    if not hmac.compare_digest(expected, str(signature.get("signature", ""))):
+        raise SignatureInvalid("the HMAC signature does not verify")
+
+
+def sns_string_to_sign(message: dict[str, Any]) -> bytes:
+    fields = _SIGNED_FIELDS.get(str(message.get("Type")))
+    if fields is None:
+        raise SignatureInvalid(f"unknown SNS message type {message.get('Type')!r}")
+    lines = []
+    for name in fields:
+        if name in message and message[name] is not None:
+            lines += [name, str(message[name])]
+    return ("\n".join(lines) + "\n").encode()
+
+
+class SnsVerifier:
+    def __init__(self, policy: EgressPolicy, trusted_prefixes: list[str]) -> None:
+        self._policy = policy
+        self._trusted = tuple(trusted_prefixes)
+        self._certificates: dict[str, tuple[float, rsa.RSAPublicKey]] = {}
+
+    def trusted_url(self, url: str) -> bool:
+        if any(url.startswith(prefix) for prefix in self._trusted):
+            return True
+        parts = urllib.parse.urlsplit(url)
+        return parts.scheme == "https" and bool(_SNS_HOST.match(parts.hostname or ""))
+
+    async def _get(self, url: str) -> bytes:
+        if not self.trusted_url(url):
+            raise SignatureInvalid("the URL is not an SNS endpoint on amazonaws.com")
+        async with egress_client(self._policy, timeout=10.0) as client:
+            response = await client.get(url)
+        if response.status_code != 200:
+            raise SignatureInvalid(f"{url} answered {response.status_code}")
+        return response.content
+
+    async def _key(self, url: str) -> rsa.RSAPublicKey:
+        cached = self._certificates.get(url)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        if not urllib.parse.urlsplit(url).path.endswith(".pem"):
+            raise SignatureInvalid("the signing certificate URL is not a .pem")
+        certificate = x509.load_pem_x509_certificate(await self._get(url))
+        key = certificate.public_key()
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise SignatureInvalid("the signing certificate has no RSA key")
+        if len(self._certificates) > 64:
+            self._certificates.clear()
+        self._certificates[url] = (time.monotonic() + CERT_TTL_SECONDS, key)
+        return key
+
+    async def verify(self, message: dict[str, Any]) -> None:
+        version = str(message.get("SignatureVersion"))
+        digest = {"1": hashes.SHA1(), "2": hashes.SHA256()}.get(version)
+        if digest is None:
+            raise SignatureInvalid(f"unknown SignatureVersion {version!r}")
+        key = await self._key(str(message.get("SigningCertURL", "")))
+        try:
+            signature = base64.b64decode(str(message.get("Signature", "")))
+            key.verify(signature, sns_string_to_sign(message), padding.PKCS1v15(), digest)
+        except (InvalidSignature, ValueError) as exc:
+            raise SignatureInvalid("the SNS signature does not verify") from exc
+
+    async def confirm_subscription(self, message: dict[str, Any]) -> None:
+        """Visit ``SubscribeURL`` (once verified): SNS starts delivering notifications."""
+        await self._get(str(message.get("SubscribeURL", "")))
