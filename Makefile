@@ -55,7 +55,7 @@ bench: $(STAMP)
 CHAOS_ARGS ?=
 chaos: $(STAMP)
 	scripts/rabbitmq.sh install
-	ENVIRONMENT=development $(BIN)/python -m mailpass_dev.chaos $(CHAOS_ARGS)
+	$(BIN)/python -m mailpass_dev.chaos $(CHAOS_ARGS)
 
 # Regenerate the pinned dependency sets: everything (dev included) for .venv, the runtime
 # subset at the same versions for the image, and checkov's own set.

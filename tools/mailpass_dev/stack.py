@@ -163,7 +163,10 @@ class Stack:
 
     def settings(self) -> CommonSettings:
         """What the services read from the environment, for the harness's own connections."""
-        keys = ("MONGODB_URL", "MONGODB_DATABASE", "AMQP_URL", "AMQP_PREFIX", "SECRET_KEY")
+        keys = (
+            *("ENVIRONMENT", "MONGODB_URL", "MONGODB_DATABASE", "AMQP_URL", "AMQP_PREFIX"),
+            "SECRET_KEY",
+        )
         values: dict[str, Any] = {k.lower(): self.env[k] for k in keys if k in self.env}
         return CommonSettings(**values)
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError
 
 from mailpass_common.db import Database, now_stamp, where
 from mailpass_common.documents import CLAIMABLE, Collections, MessageDocument, MessageStatus
@@ -35,6 +36,27 @@ async def insert_messages(db: Database, docs: Sequence[MessageDocument]) -> None
     """Insert new messages (status ``queued``) in one round trip."""
     if docs:
         await db[Collections.MESSAGES].insert_many(list(docs), ordered=True)  # type: ignore[arg-type]
+
+
+DUPLICATE_KEY = 11000
+
+
+async def insert_new_messages(db: Database, docs: Sequence[MessageDocument]) -> set[str]:
+    """Insert the messages not stored yet, in one round trip; the ids already there.
+
+    For a request run again under its ``Idempotency-Key``: its message ids are the first
+    run's, and what that run stored must not be stored twice.
+    """
+    if not docs:
+        return set()
+    try:
+        await db[Collections.MESSAGES].insert_many(list(docs), ordered=False)  # type: ignore[arg-type]
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != DUPLICATE_KEY for error in errors):
+            raise
+        return {docs[error["index"]]["_id"] for error in errors}
+    return set()
 
 
 async def find_message(db: Database, account_id: str, message_id: str) -> MessageDocument | None:

@@ -28,6 +28,7 @@ from mailpass_dev.stack import Stack
 
 _IN_FLIGHT = re.compile(r"^mailpass_sender_in_flight\s+([0-9.e+]+)", re.MULTILINE)
 RESTART_PAUSE_SECONDS = 0.5
+AIM_SECONDS = 3.0
 
 
 @dataclass
@@ -94,8 +95,14 @@ class Faults:
             n += 1
 
     async def kill_sender(self, name: str) -> Fault:
+        """SIGKILL the sender, preferably while it holds messages (waiting up to
+        ``AIM_SECONDS`` for its in-flight gauge to show some), and start it again."""
         service = self.stack.services[name]
-        in_flight = await _in_flight(service.management_port)
+        deadline = time.monotonic() + AIM_SECONDS
+        while (in_flight := await _in_flight(service.management_port)) == 0:
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
         fault = self._fault("sender_kill", name)
         fault.in_flight = in_flight
         service.signal(signal.SIGKILL)

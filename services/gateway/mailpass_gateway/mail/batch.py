@@ -10,6 +10,10 @@ sandbox), there is nothing to wait for: the gateway publishes the batch at once,
 job of up to a hundred messages, which the sender claims and records together. If that
 publish fails, the messages are in the outbox all the same and the scheduler's recovery
 publishes them.
+
+Under an ``Idempotency-Key``, a batch run again after an interrupted first run names the
+same message ids (one per entry of the request): entries the first run stored keep their
+document and ``queue_id``, and only the others are inserted.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from mailpass_common import limits, messages
 from mailpass_common.api_keys import ApiKeyRecord
 from mailpass_common.broker import JobPublisher
 from mailpass_common.db import Database
-from mailpass_common.documents import MessageDocument, MessageKind, MessageStatus
+from mailpass_common.documents import Collections, MessageDocument, MessageKind, MessageStatus
 from mailpass_common.errors import ApiError
 from mailpass_common.jobs import SendJob
 from mailpass_common.providers import ProviderCache
@@ -29,7 +33,7 @@ from mailpass_common.sequences import queue_id_sequence, reserve_range
 from mailpass_common.telemetry import log_fields
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import message_errors
-from mailpass_gateway.mail.service import build_message, default_provider
+from mailpass_gateway.mail.service import MessageIds, build_message, default_provider
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
 
 log = logging.getLogger(__name__)
@@ -65,14 +69,14 @@ async def queue_batch(
     key: ApiKeyRecord,
     providers: ProviderCache,
     publisher: JobPublisher,
-    domain: str,
+    ids: MessageIds,
 ) -> dict[str, Any]:
     """Store the batch's valid messages as ``queued``; the response's ``data``."""
     provider = await default_provider(providers, key.account_id)
     publish_now = key.test or not limits.windows(provider)
     items: list[dict[str, Any]] = []
     docs: list[MessageDocument] = []
-    for raw in batch.messages:
+    for index, raw in enumerate(batch.messages):
         request, error = message_errors(SendRequest, _with_batch_defaults(raw, batch))
         if request is not None:
             try:
@@ -81,8 +85,9 @@ async def queue_batch(
                     key=key,
                     provider=provider,
                     kind=MessageKind.BATCH,
-                    domain=domain,
+                    domain=ids.domain,
                     published=publish_now,
+                    message_id=ids.of(index),
                 )
             except ApiError as exc:
                 error = exc
@@ -97,8 +102,11 @@ async def queue_batch(
         first = await reserve_range(db, queue_id_sequence(key.account_id), len(docs))
         for offset, doc in enumerate(docs):
             doc["queue_id"] = first + offset
-        await messages.insert_messages(db, docs)
-        MESSAGES_ACCEPTED.labels("send_batch").inc(len(docs))
+        if ids.keyed:
+            await _insert_new(db, docs)
+        else:
+            await messages.insert_messages(db, docs)
+            MESSAGES_ACCEPTED.labels("send_batch").inc(len(docs))
         if publish_now:
             await _publish(publisher, key.account_id, [doc["_id"] for doc in docs])
 
@@ -119,6 +127,21 @@ async def queue_batch(
         "failed": len(results) - len(docs),
         "messages": results,
     }
+
+
+async def _insert_new(db: Database, docs: list[MessageDocument]) -> None:
+    """Insert what an interrupted first run did not store; the stored ones keep their
+    ``queue_id``, which the answer shows."""
+    stored = await messages.insert_new_messages(db, docs)
+    MESSAGES_ACCEPTED.labels("send_batch").inc(len(docs) - len(stored))
+    if stored:
+        found = db[Collections.MESSAGES].find(
+            {"_id": {"$in": sorted(stored)}}, projection={"queue_id": 1}
+        )
+        queue_ids = {doc["_id"]: int(doc["queue_id"]) async for doc in found}
+        for doc in docs:
+            if doc["_id"] in queue_ids:
+                doc["queue_id"] = queue_ids[doc["_id"]]
 
 
 async def _publish(publisher: JobPublisher, account_id: str, message_ids: list[str]) -> None:
