@@ -1,7 +1,9 @@
 """What goes wrong during the run, and the evidence kept about each fault.
 
 While the load runs: a sender is killed with SIGKILL every ``kill_every`` seconds (in
-turn) and started again; the broker is restarted at 40% of the run and MongoDB (an
+turn) and started again, the next kill waiting until the restarted sender is ready (a
+sender killed while it starts has nothing to lose, and two starting senders deliver
+nothing); the broker is restarted at 40% of the run and MongoDB (an
 nx-27017 server this run started) at 70%. For every kill the harness keeps what the
 sender held (its ``mailpass_sender_in_flight`` gauge read just before) and which of the
 tenant's messages were ``sending`` just after: a message delivered twice must be one a
@@ -37,7 +39,7 @@ class Fault:
     target: str
     at: float  # seconds since the run began
     at_unix: float
-    seconds_down: float = 0.0
+    seconds_down: float = 0.0  # sender kills: until the new process was ready
     in_flight: int | None = None  # sender kills: what it held
     sending_after: list[str] = field(default_factory=list)  # sender kills
     error: str | None = None
@@ -89,9 +91,10 @@ class Faults:
 
     async def _kill_senders(self, stop: asyncio.Event, every: float, most: int | None) -> None:
         senders = sorted(name for name in self.stack.services if name.startswith("sender-"))
-        n = 0
-        while (most is None or n < most) and await self._at(every * (n + 1), stop):
+        n, last = 0, 0.0
+        while (most is None or n < most) and await self._at(last + every, stop):
             await self.kill_sender(senders[n % len(senders)])
+            last = time.monotonic() - self.began
             n += 1
 
     async def kill_sender(self, name: str) -> Fault:
@@ -113,6 +116,8 @@ class Faults:
             fault.error = f"sending messages not read: {exc}"
         await asyncio.sleep(RESTART_PAUSE_SECONDS)
         service.start()
+        if not await _ready(service.management_port):
+            fault.error = "not ready again within 120 s"
         fault.seconds_down = round(time.monotonic() - self.began - fault.at, 2)
         return fault
 
@@ -159,6 +164,17 @@ def _wait_for_mongodb(url: str, timeout: float = 60.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+async def _ready(port: int | None, timeout: float = 120.0) -> bool:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    return True
+            await asyncio.sleep(0.2)
+    return False
 
 
 async def _in_flight(port: int | None) -> int | None:

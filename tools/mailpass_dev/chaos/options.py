@@ -5,10 +5,14 @@ happen within minutes instead of hours (every one is an operator setting documen
 the service's ``settings.py``):
 
 - retries after 1, 2, 4, 8, 8 ... seconds instead of 30 s doubling to an hour;
-- a claim's lease of 10 s (a killed sender's messages are claimable again 10 s later)
-  with SMTP timeouts below half of it, and the outcome's recording retried for 6 s;
-- the scheduler every second, republishing lost jobs after 10 s (``queued``), 12 s
-  (``sending``, past the lease) and 30 s (``deferred``, past the longest retry delay);
+- a claim's lease of 30 s (a killed sender's messages are claimable again 30 s later),
+  SMTP timeouts below half of it, and an outcome's recording retried for 20 s;
+- jobs prefetched per sender and queue: 4 (a batch job names up to 100 messages, all
+  claimed when it arrives: the lease must outlast the wait behind them);
+- the scheduler every second, republishing lost jobs after 20 s (``queued``), 35 s
+  (``sending``, past the lease) and 40 s (``deferred``, past the longest retry delay);
+- an Idempotency-Key left ``running`` by a request MongoDB failed under taken over
+  after 45 s (above the 30 s ``/send`` timeout) instead of 5 minutes;
 - a provider's circuit open for 2 s after 5 temporary failures in a row (with 20% of
   transactions failing, five in a row happen a few times in 10,000).
 """
@@ -23,13 +27,15 @@ from typing import Any
 CHAOS_SETTINGS = {
     "SENDER_RETRY_BASE_SECONDS": "1",
     "SENDER_RETRY_MAX_SECONDS": "8",
-    "SENDER_LEASE_SECONDS": "10",
-    "SENDER_RECORD_RETRY_SECONDS": "6",
-    "SMTP_TIMEOUT_SECONDS": "4",
+    "SENDER_LEASE_SECONDS": "30",
+    "SENDER_RECORD_RETRY_SECONDS": "20",
+    "SENDER_PREFETCH": "4",
+    "SMTP_TIMEOUT_SECONDS": "10",
     "CIRCUIT_OPEN_SECONDS": "2",
-    "SCHEDULER_REPUBLISH_AFTER_SECONDS": "10",
-    "SCHEDULER_STALE_SENDING_SECONDS": "12",
-    "SCHEDULER_REPUBLISH_DEFERRED_AFTER_SECONDS": "30",
+    "SCHEDULER_REPUBLISH_AFTER_SECONDS": "20",
+    "SCHEDULER_STALE_SENDING_SECONDS": "35",
+    "SCHEDULER_REPUBLISH_DEFERRED_AFTER_SECONDS": "40",
+    "IDEMPOTENCY_STALE_SECONDS": "45",
     # The tenant's provider is the sink on a loopback port.
     "PROVIDER_ALLOWED_NETWORKS": "127.0.0.0/8",
     # nx-27017 has no TTL monitor: TTL indexes cost a scan per read (README).
@@ -49,7 +55,7 @@ class ChaosOptions:
     kills: int | None  # None: a kill every kill_every seconds while the load runs
     mongo_restarts: int
     senders: int = 2
-    kill_every: float = 5.0
+    kill_every: float = 3.0
     broker_restarts: int = 1
     temp_fail: float = 0.2
     perm_fail: float = 0.01
@@ -95,7 +101,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--send", type=int, help="messages through /send (500)")
     p.add_argument("--duration", type=float, help="seconds the load is spread over (150)")
     p.add_argument("--senders", type=int, default=2, help="sender processes (2)")
-    p.add_argument("--kill-every", type=float, default=5.0, help="seconds between kills (5)")
+    p.add_argument(
+        "--kill-every",
+        type=float,
+        default=3.0,
+        help="seconds from a killed sender being ready again to the next kill (3)",
+    )
     p.add_argument("--kills", type=int, help="most senders killed (default: no limit)")
     p.add_argument("--broker-restarts", type=int, default=1, help="RabbitMQ restarts (1)")
     p.add_argument("--mongo-restarts", type=int, help="MongoDB restarts (1; nx-27017 only)")
