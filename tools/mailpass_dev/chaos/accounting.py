@@ -107,10 +107,15 @@ class Tally:
         }
 
 
+# The sink stamps a message when it has handled its DATA, which on a busy machine can be
+# a little after the sender, killed meanwhile, sent it.
+SINK_LAG_SECONDS = 1.0
+
+
 def _explain(message_id: str, first: float, kills: list[Fault]) -> dict[str, Any] | None:
     """The first kill after the message's first acceptance that found it ``sending``."""
     for kill in kills:
-        if kill.at_unix >= first and message_id in kill.sending_after:
+        if kill.at_unix >= first - SINK_LAG_SECONDS and message_id in kill.sending_after:
             return {"target": kill.target, "at": kill.at, "after": round(kill.at_unix - first, 3)}
     return None
 
