@@ -61,7 +61,7 @@ def test_nothing_accepted_is_lost_under_chaos(tmp_path: Path) -> None:
     assert kinds.count("broker_restart") == 1
     assert all(fault["error"] is None for fault in report["faults"])
     assert load["cut_off"] == load["requests"] // 50 > 0
-    assert load["replayed"] >= 1 and not load["given_up"]
+    assert load["retries"] >= load["cut_off"] and not load["given_up"]
 
     # The figures add up: every accepted message delivered or failed, never both unless a
     # kill delivered it first; failures are exactly the recipients the sink refuses.
