@@ -31,6 +31,7 @@ from mailpass_dev.stack import Stack
 _IN_FLIGHT = re.compile(r"^mailpass_sender_in_flight\s+([0-9.e+]+)", re.MULTILINE)
 RESTART_PAUSE_SECONDS = 0.5
 AIM_SECONDS = 3.0
+SNAPSHOT_SECONDS = 20.0  # below the chaos run's lease (30 s)
 
 
 @dataclass
@@ -110,10 +111,18 @@ class Faults:
         fault.in_flight = in_flight
         service.signal(signal.SIGKILL)
         await asyncio.to_thread(service.wait_stopped, 10)
-        try:
-            fault.sending_after = await self._sending()
-        except pymongo.errors.PyMongoError as exc:
-            fault.error = f"sending messages not read: {exc}"
+        # Read again while MongoDB is restarting: what the dead sender held stays
+        # ``sending`` until its lease runs out, so a later reading is still evidence.
+        deadline = time.monotonic() + SNAPSHOT_SECONDS
+        while True:
+            try:
+                fault.sending_after = await self._sending()
+                break
+            except pymongo.errors.PyMongoError as exc:
+                if time.monotonic() > deadline:
+                    fault.error = f"sending messages not read: {exc}"
+                    break
+                await asyncio.sleep(0.5)
         await asyncio.sleep(RESTART_PAUSE_SECONDS)
         service.start()
         if not await _ready(service.management_port):
