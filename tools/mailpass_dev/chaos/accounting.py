@@ -116,7 +116,8 @@ def _explain(message_id: str, first: float, kills: list[Fault]) -> dict[str, Any
     """The first kill after the message's first acceptance that found it ``sending``."""
     for kill in kills:
         if kill.at_unix >= first - SINK_LAG_SECONDS and message_id in kill.sending_after:
-            return {"target": kill.target, "at": kill.at, "after": round(kill.at_unix - first, 3)}
+            after = max(0.0, round(kill.at_unix - first, 3))  # within the sink's lag: 0
+            return {"target": kill.target, "at": kill.at, "after": after}
     return None
 
 
