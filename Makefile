@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CHECKOV_VENV := $(VENV)/checkov
 
-.PHONY: run test fuzz lint format lock install bench clean
+.PHONY: run test fuzz lint format lock install bench chaos clean
 
 install: $(STAMP)
 
@@ -47,6 +47,15 @@ BENCH_ARGS ?=
 bench: $(STAMP)
 	scripts/rabbitmq.sh ensure-running
 	$(BIN)/python -m mailpass_dev.bench $(BENCH_ARGS)
+
+# The real stack under failure (senders killed, its own RabbitMQ node and MongoDB restarted,
+# a provider failing 20% of transactions, requests cut off): nothing accepted may be lost.
+# CHAOS_ARGS="--quick" for the 1,000-message version `make test` runs; see
+# `$(BIN)/python -m mailpass_dev.chaos --help`. Not part of `make test`.
+CHAOS_ARGS ?=
+chaos: $(STAMP)
+	scripts/rabbitmq.sh install
+	$(BIN)/python -m mailpass_dev.chaos $(CHAOS_ARGS)
 
 # Regenerate the pinned dependency sets: everything (dev included) for .venv, the runtime
 # subset at the same versions for the image, and checkov's own set.

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
+from pymongo.errors import AutoReconnect
 
+from mailpass_common import idempotency, messages
 from mailpass_common.db import Database
 from mailpass_common.documents import Collections
+from mailpass_common.ids import keyed_message_id
 from mailpass_common.security import Permission
 from mailpass_gateway.mail import examples
 from tests.support.smtp import SmtpServer
@@ -173,3 +178,99 @@ async def test_records_expire_after_24_hours(api: httpx.AsyncClient, db: Databas
         spec.get("expireAfterSeconds") == 86400 and spec["key"] == [("created_at", 1)]
         for spec in indexes.values()
     )
+
+
+def _lose_the_first_insert_reply(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The first keyed insert stores its messages, then its reply is lost (MongoDB went
+    away after the write), as in the chaos run's MongoDB restart."""
+    calls: list[int] = []
+    insert = messages.insert_new_messages
+
+    async def insert_then_fail(db: Database, docs: Any) -> set[str]:
+        stored = await insert(db, docs)
+        calls.append(len(docs))
+        if len(calls) == 1:
+            raise AutoReconnect("connection closed")
+        return stored
+
+    monkeypatch.setattr(messages, "insert_new_messages", insert_then_fail)
+    return calls
+
+
+async def test_a_retry_after_an_interrupted_send_finds_its_message_instead_of_a_second(
+    api: httpx.AsyncClient,
+    tenant: Tenant,
+    smtp: SmtpServer,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _lose_the_first_insert_reply(monkeypatch)
+    headers = _keyed(tenant, "interrupted-send")
+    first = await api.post(SEND, json=examples.SEND_REQUEST_CURL, headers=headers)
+    assert first.status_code == 500
+    stored = await db[Collections.MESSAGES].find({}, projection={"_id": 1}).to_list()
+    assert len(stored) == 1  # stored, though the client was told nothing
+
+    retried = await api.post(SEND, json=examples.SEND_REQUEST_CURL, headers=headers)
+    assert retried.status_code == 200, retried.text
+    assert "Idempotent-Replayed" not in retried.headers  # run again, not replayed
+    assert retried.json()["data"]["message_id"] == stored[0]["_id"]
+    assert calls == [1, 1]
+    assert await db[Collections.MESSAGES].count_documents({}) == 1
+    await smtp.wait_for(1)
+    await asyncio.sleep(0.5)
+    assert len(smtp.received) == 1
+    replay = await api.post(SEND, json=examples.SEND_REQUEST_CURL, headers=headers)
+    assert replay.json() == retried.json()
+
+
+async def test_a_retry_after_an_interrupted_batch_keeps_what_was_stored(
+    api: httpx.AsyncClient,
+    tenant: Tenant,
+    smtp: SmtpServer,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _lose_the_first_insert_reply(monkeypatch)
+    headers = _keyed(tenant, "interrupted-batch")
+    first = await api.post(BATCH, json=examples.BATCH_REQUEST, headers=headers)
+    assert first.status_code == 500
+    stored = {
+        doc["_id"]: doc["queue_id"]
+        async for doc in db[Collections.MESSAGES].find({}, projection={"queue_id": 1})
+    }
+    assert len(stored) == 2
+
+    retried = await api.post(BATCH, json=examples.BATCH_REQUEST, headers=headers)
+    assert retried.status_code == 200, retried.text
+    answered = {m["message_id"]: m["queue_id"] for m in retried.json()["data"]["messages"]}
+    assert answered == stored
+    assert await db[Collections.MESSAGES].count_documents({}) == 2
+    await smtp.wait_for(2)
+
+
+async def test_a_taken_over_key_keeps_its_message_ids_and_a_released_one_does_not(
+    db: Database,
+) -> None:
+    fingerprint = idempotency.fingerprint("send", {"to": "a@example.com"})
+    hour = timedelta(hours=1)
+
+    async def begin(stale_after: timedelta) -> idempotency.Claim:
+        return await idempotency.begin(db, "acct", "k", fingerprint, stale_after, test=False)
+
+    first = await begin(hour)
+    assert isinstance(first, idempotency.Started)
+    assert await begin(hour) == idempotency.Conflict("in_progress")
+    # Its gateway died (stale) or its request was interrupted: the retry takes over with
+    # the same nonce, hence the same message ids.
+    stale = await begin(timedelta(0))
+    assert isinstance(stale, idempotency.Started) and stale.nonce == first.nonce
+    await idempotency.interrupt(db, stale)
+    resumed = await begin(hour)
+    assert isinstance(resumed, idempotency.Started) and resumed.nonce == first.nonce
+    assert keyed_message_id("d", resumed.nonce, 3) == keyed_message_id("d", first.nonce, 3)
+    assert keyed_message_id("d", first.nonce, 3) != keyed_message_id("d", first.nonce, 4)
+    # Released: nothing was stored, so the next run is a new request with new ids.
+    await idempotency.release(db, resumed)
+    fresh = await begin(hour)
+    assert isinstance(fresh, idempotency.Started) and fresh.nonce != first.nonce

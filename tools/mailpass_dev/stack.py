@@ -66,6 +66,9 @@ class StackConfig:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     amqp_prefix: str = field(default_factory=lambda: f"mailpass-stack-{secrets.token_hex(4)}")
     mongodb_database: str = field(default_factory=lambda: f"stack_{secrets.token_hex(4)}")
+    # A broker the harness brought itself (``make chaos`` runs a node of its own): used as
+    # is, never started by ``scripts/rabbitmq.sh``. None: ``AMQP_URL`` or the local broker.
+    amqp_url: str | None = None
 
 
 @dataclass
@@ -138,7 +141,9 @@ class Stack:
         self.services: dict[str, Service] = {}
         self.mongodb: Service | None = None
         self._mongo_dir: str | None = None
-        amqp_url = os.environ.get("AMQP_URL", CommonSettings.model_fields["amqp_url"].default)
+        amqp_url = config.amqp_url or os.environ.get(
+            "AMQP_URL", CommonSettings.model_fields["amqp_url"].default
+        )
         self.env: dict[str, str] = {
             **os.environ,
             "ENVIRONMENT": "development",
@@ -231,6 +236,8 @@ class Stack:
                 time.sleep(0.2)
 
     def _ensure_rabbitmq(self) -> None:
+        if self.config.amqp_url is not None:
+            return
         result = subprocess.run(
             [str(REPO_ROOT / "scripts" / "rabbitmq.sh"), "ensure-running"],
             env=self.env,

@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bson import Binary
+from pymongo.errors import BulkWriteError
 
-from mailpass_common.db import Database
+from mailpass_common.db import DUPLICATE_KEY, Database
 from mailpass_common.delivery.base import Attachment
 from mailpass_common.documents import Collections, MessageDocument
 
@@ -49,17 +50,28 @@ def chunk_documents(message_id: str, data: bytes) -> list[dict[str, object]]:
 
 async def store(db: Database, documents: Sequence[dict[str, object]]) -> None:
     """Insert chunk documents (of one message or of a whole batch), a few MiB per round
-    trip (a MongoDB message holds at most 48 MB)."""
+    trip (a MongoDB message holds at most 48 MB). A chunk already stored is kept: chunk ids
+    derive from the message id, so only a request run again under its Idempotency-Key
+    (same ids, same content) meets its first run's chunks."""
     batch: list[dict[str, object]] = []
     size = 0
     for doc in documents:
         batch.append(doc)
         size += len(doc["data"])  # type: ignore[arg-type]
         if size >= 8 * CHUNK_BYTES:
-            await db[Collections.MESSAGE_BODIES].insert_many(batch, ordered=False)
+            await _insert(db, batch)
             batch, size = [], 0
     if batch:
+        await _insert(db, batch)
+
+
+async def _insert(db: Database, batch: list[dict[str, object]]) -> None:
+    try:
         await db[Collections.MESSAGE_BODIES].insert_many(batch, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if not errors or any(error.get("code") != DUPLICATE_KEY for error in errors):
+            raise
 
 
 async def load(db: Database, message_id: str, chunks: int) -> bytes:

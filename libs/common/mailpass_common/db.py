@@ -27,6 +27,9 @@ from mailpass_common.settings import CommonSettings
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]
 
+# The server error code of an insert whose _id (or unique key) is taken.
+DUPLICATE_KEY = 11000
+
 
 def connect(settings: CommonSettings) -> tuple[AsyncMongoClient[Document], Database]:
     client: AsyncMongoClient[Document] = AsyncMongoClient(

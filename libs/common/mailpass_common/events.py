@@ -19,7 +19,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo.errors import BulkWriteError
 
-from mailpass_common.db import Database, Document, where
+from mailpass_common.db import DUPLICATE_KEY, Database, Document, where
 from mailpass_common.documents import Collections, EventType, MessageDocument, MessageStatus
 
 
@@ -41,9 +41,6 @@ def event_document(
         "created_at": created_at or datetime.now(UTC),
         **fields,
     }
-
-
-DUPLICATE_KEY = 11000
 
 
 async def insert_events(db: Database, docs: Sequence[Document]) -> list[Document]:

@@ -10,7 +10,16 @@ was accepted, so a retry must be free to try again). Records live 24 hours: a TT
 ``created_at``, a datetime written by the insert.
 
 A ``running`` record older than ``stale_after`` belongs to a gateway that died mid-request;
-a retry takes it over rather than being refused for a whole day.
+a retry takes it over rather than being refused for a whole day. So does a record marked
+``interrupted``: its request failed without knowing whether its messages were stored
+(MongoDB went away mid-insert, say), so the key may be neither kept nor released.
+
+Exactly one set of messages per key, however the first attempt ended: each record holds a
+random ``nonce`` from which the request's message ids are derived
+(:func:`mailpass_common.ids.keyed_message_id`), and a takeover keeps it. A retry that
+runs the request again therefore names the very messages the first attempt may have
+stored, and the insert finds them there instead of making second ones. Only a record
+that is released (nothing was stored) or expired starts again with a new nonce.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from mailpass_common.db import Database, Document
+from mailpass_common.ids import new_nonce
 
 COLLECTION = "idempotency_keys"
 RETENTION = timedelta(hours=24)
@@ -34,9 +44,10 @@ DONE = "done"
 
 @dataclass(frozen=True)
 class Started:
-    """This request owns the key: run it, then ``complete`` or ``release``."""
+    """This request owns the key: run it, then ``complete``, ``release`` or ``interrupt``."""
 
     record_id: str
+    nonce: str  # the seed of the request's message ids; kept by a takeover
 
 
 @dataclass(frozen=True)
@@ -82,7 +93,8 @@ async def begin(
     test: bool,
 ) -> Claim:
     rid = record_id(account_id, key, test=test)
-    for _ in range(2):
+    nonce = new_nonce()
+    for _ in range(3):
         now = datetime.now(UTC)
         try:
             await db[COLLECTION].insert_one(
@@ -91,35 +103,52 @@ async def begin(
                     "account_id": account_id,
                     "fingerprint": request_fingerprint,
                     "state": RUNNING,
+                    "nonce": nonce,
                     "created_at": now,
                 }
             )
-            return Started(rid)
+            return Started(rid, nonce)
         except DuplicateKeyError:
             existing = await db[COLLECTION].find_one({"_id": rid})
         if existing is None:
             continue  # removed in between (released or expired): try again
-        if _expired(existing, now, stale_after):
-            # Only the retry that deletes this exact version goes on to insert.
-            await db[COLLECTION].delete_one(
-                {"_id": rid, "created_at": existing["created_at"], "state": existing["state"]}
-            )
-            continue
-        if existing["fingerprint"] != request_fingerprint:
+        if _expired(existing, now):
+            nonce = new_nonce()  # a new request: new messages
+        elif existing["fingerprint"] != request_fingerprint:
             return Conflict("different_request")
-        if existing["state"] != DONE:
+        elif existing["state"] == DONE:
+            return Replay(int(existing["status_code"]), str(existing["body"]))
+        elif _abandoned(existing, now, stale_after):
+            # The same request, run again: it names the messages the first run may have
+            # stored (records from before nonces were kept get a new one).
+            nonce = str(existing.get("nonce") or nonce)
+        else:
             return Conflict("in_progress")
-        return Replay(int(existing["status_code"]), str(existing["body"]))
+        # Only the retry that deletes this exact version goes on to insert.
+        await db[COLLECTION].delete_one(
+            {"_id": rid, "created_at": existing["created_at"], "state": existing["state"]}
+        )
     return Conflict("in_progress")
 
 
-def _expired(doc: Document, now: datetime, stale_after: timedelta) -> bool:
+def _age(doc: Document, now: datetime) -> timedelta | None:
     created = doc.get("created_at")
     if not isinstance(created, datetime):
-        return True
-    age = now - (created if created.tzinfo else created.replace(tzinfo=UTC))
+        return None
+    return now - (created if created.tzinfo else created.replace(tzinfo=UTC))
+
+
+def _expired(doc: Document, now: datetime) -> bool:
     # The TTL monitor removes expired records only once a minute.
-    return age > RETENTION or (doc.get("state") == RUNNING and age > stale_after)
+    age = _age(doc, now)
+    return age is None or age > RETENTION
+
+
+def _abandoned(doc: Document, now: datetime, stale_after: timedelta) -> bool:
+    """A running record nobody will finish: its request was interrupted, or its gateway
+    died (it has been running longer than any request may)."""
+    age = _age(doc, now)
+    return bool(doc.get("interrupted")) or (age is not None and age > stale_after)
 
 
 async def complete(db: Database, claim: Started, status_code: int, body: str) -> None:
@@ -131,4 +160,14 @@ async def complete(db: Database, claim: Started, status_code: int, body: str) ->
 
 
 async def release(db: Database, claim: Started) -> None:
+    """Nothing was stored: a retry runs the request afresh."""
     await db[COLLECTION].delete_one({"_id": claim.record_id, "state": RUNNING})
+
+
+async def interrupt(db: Database, claim: Started) -> None:
+    """The request failed without knowing what it stored: the next retry takes it over at
+    once, with the same nonce, so it finds the messages already stored instead of making
+    them twice."""
+    await db[COLLECTION].update_one(
+        {"_id": claim.record_id, "state": RUNNING}, {"$set": {"interrupted": True}}
+    )

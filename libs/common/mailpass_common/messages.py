@@ -24,8 +24,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError
 
-from mailpass_common.db import Database, now_stamp, where
+from mailpass_common.db import DUPLICATE_KEY, Database, now_stamp, where
 from mailpass_common.documents import CLAIMABLE, Collections, MessageDocument, MessageStatus
 
 _CLAIMABLE = [status.value for status in CLAIMABLE]
@@ -35,6 +36,24 @@ async def insert_messages(db: Database, docs: Sequence[MessageDocument]) -> None
     """Insert new messages (status ``queued``) in one round trip."""
     if docs:
         await db[Collections.MESSAGES].insert_many(list(docs), ordered=True)  # type: ignore[arg-type]
+
+
+async def insert_new_messages(db: Database, docs: Sequence[MessageDocument]) -> set[str]:
+    """Insert the messages not stored yet, in one round trip; the ids already there.
+
+    For a request run again under its ``Idempotency-Key``: its message ids are the first
+    run's, and what that run stored must not be stored twice.
+    """
+    if not docs:
+        return set()
+    try:
+        await db[Collections.MESSAGES].insert_many(list(docs), ordered=False)  # type: ignore[arg-type]
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != DUPLICATE_KEY for error in errors):
+            raise
+        return {docs[error["index"]]["_id"] for error in errors}
+    return set()
 
 
 async def find_message(db: Database, account_id: str, message_id: str) -> MessageDocument | None:

@@ -13,7 +13,9 @@ retry or dead-letter job confirmed); if anything fails before that, it is return
 queue (the quorum queue's delivery limit dead-letters a job that keeps failing). While
 the database is unreachable, recording is retried with backoff for up to
 ``sender_record_retry_seconds`` before the jobs are given back: a message the provider
-has accepted is then not sent a second time because of a short failover.
+has accepted is then not sent a second time because of a short failover. Outcomes that
+also need the broker (a retry to park, a dead letter) retry on their own, so a broker
+outage never keeps delivered messages unrecorded.
 
 Replies go to the gateway waiting on ``/send``: the job it published carries
 ``reply_to``; retries do not, so the gateway hears the final outcome or the first
@@ -217,6 +219,24 @@ class QueuePipeline:
         self._decided.put((item, decision))
 
     async def _record(self, batch: Sequence[tuple[Item, Decision]]) -> None:
+        """Record a batch of decisions. Those that also need the broker (a retry to park, a
+        dead letter) are recorded by a task of their own: while RabbitMQ is away they wait
+        and retry, and must not hold up the outcomes that need only MongoDB. A delivered
+        message left unrecorded meanwhile is one a crash of this sender would send again."""
+        brokered = [(item, d) for item, d in batch if d.delay is not None or d.dead_letter]
+        if brokered:
+            task = asyncio.create_task(self._record_with_retries(brokered))
+            self._busy.add(task)
+            task.add_done_callback(self._recorded)
+        plain = [(item, d) for item, d in batch if d.delay is None and not d.dead_letter]
+        if plain:
+            await self._record_with_retries(plain)
+
+    def _recorded(self, task: asyncio.Task[None]) -> None:
+        self._busy.discard(task)
+        self._check_settled()
+
+    async def _record_with_retries(self, batch: Sequence[tuple[Item, Decision]]) -> None:
         decisions = [decision for _, decision in batch]
         settings = self._ctx.settings
         loop = asyncio.get_running_loop()

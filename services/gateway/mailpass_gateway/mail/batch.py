@@ -10,6 +10,11 @@ sandbox), there is nothing to wait for: the gateway publishes the batch at once,
 job of up to a hundred messages, which the sender claims and records together. If that
 publish fails, the messages are in the outbox all the same and the scheduler's recovery
 publishes them.
+
+Under an ``Idempotency-Key``, a batch run again after an interrupted first run names the
+same message ids (one per entry of the request): entries the first run stored keep their
+document and ``queue_id``, and only the others are inserted (their attachment chunks,
+named after the message, are skipped where stored, see :func:`mailpass_common.bodies.store`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from mailpass_common import bodies, limits, messages
 from mailpass_common.api_keys import ApiKeyRecord
 from mailpass_common.broker import JobPublisher
 from mailpass_common.db import Database
-from mailpass_common.documents import MessageDocument, MessageKind, MessageStatus
+from mailpass_common.documents import Collections, MessageDocument, MessageKind, MessageStatus
 from mailpass_common.errors import ApiError
 from mailpass_common.jobs import SendJob
 from mailpass_common.providers import ProviderCache
@@ -31,7 +36,7 @@ from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import message_errors
-from mailpass_gateway.mail.service import build_message, default_provider
+from mailpass_gateway.mail.service import MessageIds, build_message, default_provider
 from mailpass_gateway.mail.status import spec_datetime
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
 
@@ -83,7 +88,7 @@ async def queue_batch(
     key: ApiKeyRecord,
     providers: ProviderCache,
     publisher: JobPublisher,
-    domain: str,
+    ids: MessageIds,
     policy: AttachmentPolicy,
 ) -> dict[str, Any]:
     """Store the batch's valid messages as ``queued``; the response's ``data``."""
@@ -106,7 +111,7 @@ async def queue_batch(
             for a in suppressed.recipients(request)
         ),
     )
-    for raw, (request, error) in zip(batch.messages, checked, strict=True):
+    for index, (raw, (request, error)) in enumerate(zip(batch.messages, checked, strict=True)):
         if request is not None:
             try:
                 files = prepare(request, policy)
@@ -116,8 +121,9 @@ async def queue_batch(
                     key=key,
                     provider=provider,
                     kind=MessageKind.BATCH,
-                    domain=domain,
+                    domain=ids.domain,
                     published=publish_now,
+                    message_id=ids.of(index),
                 )
             except ApiError as exc:
                 error = exc
@@ -134,8 +140,11 @@ async def queue_batch(
         for offset, doc in enumerate(docs):
             doc["queue_id"] = first + offset
         await bodies.store(db, chunk_docs)
-        await messages.insert_messages(db, docs)
-        MESSAGES_ACCEPTED.labels("send_batch").inc(len(docs))
+        if ids.keyed:
+            await _insert_new(db, docs)
+        else:
+            await messages.insert_messages(db, docs)
+            MESSAGES_ACCEPTED.labels("send_batch").inc(len(docs))
         # Scheduled messages wait for the scheduler whatever the limits.
         now = [doc["_id"] for doc in docs if doc["status"] == MessageStatus.QUEUED.value]
         if publish_now and now:
@@ -148,6 +157,21 @@ async def queue_batch(
         "failed": len(results) - len(docs),
         "messages": results,
     }
+
+
+async def _insert_new(db: Database, docs: list[MessageDocument]) -> None:
+    """Insert what an interrupted first run did not store; the stored ones keep their
+    ``queue_id``, which the answer shows."""
+    stored = await messages.insert_new_messages(db, docs)
+    MESSAGES_ACCEPTED.labels("send_batch").inc(len(docs) - len(stored))
+    if stored:
+        found = db[Collections.MESSAGES].find(
+            {"_id": {"$in": sorted(stored)}}, projection={"queue_id": 1}
+        )
+        queue_ids = {doc["_id"]: int(doc["queue_id"]) async for doc in found}
+        for doc in docs:
+            if doc["_id"] in queue_ids:
+                doc["queue_id"] = queue_ids[doc["_id"]]
 
 
 async def _publish(publisher: JobPublisher, account_id: str, message_ids: list[str]) -> None:

@@ -20,7 +20,7 @@ from mailpass_common.broker import JobPublisher
 from mailpass_common.db import Database, Document
 from mailpass_common.documents import MessageDocument, MessageKind, MessageStatus, new_message
 from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.ids import new_message_id
+from mailpass_common.ids import keyed_message_id, new_message_id
 from mailpass_common.jobs import SendJob
 from mailpass_common.providers import ProviderCache
 from mailpass_common.telemetry import log_fields
@@ -33,6 +33,26 @@ from mailpass_gateway.metrics import MESSAGES_ACCEPTED
 from mailpass_gateway.rpc import ReplyWaiter
 
 log = logging.getLogger(__name__)
+
+
+class MessageIds:
+    """Where a request's message ids come from: fresh random ones, or, under an
+    ``Idempotency-Key``, ones derived from its record's nonce, the same on every run of
+    the request (so a retry finds what an interrupted first run stored)."""
+
+    def __init__(self, domain: str, nonce: str | None = None) -> None:
+        self.domain = domain
+        self.nonce = nonce
+
+    @property
+    def keyed(self) -> bool:
+        return self.nonce is not None
+
+    def of(self, index: int) -> str:
+        """The id of the request's ``index``-th message."""
+        if self.nonce is None:
+            return new_message_id(self.domain)
+        return keyed_message_id(self.domain, self.nonce, index)
 
 
 class Caller(Protocol):
@@ -88,6 +108,7 @@ def build_message(
     kind: MessageKind,
     domain: str,
     published: bool | None = None,
+    message_id: str | None = None,
 ) -> MessageDocument:
     """The message document for a request; the provider's defaults fill the sender."""
     from_email = request.from_email or provider.get("from_email")
@@ -103,7 +124,7 @@ def build_message(
             ],
         )
     return new_message(
-        message_id=new_message_id(domain),
+        message_id=message_id or new_message_id(domain),
         account_id=key.account_id,
         kind=kind,
         sandbox=key.test,
@@ -134,40 +155,63 @@ async def send_now(
     providers: ProviderCache,
     publisher: JobPublisher,
     waiter: ReplyWaiter,
-    domain: str,
+    ids: MessageIds,
     timeout: float,
     policy: AttachmentPolicy,
 ) -> JSONResponse:
-    """``POST /mail/send``: store, publish, and answer with what the sender replied."""
+    """``POST /mail/send``: store, publish, and answer with what the sender replied.
+
+    Run again under its ``Idempotency-Key`` after an interrupted first run, it may find
+    its message stored already: it then publishes it again (the claim makes a second job
+    harmless) and answers with what the sender replies about it.
+    """
     provider = await default_provider(providers, key.account_id)
     files = prepare(request, policy)
     found = await suppressed.lookup(db, key.account_id, suppressed.recipients(request))
     request, dropped = suppressed.screen(request, found)
     doc = build_message(
-        request, key=key, provider=provider, kind=MessageKind.IMMEDIATE, domain=domain
+        request,
+        key=key,
+        provider=provider,
+        kind=MessageKind.IMMEDIATE,
+        domain=ids.domain,
+        message_id=ids.of(0),
     )
     await bodies.store(db, attach(doc, files))
     if request.scheduled_at is not None:
-        return await _schedule(db, doc, dropped)
+        return await _schedule(db, doc, dropped, keyed=ids.keyed)
     reserved = await reserve_send(db, key, provider)
+    stored_before = False
     try:
-        await messages.insert_messages(db, [doc])
+        if ids.keyed:
+            stored_before = bool(await messages.insert_new_messages(db, [doc]))
+        else:
+            await messages.insert_messages(db, [doc])
     except BaseException:
         if reserved:  # nothing was stored: the send it was reserved for will not happen
             await limits.give_back(db, provider)
         raise
-    MESSAGES_ACCEPTED.labels("send").inc()
+    if stored_before:
+        if reserved:  # the first run reserved for this message already
+            await limits.give_back(db, provider)
+    else:
+        MESSAGES_ACCEPTED.labels("send").inc()
     with telemetry.message_scope(doc["_id"]):
         return await _publish_and_wait(doc, publisher, waiter, timeout, dropped)
 
 
 async def _schedule(
-    db: Database, doc: MessageDocument, dropped: list[dict[str, Any]]
+    db: Database, doc: MessageDocument, dropped: list[dict[str, Any]], *, keyed: bool
 ) -> JSONResponse:
     """A scheduled send: stored now, published by the scheduler when due, within the
-    provider's limits (so nothing is reserved now); 202 ``scheduled``."""
-    await messages.insert_messages(db, [doc])
-    MESSAGES_ACCEPTED.labels("send").inc()
+    provider's limits (so nothing is reserved now); 202 ``scheduled``. Under an
+    Idempotency-Key, a message an interrupted first run stored is not stored again."""
+    if keyed:
+        if not await messages.insert_new_messages(db, [doc]):
+            MESSAGES_ACCEPTED.labels("send").inc()
+    else:
+        await messages.insert_messages(db, [doc])
+        MESSAGES_ACCEPTED.labels("send").inc()
     result = SendResult(
         message_id=doc["_id"],
         status="scheduled",

@@ -33,7 +33,7 @@ from mailpass_gateway.mail.responses import (
     StatusResponse,
     error_responses,
 )
-from mailpass_gateway.mail.service import send_now
+from mailpass_gateway.mail.service import MessageIds, send_now
 from mailpass_gateway.mail.status import MAX_MESSAGE_ID_CHARS, message_status, requested_id
 
 router = APIRouter(prefix="/api/v1/mail", tags=["mail"])
@@ -103,14 +103,15 @@ async def send(
         endpoint="send",
         body=data,
         stale_after=timedelta(seconds=settings.idempotency_stale_seconds),
-        produce=lambda: send_now(
+        domain=settings.message_id_domain,
+        produce=lambda ids: send_now(
             db,
             body,
             key=key,
             providers=providers,
             publisher=publisher,
             waiter=waiter,
-            domain=settings.message_id_domain,
+            ids=ids,
             timeout=settings.send_timeout_seconds,
             policy=AttachmentPolicy.of(settings),
         ),
@@ -149,14 +150,14 @@ async def send_batch(
     data = parse_json_object(await request.body())
     batch = validate(BatchRequest, data)
 
-    async def produce() -> JSONResponse:
+    async def produce(ids: MessageIds) -> JSONResponse:
         result = await queue_batch(
             db,
             batch,
             key=key,
             providers=providers,
             publisher=publisher,
-            domain=settings.message_id_domain,
+            ids=ids,
             policy=AttachmentPolicy.of(settings),
         )
         return JSONResponse({"success": True, "data": result})
@@ -169,6 +170,7 @@ async def send_batch(
         endpoint="send-batch",
         body=data,
         stale_after=timedelta(seconds=settings.idempotency_stale_seconds),
+        domain=settings.message_id_domain,
         produce=produce,
     )
 

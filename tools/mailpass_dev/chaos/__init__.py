@@ -1,0 +1,1 @@
+"""``make chaos``: the real stack under failure, and proof that nothing accepted was lost."""
