@@ -39,6 +39,8 @@ class CapturingHandler:
     arrived: asyncio.Event | None = None
     # Recipients refused at RCPT, with the reply to give; e.g. {"gone@x.test": "550 5.1.1 ..."}.
     refuse_rcpt: dict[str, str] = field(default_factory=dict)
+    # Seconds each DATA takes before its answer: a slow relay.
+    data_delay: float = 0.0
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -50,6 +52,8 @@ class CapturingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         if self.fail_next:
             return self.fail_next.pop(0)
         if self.on_data is not None:

@@ -90,7 +90,11 @@ class SenderService:
             # A channel per queue: its own prefetch, and one queue's acks never wait on
             # the other's deliveries.
             channel = await connection.channel()
-            await channel.set_qos(prefetch_count=settings.sender_prefetch)
+            await channel.set_qos(
+                prefetch_count=settings.sender_batch_prefetch
+                if kind is MessageKind.BATCH
+                else settings.sender_prefetch
+            )
             queues = await broker.declare(channel, topology)
             pipeline = QueuePipeline(kind, context)
             await pipeline.start(channel, queues[kind])

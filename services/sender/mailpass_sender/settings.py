@@ -12,6 +12,11 @@ class SenderSettings(ServiceSettings):
     # concurrently up to each provider's connection cap; the rest wait their turn, so
     # this bounds memory and how many jobs a dying sender hands back.
     sender_prefetch: int = Field(default=256, ge=1)
+    # The batch queue's prefetch, in jobs of up to 100 messages each. Its messages are
+    # claimed as they arrive, so this bounds what one sender holds claimed: 8 jobs (800
+    # messages) keep every connection busy, are all delivered well within the lease even
+    # by a slow relay, and are all a killed sender leaves waiting for their lease.
+    sender_batch_prefetch: int = Field(default=8, ge=1)
     # Most messages claimed, and outcomes recorded, in one database round trip.
     sender_batch_size: int = Field(default=100, ge=1, le=1000)
     # How long the batch queue's pipeline waits for more jobs before claiming a partial
