@@ -116,11 +116,21 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("account_id", ASCENDING)]),
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
     ],
+    # Webhooks (mailpass_common.webhooks): an account's endpoints; the relay's pending
+    # events, oldest claim first; an endpoint's attempts, newest first.
+    Collections.WEBHOOK_ENDPOINTS: [IndexModel([("account_id", ASCENDING)])],
+    Collections.WEBHOOK_EVENTS: [IndexModel([("state", ASCENDING), ("lease_until", ASCENDING)])],
+    Collections.WEBHOOK_ATTEMPTS: [IndexModel([("endpoint_id", ASCENDING), ("_id", ASCENDING)])],
 }
 
 
 # Deleted whole once they are older than MESSAGE_METADATA_RETENTION_DAYS (TTL indexes).
-TTL_COLLECTIONS = (Collections.MESSAGES, Collections.EVENTS)
+TTL_COLLECTIONS = (
+    Collections.MESSAGES,
+    Collections.EVENTS,
+    Collections.WEBHOOK_EVENTS,
+    Collections.WEBHOOK_ATTEMPTS,
+)
 TTL_FIELD = "created_at"
 
 

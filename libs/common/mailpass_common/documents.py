@@ -14,6 +14,8 @@ Collections:
                  sessions, one-time sign-in links and sign-in attempt windows
                  (:mod:`mailpass_common.console_auth`)
 - ``circuits``  circuit breakers the senders report open (:mod:`mailpass_common.circuits`)
+- ``webhook_endpoints``, ``webhook_events``, ``webhook_attempts``  webhooks: endpoints,
+                 the outbox of events to deliver, attempts (:mod:`mailpass_common.webhooks`)
 
 Timestamps written by updates use ``$currentDate`` (the database's clock): a ``$set`` of a
 datetime is stored as a string by the nx-27017 wire server used in development, while
@@ -38,6 +40,9 @@ class Collections:
     CONSOLE_LINKS = "console_links"
     CONSOLE_SIGNINS = "console_signins"
     CIRCUITS = "circuits"
+    WEBHOOK_ENDPOINTS = "webhook_endpoints"
+    WEBHOOK_EVENTS = "webhook_events"
+    WEBHOOK_ATTEMPTS = "webhook_attempts"
 
 
 class MessageStatus(StrEnum):
