@@ -35,6 +35,7 @@ from mailpass_gateway.rpc import ReplyWaiter
 from mailpass_gateway.settings import GatewaySettings
 from mailpass_gateway.stats.service import StatsCache
 from mailpass_gateway.stats.views import router as stats_router
+from mailpass_gateway.webhooks.views import router as webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(stats_router)
     app.include_router(providers_router)
     app.include_router(keys_router)
+    app.include_router(webhooks_router)
     install_console(app)
     # Added before the measuring, so it runs inside it: refusals are measured too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
