@@ -120,7 +120,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     # events, oldest claim first; an endpoint's attempts, newest first.
     Collections.WEBHOOK_ENDPOINTS: [IndexModel([("account_id", ASCENDING)])],
     Collections.WEBHOOK_EVENTS: [IndexModel([("state", ASCENDING), ("lease_until", ASCENDING)])],
-    Collections.WEBHOOK_ATTEMPTS: [IndexModel([("endpoint_id", ASCENDING), ("_id", ASCENDING)])],
+    Collections.WEBHOOK_ATTEMPTS: [IndexModel([("endpoint_id", ASCENDING), ("seq", ASCENDING)])],
 }
 
 

@@ -30,14 +30,14 @@ class WebhookSettings(ServiceSettings):
 
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
+    def _schedule_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("webhook_retry_schedule")
     @classmethod
-    def _seconds(cls, value: list[str]) -> list[str]:
+    def _schedule_seconds(cls, value: list[str]) -> list[str]:
         for item in value:
             if float(item) <= 0:
                 raise ValueError(f"{item!r}: retry delays are positive seconds")

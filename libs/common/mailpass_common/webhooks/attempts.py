@@ -5,8 +5,10 @@
      characters of the body, one line) | None, error | None, duration_ms,
      next_attempt_in_seconds | None, created_at}
 
-Pages follow ``_id`` (ObjectIds grow with time): the index ``(endpoint_id, _id)`` serves
-both the first page and every next one, and a cursor is the last id shown.
+Pages follow ``seq``, the ``_id`` as hex text (ObjectIds grow with time, and so does
+their hex): the index ``(endpoint_id, seq)`` serves the first page and every next one,
+and a cursor is the last id shown. (Not an index on ``_id`` itself: nx-27017 cannot
+index ``_id`` inside a compound index.)
 """
 
 from __future__ import annotations
@@ -44,8 +46,10 @@ async def record_attempt(
     duration_ms: int,
     next_attempt_in_seconds: float | None,
 ) -> Document:
+    oid = ObjectId()
     doc: Document = {
-        "_id": ObjectId(),
+        "_id": oid,
+        "seq": str(oid),
         "endpoint_id": endpoint["_id"],
         "account_id": endpoint["account_id"],
         "event_id": event["_id"],
