@@ -15,7 +15,10 @@ def test_a_signature_verifies_with_the_reference_library() -> None:
     assert secret.startswith("whsec_")
     body = b'{"type":"sent","data":{"message_id":"<a@b>"}}'
     headers = signed_headers([secret], "msg_1", int(time.time()), body)
-    assert Webhook(secret).verify(body, headers) == {"type": "sent", "data": {"message_id": "<a@b>"}}
+    assert Webhook(secret).verify(body, headers) == {
+        "type": "sent",
+        "data": {"message_id": "<a@b>"},
+    }
 
 
 def test_during_a_rotation_either_secret_verifies() -> None:
