@@ -26,6 +26,7 @@ METRICS_MODULES = [
     "mailpass_sender.metrics",
     "mailpass_tracker.metrics",
     "mailpass_scheduler.metrics",
+    "mailpass_webhooks.metrics",
 ]
 SUFFIXES = {
     "counter": ["_total"],
