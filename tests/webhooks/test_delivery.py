@@ -265,3 +265,44 @@ async def test_a_private_address_is_refused_when_saved_and_when_connecting(
     first = page["attempts"][-1]
     assert first["status_code"] is None
     assert "egress" in first["error"] and "private" in first["error"]
+
+
+async def test_a_deferral_then_a_failure_are_reported_by_the_sender(
+    db: Database,
+    service_env: dict[str, Any],
+    smtp: SmtpServer,
+    api: httpx.AsyncClient,
+    webhooks: Any,
+    receiver: Receiver,
+) -> None:
+    tenant = await make_tenant(
+        db,
+        service_env,
+        "acme",
+        smtp_port=smtp.port,
+        permissions=(Permission.MAIL, Permission.WEBHOOKS),
+    )
+    endpoint = await add_endpoint(api, tenant, receiver.url("/outcomes"), ["deferred", "failed"])
+    smtp.handler.fail_next = ["451 4.3.0 Try again later", "550 5.1.1 No such user"]
+    async with running_sender(
+        service_env, management_port=0, sender_retry_base_seconds=0.2, sender_retry_jitter=0
+    ):
+        sent = await api.post(
+            "/api/v1/mail/send",
+            json={"to": "ann@example.com", "subject": "Hi", "text": "x"},
+            headers=tenant.headers,
+        )
+        assert sent.status_code == 202, sent.text
+        await receiver.wait_for(lambda: len(receiver.at("/outcomes")) == 2)
+    deferred, failed = (verified(h, endpoint["secret"]) for h in receiver.at("/outcomes"))
+    assert deferred["type"] == "deferred" and "451" in deferred["data"]["error"]
+    assert deferred["data"]["retry_in_seconds"] == 0.2
+    assert failed["type"] == "failed" and "550" in failed["data"]["error"]
+    assert failed["data"]["message_id"] == sent.json()["data"]["message_id"]
+
+    # The service's metrics count the deliveries.
+    port = webhooks.management.port
+    async with httpx.AsyncClient() as client:
+        metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    assert 'mailpass_webhook_deliveries_total{outcome="succeeded"}' in metrics
+    assert "mailpass_webhook_delivery_duration_seconds_bucket" in metrics
