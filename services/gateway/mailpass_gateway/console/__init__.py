@@ -12,7 +12,15 @@ from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_gateway.console.headers import install_console_headers
 from mailpass_gateway.console.pages import STATIC
 from mailpass_gateway.console.routing import ConsoleRoute
-from mailpass_gateway.console.views import auth, keys, messages, overview, providers, sandbox
+from mailpass_gateway.console.views import (
+    auth,
+    keys,
+    messages,
+    overview,
+    providers,
+    sandbox,
+    webhooks,
+)
 
 _unknown = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -24,7 +32,7 @@ async def unknown_page(path: str) -> None:
 
 def install_console(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (auth, overview, providers, keys, messages, sandbox):
+    for module in (auth, overview, providers, keys, messages, sandbox, webhooks):
         app.include_router(module.router)
     app.include_router(_unknown)
     install_console_headers(app)

@@ -29,6 +29,8 @@ NOTICES = {
     "provider-default": "Default provider changed: /send uses it from now on.",
     "provider-tested": "Test finished: the result is shown on the provider.",
     "key-revoked": "API key revoked: requests with it are refused from now on.",
+    "webhook-deleted": "Webhook endpoint deleted: nothing more is sent to it.",
+    "webhook-replayed": "Replay queued: the event is sent again with its webhook-id.",
     "signed-out": "You are signed out.",
     "session-ended": "Your session ended. Sign in again.",
 }

@@ -9,7 +9,7 @@ from mailpass_common.api_keys import ApiKeyRecord
 from mailpass_common.db import Database, Document
 from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_common.settings import CommonSettings
-from mailpass_common.webhooks import endpoints
+from mailpass_common.webhooks import attempts, endpoints, outbox
 from mailpass_common.webhooks.urls import url_problem
 
 
@@ -58,3 +58,19 @@ async def checked_url(url: str, settings: CommonSettings) -> str:
             [{"field": "url", "message": problem}],
         )
     return url
+
+
+async def replay(db: Database, account_id: str, endpoint: Document, attempt_id: str) -> Document:
+    """The attempt's event queued again for the endpoint (its outbox document)."""
+    endpoint_id = endpoint["_id"]
+    found = await attempts.get_attempt(db, account_id, endpoint_id, attempt_id)
+    event = None if found is None else await outbox.get_event(db, account_id, found["event_id"])
+    if event is None:
+        raise ApiError(ErrorCode.NOT_FOUND, f"No attempt {attempt_id!r} of this endpoint")
+    if not endpoint.get("enabled"):
+        raise ApiError(
+            ErrorCode.WEBHOOK_DISABLED,
+            "This webhook endpoint is disabled: enable it (PATCH enabled=true) before replaying",
+            {"endpoint_id": endpoint_id},
+        )
+    return await outbox.replay(db, event, endpoint_id)

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.webhooks import attempts, endpoints, outbox
+from mailpass_common.webhooks import attempts, endpoints
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, Settings, WebhooksKey
 from mailpass_gateway.mail.responses import error_responses
@@ -32,7 +32,7 @@ from mailpass_gateway.webhooks.models import (
     WebhookUpdate,
     WebhookView,
 )
-from mailpass_gateway.webhooks.service import checked_url, endpoint_view, owned_endpoint
+from mailpass_gateway.webhooks.service import checked_url, endpoint_view, owned_endpoint, replay
 
 router = APIRouter(
     prefix="/api/v1/webhooks",
@@ -189,17 +189,7 @@ async def replay_attempt(
     endpoint_id: str, attempt_id: str, key: WebhooksKey, db: Db
 ) -> ReplayResponse:
     endpoint = await owned_endpoint(db, key, endpoint_id)
-    found = await attempts.get_attempt(db, key.account_id, endpoint_id, attempt_id)
-    event = None if found is None else await outbox.get_event(db, key.account_id, found["event_id"])
-    if event is None:
-        raise ApiError(ErrorCode.NOT_FOUND, f"No attempt {attempt_id!r} of this endpoint")
-    if not endpoint.get("enabled"):
-        raise ApiError(
-            ErrorCode.WEBHOOK_DISABLED,
-            "This webhook endpoint is disabled: enable it (PATCH enabled=true) before replaying",
-            {"endpoint_id": endpoint_id},
-        )
-    doc = await outbox.replay(db, event, endpoint_id)
+    doc = await replay(db, key.account_id, endpoint, attempt_id)
     return ReplayResponse(
         data=Replayed(event_id=doc["_id"], webhook_id=doc["webhook_id"], endpoint_id=endpoint_id)
     )
