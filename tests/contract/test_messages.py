@@ -64,6 +64,7 @@ async def test_pages_newest_first_with_the_status_fields_and_a_cursor(
         "resent_as": None,
         "sent_at": newest["sent_at"],
         "created_at": newest["created_at"],
+        "body_purged_at": None,
     }
     assert newest["sent_at"] and newest["created_at"]
     second = await api.get(

@@ -23,7 +23,13 @@ from pymongo import AsyncMongoClient
 
 from mailpass_common import api_keys, events, idempotency, limits, messages, outbox
 from mailpass_common.db import Database, connect, ensure_indexes
-from mailpass_common.documents import Collections, MessageKind, MessageStatus, new_message
+from mailpass_common.documents import (
+    Collections,
+    EventType,
+    MessageKind,
+    MessageStatus,
+    new_message,
+)
 from mailpass_common.ids import new_message_id
 from mailpass_common.settings import CommonSettings
 from tests.support.tenants import add_provider, make_account, smtp_config
@@ -80,11 +86,25 @@ async def _stock(db: Database, env: dict[str, Any], sent: int) -> Stocked:
                 sent_at=long_ago,
             )
         await messages.insert_messages(db, history)
+        # The history's tracking: an open for every delivered message (the status page's
+        # events and totals must not grow with them).
+        await events.insert_events(db, [_open(doc) for doc in history])
     queued = [message(MessageKind.BATCH, sent + i) for i in range(2000)]
     immediate = [message(MessageKind.IMMEDIATE, sent + 2000 + i) for i in range(2000)]
     await messages.insert_messages(db, queued + immediate)
+    await events.insert_events(db, [_open(doc) for doc in immediate[:20] for _ in range(3)])
     return Stocked(
         db, account_id, provider, key, [d["_id"] for d in queued], [d["_id"] for d in immediate]
+    )
+
+
+def _open(message: dict[str, Any]) -> dict[str, Any]:
+    return events.event_document(
+        message_id=message["_id"],
+        account_id=message["account_id"],
+        event_type=EventType.OPEN,
+        sandbox=False,
+        classification="human",
     )
 
 
@@ -117,7 +137,9 @@ def _operations(s: Stocked) -> dict[str, Operation]:
     async def status(run: int) -> Any:
         doc = await messages.find_message(db, s.account_id, s.immediate[run])
         assert doc is not None
-        return await events.page(db, doc, limit=100)
+        found = await events.page(db, doc, limit=100)
+        assert found.totals == {"open": 3}, found.totals
+        return found
 
     return {
         "claim one": claim_one,

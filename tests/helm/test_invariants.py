@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import base64
 
+from mailpass_common.settings import CommonSettings
 from tests.helm.chart import (
     NAMESPACE,
     RELEASE,
+    REQUIRED_VALUES,
     Manifest,
     Rendered,
     component_of,
     containers,
+    deep_merge,
     pod_template,
+    render,
+    render_error,
     workloads,
 )
 
@@ -321,3 +326,24 @@ def test_webhooks_reach_endpoints_over_https_but_no_private_range(scenario: Rend
         "169.254.0.0/16",
         "100.64.0.0/10",
     }
+
+
+def test_retention_reaches_the_services_settings() -> None:
+    values = deep_merge(
+        REQUIRED_VALUES,
+        {"config": {"messageRetentionDays": 7, "messageMetadataRetentionDays": 30.5}},
+    )
+    config = scenario_config(render(values))
+    assert (config["MESSAGE_RETENTION_DAYS"], config["MESSAGE_METADATA_RETENTION_DAYS"]) == (
+        "7",
+        "30.5",
+    )
+    settings = CommonSettings(
+        message_retention_days=config["MESSAGE_RETENTION_DAYS"],  # type: ignore[arg-type]
+        message_metadata_retention_days=config["MESSAGE_METADATA_RETENTION_DAYS"],  # type: ignore[arg-type]
+        secret_key="x" * 32,  # type: ignore[arg-type]
+    )
+    assert (settings.message_retention_days, settings.message_metadata_retention_days) == (7, 30.5)
+    assert "messageRetentionDays" in render_error(
+        deep_merge(REQUIRED_VALUES, {"config": {"messageRetentionDays": -1}})
+    )

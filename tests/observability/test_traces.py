@@ -28,7 +28,7 @@ from tests.support.stack import running_gateway, running_sender
 from tests.support.tenants import make_tenant
 from tests.support.tracing import exported_spans, trace_hex, tracing_without_exporter
 
-STARTUP_COMMANDS = {"ping", "createIndexes"}
+STARTUP_COMMANDS = {"ping", "createIndexes", "listIndexes"}
 MESSAGE = {"to": "user@example.com", "subject": "Hello", "text": "Hi there"}
 
 

@@ -138,10 +138,13 @@ class Stack:
         self.services: dict[str, Service] = {}
         self.mongodb: Service | None = None
         self._mongo_dir: str | None = None
-        amqp_url = os.environ.get("AMQP_URL", CommonSettings().amqp_url)
+        amqp_url = os.environ.get("AMQP_URL", CommonSettings.model_fields["amqp_url"].default)
         self.env: dict[str, str] = {
             **os.environ,
             "ENVIRONMENT": "development",
+            # The SMTP sinks listen on loopback, on ports of their own.
+            "PROVIDER_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+            "PROVIDER_ALLOWED_SMTP_PORTS": "1024-65535",
             "MONGODB_DATABASE": config.mongodb_database,
             "AMQP_URL": amqp_url,
             "AMQP_PREFIX": config.amqp_prefix,
@@ -160,7 +163,14 @@ class Stack:
 
     def settings(self) -> CommonSettings:
         """What the services read from the environment, for the harness's own connections."""
-        keys = ("MONGODB_URL", "MONGODB_DATABASE", "AMQP_URL", "AMQP_PREFIX", "SECRET_KEY")
+        keys = (
+            "ENVIRONMENT",
+            "MONGODB_URL",
+            "MONGODB_DATABASE",
+            "AMQP_URL",
+            "AMQP_PREFIX",
+            "SECRET_KEY",
+        )
         values: dict[str, Any] = {k.lower(): self.env[k] for k in keys if k in self.env}
         return CommonSettings(**values)
 

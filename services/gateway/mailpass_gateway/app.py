@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from opentelemetry import trace
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mailpass_common import db as dbmod
 from mailpass_common import idempotency, telemetry
@@ -118,25 +119,43 @@ def _keep_example_nulls(app: FastAPI) -> None:
 
 
 def _measure(app: FastAPI) -> None:
-    """The RED metrics of every request; the request's span is the instrumentation's."""
+    app.add_middleware(MeasureRequests)
 
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+
+class MeasureRequests:
+    """The RED metrics of every request (the request's span is the instrumentation's), and
+    the envelope for a server fault. Pure ASGI: it neither copies nor wraps the body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
+        status = 500
+        answered = False
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status, answered
+            if message["type"] == "http.response.start":
+                status, answered = message["status"], True
+            await send(message)
+
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, observed_send)
         except Exception as exc:
             # A server fault, never a client's input: log it, answer in the envelope.
             log.exception(
-                "unhandled error",
-                extra=log_fields(method=request.method, path=request.url.path),
+                "unhandled error", extra=log_fields(method=scope["method"], path=scope["path"])
             )
             trace.get_current_span().record_exception(exc)
-            response = internal_error()
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        REQUESTS.labels(template, request.method, str(response.status_code)).inc()
-        REQUEST_SECONDS.labels(template, request.method).observe(time.perf_counter() - started)
-        return response
+            if answered:  # too late for another answer: the connection is cut
+                raise
+            status = 500
+            await internal_error()(scope, receive, send)
+        finally:
+            template = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(template, scope["method"], str(status)).inc()
+            REQUEST_SECONDS.labels(template, scope["method"]).observe(time.perf_counter() - started)

@@ -10,9 +10,9 @@ inline styles apply (see ``views.messages``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONSOLE_CSP = "; ".join(
     [
@@ -41,15 +41,31 @@ HEADERS = {
 
 
 def install_console_headers(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def console_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if request.url.path.startswith("/console"):
-            if request.url.path.startswith("/console/static/"):
-                # Scripts and styles: kept, but checked again (ETag) on every use.
-                response.headers.setdefault("Cache-Control", "no-cache")
-            for name, value in HEADERS.items():
-                response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(ConsoleHeaders)
+
+
+class ConsoleHeaders:
+    """Pure ASGI (never between a route and its body: the body limit's refusal must reach
+    the route's reader unwrapped), adding the headers to console responses."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/console"):
+            await self.app(scope, receive, send)
+            return
+        static = path.startswith("/console/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if static:
+                    # Scripts and styles: kept, but checked again (ETag) on every use.
+                    headers.setdefault("Cache-Control", "no-cache")
+                for name, value in HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -64,6 +64,9 @@ class MessageSummary(BaseModel):
     resent_as: str | None = Field(description="The message that resent this one")
     sent_at: str | None = Field(description="UTC, YYYY-MM-DDTHH:MM:SS")
     created_at: str = Field(description="UTC, YYYY-MM-DDTHH:MM:SS")
+    body_purged_at: str | None = Field(
+        description="When the retention sweep removed the message's body (UTC), or null"
+    )
 
 
 class MessagePage(BaseModel):
