@@ -94,10 +94,6 @@ def test_every_operation_answers_within_its_document(fuzz_stack: FuzzStack) -> N
     assert operations and len(operations) == len(results), [
         r for r in results if not isinstance(r, Ok)
     ]
-<<<<<<< HEAD
-=======
-    assert len(operations) == 17, [operation.label for operation in operations]
->>>>>>> main
     failures = []
     for operation in operations:
         for mode in GenerationMode:  # valid input, then input the document rules out
