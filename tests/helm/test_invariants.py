@@ -339,9 +339,9 @@ def test_retention_reaches_the_services_settings() -> None:
         "30.5",
     )
     settings = CommonSettings(
-        message_retention_days=config["MESSAGE_RETENTION_DAYS"],  # type: ignore[arg-type]
-        message_metadata_retention_days=config["MESSAGE_METADATA_RETENTION_DAYS"],  # type: ignore[arg-type]
-        secret_key="x" * 32,  # type: ignore[arg-type]
+        message_retention_days=config["MESSAGE_RETENTION_DAYS"],
+        message_metadata_retention_days=config["MESSAGE_METADATA_RETENTION_DAYS"],
+        secret_key="x" * 32,
     )
     assert (settings.message_retention_days, settings.message_metadata_retention_days) == (7, 30.5)
     assert "messageRetentionDays" in render_error(
