@@ -69,3 +69,23 @@ async def test_an_endpoint_gets_only_the_types_it_asked_for(
     assert len(await directory.subscribers(acme, "failed", sandbox=False)) == 1
     assert await directory.subscribers(acme, "failed", sandbox=True) == []
     assert await db[Collections.WEBHOOK_EVENTS].find_one(where(account_id=acme)) is None
+
+
+async def test_a_batch_retried_after_its_events_were_written_still_reports_them(
+    db: Database, service_env: dict[str, Any]
+) -> None:
+    acme = await make_account(db, "acme")
+    await endpoints.create_endpoint(
+        db,
+        cipher(service_env),
+        account_id=acme,
+        url="https://hooks.example.com/x",
+        events=["open"],
+        sandbox=False,
+    )
+    [message] = await insert_messages(db, acme, "prv_x", 1)
+    hits = [TrackingHit.open(message["_id"], "203.0.113.9", "Mozilla/5.0")]
+    await write_events(db, hits)  # the first try: the events are in, the outbox write was not
+    await write_events(db, hits, EndpointDirectory(db, 5.0))
+    found = await db[Collections.WEBHOOK_EVENTS].find().to_list()
+    assert [e["type"] for e in found] == ["open"]

@@ -156,13 +156,10 @@ async def write_events(
     skipped_ids = {doc["_id"] for doc in skipped}
     duplicates = [doc for doc in docs if doc["_id"] in skipped_ids]
     if webhooks is not None:
-        # Reported in the same write (mailpass_common.webhooks.outbox); keyed by the
-        # event's id, so a retried batch reports each once.
-        reported = [
-            producers.tracking_event(doc, found[doc["message_id"]])
-            for doc in docs
-            if doc["_id"] not in skipped_ids
-        ]
+        # Reported in the same write (mailpass_common.webhooks.outbox), every event of the
+        # batch, skipped ones too: a retried batch whose first try wrote the events but not
+        # this finds them skipped. Keyed by the event's id, each is reported once.
+        reported = [producers.tracking_event(doc, found[doc["message_id"]]) for doc in docs]
         await outbox.emit_many(db, webhooks, reported)
     OPENS_DEDUPLICATED.inc(sum(1 for doc in duplicates if doc["event_type"] == EventType.OPEN))
     return Written([doc for doc in docs if doc["_id"] not in skipped_ids], duplicates)
