@@ -107,6 +107,7 @@ def test_every_alert_tells_what_happened_and_what_to_do() -> None:
         "MailPassSchedulerNotSucceeding",
         "MailPassGateway5xxRatioHigh",
         "MailPassSenderNotConsuming",
+        "MailPassWebhookFailureRatioHigh",
     }
     for rule in rules:
         assert {"summary", "description", "runbook"} <= set(rule["annotations"]), rule["alert"]
