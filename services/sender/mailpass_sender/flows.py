@@ -250,14 +250,15 @@ async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[De
         )
     )
     recorded = await messages.record(ctx.db, [d.outcome for d in decisions])
-    await events.insert_events(
-        ctx.db, [e for d in decisions if d.claimed.message["_id"] in recorded for e in d.events]
+    # The message's events, and the webhook outbox written in the same step (mailpass_common.
+    # webhooks.outbox): one insert_many each for the batch, side by side; nothing for
+    # accounts without webhook endpoints.
+    await asyncio.gather(
+        events.insert_events(
+            ctx.db, [e for d in decisions if d.claimed.message["_id"] in recorded for e in d.events]
+        ),
+        _report_to_webhooks([d for d in decisions if d.claimed.message["_id"] in recorded], ctx),
     )
-    if ctx.webhooks is not None:
-        # The outbox of webhook events, written in this step (mailpass_common.webhooks.
-        # outbox): one insert_many for the batch, nothing for accounts without endpoints.
-        reported = [_webhook_event(d) for d in decisions if d.claimed.message["_id"] in recorded]
-        await outbox.emit_many(ctx.db, ctx.webhooks, reported)
     parked = [d for d in decisions if d.delay is not None and d.claimed.message["_id"] in recorded]
     await asyncio.gather(
         *(
@@ -281,6 +282,11 @@ async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[De
     for d in parked:
         RETRIES.labels(d.claimed.kind.value).inc()
     return [_logged(d, d.claimed.message["_id"] in recorded) for d in decisions]
+
+
+async def _report_to_webhooks(decisions: Sequence[Decision], ctx: DeliveryContext) -> None:
+    if ctx.webhooks is not None:
+        await outbox.emit_many(ctx.db, ctx.webhooks, [_webhook_event(d) for d in decisions])
 
 
 def _webhook_event(decision: Decision) -> outbox.WebhookEvent:
