@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for every MailPass component; the chart runs it with a different command each
-# (mailpass-gateway, mailpass-sender, mailpass-tracker, mailpass-scheduler flush, mailpass).
+# (mailpass-gateway, mailpass-sender, mailpass-tracker, mailpass-webhooks,
+# mailpass-scheduler flush, mailpass).
 #
 # The base is pinned to an exact Python release; release builds pin its digest as well:
 #   docker build --build-arg PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:<digest> .

@@ -11,7 +11,9 @@ mkdir -p .data
 export ENVIRONMENT="${ENVIRONMENT:-development}"
 export PROVIDER_ALLOWED_NETWORKS="${PROVIDER_ALLOWED_NETWORKS:-127.0.0.0/8,::1/128}"
 export PROVIDER_ALLOWED_SMTP_PORTS="${PROVIDER_ALLOWED_SMTP_PORTS:-1025}"
-procs="gateway tracker sender scheduler mailbox"
+# Webhook endpoints may be plain http here (a local receiver on loopback).
+export WEBHOOK_ALLOW_HTTP="${WEBHOOK_ALLOW_HTTP:-true}"
+procs="gateway tracker sender webhooks scheduler mailbox"
 if ! scripts/rabbitmq.sh answering; then
   scripts/rabbitmq.sh install
   procs="rabbitmq $procs"

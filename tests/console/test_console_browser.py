@@ -244,6 +244,13 @@ async def test_an_account_owners_first_day_in_the_console(
         )
     assert refused.status_code == 401
 
+    # Webhooks: an endpoint added, its signing secret shown once.
+    await go_to(page, "Webhooks")
+    await page.get_by_label("URL").fill("https://hooks.example.com/mailpass")
+    await page.get_by_role("button", name="Add endpoint").click()
+    await expect(page.get_by_text("shown only this once")).to_be_visible()
+    await look(page, "desktop-webhook-created", csp)
+
     # The same pages at phone width.
     phone = await new_context(browser, stack["gateway"], PHONE)
     session_cookies: list[SetCookieParam] = [
@@ -260,6 +267,7 @@ async def test_an_account_owners_first_day_in_the_console(
         ("/console/providers", "phone-smtp-settings"),
         ("/console/sandbox", "phone-sandbox"),
         ("/console/keys", "phone-keys"),
+        ("/console/webhooks", "phone-webhooks"),
     ):
         await small.goto(path)
         await look(small, name, csp)

@@ -120,6 +120,21 @@ PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
         suppressions.page_selector("acc_x", prefix="a", after="ann@example.com"),
         [("_id", 1)],
     ),
+    "webhooks: an account's endpoints": (
+        Collections.WEBHOOK_ENDPOINTS,
+        where(account_id="acc_x"),
+        None,
+    ),
+    "webhooks: the relay's pending events, oldest claim first": (
+        Collections.WEBHOOK_EVENTS,
+        where(state="pending", lease_until={"$lt": 1e9}),
+        [("lease_until", 1)],
+    ),
+    "webhooks: an endpoint's attempts, newest first, after a cursor": (
+        Collections.WEBHOOK_ATTEMPTS,
+        where(endpoint_id="ep_x", account_id="acc_x", seq={"$lt": "6543"}),
+        [("seq", -1)],
+    ),
     "claim and record (by _id)": (
         Collections.MESSAGES,
         {"_id": {"$in": ["<a@x>", "<b@x>"]}, "status": {"$in": ["queued", "deferred"]}},

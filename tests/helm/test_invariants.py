@@ -23,7 +23,7 @@ from tests.helm.chart import (
 )
 
 SECRET_ENV = {"SECRET_KEY", "SECRET_KEY_PREVIOUS", "MONGODB_URL", "AMQP_URL"}
-MANAGEMENT_PORTS = {"gateway": 9100, "sender": 9101, "tracker": 9102}
+MANAGEMENT_PORTS = {"gateway": 9100, "sender": 9101, "tracker": 9102, "webhooks": 9104}
 RUN_AS_USER = 10001  # the image's user (Dockerfile)
 
 
@@ -275,7 +275,7 @@ def test_network_policies_admit_only_the_ingress_controller_and_prometheus(
         }
         if component in ("gateway", "tracker"):
             assert by_port == {"http": peers["ingress"], "management": peers["prometheus"]}
-        elif component == "sender":
+        elif component in ("sender", "webhooks"):
             assert by_port == {"management": peers["prometheus"]}
         else:
             assert by_port == {}, component
@@ -304,9 +304,29 @@ def test_the_sender_reaches_providers_but_no_private_range(scenario: Rendered) -
     allowed = scenario.values.get("config", {}).get("providerAllowedNetworks", [])
     assert [p["ipBlock"]["cidr"] for p in rule["to"][1:]] == allowed
     for other in scenario.of_kind("NetworkPolicy"):
-        if other is not policy:
+        if other is not policy and component_of(other) != "webhooks":
             text = str(other["spec"].get("egress", []))
             assert "0.0.0.0/0" not in text, other["metadata"]["name"]
+
+
+def test_webhooks_reach_endpoints_over_https_but_no_private_range(scenario: Rendered) -> None:
+    policies = [p for p in scenario.of_kind("NetworkPolicy") if component_of(p) == "webhooks"]
+    if not policies:
+        return
+    (policy,) = policies
+    (rule,) = [
+        rule
+        for rule in policy["spec"]["egress"]
+        if any(peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for peer in rule.get("to", []))
+    ]
+    assert [p["port"] for p in rule["ports"]] == [443]
+    assert set(rule["to"][0]["ipBlock"]["except"]) >= {
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "169.254.0.0/16",
+        "100.64.0.0/10",
+    }
 
 
 def test_retention_reaches_the_services_settings() -> None:

@@ -26,6 +26,7 @@ METRICS_MODULES = [
     "mailpass_sender.metrics",
     "mailpass_tracker.metrics",
     "mailpass_scheduler.metrics",
+    "mailpass_webhooks.metrics",
 ]
 SUFFIXES = {
     "counter": ["_total"],
@@ -106,6 +107,7 @@ def test_every_alert_tells_what_happened_and_what_to_do() -> None:
         "MailPassSchedulerNotSucceeding",
         "MailPassGateway5xxRatioHigh",
         "MailPassSenderNotConsuming",
+        "MailPassWebhookFailureRatioHigh",
     }
     for rule in rules:
         assert {"summary", "description", "runbook"} <= set(rule["annotations"]), rule["alert"]

@@ -1,4 +1,5 @@
-"""Re-encrypting every provider's stored credentials under the current ``SECRET_KEY``.
+"""Re-encrypting every provider's stored credentials, and every webhook endpoint's signing
+secrets, under the current ``SECRET_KEY``.
 
 Rotating the key: deploy the new ``SECRET_KEY`` with the old one in
 ``SECRET_KEY_PREVIOUS`` (both decrypt), run ``mailpass secrets rotate``, then drop the
@@ -30,25 +31,38 @@ class RotationReport:
     undecryptable: list[str] = field(default_factory=list)
 
 
+# Where encrypted secrets are kept: (collection, field).
+ENCRYPTED_FIELDS = (
+    (Collections.PROVIDERS, "secret"),
+    (Collections.WEBHOOK_ENDPOINTS, "secret"),
+    (Collections.WEBHOOK_ENDPOINTS, "previous_secret"),  # during a rotation's overlap
+)
+
+
 async def reencrypt_credentials(db: Database, cipher: CredentialCipher) -> RotationReport:
     report = RotationReport()
-    providers = db[Collections.PROVIDERS]
-    # Every provider of every account, once: an operator's command, not a request path.
-    async for doc in providers.find({}, projection={"secret": 1}):
-        token = doc.get("secret")
-        if not token or cipher.is_current(token):
-            report.already_current += 1
-            continue
-        try:
-            fresh = cipher.reencrypt(token)
-        except ValueError:
-            report.undecryptable.append(str(doc["_id"]))
-            continue
-        result = await providers.update_one(
-            where(_id=doc["_id"], secret=token), {"$set": {"secret": fresh}}
-        )
-        if result.matched_count == 1:
-            report.reencrypted += 1
-        else:
-            report.changed_meanwhile += 1
+    for name, field_name in ENCRYPTED_FIELDS:
+        collection = db[name]
+        # Every document of every account, once: an operator's command, not a request path.
+        async for doc in collection.find({}, projection={field_name: 1}):
+            token = doc.get(field_name)
+            if not token:
+                if field_name == "secret":
+                    report.already_current += 1
+                continue
+            if cipher.is_current(token):
+                report.already_current += 1
+                continue
+            try:
+                fresh = cipher.reencrypt(token)
+            except ValueError:
+                report.undecryptable.append(str(doc["_id"]))
+                continue
+            result = await collection.update_one(
+                where(_id=doc["_id"], **{field_name: token}), {"$set": {field_name: fresh}}
+            )
+            if result.matched_count == 1:
+                report.reencrypted += 1
+            else:
+                report.changed_meanwhile += 1
     return report

@@ -126,11 +126,22 @@ INDEXES: dict[str, list[IndexModel]] = {
     # A provider's hook (its admin routes); notifications find theirs by _id.
     Collections.EVENT_HOOKS: [IndexModel([("account_id", ASCENDING), ("provider_id", ASCENDING)])],
     Collections.SUPPRESSIONS: [IndexModel([("account_id", ASCENDING), ("address", ASCENDING)])],
+    # Webhooks (mailpass_common.webhooks): an account's endpoints; the relay's pending
+    # events, oldest claim first; an endpoint's attempts, newest first.
+    Collections.WEBHOOK_ENDPOINTS: [IndexModel([("account_id", ASCENDING)])],
+    Collections.WEBHOOK_EVENTS: [IndexModel([("state", ASCENDING), ("lease_until", ASCENDING)])],
+    Collections.WEBHOOK_ATTEMPTS: [IndexModel([("endpoint_id", ASCENDING), ("seq", ASCENDING)])],
 }
 
 
 # Deleted whole once they are older than MESSAGE_METADATA_RETENTION_DAYS (TTL indexes).
-TTL_COLLECTIONS = (Collections.MESSAGES, Collections.EVENTS, Collections.MESSAGE_BODIES)
+TTL_COLLECTIONS = (
+    Collections.MESSAGES,
+    Collections.EVENTS,
+    Collections.MESSAGE_BODIES,
+    Collections.WEBHOOK_EVENTS,
+    Collections.WEBHOOK_ATTEMPTS,
+)
 TTL_FIELD = "created_at"
 
 

@@ -18,6 +18,8 @@ Collections:
 - ``event_hooks``  where providers report bounces (:mod:`mailpass_common.event_hooks`)
 - ``suppressions``  addresses each account no longer sends to
                  (:mod:`mailpass_common.suppressions`)
+- ``webhook_endpoints``, ``webhook_events``, ``webhook_attempts``  webhooks: endpoints,
+                 the outbox of events to deliver, attempts (:mod:`mailpass_common.webhooks`)
 
 Timestamps written by updates use ``$currentDate`` (the database's clock): a ``$set`` of a
 datetime is stored as a string by the nx-27017 wire server used in development, while
@@ -45,6 +47,9 @@ class Collections:
     SUPPRESSIONS = "suppressions"
     MESSAGE_BODIES = "message_bodies"
     EVENT_HOOKS = "event_hooks"
+    WEBHOOK_ENDPOINTS = "webhook_endpoints"
+    WEBHOOK_EVENTS = "webhook_events"
+    WEBHOOK_ATTEMPTS = "webhook_attempts"
 
 
 class MessageStatus(StrEnum):

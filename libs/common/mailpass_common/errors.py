@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     CSRF_INVALID = "CSRF_INVALID"
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+    WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -115,6 +116,11 @@ ERRORS: dict[ErrorCode, ErrorSpec] = {
         429,
         "Too many sign-in attempts from this address; retry in 240 s",
         {"retry_after_seconds": 240},
+    ),
+    ErrorCode.WEBHOOK_DISABLED: ErrorSpec(
+        409,
+        "This webhook endpoint is disabled: enable it (PATCH enabled=true) before replaying",
+        {"endpoint_id": "ep_6f1c2a9b3d4e5f60718293a4"},
     ),
     ErrorCode.INTERNAL_ERROR: ErrorSpec(500, "Internal server error; it has been logged"),
 }

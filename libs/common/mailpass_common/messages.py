@@ -152,12 +152,22 @@ async def current_states(db: Database, message_ids: Sequence[str]) -> dict[str, 
 
 
 async def send_times(db: Database, message_ids: Sequence[str]) -> dict[str, MessageDocument]:
-    """Account, mode and send time of messages (the tracker's events): one lookup by ``_id``."""
+    """Account, mode and send time of messages (the tracker's events), and what their
+    webhook events name (recipient, sender, tags, metadata): one lookup by ``_id``."""
     found = await (
         db[Collections.MESSAGES]
         .find(
             {"_id": {"$in": list(message_ids)}},
-            projection={"account_id": 1, "sandbox": 1, "sent_at": 1, "claimed_at": 1},
+            projection={
+                "account_id": 1,
+                "sandbox": 1,
+                "sent_at": 1,
+                "claimed_at": 1,
+                "to": 1,
+                "from_email": 1,
+                "tags": 1,
+                "metadata": 1,
+            },
         )
         .to_list()
     )

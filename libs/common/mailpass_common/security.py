@@ -37,6 +37,7 @@ class Permission(StrEnum):
     KEYS = "keys"  # manage the account's API keys (never beyond its own permissions)
     # Sign in to the web console; there it acts within the key's other permissions.
     CONSOLE = "console"
+    WEBHOOKS = "webhooks"  # manage the account's webhook endpoints, see and replay attempts
 
 
 @dataclass(frozen=True)

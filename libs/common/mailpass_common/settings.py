@@ -72,6 +72,9 @@ class CommonSettings(BaseSettings):
     provider_allowed_networks: CommaList = Field(default_factory=list)
     provider_allowed_smtp_ports: CommaList = Field(default_factory=list)
     provider_allowed_api_hosts: CommaList = Field(default_factory=list)
+    # Webhook URLs must be https unless this is set (the tests' local receivers); their
+    # addresses obey the same egress policy as providers'.
+    webhook_allow_http: bool = False
     # SES providers without their own keys may send as the platform's AWS identity
     # (IRSA, instance role): only for an installation whose tenants the operator trusts.
     ses_allow_ambient_credentials: bool = False

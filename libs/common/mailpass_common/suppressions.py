@@ -31,6 +31,8 @@ from pymongo import UpdateOne
 from mailpass_common.db import Database, Document, where
 from mailpass_common.documents import Collections
 from mailpass_common.telemetry import log_fields
+from mailpass_common.webhooks import outbox
+from mailpass_common.webhooks.endpoints import EndpointDirectory, WebhookEventType
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +112,39 @@ async def add_many(db: Database, entries: Sequence[Suppression]) -> list[Suppres
     )
     added = [unique[index] for index in sorted(result.upserted_ids or {})]
     if added:
-        on_suppressed(db, added)
+        await on_suppressed(db, added)
     return added
 
 
-def on_suppressed(db: Database, added: Sequence[Suppression]) -> None:
-    """Addresses that were just suppressed: every path that suppresses ends here once.
+# What a new suppression is reported as to the account's webhooks (manual ones are not).
+WEBHOOK_EVENT_OF = {
+    SuppressionReason.BOUNCE: WebhookEventType.BOUNCED,
+    SuppressionReason.COMPLAINT: WebhookEventType.COMPLAINED,
+}
 
-    WEBHOOKS MERGE POINT: the webhooks work emits the account's ``bounced`` /
-    ``complained`` events from here (one call, with ``added``) when it is merged.
-    """
+
+async def on_suppressed(db: Database, added: Sequence[Suppression]) -> None:
+    """Addresses that were just suppressed: every path that suppresses ends here once.
+    Bounces and complaints become the account's ``bounced`` and ``complained`` webhook
+    events, written to the webhook outbox in one round trip (none for an account without
+    endpoints)."""
+    events = [
+        outbox.WebhookEvent(
+            entry.account_id,
+            WEBHOOK_EVENT_OF[entry.reason].value,
+            {
+                "address": normalized(entry.address),
+                "message_id": entry.message_id,
+                "source": entry.source,
+                "detail": entry.detail[:MAX_DETAIL_CHARS],
+            },
+            key=f"suppressed:{entry.key}:{entry.message_id or ''}",
+        )
+        for entry in added
+        if entry.reason in WEBHOOK_EVENT_OF
+    ]
+    if events:
+        await outbox.emit_many(db, EndpointDirectory(db, 0), events)
     for entry in added:
         log.info(
             "address suppressed",

@@ -110,6 +110,7 @@ LiveProvidersKey = Annotated[
     ),
 ]
 KeysKey = Annotated[ApiKeyRecord, Depends(require(Permission.KEYS))]
+WebhooksKey = Annotated[ApiKeyRecord, Depends(require(Permission.WEBHOOKS))]
 
 
 # Printable ASCII, as Stripe and the IETF draft use: it is compared byte for byte.

@@ -19,6 +19,7 @@ from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
 from mailpass_common.management import ManagementServer
 from mailpass_common.providers import ProviderCache
 from mailpass_common.security import CredentialCipher
+from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.circuit import CircuitBreakers, CircuitReporter
 from mailpass_sender.failover import Failover
 from mailpass_sender.flows import DeliveryContext
@@ -85,6 +86,7 @@ class SenderService:
             policy=RetryPolicy.from_settings(settings),
             router=BrokerJobRouter(JobPublisher(connection, topology)),
             accounts=TtlCache(settings.cache_ttl_seconds),
+            webhooks=EndpointDirectory(self.db, settings.cache_ttl_seconds),
         )
         for kind in (MessageKind.IMMEDIATE, MessageKind.BATCH):
             # A channel per queue: its own prefetch, and one queue's acks never wait on

@@ -44,6 +44,8 @@ from mailpass_common.delivery.mime import render
 from mailpass_common.documents import EventType, MessageDocument, MessageKind, MessageStatus
 from mailpass_common.jobs import SendJob
 from mailpass_common.telemetry import log_fields, run_in
+from mailpass_common.webhooks import outbox, producers
+from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.bounces import suppress_bounced
 from mailpass_sender.failover import Failover
 from mailpass_sender.lease import Lease
@@ -71,6 +73,8 @@ class DeliveryContext:
     policy: RetryPolicy
     router: JobRouter
     accounts: TtlCache[str, TrackingDefaults]
+    # Which accounts have webhook endpoints (cached): outcomes are reported to them.
+    webhooks: EndpointDirectory | None = None
 
     @property
     def lease(self) -> timedelta:
@@ -261,8 +265,14 @@ async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[De
         )
     )
     recorded = await messages.record(ctx.db, [d.outcome for d in decisions])
-    await events.insert_events(
-        ctx.db, [e for d in decisions if d.claimed.message["_id"] in recorded for e in d.events]
+    # The message's events, and the webhook outbox written in the same step (mailpass_common.
+    # webhooks.outbox): one insert_many each for the batch, side by side; nothing for
+    # accounts without webhook endpoints.
+    await asyncio.gather(
+        events.insert_events(
+            ctx.db, [e for d in decisions if d.claimed.message["_id"] in recorded for e in d.events]
+        ),
+        _report_to_webhooks([d for d in decisions if d.claimed.message["_id"] in recorded], ctx),
     )
     parked = [d for d in decisions if d.delay is not None and d.claimed.message["_id"] in recorded]
     await asyncio.gather(
@@ -287,6 +297,24 @@ async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[De
     for d in parked:
         RETRIES.labels(d.claimed.kind.value).inc()
     return [_logged(d, d.claimed.message["_id"] in recorded) for d in decisions]
+
+
+async def _report_to_webhooks(decisions: Sequence[Decision], ctx: DeliveryContext) -> None:
+    if ctx.webhooks is not None:
+        await outbox.emit_many(ctx.db, ctx.webhooks, [_webhook_event(d) for d in decisions])
+
+
+def _webhook_event(decision: Decision) -> outbox.WebhookEvent:
+    message, outcome = decision.claimed.message, decision.outcome
+    key = f"{message['_id']}:{outcome.claim_token}:{decision.status.value}"
+    attempt = int(message.get("attempts") or 1)
+    if isinstance(outcome, messages.Sent):
+        fields: dict[str, object] = {"provider_reply": outcome.reply, "attempt": attempt}
+    else:
+        fields = {"error": outcome.error, "attempt": attempt}
+        if decision.delay is not None:
+            fields["retry_in_seconds"] = round(decision.delay.seconds, 3)
+    return producers.outcome_event(message, decision.status.value, key=key, **fields)
 
 
 def _logged(decision: Decision, recorded: bool) -> DeliveryOutcome:

@@ -33,6 +33,7 @@ def create_app(settings: TrackerSettings) -> FastAPI:
             batch_size=settings.tracker_batch_size,
             flush_interval=settings.tracker_flush_interval_seconds,
             write_timeout=settings.tracker_write_timeout_seconds,
+            webhook_cache_seconds=settings.cache_ttl_seconds,
         )
         writer.start()
         app.state.writer = writer

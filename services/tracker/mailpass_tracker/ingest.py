@@ -52,6 +52,8 @@ from mailpass_common import events, messages
 from mailpass_common.db import Database, Document
 from mailpass_common.documents import EventType, MessageDocument
 from mailpass_common.telemetry import log_fields
+from mailpass_common.webhooks import outbox, producers
+from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_tracker.classify import EventKind, classify
 from mailpass_tracker.fair_buffer import FairBuffer, KnownAccounts, RecentOpens, open_event_id
 from mailpass_tracker.metrics import (
@@ -136,7 +138,9 @@ class Written:
     duplicates: list[Document]  # opens of a reader who opened this minute already
 
 
-async def write_events(db: Database, hits: list[TrackingHit]) -> Written:
+async def write_events(
+    db: Database, hits: list[TrackingHit], webhooks: EndpointDirectory | None = None
+) -> Written:
     """Resolve accounts for ``hits`` in one query and insert their events in one call.
 
     Hits whose message does not exist are dropped: a valid token for a deleted message
@@ -151,6 +155,12 @@ async def write_events(db: Database, hits: list[TrackingHit]) -> Written:
         EVENTS_DROPPED.labels("unknown_message").inc(len(hits) - len(docs))
     skipped_ids = {doc["_id"] for doc in skipped}
     duplicates = [doc for doc in docs if doc["_id"] in skipped_ids]
+    if webhooks is not None:
+        # Reported in the same write (mailpass_common.webhooks.outbox), every event of the
+        # batch, skipped ones too: a retried batch whose first try wrote the events but not
+        # this finds them skipped. Keyed by the event's id, each is reported once.
+        reported = [producers.tracking_event(doc, found[doc["message_id"]]) for doc in docs]
+        await outbox.emit_many(db, webhooks, reported)
     OPENS_DEDUPLICATED.inc(sum(1 for doc in duplicates if doc["event_type"] == EventType.OPEN))
     return Written([doc for doc in docs if doc["_id"] not in skipped_ids], duplicates)
 
@@ -166,8 +176,10 @@ class EventWriter:
         batch_size: int,
         flush_interval: float,
         write_timeout: float,
+        webhook_cache_seconds: float = 5.0,
     ) -> None:
         self._db = db
+        self._webhooks = EndpointDirectory(db, webhook_cache_seconds)
         self._buffer: FairBuffer[TrackingHit] = FairBuffer(capacity)
         # Enough to place the events of every message read in the last hours; a few MB.
         self._accounts = KnownAccounts(capacity=max(10 * capacity, 10_000))
@@ -245,7 +257,7 @@ class EventWriter:
             started = time.perf_counter()
             try:
                 with pymongo.timeout(self._write_timeout):
-                    written = await write_events(self._db, self._pending)
+                    written = await write_events(self._db, self._pending, self._webhooks)
             except PyMongoError as exc:
                 FLUSH_FAILURES.inc()
                 log.warning(

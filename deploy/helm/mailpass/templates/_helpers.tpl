@@ -1,6 +1,6 @@
 {{/*
 Names, labels and the image. Component helpers take (dict "context" $ "component" NAME)
-where NAME is the values key (gateway, sender, tracker, scheduler, dbInit); objects and
+where NAME is the values key (gateway, sender, tracker, webhooks, scheduler, dbInit); objects and
 labels use its kebab-case form (db-init).
 */}}
 

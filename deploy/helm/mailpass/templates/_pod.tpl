@@ -10,6 +10,7 @@ since production settings refuse to start without it). */}}
   "gateway" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
   "sender" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
   "tracker" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL")
+  "webhooks" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
   "scheduler" (list "SECRET_KEY" "MONGODB_URL" "AMQP_URL")
   "dbInit" (list "SECRET_KEY" "MONGODB_URL") -}}
 {{- toJson (index $names .component) -}}
@@ -50,7 +51,7 @@ since production settings refuse to start without it). */}}
   {{- $attributes = append $attributes (printf "%s=%v" $key $value) }}
   {{- end }}
   value: {{ join "," $attributes | quote }}
-{{- if has .component (list "gateway" "sender" "tracker") }}
+{{- if has .component (list "gateway" "sender" "tracker" "webhooks") }}
 {{- include (printf "mailpass.%s.env" .component) $root }}
 {{- end }}
 {{- with $values.extraEnv }}

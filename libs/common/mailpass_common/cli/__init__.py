@@ -18,7 +18,17 @@ from mailpass_common.db import Database, connect, ensure_indexes
 from mailpass_common.security import CredentialCipher
 from mailpass_common.settings import CommonSettings, load_settings
 
-GROUPS = ["accounts", "keys", "providers", "messages", "dlq", "db", "secrets", "console"]
+GROUPS = [
+    "accounts",
+    "keys",
+    "providers",
+    "messages",
+    "dlq",
+    "db",
+    "secrets",
+    "console",
+    "webhooks",
+]
 
 
 @dataclass(frozen=True)

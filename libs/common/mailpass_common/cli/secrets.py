@@ -1,4 +1,5 @@
-"""``mailpass secrets rotate``: re-encrypt provider credentials under the current key.
+"""``mailpass secrets rotate``: re-encrypt provider credentials and webhook signing secrets
+under the current key.
 
 Run it after deploying a new ``SECRET_KEY`` with the old one in ``SECRET_KEY_PREVIOUS``
 (see ``mailpass_common.credential_rotation``). It prints what it did and exits 1 when
@@ -39,5 +40,5 @@ def register(groups: Any) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
         "rotate",
-        help="re-encrypt every provider's credentials under SECRET_KEY (idempotent)",
+        help="re-encrypt providers' credentials and webhook secrets under SECRET_KEY (idempotent)",
     ).set_defaults(handler=rotate)

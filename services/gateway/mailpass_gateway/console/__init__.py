@@ -20,6 +20,7 @@ from mailpass_gateway.console.views import (
     providers,
     sandbox,
     suppressions,
+    webhooks,
 )
 
 _unknown = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -32,7 +33,7 @@ async def unknown_page(path: str) -> None:
 
 def install_console(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (auth, overview, providers, keys, messages, sandbox, suppressions):
+    for module in (auth, overview, providers, keys, messages, sandbox, suppressions, webhooks):
         app.include_router(module.router)
     app.include_router(_unknown)
     install_console_headers(app)

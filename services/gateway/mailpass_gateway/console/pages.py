@@ -32,6 +32,8 @@ NOTICES = {
     "key-revoked": "API key revoked: requests with it are refused from now on.",
     "suppression-added": "Address suppressed: mail to it is refused from now on.",
     "suppression-removed": "Address removed from the list: it may be sent to again.",
+    "webhook-deleted": "Webhook endpoint deleted: nothing more is sent to it.",
+    "webhook-replayed": "Replay queued: the event is sent again with its webhook-id.",
     "signed-out": "You are signed out.",
     "session-ended": "Your session ended. Sign in again.",
 }

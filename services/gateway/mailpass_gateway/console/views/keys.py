@@ -33,6 +33,7 @@ PERMISSION_HELP = {
     Permission.PROVIDERS: "add, change and delete providers",
     Permission.KEYS: "create and revoke API keys",
     Permission.CONSOLE: "sign in to this console",
+    Permission.WEBHOOKS: "add, change and delete webhook endpoints; replay deliveries",
 }
 
 
