@@ -7,6 +7,7 @@ import base64
 from typing import Any
 
 from mailpass_common.settings import CommonSettings
+from mailpass_gateway.settings import GatewaySettings
 from tests.helm.chart import (
     NAMESPACE,
     RELEASE,
@@ -360,3 +361,28 @@ def test_the_gateway_believes_the_ingress_controller_for_client_addresses() -> N
     assert "FORWARDED_ALLOW_IPS" not in gateway_env({})  # uvicorn's default: loopback only
     proxies = {"config": {"trackerTrustedProxies": ["10.42.0.0/16", "10.43.7.9/32"]}}
     assert gateway_env(proxies)["FORWARDED_ALLOW_IPS"] == "10.42.0.0/16,10.43.7.9/32"
+
+
+def test_message_size_attachments_and_event_hooks_reach_the_gateway_settings() -> None:
+    values = {
+        "config": {
+            "maxMessageBytes": 26214400,
+            "attachmentsAllowExecutables": True,
+            "eventHookMaxBytes": 2048,
+            "eventHookRatePerSecond": 2.5,
+        }
+    }
+    config = scenario_config(render(deep_merge(REQUIRED_VALUES, values)))
+    names = (
+        "MAX_MESSAGE_BYTES",
+        "ATTACHMENTS_ALLOW_EXECUTABLES",
+        "EVENT_HOOK_MAX_BYTES",
+        "EVENT_HOOK_RATE_PER_SECOND",
+    )
+    given: dict[str, Any] = {name.lower(): config[name] for name in names}
+    settings = GatewaySettings(secret_key="x" * 32, **given)
+    assert settings.max_message_bytes == 26214400 and settings.attachments_allow_executables
+    assert (settings.event_hook_max_bytes, settings.event_hook_rate_per_second) == (2048, 2.5)
+    defaults = scenario_config(render(REQUIRED_VALUES))
+    assert defaults["MAX_MESSAGE_BYTES"] == "10485760"
+    assert defaults["ATTACHMENTS_ALLOW_EXECUTABLES"] == "false"
