@@ -21,9 +21,11 @@ from mailpass_common import messages
 from mailpass_common.cache import TtlCache
 from mailpass_common.db import Database
 from mailpass_common.delivery.registry import ProviderPool
-from mailpass_common.documents import MessageDocument, MessageKind
+from mailpass_common.documents import Collections, MessageDocument, MessageKind
 from mailpass_common.jobs import SendJob
 from mailpass_common.providers import ProviderCache
+from mailpass_common.webhooks import endpoints
+from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.circuit import CircuitBreakers
 from mailpass_sender.failover import Failover
 from mailpass_sender.flows import Claimed, DeliveryContext, attempt, record
@@ -194,3 +196,37 @@ async def test_a_message_that_cannot_be_built_fails_alone(flow: Flow, smtp: Smtp
     assert not breakers.is_open(bad["provider_id"])
     await record([await attempt(await flow.claim(good), ctx)], ctx)
     assert await flow.status(good) == "sent" and len(smtp.received) == 1
+
+
+async def test_webhook_events_are_written_before_the_status_change_and_once(
+    flow: Flow, smtp: SmtpServer, service_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A sender dying right after recording `sent` would leave a job that finds its
+    # message final and reports nothing: the outbox must already hold the event.
+    doc = flow.docs[0]
+    await endpoints.create_endpoint(
+        flow.db,
+        cipher(service_env),
+        account_id=doc["account_id"],
+        url="https://hooks.example.com/x",
+        events=["sent"],
+        sandbox=False,
+    )
+    ctx = dataclasses.replace(flow.ctx, webhooks=EndpointDirectory(flow.db, 0))
+    decision = await attempt(await flow.claim(doc), ctx)
+    real_record = messages.record
+
+    async def dies_while_recording(*args: Any, **kwargs: Any) -> Any:
+        raise RouterDown("the sender died while recording")
+
+    monkeypatch.setattr(messages, "record", dies_while_recording)
+    with pytest.raises(RouterDown):
+        await record([decision], ctx)
+    assert await flow.status(doc) == "sending"
+    reported = await flow.db[Collections.WEBHOOK_EVENTS].find().to_list()
+    assert [e["type"] for e in reported] == ["sent"]
+
+    monkeypatch.setattr(messages, "record", real_record)
+    [outcome] = await record([decision], ctx)  # the record retried
+    assert outcome.status == "sent" and await flow.status(doc) == "sent"
+    assert await flow.db[Collections.WEBHOOK_EVENTS].count_documents({}) == 1

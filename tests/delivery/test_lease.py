@@ -160,7 +160,7 @@ async def test_recording_survives_a_short_database_outage_without_a_second_send(
     provider = await add_provider(
         db, service_env, account_id, name="p", config=smtp_config(smtp.port), default=True
     )
-    [doc] = await insert_messages(db, account_id, provider["_id"], 1)
+    [warm_up, doc] = await insert_messages(db, account_id, provider["_id"], 2)
     async with StallingProxy(service_env["mongodb_url"]) as mongo:
         loop = asyncio.get_running_loop()
         # The database goes away as the provider accepts the message: between the send
@@ -169,14 +169,19 @@ async def test_recording_survives_a_short_database_outage_without_a_second_send(
         def cut_the_database(envelope: Envelope) -> None:
             loop.call_soon_threadsafe(mongo.cut)
 
-        smtp.handler.on_data = cut_the_database
         async with running_sender(service_env, mongodb_url=mongo.url, management_port=0):
+            # A first message, so that what the sender reads before recording (which
+            # accounts have webhook endpoints) is in its cache: the record is then the
+            # first thing to meet the outage.
+            await publish(service_env, [warm_up])
+            await wait_for_status(db, warm_up["_id"], "sent", timeout=30)
+            smtp.handler.on_data = cut_the_database
             await publish(service_env, [doc])
-            await smtp.wait_for(1)
+            await smtp.wait_for(2)
             smtp.handler.on_data = None
             await asyncio.sleep(1.5)  # the outage; the record is retried meanwhile
             mongo.restore()
             sent = await wait_for_status(db, doc["_id"], "sent", timeout=30)
     assert sent["attempts"] == 1
-    assert len(smtp.received) == 1
+    assert len(smtp.received) == 2
     assert any(r.message == "recording failed; retrying" for r in caplog.records)

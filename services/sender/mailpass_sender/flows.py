@@ -264,15 +264,14 @@ async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[De
             for d in exhausted
         )
     )
+    # The webhook outbox first (mailpass_common.webhooks.outbox; one insert_many for the
+    # batch, nothing for accounts without endpoints): a sender dying after the status
+    # change would leave a job that finds its message final and reports nothing. Keys
+    # name the claim, so a record retried after this point does not report twice.
+    await _report_to_webhooks(decisions, ctx)
     recorded = await messages.record(ctx.db, [d.outcome for d in decisions])
-    # The message's events, and the webhook outbox written in the same step (mailpass_common.
-    # webhooks.outbox): one insert_many each for the batch, side by side; nothing for
-    # accounts without webhook endpoints.
-    await asyncio.gather(
-        events.insert_events(
-            ctx.db, [e for d in decisions if d.claimed.message["_id"] in recorded for e in d.events]
-        ),
-        _report_to_webhooks([d for d in decisions if d.claimed.message["_id"] in recorded], ctx),
+    await events.insert_events(
+        ctx.db, [e for d in decisions if d.claimed.message["_id"] in recorded for e in d.events]
     )
     parked = [d for d in decisions if d.delay is not None and d.claimed.message["_id"] in recorded]
     await asyncio.gather(

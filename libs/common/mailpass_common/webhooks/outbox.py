@@ -2,7 +2,7 @@
 
 Why an outbox, not a publish. A producer (the sender recording a batch of outcomes, the
 tracker writing opens and clicks, the bounce ingestion) already writes to MongoDB in that
-step; writing its webhook events there too, in one more ``insert_many`` right after the
+step; writing its webhook events there too, in one more ``insert_many`` beside the
 status change and before the job is acked, keeps it free of broker round trips and of a
 second failure mode: if the insert fails, the step fails and is retried as a whole
 (events carry ids derived from what caused them, so a retried step never doubles them).
@@ -13,8 +13,10 @@ change has nowhere to wait. The relay of the ``mailpass-webhooks`` service (its
 publishes one job per (event, endpoint) with publisher confirms, and only then marks
 them ``published``: a relay that dies leaves its claims to expire and be taken again, so
 an event reaches RabbitMQ at least once. There is no separate recovery sweep: the relay
-is the sweep. (The one window left is a producer process dying between its status
-change and this insert; its job is then redelivered and finds the work done.)
+is the sweep. The sender writes its batch's events just before the status change (a
+sender dying after the change would leave a job that finds its message final and
+reports nothing); their keys name the claim, so a record retried after the write does
+not report twice. The tracker writes them with its events.
 
 Cost for accounts without webhooks: :class:`~mailpass_common.webhooks.endpoints.
 EndpointDirectory` says in memory (a cached empty answer) that nobody listens, and
