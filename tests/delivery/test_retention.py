@@ -10,7 +10,7 @@ from typing import Any
 
 import aio_pika
 
-from mailpass_common import events, messages
+from mailpass_common import events, messages, retention
 from mailpass_common.broker import JobPublisher, Topology
 from mailpass_common.db import Database, ensure_indexes
 from mailpass_common.documents import (
@@ -172,3 +172,15 @@ def test_bodies_cannot_outlive_the_metadata() -> None:
             assert "MESSAGE_RETENTION_DAYS" in str(exc)
         else:
             raise AssertionError(f"{bodies} / {metadata} days were accepted")
+
+
+async def test_sweeps_are_spaced_out_across_runs(db: Database) -> None:
+    # The first run sweeps; later ones only once the interval has passed; 0: every run.
+    assert await retention.sweep_due(db, 300, now=1000.0)
+    assert not await retention.sweep_due(db, 300, now=1001.0)
+    assert not await retention.sweep_due(db, 300, now=1299.0)
+    assert await retention.sweep_due(db, 300, now=1300.0)
+    assert not await retention.sweep_due(db, 300, now=1300.5)
+    assert await retention.sweep_due(db, 0, now=1300.6)
+    racing = [retention.sweep_due(db, 300, now=1700.0) for _ in range(5)]
+    assert sum(await asyncio.gather(*racing)) == 1

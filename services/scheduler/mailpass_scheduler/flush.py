@@ -222,7 +222,9 @@ async def flush(db: Database, publisher: JobPublisher, settings: SchedulerSettin
     await publish_due_batches(db, publisher, settings, run_id, report)
     await recover_lost(db, publisher, settings, run_id, report)
     before = retention.bodies_expire_before(settings.message_retention_days)
-    if before is not None:
+    if before is not None and await retention.sweep_due(
+        db, settings.scheduler_retention_sweep_seconds
+    ):
         report.bodies_purged = await retention.purge_bodies(
             db, before, settings.scheduler_chunk_size
         )

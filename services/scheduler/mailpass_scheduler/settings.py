@@ -14,6 +14,9 @@ class SchedulerSettings(ServiceSettings):
     # A run stops publishing while the batch queue holds this many jobs not yet taken by
     # a sender: the rest wait in MongoDB, where they cost nothing, for the next run.
     scheduler_max_queue_depth: int = Field(default=100_000, ge=1)
+    # The retention sweep (message bodies past MESSAGE_RETENTION_DAYS) runs at most this
+    # often across runs and replicas; 0: every run (mailpass_common.retention.sweep_due).
+    scheduler_retention_sweep_seconds: float = Field(default=300.0, ge=0)
     # Recovery republishes a job that looks lost only while its work queue holds no
     # waiting jobs: a job behind a long queue is late, not lost. Then:
     # a queued message whose job was published this long ago (or whose publish failed);
