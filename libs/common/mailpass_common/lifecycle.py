@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -38,3 +39,20 @@ async def wait_for_mongodb(db: Database, timeout: float) -> None:
 
 async def connect_rabbitmq(url: str, timeout: float) -> AbstractRobustConnection:
     return await retry_until("RabbitMQ", lambda: broker.connect(url), timeout)
+
+
+async def run_until_signalled(
+    name: str, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]
+) -> None:
+    """A long-running service: start it, wait for SIGTERM or SIGINT, then stop it (which
+    finishes the work in flight)."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await start()
+    try:
+        await stopping.wait()
+        log.info("%s stopping", name)
+    finally:
+        await stop()

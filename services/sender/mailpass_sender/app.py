@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 
 from aio_pika.abc import AbstractRobustConnection
 
@@ -15,7 +14,7 @@ from mailpass_common.broker import JobPublisher, Topology
 from mailpass_common.cache import TtlCache
 from mailpass_common.delivery.registry import ProviderPool
 from mailpass_common.documents import MessageKind
-from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
+from mailpass_common.lifecycle import connect_rabbitmq, run_until_signalled, wait_for_mongodb
 from mailpass_common.management import ManagementServer
 from mailpass_common.providers import ProviderCache
 from mailpass_common.security import CredentialCipher
@@ -135,16 +134,7 @@ class SenderService:
 
     async def run(self) -> None:
         """Run until SIGTERM or SIGINT, then stop taking jobs and finish those in flight."""
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stopping.set)
-        await self.start()
-        try:
-            await stopping.wait()
-            log.info("sender stopping")
-        finally:
-            await self.stop()
+        await run_until_signalled("sender", self.start, self.stop)
 
 
 def create_sender(settings: SenderSettings) -> SenderService:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
 from mailpass_common import db as dbmod
-from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
+from mailpass_common.lifecycle import connect_rabbitmq, run_until_signalled, wait_for_mongodb
 from mailpass_common.management import ManagementServer
 from mailpass_common.security import CredentialCipher
 from mailpass_common.telemetry import log_fields
@@ -139,16 +138,7 @@ class WebhookService:
 
     async def run(self) -> None:
         """Run until SIGTERM or SIGINT, then finish the deliveries in flight."""
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stopping.set)
-        await self.start()
-        try:
-            await stopping.wait()
-            log.info("webhooks stopping")
-        finally:
-            await self.stop()
+        await run_until_signalled("webhooks", self.start, self.stop)
 
 
 def create_webhooks(settings: WebhookSettings) -> WebhookService:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 
 from mailpass_common import api_keys
 from mailpass_common.api_keys import ApiKeyCache, ApiKeyRecord
@@ -27,21 +27,9 @@ from mailpass_gateway.keys.models import (
     KeyResponse,
     KeyView,
 )
-from mailpass_gateway.mail.responses import error_responses
+from mailpass_gateway.mail.responses import resource_router
 
-# Every route of the group answers these in the error envelope (bodies are refused over
-# 10 MiB, a missing or foreign id is 404).
-router = APIRouter(
-    prefix="/api/v1/keys",
-    tags=["keys"],
-    responses=error_responses(
-        ErrorCode.VALIDATION_ERROR,
-        ErrorCode.UNAUTHORIZED,
-        ErrorCode.FORBIDDEN,
-        ErrorCode.NOT_FOUND,
-        ErrorCode.PAYLOAD_TOO_LARGE,
-    ),
-)
+router = resource_router("/api/v1/keys", "keys")
 
 # Read after the key is checked (see mailpass_gateway.bodies).
 CreateBody = Annotated[KeyCreate, Depends(after_key(KeyCreate))]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from mailpass_common.errors import ERRORS, ErrorCode, error_example
@@ -224,3 +225,20 @@ def drop_framework_validation_responses(spec: dict[str, Any]) -> None:
     schemas = spec.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+
+
+def resource_router(prefix: str, tag: str) -> APIRouter:
+    """A router of an administered resource (keys, providers, webhooks): every route of
+    the group answers these in the error envelope (bodies are refused over 10 MiB, a
+    missing or foreign id is 404)."""
+    return APIRouter(
+        prefix=prefix,
+        tags=[tag],
+        responses=error_responses(
+            ErrorCode.VALIDATION_ERROR,
+            ErrorCode.UNAUTHORIZED,
+            ErrorCode.FORBIDDEN,
+            ErrorCode.NOT_FOUND,
+            ErrorCode.PAYLOAD_TOO_LARGE,
+        ),
+    )

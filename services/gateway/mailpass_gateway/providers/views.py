@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 
 from mailpass_common import providers
 from mailpass_common.db import Document
 from mailpass_common.delivery.targets import check_targets
-from mailpass_common.errors import ErrorCode
 from mailpass_common.provider_config import (
     ProviderConfigError,
     ValidatedConfig,
@@ -23,7 +22,7 @@ from mailpass_common.provider_config import (
 )
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, LiveProvidersKey, Providers, ProvidersKey
-from mailpass_gateway.mail.responses import error_responses
+from mailpass_gateway.mail.responses import resource_router
 from mailpass_gateway.providers.models import (
     ProviderCheck,
     ProviderCheckResponse,
@@ -43,19 +42,7 @@ from mailpass_gateway.providers.service import (
     run_check,
 )
 
-# Every route of the group answers these in the error envelope (bodies are refused over
-# 10 MiB, a missing or foreign id is 404).
-router = APIRouter(
-    prefix="/api/v1/providers",
-    tags=["providers"],
-    responses=error_responses(
-        ErrorCode.VALIDATION_ERROR,
-        ErrorCode.UNAUTHORIZED,
-        ErrorCode.FORBIDDEN,
-        ErrorCode.NOT_FOUND,
-        ErrorCode.PAYLOAD_TOO_LARGE,
-    ),
-)
+router = resource_router("/api/v1/providers", "providers")
 
 # Read after the key is checked (see mailpass_gateway.bodies).
 CreateBody = Annotated[ProviderCreate, Depends(after_key(ProviderCreate))]

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_common.webhooks import attempts, endpoints
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, Settings, WebhooksKey
-from mailpass_gateway.mail.responses import error_responses
+from mailpass_gateway.mail.responses import error_responses, resource_router
 from mailpass_gateway.providers.service import Cipher
 from mailpass_gateway.webhooks.models import (
     AttemptListResponse,
@@ -34,17 +34,7 @@ from mailpass_gateway.webhooks.models import (
 )
 from mailpass_gateway.webhooks.service import checked_url, endpoint_view, owned_endpoint, replay
 
-router = APIRouter(
-    prefix="/api/v1/webhooks",
-    tags=["webhooks"],
-    responses=error_responses(
-        ErrorCode.VALIDATION_ERROR,
-        ErrorCode.UNAUTHORIZED,
-        ErrorCode.FORBIDDEN,
-        ErrorCode.NOT_FOUND,
-        ErrorCode.PAYLOAD_TOO_LARGE,
-    ),
-)
+router = resource_router("/api/v1/webhooks", "webhooks")
 
 CreateBody = Annotated[WebhookCreate, Depends(after_key(WebhookCreate))]
 UpdateBody = Annotated[WebhookUpdate, Depends(after_key(WebhookUpdate))]
