@@ -13,6 +13,7 @@ from mailpass_common.documents import Collections
 from mailpass_gateway.mail import examples
 from mailpass_scheduler.flush import flush
 from mailpass_scheduler.settings import SchedulerSettings
+from tests.support.messages import wait_for_status
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import Tenant, make_tenant
 
@@ -61,6 +62,8 @@ async def test_spec_batch_is_queued_then_delivered_by_the_scheduler(
     by_to = {r.rcpt_tos[0]: r.message for r in received}
     assert by_to["a@example.com"]["From"] == "Your App <support@yourdomain.com>"
     assert by_to["b@example.com"]["Subject"] == "Hello B"
+    # The relay has the message before the sender records it: wait for the record.
+    await wait_for_status(db, first["message_id"], "sent", timeout=10)
     status = await api.get(f"/api/v1/mail/status/{first['message_id']}", headers=tenant.headers)
     assert status.json()["data"]["message"]["status"] == "sent"
 
