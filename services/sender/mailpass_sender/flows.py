@@ -28,7 +28,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -164,10 +164,16 @@ def outgoing_email(doc: MessageDocument, files: tuple[Attachment, ...] = ()) -> 
 
 
 async def _prepare(
-    doc: MessageDocument, ctx: DeliveryContext, files: tuple[Attachment, ...]
+    doc: MessageDocument,
+    ctx: DeliveryContext,
+    files: tuple[Attachment, ...],
+    submitted: bytes | None,
 ) -> tuple[OutgoingEmail, bytes, Document | None]:
     """The email as it goes out, its MIME, and a ``tracking_skipped`` event when tracking
-    was asked for but the HTML could not be rewritten in budget (it goes out untracked)."""
+    was asked for but the HTML could not be rewritten in budget (it goes out untracked).
+    A message submitted over SMTP goes out as it came (its stored bytes)."""
+    if submitted is not None:
+        return replace(outgoing_email(doc), as_submitted=True), submitted, None
     choice = tracking_choice(doc, await ctx.tracking_defaults(doc["account_id"]))
     tracked = await track_email(
         outgoing_email(doc, files),
@@ -196,11 +202,12 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
     token = doc["claim_token"]
     try:  # a database error propagates: the pipeline gives the job back
         files = await bodies.load_attachments(ctx.db, doc)
+        submitted = await bodies.load_submitted(ctx.db, doc)
     except LookupError as exc:  # purged under the retention policy: nothing left to send
         error = f"the message could not be built: {exc}"
         return Decision(claimed, messages.Failed(doc["_id"], token, error))
     try:
-        email, mime, skipped = await _prepare(doc, ctx, files)
+        email, mime, skipped = await _prepare(doc, ctx, files, submitted)
     except Exception as exc:
         # The message itself cannot be built: it fails alone, at once. Retrying would
         # fail the same way, and no provider is to blame.

@@ -55,6 +55,9 @@ class OutgoingEmail:
     tags: tuple[str, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
+    # Submitted over SMTP: the MIME handed to ``send`` is the message as it came, and the
+    # fields only describe it (a provider that builds from fields cannot send it).
+    as_submitted: bool = False
 
     @property
     def recipients(self) -> list[str]:
