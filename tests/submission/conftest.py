@@ -1,9 +1,12 @@
-"""mailpass-smtp in the test's event loop, with the real sender behind it: a relay (the
-account's provider) and the sandbox capture are real SMTP servers."""
+"""mailpass-smtp in the test's event loop. The end-to-end tests run the real sender
+behind it (a relay as the account's provider, and the sandbox capture, both real SMTP
+servers); the refusal tests share one service per module (no sender: nothing they send
+is delivered), which keeps them to a fraction of a second each."""
 
 from __future__ import annotations
 
 import contextlib
+import secrets
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -12,11 +15,13 @@ from typing import Any
 
 import pytest
 
-from mailpass_common.db import Database
+from mailpass_common.db import Database, connect, ensure_indexes
+from mailpass_common.settings import CommonSettings
 from mailpass_smtp.app import SUBMISSION, SUBMISSIONS, SubmissionService
 from mailpass_smtp.settings import SubmissionSettings
+from tests.support.egress import LOCAL_PROVIDER_RULES
 from tests.support.smtp import SmtpServer
-from tests.support.stack import running_sender
+from tests.support.stack import delete_topology, running_sender
 from tests.support.tenants import Tenant, make_tenant
 from tests.support.tls import self_signed_cert
 
@@ -91,24 +96,47 @@ def sandbox() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def submission_overrides() -> dict[str, Any]:
-    """Settings a test module changes (small limits)."""
-    return {}
-
-
-@pytest.fixture
 async def submission(
     db: Database,
     service_env: dict[str, Any],
     relay: SmtpServer,
     sandbox: SmtpServer,
     tmp_path: Path,
-    submission_overrides: dict[str, Any],
 ) -> AsyncIterator[Submission]:
+    """mailpass-smtp and the sender, for one test."""
     tenant = await make_tenant(db, service_env, "acme", smtp_port=relay.port)
-    settings = submission_settings(service_env, tmp_path, **submission_overrides)
+    settings = submission_settings(service_env, tmp_path)
     async with (
         running_sender(service_env, management_port=0, sandbox_smtp_port=sandbox.port),
         running_submission(settings) as service,
     ):
         yield Submission(service, relay, sandbox, tenant, db)
+
+
+@contextlib.asynccontextmanager
+async def shared_stack(
+    mongo_url: str, amqp_url: str, directory: Path, **overrides: Any
+) -> AsyncIterator[Submission]:
+    """mailpass-smtp alone, on a database of its own (the relay never hears from it)."""
+    tag = secrets.token_hex(4)
+    env = {
+        "mongodb_url": mongo_url,
+        "mongodb_database": f"t_{tag}",
+        "amqp_url": amqp_url,
+        "amqp_prefix": f"mailpass-test-{tag}",
+        "message_id_domain": "test.mailpass.local",
+        "management_port": 0,
+        **LOCAL_PROVIDER_RULES,
+    }
+    client, db = connect(CommonSettings(**env))
+    await ensure_indexes(db)
+    relay = SmtpServer().start()
+    try:
+        tenant = await make_tenant(db, env, "acme", smtp_port=relay.port)
+        async with running_submission(submission_settings(env, directory, **overrides)) as service:
+            yield Submission(service, relay, relay, tenant, db)
+    finally:
+        relay.stop()
+        await client.drop_database(db.name)
+        await client.close()
+        await delete_topology(amqp_url, str(env["amqp_prefix"]))

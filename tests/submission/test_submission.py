@@ -32,6 +32,7 @@ def message_with_files() -> EmailMessage:
     msg.set_content("Your invoice is attached.")
     msg.add_alternative('<p>Your invoice <img src="cid:logo@acme"></p>', subtype="html")
     html = msg.get_payload()[1]
+    assert isinstance(html, EmailMessage)
     html.add_related(PIXEL, maintype="image", subtype="png", cid="<logo@acme>")
     msg.add_attachment(
         b"%PDF-1.4 invoice", maintype="application", subtype="pdf", filename="invoice.pdf"
