@@ -31,7 +31,7 @@ def message_with_files() -> EmailMessage:
     msg["X-MailPass-Metadata"] = '{"order": 42, "plan": "pro"}'
     msg.set_content("Your invoice is attached.")
     msg.add_alternative('<p>Your invoice <img src="cid:logo@acme"></p>', subtype="html")
-    html = msg.get_payload()[1]
+    html = msg.get_body(("html",))
     assert isinstance(html, EmailMessage)
     html.add_related(PIXEL, maintype="image", subtype="png", cid="<logo@acme>")
     msg.add_attachment(
