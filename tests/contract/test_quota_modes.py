@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 
 from mailpass_common import api_keys, limits
-from mailpass_common.security import Permission
 from mailpass_common.db import Database
 from mailpass_common.documents import Collections
+from mailpass_common.security import Permission
 from mailpass_gateway.mail import examples
 from tests.contract.test_batch import run_scheduler_flush
 from tests.contract.test_resend import resend_path
