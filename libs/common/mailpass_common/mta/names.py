@@ -75,17 +75,6 @@ def unicode_name(name: str) -> str:
         return name
 
 
-def address_domain(address: str) -> str | None:
-    """The sending-domain form of an address's domain, None when it has none."""
-    _, sep, domain = address.strip().strip("<>").rpartition("@")
-    if not sep:
-        return None
-    try:
-        return normalize_domain(domain)
-    except DomainNameError:
-        return None
-
-
 def _is_ip_address(text: str) -> bool:
     try:
         ipaddress.ip_address(text.strip("[]"))
