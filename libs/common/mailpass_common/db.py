@@ -139,6 +139,12 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     Collections.WEBHOOK_EVENTS: [IndexModel([("state", ASCENDING), ("lease_until", ASCENDING)])],
     Collections.WEBHOOK_ATTEMPTS: [IndexModel([("endpoint_id", ASCENDING), ("seq", ASCENDING)])],
+    # Sending domains (mailpass_common.mta): one a name per account (the MTA's check, the
+    # listing); a domain's DKIM keys (signing, verifying, removing).
+    Collections.DOMAINS: [
+        IndexModel([("account_id", ASCENDING), ("domain", ASCENDING)], unique=True)
+    ],
+    Collections.DKIM_KEYS: [IndexModel([("account_id", ASCENDING), ("domain", ASCENDING)])],
 }
 
 
