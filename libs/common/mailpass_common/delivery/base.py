@@ -97,10 +97,15 @@ class DeliveryResult:
 
 
 class DeliveryError(Exception):
-    def __init__(self, reply: str, bounced: tuple[Bounce, ...] = ()) -> None:
+    def __init__(
+        self, reply: str, bounced: tuple[Bounce, ...] = (), *, destination: str | None = None
+    ) -> None:
         super().__init__(reply)
         self.reply = reply
         self.bounced = bounced
+        # The recipient domain a failure is about (MailPass's own MTA): it says nothing of
+        # the provider's health, so it never opens the provider's circuit.
+        self.destination = destination
 
 
 class TemporaryDeliveryError(DeliveryError):
