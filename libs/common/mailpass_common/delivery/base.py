@@ -55,6 +55,8 @@ class OutgoingEmail:
     tags: tuple[str, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
+    # Whose message it is: MailPass's own delivery signs with that account's DKIM keys.
+    account_id: str = ""
 
     @property
     def recipients(self) -> list[str]:

@@ -58,7 +58,8 @@ class DestinationBackoff:
         until = self._until.get(host)
         if until is None or until <= datetime.now(UTC):
             return None
-        return f"{host} asked us to slow down ({self._reasons.get(host, '')}); resuming after {until:%H:%M:%S} UTC"
+        reason = self._reasons.get(host, "")
+        return f"{host} asked us to slow down ({reason}); resuming after {until:%H:%M:%S} UTC"
 
     async def _refresh(self) -> None:
         now = datetime.now(UTC)

@@ -103,7 +103,9 @@ async def open_session(
         return await _open(host, addresses, options, verified=verified, tls=True)
     except _TlsFailed as exc:
         if verified:
-            raise SessionRefused(f"{host}: TLS failed ({exc}), and its MTA-STS policy requires it") from exc
+            raise SessionRefused(
+                f"{host}: TLS failed ({exc}), and its MTA-STS policy requires it"
+            ) from exc
     return await _open(host, addresses, options, verified=False, tls=False)
 
 
@@ -131,9 +133,15 @@ async def _open(
         await client.ehlo()
         offered = client.supports_extension("starttls")
         if verified and not offered:
-            raise SessionRefused(f"{host} does not offer STARTTLS, and its MTA-STS policy requires it")
+            raise SessionRefused(
+                f"{host} does not offer STARTTLS, and its MTA-STS policy requires it"
+            )
         if tls and offered:
-            context = (options.verified_context or ssl.create_default_context()) if verified else _opportunistic_context()
+            context = (
+                (options.verified_context or ssl.create_default_context())
+                if verified
+                else _opportunistic_context()
+            )
             try:
                 await client.starttls(tls_context=context)
             except (ssl.SSLError, ssl.CertificateError, aiosmtplib.SMTPException, OSError) as exc:

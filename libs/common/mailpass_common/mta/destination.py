@@ -15,7 +15,7 @@ domain's trouble, never a reason to open the provider's circuit for everyone els
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiosmtplib
@@ -150,7 +150,9 @@ async def _session(route: Route, host: str, verified: bool) -> Session:
         raise
 
 
-async def _transact(route: Route, session: Session, tx: Transaction, verified: bool) -> DeliveryResult:
+async def _transact(
+    route: Route, session: Session, tx: Transaction, verified: bool
+) -> DeliveryResult:
     """The transaction on ``session``; a reused session that turns out dead is replaced once."""
     while True:
         reused = session.sent > 0
@@ -204,8 +206,8 @@ async def _transaction(route: Route, session: Session, tx: Transaction) -> Deliv
     return DeliveryResult(provider_message_id=None, reply=reply, bounced=bounced)
 
 
-def _bounces(tx: Transaction, refusals: Sequence[tuple[str, int, str]] | object) -> tuple[Bounce, ...]:
-    found = (Bounce.of(tx.named.get(r, r), code, message) for r, code, message in refusals)  # type: ignore[attr-defined]
+def _bounces(tx: Transaction, refusals: Iterable[tuple[str, int, str]]) -> tuple[Bounce, ...]:
+    found = (Bounce.of(tx.named.get(r, r), code, message) for r, code, message in refusals)
     return tuple(bounce for bounce in found if bounce is not None)
 
 

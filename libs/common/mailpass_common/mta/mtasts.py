@@ -77,9 +77,7 @@ def parse_record(texts: list[str]) -> str | None:
     found = [t for t in texts if t.startswith("v=STSv1")]
     if len(found) != 1:
         return None
-    fields = dict(
-        part.strip().partition("=")[::2] for part in found[0].split(";") if "=" in part
-    )
+    fields = dict(part.strip().partition("=")[::2] for part in found[0].split(";") if "=" in part)
     record_id = fields.get("id", "").strip()
     return record_id if _ID.match(record_id) else None
 
@@ -128,8 +126,10 @@ class PolicyCache:
         *,
         tls_context: ssl.SSLContext | None = None,
         timeout: float = FETCH_TIMEOUT_SECONDS,
+        https_port: int = 443,
     ) -> None:
         self._resolver = resolver
+        self._https_port = https_port
         self._timeout = timeout
         self._policies: OrderedDict[str, tuple[Policy, float]] = OrderedDict()
         self._http = httpcore.AsyncConnectionPool(
@@ -160,7 +160,15 @@ class PolicyCache:
             async with asyncio.timeout(self._timeout):  # a server dripping bytes included
                 body = await self._fetch(domain)
             policy = parse_policy(body, record_id)
-        except (PolicyError, OSError, httpcore.HTTPError, UnicodeDecodeError):
+        except (
+            PolicyError,
+            OSError,
+            httpcore.NetworkError,
+            httpcore.TimeoutException,
+            httpcore.ProtocolError,
+            httpcore.UnsupportedProtocol,
+            UnicodeDecodeError,
+        ):
             return None if cached is None else cached[0]
         self._policies[domain] = (policy, now + policy.max_age)
         self._policies.move_to_end(domain)
@@ -179,7 +187,8 @@ class PolicyCache:
         return parse_record(texts)
 
     async def _fetch(self, domain: str) -> str:
-        url = f"https://mta-sts.{domain}/.well-known/mta-sts.txt"
+        port = "" if self._https_port == 443 else f":{self._https_port}"
+        url = f"https://mta-sts.{domain}{port}/.well-known/mta-sts.txt"
         extensions = {"timeout": dict.fromkeys(("connect", "read", "write", "pool"), self._timeout)}
         async with self._http.stream("GET", url, extensions=extensions) as response:
             if response.status != 200:
