@@ -20,6 +20,8 @@ Collections:
                  (:mod:`mailpass_common.suppressions`)
 - ``webhook_endpoints``, ``webhook_events``, ``webhook_attempts``  webhooks: endpoints,
                  the outbox of events to deliver, attempts (:mod:`mailpass_common.webhooks`)
+- ``domains``, ``dkim_keys``  sending domains and their DKIM keys
+                 (:mod:`mailpass_common.mta.domains`, :mod:`mailpass_common.mta.dkim`)
 
 Timestamps written by updates use ``$currentDate`` (the database's clock): a ``$set`` of a
 datetime is stored as a string by the nx-27017 wire server used in development, while
@@ -50,6 +52,8 @@ class Collections:
     WEBHOOK_ENDPOINTS = "webhook_endpoints"
     WEBHOOK_EVENTS = "webhook_events"
     WEBHOOK_ATTEMPTS = "webhook_attempts"
+    DOMAINS = "domains"
+    DKIM_KEYS = "dkim_keys"
 
 
 class MessageStatus(StrEnum):

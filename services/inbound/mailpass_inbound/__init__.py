@@ -1,1 +1,1 @@
-"""mailpass-inbound: the SMTP server for the return-path domain (bounces, complaints)."""
+"""mailpass-inbound: the SMTP server taking bounces and complaints for the return path."""
