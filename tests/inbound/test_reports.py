@@ -33,6 +33,7 @@ async def account_with_webhooks(inbound: Inbound) -> str:
         url="https://hooks.example.com/mailpass",
         events=["bounced", "complained"],
         sandbox=False,
+        limit=20,
     )
     return account_id
 

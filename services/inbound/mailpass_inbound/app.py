@@ -1,29 +1,32 @@
-"""The inbound process: the SMTP server for the return-path domain, the management port."""
+"""The inbound process: the SMTP listener for the return-path domain and the management
+port, run by :class:`mailpass_common.smtp_server.SmtpServing`."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from mailpass_common import db as dbmod
-from mailpass_common.lifecycle import run_until_signalled, wait_for_mongodb
+from mailpass_common.lifecycle import wait_for_mongodb
 from mailpass_common.management import ManagementServer
 from mailpass_common.mta import verp
-from mailpass_inbound.limits import ConnectionLimits, RateLimits
-from mailpass_inbound.server import InboundContext, start_server
+from mailpass_common.smtp_server import (
+    Listener,
+    ReloadingTlsContext,
+    SmtpOptions,
+    SmtpServer,
+    SmtpServing,
+    TlsMode,
+)
+from mailpass_inbound.limits import RateLimits
+from mailpass_inbound.server import InboundContext, InboundHandler
 from mailpass_inbound.settings import InboundSettings
 
-log = logging.getLogger(__name__)
-STOP_TIMEOUT_SECONDS = 25.0  # below Kubernetes' default 30 s grace period
+LISTENER = "inbound"
+GRACE_SECONDS = 20.0  # below Kubernetes' default 30 s termination grace period
 
 
 class InboundService:
     def __init__(self, settings: InboundSettings) -> None:
         self.settings = settings
         self._client, self.db = dbmod.connect(settings)
-        self.limits = ConnectionLimits(
-            settings.inbound_max_connections, settings.inbound_max_connections_per_address
-        )
         self.context = InboundContext(
             db=self.db,
             domain=settings.return_path_domain(),
@@ -34,51 +37,53 @@ class InboundService:
             max_recipients=settings.inbound_max_recipients,
             rates=RateLimits(settings.inbound_messages_per_minute_per_address),
         )
-        self.management = ManagementServer(
-            self._readiness, settings.management_host, settings.management_port
+        # STARTTLS offered when a certificate is given (senders use it opportunistically).
+        tls = None
+        if settings.inbound_tls_cert_file and settings.inbound_tls_key_file:
+            tls = ReloadingTlsContext(settings.inbound_tls_cert_file, settings.inbound_tls_key_file)
+        self.smtp = SmtpServer(
+            Listener(
+                LISTENER,
+                settings.inbound_smtp_host,
+                settings.inbound_smtp_port,
+                TlsMode.STARTTLS if tls else TlsMode.NONE,
+            ),
+            InboundHandler(self.context),
+            SmtpOptions(
+                hostname=settings.inbound_hostname or self.context.domain,
+                max_message_bytes=settings.inbound_max_message_bytes,
+                max_connections=settings.inbound_max_connections,
+                max_connections_per_client=settings.inbound_max_connections_per_address,
+                idle_timeout_seconds=settings.inbound_timeout_seconds,
+            ),
+            tls,
         )
-        self._server: asyncio.Server | None = None
+        self.serving = SmtpServing(
+            [self.smtp],
+            management=ManagementServer(
+                self._readiness, settings.management_host, settings.management_port
+            ),
+            tls=tls,
+            grace_seconds=GRACE_SECONDS,
+        )
 
     async def _readiness(self) -> dict[str, str]:
         await dbmod.ping(self.db)
-        if self._server is None or not self._server.is_serving():
-            raise RuntimeError("the SMTP listener is not serving")
+        if self.smtp.closing:
+            raise RuntimeError("the SMTP listener is stopping")
         return {"mongodb": "ok", "smtp": "ok"}
 
-    @property
-    def smtp_port(self) -> int:
-        assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+    async def _connect(self) -> None:
+        await wait_for_mongodb(self.db, self.settings.startup_timeout_seconds)
+        await dbmod.ensure_indexes(self.db, self.settings)
 
-    async def start(self) -> None:
-        settings = self.settings
-        await wait_for_mongodb(self.db, settings.startup_timeout_seconds)
-        await dbmod.ensure_indexes(self.db, settings)
-        self._server = await start_server(
-            self.context,
-            self.limits,
-            host=settings.inbound_smtp_host,
-            port=settings.inbound_smtp_port,
-            hostname=settings.inbound_hostname or self.context.domain,
-            max_message_bytes=settings.inbound_max_message_bytes,
-            timeout=settings.inbound_timeout_seconds,
-        )
-        await self.management.start()
-        log.info("inbound started", extra={"smtp_port": self.smtp_port})
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()  # no new connections; those open finish their mail
-            try:
-                await asyncio.wait_for(self._server.wait_closed(), STOP_TIMEOUT_SECONDS)
-            except TimeoutError:
-                log.warning("inbound stopped with connections still open")
-        await self.management.stop()
+    async def _close(self) -> None:
         await self._client.close()
 
     async def run(self) -> None:
-        """Run until SIGTERM or SIGINT, then let the open sessions finish."""
-        await run_until_signalled("inbound", self.start, self.stop)
+        """Until SIGTERM or SIGINT; then the reports being recorded finish, the clients
+        still connected get 421, and the database connection closes."""
+        await self.serving.run("inbound", before=self._connect, after=self._close)
 
 
 def create_inbound(settings: InboundSettings) -> InboundService:

@@ -12,10 +12,10 @@ ACCEPTED = Counter(
 )
 REFUSED = Counter(
     "mailpass_inbound_refused_total",
-    "Connections, senders, recipients and messages refused, by reason: other_domain, "
-    "not_a_return_path, unknown_message (550 at RCPT), too_many_recipients, "
-    "too_many_connections, too_many_connections_from_address, rate_limited, too_large, "
-    "unreadable_report, error (a 4xx: the database did not answer).",
+    "Senders, recipients and messages refused, by reason: other_domain, "
+    "not_a_return_path, unknown_message (550 at RCPT), too_many_recipients, rate_limited "
+    "(450 at MAIL), unreadable_report (554), error (451: the database did not answer). "
+    'Connections refused are mailpass_smtp_server_connections_total{listener="inbound"}.',
     ["reason"],
 )
 DSN_RECIPIENTS = Counter(

@@ -23,6 +23,10 @@ class InboundSettings(ServiceSettings):
     # Earlier MESSAGE_ID_DOMAIN values: bounces of mail sent under them still find their
     # message (a message id names its domain, and the return path signs the whole id).
     inbound_previous_message_id_domains: CommaList = Field(default_factory=list)
+    # A certificate and key (PEM files, reloaded when they change): STARTTLS is offered
+    # with them, never required (senders use it opportunistically, RFC 7435).
+    inbound_tls_cert_file: str = ""
+    inbound_tls_key_file: str = ""
     # The name in the greeting and in EHLO's answer.
     inbound_hostname: str = ""
     # Bounds. A report with the original attached is rarely above a few hundred KiB.
