@@ -79,6 +79,7 @@ def test_the_chart_runs_one_command_per_component() -> None:
         ("mailpass-gateway",),
         ("mailpass-scheduler", "flush"),
         ("mailpass-sender",),
+        ("mailpass-smtp",),
         ("mailpass-tracker",),
         ("mailpass-webhooks",),
     ]

@@ -24,7 +24,7 @@ from tests.helm.chart import (
 )
 
 SECRET_ENV = {"SECRET_KEY", "SECRET_KEY_PREVIOUS", "MONGODB_URL", "AMQP_URL"}
-MANAGEMENT_PORTS = {"gateway": 9100, "sender": 9101, "tracker": 9102, "webhooks": 9104}
+MANAGEMENT_PORTS = {"gateway": 9100, "sender": 9101, "tracker": 9102, "webhooks": 9104, "smtp": 9106}
 RUN_AS_USER = 10001  # the image's user (Dockerfile)
 
 
@@ -223,10 +223,13 @@ def test_scalers_and_monitors_point_at_what_exists(scenario: Rendered) -> None:
         assert ("replicas" in deployment["spec"]) is not autoscaled
     services = scenario.of_kind("Service")
     for monitor in scenario.of_kind("ServiceMonitor"):
+        # The Prometheus Operator scrapes the selected Services that have the endpoint's
+        # port: one per component (SMTP submission's public Service has no management port).
         (service,) = [
             s
             for s in services
             if selector_matches(monitor["spec"]["selector"]["matchLabels"], s["metadata"]["labels"])
+            and "management" in {p["name"] for p in s["spec"]["ports"]}
         ]
         assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["management"]
         assert "management" in {p["name"] for p in service["spec"]["ports"]}
@@ -273,11 +276,18 @@ def test_network_policies_admit_only_the_ingress_controller_and_prometheus(
                 "kubernetes.io/metadata.name"
             ]
             for rule in rules
+            if "namespaceSelector" in rule["from"][0]
         }
         if component in ("gateway", "tracker"):
             assert by_port == {"http": peers["ingress"], "management": peers["prometheus"]}
         elif component in ("sender", "webhooks"):
             assert by_port == {"management": peers["prometheus"]}
+        elif component == "smtp":
+            (clients, monitoring) = rules
+            cidrs = scenario.values["smtp"].get("networkPolicy", {}).get("clientCidrs")
+            assert [p["ipBlock"]["cidr"] for p in clients["from"]] == (cidrs or ["0.0.0.0/0"])
+            assert [p["port"] for p in clients["ports"]] == ["submission", "submissions"]
+            assert [p["port"] for p in monitoring["ports"]] == ["management"]
         else:
             assert by_port == {}, component
 

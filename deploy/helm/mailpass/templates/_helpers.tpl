@@ -1,6 +1,6 @@
 {{/*
 Names, labels and the image. Component helpers take (dict "context" $ "component" NAME)
-where NAME is the values key (gateway, sender, tracker, webhooks, scheduler, dbInit); objects and
+where NAME is the values key (gateway, sender, tracker, webhooks, smtp, scheduler, dbInit); objects and
 labels use its kebab-case form (db-init).
 */}}
 
@@ -117,4 +117,12 @@ annotations:
   to:
     {{- toYaml . | nindent 4 }}
   {{- end }}
+{{- end -}}
+
+{{/* The long-running components (a Deployment, a Service, a PDB, an HPA, a ServiceMonitor
+each), as a JSON list: SMTP submission only when smtp.enabled. */}}
+{{- define "mailpass.services" -}}
+{{- $names := list "gateway" "sender" "tracker" "webhooks" -}}
+{{- if .Values.smtp.enabled }}{{ $names = append $names "smtp" }}{{ end -}}
+{{- toJson $names -}}
 {{- end -}}

@@ -11,6 +11,7 @@ since production settings refuse to start without it). */}}
   "sender" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
   "tracker" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL")
   "webhooks" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
+  "smtp" (list "SECRET_KEY" "MONGODB_URL" "AMQP_URL")
   "scheduler" (list "SECRET_KEY" "MONGODB_URL" "AMQP_URL")
   "dbInit" (list "SECRET_KEY" "MONGODB_URL") -}}
 {{- toJson (index $names .component) -}}
@@ -51,7 +52,7 @@ since production settings refuse to start without it). */}}
   {{- $attributes = append $attributes (printf "%s=%v" $key $value) }}
   {{- end }}
   value: {{ join "," $attributes | quote }}
-{{- if has .component (list "gateway" "sender" "tracker" "webhooks") }}
+{{- if has .component (list "gateway" "sender" "tracker" "webhooks" "smtp") }}
 {{- include (printf "mailpass.%s.env" .component) $root }}
 {{- end }}
 {{- with $values.extraEnv }}
@@ -126,6 +127,11 @@ volumeMounts:
   - name: metrics
     mountPath: /tmp/metrics
   {{- end }}
+  {{- if eq .component "smtp" }}
+  - name: smtp-tls
+    mountPath: /etc/mailpass/smtp-tls
+    readOnly: true
+  {{- end }}
   {{- with $values.extraVolumeMounts }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
@@ -142,6 +148,13 @@ volumes:
   - name: metrics
     emptyDir:
       sizeLimit: 64Mi
+  {{- end }}
+  {{- if eq .component "smtp" }}
+  {{- /* Mounted whole (no subPath), so a renewal reaches the running pod, which reloads it. */}}
+  - name: smtp-tls
+    secret:
+      secretName: {{ required "smtp.tls.existingSecret: the kubernetes.io/tls Secret of the submission certificate (cert-manager's, for instance)" .context.Values.smtp.tls.existingSecret }}
+      defaultMode: 0440
   {{- end }}
   {{- with $values.extraVolumes }}
   {{- toYaml . | nindent 2 }}
