@@ -131,6 +131,16 @@ INDEXES: dict[str, list[IndexModel]] = {
     Collections.WEBHOOK_ENDPOINTS: [IndexModel([("account_id", ASCENDING)])],
     Collections.WEBHOOK_EVENTS: [IndexModel([("state", ASCENDING), ("lease_until", ASCENDING)])],
     Collections.WEBHOOK_ATTEMPTS: [IndexModel([("endpoint_id", ASCENDING), ("seq", ASCENDING)])],
+    # Templates (mailpass_common.templates.store): an account's, oldest first, and by
+    # alias, unique within the account where one is set.
+    Collections.TEMPLATES: [
+        IndexModel([("account_id", ASCENDING), ("position", ASCENDING)]),
+        IndexModel(
+            [("account_id", ASCENDING), ("alias", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"alias": {"$type": "string"}},
+        ),
+    ],
 }
 
 
