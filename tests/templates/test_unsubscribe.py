@@ -45,6 +45,7 @@ async def test_one_click_unsubscribe_from_header_to_suppression(
         url="https://hooks.example.com/x",
         events=["unsubscribed"],
         sandbox=False,
+        limit=20,
     )
     await create(api, tenant, subject="News", html=FOOTER, text=None)
     sent = await api.post(
