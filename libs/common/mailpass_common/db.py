@@ -128,7 +128,15 @@ INDEXES: dict[str, list[IndexModel]] = {
     Collections.SUPPRESSIONS: [IndexModel([("account_id", ASCENDING), ("address", ASCENDING)])],
     # Webhooks (mailpass_common.webhooks): an account's endpoints; the relay's pending
     # events, oldest claim first; an endpoint's attempts, newest first.
-    Collections.WEBHOOK_ENDPOINTS: [IndexModel([("account_id", ASCENDING)])],
+    Collections.WEBHOOK_ENDPOINTS: [
+        IndexModel([("account_id", ASCENDING)]),
+        # The per-account cap: one endpoint per slot (mailpass_common.webhooks.endpoints).
+        IndexModel(
+            [("account_id", ASCENDING), ("slot", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"slot": {"$exists": True}},
+        ),
+    ],
     Collections.WEBHOOK_EVENTS: [IndexModel([("state", ASCENDING), ("lease_until", ASCENDING)])],
     Collections.WEBHOOK_ATTEMPTS: [IndexModel([("endpoint_id", ASCENDING), ("seq", ASCENDING)])],
     # Sending domains (mailpass_common.mta): one a name per account (the MTA's check, the
