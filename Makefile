@@ -21,7 +21,7 @@ run: $(STAMP)
 	scripts/dev-run.sh
 
 # Debian packages the tests run for real: `scripts/debian-packages.sh command:package ...`.
-TEST_PACKAGES := unbound:unbound unbound-control:unbound
+TEST_PACKAGES := unbound:unbound unbound-control:unbound promtool:prometheus
 
 test: $(STAMP)
 	scripts/rabbitmq.sh ensure-running

@@ -49,6 +49,7 @@ class Collections:
     SUPPRESSIONS = "suppressions"
     MESSAGE_BODIES = "message_bodies"
     EVENT_HOOKS = "event_hooks"
+    EVENT_HOOK_TOKENS = "event_hook_tokens"
     WEBHOOK_ENDPOINTS = "webhook_endpoints"
     WEBHOOK_EVENTS = "webhook_events"
     WEBHOOK_ATTEMPTS = "webhook_attempts"
@@ -66,6 +67,9 @@ class MessageStatus(StrEnum):
     DEFERRED = "deferred"
     SENT = "sent"
     FAILED = "failed"
+    # Sent, then reported undeliverable by the recipient's side: a delivery status
+    # notification that came back later (mailpass-inbound). Final.
+    BOUNCED = "bounced"
 
 
 # Statuses a sender may claim a message from. A message in ``sending`` is claimable again
@@ -91,6 +95,12 @@ class EventType(StrEnum):
     CLICK = "click"
     # Tracking was asked for, but the HTML could not be rewritten in budget: sent untracked.
     TRACKING_SKIPPED = "tracking_skipped"
+    # Reports that came back after the message was sent (mailpass-inbound): a delivery
+    # status notification of a failure (bounce) or a delay (delayed), an abuse report
+    # (complaint). ``detail`` is the remote server's diagnostic, as given.
+    BOUNCE = "bounce"
+    DELAYED = "delayed"
+    COMPLAINT = "complaint"
 
 
 class MessageDocument(TypedDict):

@@ -160,6 +160,7 @@ def outgoing_email(doc: MessageDocument, files: tuple[Attachment, ...] = ()) -> 
         tags=tuple(doc.get("tags") or ()),
         metadata=dict(doc.get("metadata") or {}),
         attachments=files,
+        account_id=doc["account_id"],
     )
 
 
