@@ -49,7 +49,8 @@ async def test_create_edit_preview_send_test_and_delete(
     editor = await console.get(path)
     assert editor.status_code == 200
     assert 'sandbox=""' in editor.text and 'formtarget="template-preview"' in editor.text
-    assert '"name": "name"' in html.unescape(editor.text)  # sample variables from what the template uses
+    # Sample variables from what the template uses.
+    assert '"name": "name"' in html.unescape(editor.text)
     assert 'href="/console/templates" aria-current="page"' in editor.text
 
     preview = await post_form(
