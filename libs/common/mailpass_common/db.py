@@ -125,6 +125,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     # list is a range of addresses within the account (mailpass_common.suppressions).
     # A provider's hook (its admin routes); notifications find theirs by _id.
     Collections.EVENT_HOOKS: [IndexModel([("account_id", ASCENDING), ("provider_id", ASCENDING)])],
+    # Mailgun signing tokens already used, found by _id, gone after the window.
+    Collections.EVENT_HOOK_TOKENS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
     Collections.SUPPRESSIONS: [IndexModel([("account_id", ASCENDING), ("address", ASCENDING)])],
     # Webhooks (mailpass_common.webhooks): an account's endpoints; the relay's pending
     # events, oldest claim first; an endpoint's attempts, newest first.

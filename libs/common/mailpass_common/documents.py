@@ -49,6 +49,7 @@ class Collections:
     SUPPRESSIONS = "suppressions"
     MESSAGE_BODIES = "message_bodies"
     EVENT_HOOKS = "event_hooks"
+    EVENT_HOOK_TOKENS = "event_hook_tokens"
     WEBHOOK_ENDPOINTS = "webhook_endpoints"
     WEBHOOK_EVENTS = "webhook_events"
     WEBHOOK_ATTEMPTS = "webhook_attempts"
