@@ -40,6 +40,8 @@ class ErrorCode(StrEnum):
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
     WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
     WEBHOOK_ENDPOINT_LIMIT = "WEBHOOK_ENDPOINT_LIMIT"
+    DOMAIN_EXISTS = "DOMAIN_EXISTS"
+    DOMAIN_LIMIT_REACHED = "DOMAIN_LIMIT_REACHED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -134,6 +136,16 @@ ERRORS: dict[ErrorCode, ErrorSpec] = {
         409,
         "This account has 20 webhook endpoints, the most it may have: delete one first",
         {"limit": 20},
+    ),
+    ErrorCode.DOMAIN_EXISTS: ErrorSpec(
+        409,
+        "example.com is already a sending domain of this account",
+        {"domain": "example.com", "id": "dom_6f1c2a9b3d4e5f60718293a4"},
+    ),
+    ErrorCode.DOMAIN_LIMIT_REACHED: ErrorSpec(
+        409,
+        "This account has 100 sending domains, the most it may have: remove one first",
+        {"limit": 100},
     ),
     ErrorCode.INTERNAL_ERROR: ErrorSpec(500, "Internal server error; it has been logged"),
 }

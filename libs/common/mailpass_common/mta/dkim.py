@@ -174,8 +174,18 @@ def signing_generation(key_docs: Sequence[Document]) -> int | None:
 async def domain_keys(db: Database, account_id: str, domain: str) -> list[Document]:
     """Every key of the account's domain, oldest generation first, RSA before Ed25519."""
     cursor = db[COLLECTION].find(where(account_id=account_id, domain=domain))
-    docs = [doc async for doc in cursor]
-    return sorted(docs, key=lambda d: (int(d["generation"]), d["algorithm"] != Algorithm.RSA))
+    return ordered([doc async for doc in cursor])
+
+
+def ordered(key_docs: Sequence[Document]) -> list[Document]:
+    """Oldest generation first, RSA before Ed25519."""
+    return sorted(key_docs, key=lambda d: (int(d["generation"]), d["algorithm"] != Algorithm.RSA))
+
+
+async def account_keys(db: Database, account_id: str) -> list[Document]:
+    """Every key of every domain of the account, in one read (listings)."""
+    cursor = db[COLLECTION].find(where(account_id=account_id), projection={"secret": 0})
+    return [doc async for doc in cursor]
 
 
 async def signing_keys(
