@@ -22,6 +22,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -85,10 +86,12 @@ async def verified_domain(db: Database, account_id: str, domain: str) -> Sending
         name = normalize_domain(domain)
     except ValueError:
         return None
-    doc = await db[COLLECTION].find_one(
-        where(account_id=account_id, domain=name, status=DomainStatus.VERIFIED.value)
-    )
+    doc = await db[COLLECTION].find_one(verified_selector(account_id, name))
     return None if doc is None else SendingDomain.from_document(doc)
+
+
+def verified_selector(account_id: str, domain: str) -> dict[str, Any]:
+    return where(account_id=account_id, domain=domain, status=DomainStatus.VERIFIED.value)
 
 
 async def make_keys(
