@@ -39,6 +39,7 @@ from mailpass_gateway.settings import GatewaySettings
 from mailpass_gateway.stats.service import StatsCache
 from mailpass_gateway.stats.views import router as stats_router
 from mailpass_gateway.suppressions.views import router as suppressions_router
+from mailpass_gateway.templates.views import router as templates_router
 from mailpass_gateway.webhooks.views import router as webhooks_router
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(suppressions_router)
     app.include_router(bounces_router)
     app.include_router(webhooks_router)
+    app.include_router(templates_router)
     app.include_router(domains_router)
     install_console(app)
     # Added before the measuring, so it runs inside it: refusals are measured too.
