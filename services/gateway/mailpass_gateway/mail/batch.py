@@ -32,7 +32,7 @@ from mailpass_common.jobs import SendJob
 from mailpass_common.providers import ProviderCache
 from mailpass_common.sequences import queue_id_sequence, reserve_range
 from mailpass_common.telemetry import log_fields
-from mailpass_gateway.mail import suppressed
+from mailpass_gateway.mail import sending_domains, suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import message_errors
@@ -125,9 +125,19 @@ async def queue_batch(
             for a in suppressed.recipients(request)
         ),
     )
+    # MailPass SMTP: the From domains it may not send from (one read per distinct domain).
+    unverified = await sending_domains.unverified(
+        db,
+        provider,
+        key.account_id,
+        (r.from_email or provider.get("from_email") or "" for r, _ in checked if r is not None),
+    )
     for index, (raw, (request, error)) in enumerate(zip(batch.messages, checked, strict=True)):
         if request is not None:
             try:
+                sender = request.from_email or provider.get("from_email") or ""
+                if sending_domains.domain_of(sender) in unverified:
+                    raise sending_domains.refusal(sending_domains.domain_of(sender))
                 files = prepare(request, policy)
                 request, dropped = suppressed.screen(request, found)
                 doc = build_message(
