@@ -13,7 +13,15 @@ export PROVIDER_ALLOWED_NETWORKS="${PROVIDER_ALLOWED_NETWORKS:-127.0.0.0/8,::1/1
 export PROVIDER_ALLOWED_SMTP_PORTS="${PROVIDER_ALLOWED_SMTP_PORTS:-1025}"
 # Webhook endpoints may be plain http here (a local receiver on loopback).
 export WEBHOOK_ALLOW_HTTP="${WEBHOOK_ALLOW_HTTP:-true}"
-procs="gateway tracker sender webhooks scheduler mailbox"
+# SMTP submission (mailpass-smtp) on 2587 (STARTTLS) and 2465 (implicit TLS), with a
+# self-signed certificate made once into .data/smtp-tls (clients must not verify it here).
+export SMTP_HOST="${SMTP_HOST:-127.0.0.1}"
+export SMTP_SUBMISSION_PORT="${SMTP_SUBMISSION_PORT:-2587}"
+export SMTP_SUBMISSIONS_PORT="${SMTP_SUBMISSIONS_PORT:-2465}"
+export SMTP_TLS_CERT_FILE="${SMTP_TLS_CERT_FILE:-$PWD/.data/smtp-tls/tls.crt}"
+export SMTP_TLS_KEY_FILE="${SMTP_TLS_KEY_FILE:-$PWD/.data/smtp-tls/tls.key}"
+scripts/dev-smtp-cert.sh "$SMTP_TLS_CERT_FILE" "$SMTP_TLS_KEY_FILE"
+procs="gateway tracker sender webhooks smtp scheduler mailbox"
 if ! scripts/rabbitmq.sh answering; then
   scripts/rabbitmq.sh install
   procs="rabbitmq $procs"
