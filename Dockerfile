@@ -24,7 +24,6 @@ RUN uv pip install --python /opt/mailpass/bin/python --no-deps -r requirements-r
 COPY pyproject.toml ./
 COPY libs ./libs
 COPY services ./services
-COPY tools ./tools
 RUN uv pip install --python /opt/mailpass/bin/python --no-deps .
 
 # --- runtime: the base image, the virtual environment and an unprivileged user ---
