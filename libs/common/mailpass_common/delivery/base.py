@@ -55,6 +55,9 @@ class OutgoingEmail:
     tags: tuple[str, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
+    # The List-Unsubscribe value (RFC 2369), with List-Unsubscribe-Post (RFC 8058): set
+    # when the message offers one-click unsubscribe.
+    list_unsubscribe: str | None = None
     # Whose message it is: MailPass's own delivery signs with that account's DKIM keys.
     account_id: str = ""
 
