@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import Permission, hash_api_key
+from mailpass_common.messages.models import Collections
+from mailpass_common.platform.crypto import Permission, hash_api_key
+from mailpass_common.platform.db import Database
 from tests.support.tenants import make_admin
 
 KEY_FIELDS = {

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 
-from mailpass_common import api_keys, console_auth
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import Permission
+from mailpass_common.messages.models import Collections
+from mailpass_common.platform.crypto import Permission
+from mailpass_common.platform.db import Database
+from mailpass_common.tenants import api_keys, console_auth
 from tests.admin.test_cli import mailpass
 from tests.console.support import csrf_token, post_form, sign_in
 from tests.support.stack import running_gateway

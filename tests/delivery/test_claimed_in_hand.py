@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections, MessageKind, MessageStatus
+from mailpass_common.messages.models import Collections, MessageKind, MessageStatus
+from mailpass_common.platform.db import Database
 from tests.delivery.test_scheduler import _flush
 from tests.support.messages import insert_messages
 from tests.support.processes import BIN, process_env

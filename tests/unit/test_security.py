@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from mailpass_common.security import (
+from mailpass_common.platform.crypto import (
     CredentialCipher,
     generate_api_key,
     hash_api_key,

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailpass_common import accounts, api_keys, providers
-from mailpass_common.db import Database, ensure_indexes
-from mailpass_common.security import CredentialCipher, Permission
+from mailpass_common.platform.crypto import CredentialCipher, Permission
+from mailpass_common.platform.db import Database, ensure_indexes
+from mailpass_common.providers import service as providers
+from mailpass_common.tenants import accounts, api_keys
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import contextlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mailpass_common.errors import ErrorCode, error_response
+from mailpass_common.platform.errors import ErrorCode, error_response
 from mailpass_gateway.errors import counted
 
 DRAIN_FACTOR = 4

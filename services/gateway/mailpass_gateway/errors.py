@@ -1,4 +1,4 @@
-"""How the gateway answers every failure in the one envelope (``mailpass_common.errors``).
+"""How the gateway answers every failure in the one envelope (``mailpass_common.platform.errors``).
 
 Validation errors name each bad field in ``details`` (``[{"field", "message"}]``, nested
 fields dotted: ``cc.1``, ``metadata``). Anything unexpected becomes a generic 500
@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mailpass_common.errors import (
+from mailpass_common.platform.errors import (
     CODE_OF_STATUS,
     ERRORS,
     ApiError,

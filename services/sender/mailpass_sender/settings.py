@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from mailpass_common.broker import MAX_JITTER
-from mailpass_common.delivery.registry import DeliveryOptions, delivery_options
-from mailpass_common.settings import ServiceSettings
+from mailpass_common.platform.broker import MAX_JITTER
+from mailpass_common.platform.settings import ServiceSettings
+from mailpass_common.providers.delivery.registry import DeliveryOptions, delivery_options
 
 
 class SenderSettings(ServiceSettings):

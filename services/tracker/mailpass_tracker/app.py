@@ -9,12 +9,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mailpass_common import db as dbmod
-from mailpass_common import telemetry
-from mailpass_common.errors import http_error_response
-from mailpass_common.lifecycle import wait_for_mongodb
-from mailpass_common.management import management_server
-from mailpass_common.signed_links import TrackingSigner
+from mailpass_common.messages.signed_links import TrackingSigner
+from mailpass_common.platform import db as dbmod
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.errors import http_error_response
+from mailpass_common.platform.lifecycle import wait_for_mongodb
+from mailpass_common.platform.management import management_server
 from mailpass_tracker.clientip import TrustedProxies
 from mailpass_tracker.ingest import EventWriter
 from mailpass_tracker.settings import TrackerSettings

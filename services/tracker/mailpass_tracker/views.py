@@ -13,9 +13,9 @@ import base64
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from mailpass_common.documents import EventType
-from mailpass_common.errors import ErrorCode, error_response
-from mailpass_common.signed_links import TrackedClick, TrackedOpen, normalize_target
+from mailpass_common.messages.models import EventType
+from mailpass_common.messages.signed_links import TrackedClick, TrackedOpen, normalize_target
+from mailpass_common.platform.errors import ErrorCode, error_response
 from mailpass_tracker.clientip import TrustedProxies
 from mailpass_tracker.deps import Proxies, Signer, Writer
 from mailpass_tracker.ingest import TrackingHit

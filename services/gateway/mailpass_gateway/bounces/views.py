@@ -23,8 +23,9 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from mailpass_common import event_hooks, suppressions
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ApiError, ErrorCode
+from mailpass_common.providers import event_hooks
+from mailpass_common.suppressions import service as suppressions
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.bounces import parse
 from mailpass_gateway.bounces.verify import (

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
-from mailpass_common.errors import ERRORS, ApiError, ErrorCode
+from mailpass_common.platform.errors import ERRORS, ApiError, ErrorCode
 from mailpass_gateway.console.deps import SignInRequired
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.errors import counted, validation_details

@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from mailpass_common import messages
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.messages import service as messages
+from mailpass_common.platform.errors import ApiError, ErrorCode
 from mailpass_gateway.bodies import openapi_json_body
 from mailpass_gateway.deps import (
     Db,

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Response
 
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ApiError, ErrorCode
 from mailpass_common.webhooks import attempts, endpoints
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, Settings, WebhooksKey

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from mailpass_common import api_keys
-from mailpass_common.console_auth import ConsoleSession
-from mailpass_common.db import Database, Document
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.security import Permission
+from mailpass_common.platform.crypto import Permission
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ApiError, ErrorCode
+from mailpass_common.tenants import api_keys
+from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_gateway.console.deps import CheckedForm, Session, require
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from mailpass_common.console_auth import ConsoleSession
-from mailpass_common.db import Database, Document
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.security import Permission
+from mailpass_common.platform.crypto import Permission
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ApiError, ErrorCode
+from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_common.webhooks import attempts, endpoints
 from mailpass_common.webhooks.endpoints import WebhookEventType
 from mailpass_common.webhooks.urls import url_problem
