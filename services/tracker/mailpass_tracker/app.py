@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mailpass_common.messages.signed_links import TrackingSigner
 from mailpass_common.platform import db as dbmod
 from mailpass_common.platform import telemetry
-from mailpass_common.platform.errors import http_error_response
+from mailpass_common.platform.errors import CODE_OF_STATUS, error_body
 from mailpass_common.platform.lifecycle import wait_for_mongodb
 from mailpass_common.platform.management import management_server
 from mailpass_tracker.clientip import TrustedProxies
@@ -67,7 +67,9 @@ def create_app(settings: TrackerSettings) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Unknown paths and methods get the same envelope as a bad token.
-        return http_error_response(exc.status_code, str(exc.detail), NO_CACHE)
+        code = CODE_OF_STATUS.get(exc.status_code, "HTTP_ERROR")
+        body = error_body(code, str(exc.detail))
+        return JSONResponse(body, status_code=exc.status_code, headers=NO_CACHE)
 
     app.include_router(tracking_router)
     telemetry.instrument_app(app)

@@ -1,11 +1,12 @@
-"""Every error code the platform answers with, its HTTP status, and the one envelope.
+"""Every error code the platform answers with, its HTTP status, and the envelope's body.
 
 ``{"success": false, "error": {"code": ..., "message": ..., "details": ...}}``
 
 The codes of the Mail Send API are the spec's (VALIDATION_ERROR, NO_SMTP_PROVIDER,
 SEND_LIMIT_EXCEEDED, SEND_FAILED); the others complete them for what the spec leaves
 implicit (authentication, idempotency, body size). Each has one example, which the
-OpenAPI document shows.
+OpenAPI document shows. The HTTP side (responses, the ``ApiError`` a route raises) belongs
+to the web services: ``mailpass_gateway.errors``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-
-from fastapi.responses import JSONResponse
 
 
 class ErrorCode(StrEnum):
@@ -143,46 +142,3 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 def error_example(code: ErrorCode) -> dict[str, Any]:
     spec = ERRORS[code]
     return error_body(code, spec.example_message, spec.example_details)
-
-
-def error_response(
-    code: ErrorCode,
-    message: str,
-    details: Any = None,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    return JSONResponse(
-        error_body(code, message, details), status_code=ERRORS[code].status, headers=headers
-    )
-
-
-def http_error_response(
-    status: int, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    """A bare HTTP error of the framework (unknown path, wrong method...) in the envelope."""
-    body = error_body(CODE_OF_STATUS.get(status, "HTTP_ERROR"), message)
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-class ApiError(Exception):
-    """A refusal with a stable code; raised anywhere below a route, answered in the envelope."""
-
-    def __init__(
-        self,
-        code: ErrorCode,
-        message: str,
-        details: Any = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
-        self.headers = headers
-
-    @property
-    def status_code(self) -> int:
-        return ERRORS[self.code].status
-
-    def response(self) -> JSONResponse:
-        return error_response(self.code, self.message, self.details, self.headers)

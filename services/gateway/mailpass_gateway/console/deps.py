@@ -19,11 +19,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from mailpass_common.platform.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.tenants import api_keys, console_auth
 from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_gateway.console.forms import Form, read_form
 from mailpass_gateway.deps import Db, Settings
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.settings import GatewaySettings
 
 SIGNIN_COOKIE = "mailpass_console_signin"

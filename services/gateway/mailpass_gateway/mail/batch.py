@@ -30,11 +30,11 @@ from mailpass_common.messages.models import Collections, MessageDocument, Messag
 from mailpass_common.messages.sequences import queue_id_sequence, reserve_range
 from mailpass_common.platform.broker import JobPublisher
 from mailpass_common.platform.db import Database
-from mailpass_common.platform.errors import ApiError
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import limits
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyRecord
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import BatchRequest, SendRequest

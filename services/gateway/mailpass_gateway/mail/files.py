@@ -15,8 +15,8 @@ from typing import Any
 from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages import attachments
 from mailpass_common.messages.models import MessageDocument
-from mailpass_common.platform.errors import ApiError, ErrorCode
-from mailpass_gateway.errors import validation_error
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_gateway.errors import ApiError, validation_error
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.settings import GatewaySettings
 

@@ -25,9 +25,9 @@ from fastapi.responses import JSONResponse
 
 from mailpass_common.messages import idempotency
 from mailpass_common.platform.db import Database
-from mailpass_common.platform.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.platform.telemetry import log_fields
-from mailpass_gateway.errors import counted
+from mailpass_gateway.errors import ApiError, counted
 from mailpass_gateway.mail.service import MessageIds
 
 log = logging.getLogger(__name__)

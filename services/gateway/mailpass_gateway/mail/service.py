@@ -22,11 +22,12 @@ from mailpass_common.messages.models import MessageDocument, MessageKind, Messag
 from mailpass_common.platform import telemetry
 from mailpass_common.platform.broker import JobPublisher
 from mailpass_common.platform.db import Database, Document
-from mailpass_common.platform.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import limits
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyRecord
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import SendRequest

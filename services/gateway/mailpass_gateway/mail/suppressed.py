@@ -17,8 +17,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from mailpass_common.platform.db import Database
-from mailpass_common.platform.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.suppressions import service as suppressions
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.models import SendRequest
 
 

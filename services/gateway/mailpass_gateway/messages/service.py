@@ -32,11 +32,11 @@ from mailpass_common.messages.models import MessageDocument, MessageKind, Messag
 from mailpass_common.messages.search import Cursor, MessageFilter, MessagePage, list_messages
 from mailpass_common.platform.broker import JobPublisher
 from mailpass_common.platform.db import Database
-from mailpass_common.platform.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import limits
 from mailpass_common.providers.service import ProviderCache
-from mailpass_gateway.errors import validation_error
+from mailpass_gateway.errors import ApiError, validation_error
 from mailpass_gateway.mail.service import Caller, default_provider, reserve_send
 from mailpass_gateway.messages.models import MessageQuery
 

@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 from mailpass_common.messages import scheduled
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageDocument
-from mailpass_common.platform.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.deps import Db, MailKey, Providers, Publisher, Settings
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
 from mailpass_gateway.mail.status import message_view, requested_id, spec_datetime
 from mailpass_gateway.messages.models import (

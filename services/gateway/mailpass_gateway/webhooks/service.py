@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mailpass_common.platform.db import Database, Document
-from mailpass_common.platform.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.platform.settings import CommonSettings
 from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_common.webhooks import attempts, endpoints, outbox
 from mailpass_common.webhooks.urls import url_problem
+from mailpass_gateway.errors import ApiError
 
 
 def _utc(value: Any) -> datetime | None:

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 
 from mailpass_common.platform.crypto import Permission
 from mailpass_common.platform.db import Document
-from mailpass_common.platform.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.tenants import accounts, api_keys, console_auth
 from mailpass_gateway.console.deps import (
     CheckedForm,
@@ -31,6 +31,7 @@ from mailpass_gateway.console.deps import (
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.deps import Db, Settings
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.settings import GatewaySettings
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)

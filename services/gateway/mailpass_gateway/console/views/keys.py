@@ -16,14 +16,14 @@ from pydantic import ValidationError
 
 from mailpass_common.platform.crypto import Permission
 from mailpass_common.platform.db import Database, Document
-from mailpass_common.platform.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.tenants import api_keys
 from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_gateway.console.deps import CheckedForm, Session, require
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.deps import Db, KeyCache
-from mailpass_gateway.errors import validation_details
+from mailpass_gateway.errors import ApiError, validation_details
 from mailpass_gateway.keys.models import KeyCreate
 
 router = APIRouter(prefix="/console/keys", route_class=ConsoleRoute, include_in_schema=False)

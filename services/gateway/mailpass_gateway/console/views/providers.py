@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse
 
 from mailpass_common.platform.crypto import Permission
 from mailpass_common.platform.db import Database, Document
-from mailpass_common.platform.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.providers import circuits
 from mailpass_common.providers import service as providers
 from mailpass_common.providers.config import (
@@ -38,6 +38,7 @@ from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.console.views.overview import provider_usage
 from mailpass_gateway.deps import Db, Providers
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.providers.service import Cipher, Options, owned_provider, run_check
 
 router = APIRouter(prefix="/console/providers", route_class=ConsoleRoute, include_in_schema=False)

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from mailpass_common.platform.crypto import Permission
 from mailpass_common.platform.db import Database, Document
-from mailpass_common.platform.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_common.webhooks import attempts, endpoints
 from mailpass_common.webhooks.endpoints import WebhookEventType
@@ -25,7 +25,7 @@ from mailpass_gateway.console.deps import CheckedForm, Session, require
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.deps import Db, Settings
-from mailpass_gateway.errors import validation_details
+from mailpass_gateway.errors import ApiError, validation_details
 from mailpass_gateway.providers.service import Cipher
 from mailpass_gateway.webhooks.models import WebhookCreate
 from mailpass_gateway.webhooks.service import endpoint_view, replay
