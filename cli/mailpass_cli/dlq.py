@@ -17,10 +17,10 @@ from typing import Any
 from mailpass_cli import CliContext, CliError
 from mailpass_common.messages import events
 from mailpass_common.messages import service as messages
-from mailpass_common.messages.jobs import SendJob
-from mailpass_common.messages.models import EventType, MessageDocument, MessageKind, MessageStatus
+from mailpass_common.messages.models import EventType, MessageDocument, MessageStatus
 from mailpass_common.platform import broker
 from mailpass_common.platform.broker import JobPublisher, Topology
+from mailpass_common.platform.jobs import MessageKind, SendJob
 
 
 async def _connect(ctx: CliContext) -> Any:

@@ -10,8 +10,8 @@ import argparse
 from typing import Any
 
 from mailpass_cli import CliContext, CliError
-from mailpass_common.platform.crypto import Permission
 from mailpass_common.tenants import accounts, api_keys
+from mailpass_common.tenants.api_keys import Permission
 
 
 async def account_id(ctx: CliContext, name: str) -> str:

@@ -22,14 +22,10 @@ from mailpass_common.messages import events
 from mailpass_common.messages import search as message_search
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.ids import normalize_message_id
-from mailpass_common.messages.models import (
-    MessageDocument,
-    MessageKind,
-    MessageStatus,
-    stored_datetime,
-)
+from mailpass_common.messages.models import MessageDocument, MessageStatus, stored_datetime
 from mailpass_common.messages.search import MessageFilter
 from mailpass_common.platform.db import Document
+from mailpass_common.platform.jobs import MessageKind
 
 
 def stamp(value: Any) -> str:

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from mailpass_common.messages.models import Collections
 from mailpass_common.messages.signed_links import TrackingSigner
 from mailpass_common.platform.crypto import CredentialCipher
-from mailpass_common.platform.db import Database
+from mailpass_common.platform.db import Collections, Database
 from mailpass_common.providers import service as providers
 from tests.admin.test_cli import mailpass
 from tests.support.processes import BIN

@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 
 from mailpass_common.messages import attachment_store as bodies
-from mailpass_common.messages.models import Collections
-from mailpass_common.platform.db import Database
+from mailpass_common.platform.db import Collections, Database
 from tests.support.smtp import SmtpServer
 from tests.support.stack import running_gateway
 from tests.support.tenants import Tenant

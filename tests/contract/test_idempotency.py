@@ -14,9 +14,8 @@ from pymongo.errors import AutoReconnect
 from mailpass_common.messages import idempotency
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.ids import keyed_message_id
-from mailpass_common.messages.models import Collections
-from mailpass_common.platform.crypto import Permission
-from mailpass_common.platform.db import Database
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_gateway.mail import examples
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import Tenant, make_tenant

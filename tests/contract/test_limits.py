@@ -8,8 +8,7 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.messages.models import Collections
-from mailpass_common.platform.db import Database
+from mailpass_common.platform.db import Collections, Database
 from mailpass_common.providers.limits import usage
 from mailpass_gateway.mail import examples
 from tests.support.smtp import SmtpServer

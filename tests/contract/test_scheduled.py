@@ -10,8 +10,7 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.messages.models import Collections
-from mailpass_common.platform.db import Database
+from mailpass_common.platform.db import Collections, Database
 from tests.contract.test_batch import run_scheduler_flush
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import Tenant, make_tenant

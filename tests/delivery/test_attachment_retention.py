@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages import retention
 from mailpass_common.messages import service as messages
-from mailpass_common.messages.models import Collections
-from mailpass_common.platform.db import Database, ensure_indexes
+from mailpass_common.platform.db import Collections, Database, ensure_indexes
 from tests.delivery.test_retention import _message
 
 

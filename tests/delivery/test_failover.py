@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from mailpass_common.messages.models import MessageKind
 from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.jobs import MessageKind
 from mailpass_common.providers.limits import usage
 from tests.delivery.support import FAST_RETRIES
 from tests.support.broker import ReplyQueue, publish

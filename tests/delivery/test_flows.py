@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from mailpass_common.messages import service as messages
-from mailpass_common.messages.jobs import SendJob
-from mailpass_common.messages.models import Collections, MessageDocument, MessageKind
+from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform.cache import TtlCache
-from mailpass_common.platform.db import Database
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.providers.delivery.registry import ProviderPool
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.webhooks import endpoints

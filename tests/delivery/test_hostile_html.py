@@ -8,8 +8,9 @@ from typing import Any
 
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.ids import new_message_id
-from mailpass_common.messages.models import MessageDocument, MessageKind, new_message
+from mailpass_common.messages.models import MessageDocument, new_message
 from mailpass_common.platform.db import Database
+from mailpass_common.platform.jobs import MessageKind
 from tests.support.broker import publish
 from tests.support.messages import timeline, wait_for_status
 from tests.support.smtp import SmtpServer

@@ -17,9 +17,9 @@ import pytest
 from mailpass_common.messages import due as outbox
 from mailpass_common.messages import events, scheduled, stats
 from mailpass_common.messages import search as message_search
-from mailpass_common.messages.models import Collections, MessageKind
 from mailpass_common.messages.search import MessageFilter
-from mailpass_common.platform.db import Database, where
+from mailpass_common.platform.db import Collections, Database, where
+from mailpass_common.platform.jobs import MessageKind
 from mailpass_common.suppressions import service as suppressions
 
 NOW = datetime.now(UTC)

@@ -25,14 +25,9 @@ from mailpass_common.messages import due as outbox
 from mailpass_common.messages import events, idempotency, scheduled
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.ids import new_message_id
-from mailpass_common.messages.models import (
-    Collections,
-    EventType,
-    MessageKind,
-    MessageStatus,
-    new_message,
-)
-from mailpass_common.platform.db import Database, connect, ensure_indexes
+from mailpass_common.messages.models import EventType, MessageStatus, new_message
+from mailpass_common.platform.db import Collections, Database, connect, ensure_indexes
+from mailpass_common.platform.jobs import MessageKind
 from mailpass_common.platform.settings import CommonSettings
 from mailpass_common.providers import limits
 from mailpass_common.suppressions import service as suppressions

@@ -9,11 +9,10 @@ from typing import Any
 
 import aio_pika
 
-from mailpass_common.messages.jobs import SendJob
-from mailpass_common.messages.models import Collections, MessageKind
 from mailpass_common.platform import broker
 from mailpass_common.platform.broker import JobPublisher, Topology
-from mailpass_common.platform.db import Database
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.providers.limits import usage, windows
 from mailpass_scheduler.flush import FlushReport, flush
 from mailpass_scheduler.settings import SchedulerSettings

@@ -12,7 +12,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from mailpass_common.providers.delivery.base import Attachment, OutgoingEmail
+from mailpass_common.messages.attachments import Attachment
+from mailpass_common.providers.delivery.base import OutgoingEmail
 from mailpass_common.providers.delivery.mailgun import MailgunProvider
 from mailpass_common.providers.delivery.sendgrid import SendGridProvider
 from mailpass_common.providers.delivery.ses import SesProvider

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from mailpass_common.messages.models import MessageDocument, MessageKind, new_message
+from mailpass_common.messages.models import MessageDocument, new_message
 from mailpass_common.platform.db import Database
+from mailpass_common.platform.jobs import MessageKind
 from mailpass_common.providers.delivery.base import OutgoingEmail
 from mailpass_common.tenants import accounts
 from mailpass_common.tenants.accounts import TrackingDefaults

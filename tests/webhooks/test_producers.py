@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailpass_common.messages.models import Collections, EventType
-from mailpass_common.platform.db import Database, where
+from mailpass_common.messages.models import EventType
+from mailpass_common.platform.db import Collections, Database, where
 from mailpass_common.suppressions import service as suppressions
 from mailpass_common.suppressions.service import Suppression, SuppressionReason
 from mailpass_common.webhooks import endpoints

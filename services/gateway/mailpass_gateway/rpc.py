@@ -12,7 +12,7 @@ import secrets
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
-from mailpass_common.messages.jobs import SendReply
+from mailpass_common.messages.replies import SendReply
 from mailpass_common.platform.telemetry import log_fields
 
 log = logging.getLogger(__name__)

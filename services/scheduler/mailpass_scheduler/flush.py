@@ -33,11 +33,10 @@ from datetime import UTC, datetime, timedelta
 
 from mailpass_common.messages import due as outbox
 from mailpass_common.messages import retention, scheduled
-from mailpass_common.messages.jobs import SendJob
-from mailpass_common.messages.models import MessageKind
 from mailpass_common.platform.broker import JobPublisher
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import limits
 from mailpass_common.providers.service import get_default_provider, provider_by_id

@@ -8,12 +8,12 @@ import logging
 
 from aio_pika.abc import AbstractRobustConnection
 
-from mailpass_common.messages.models import MessageKind
 from mailpass_common.platform import broker
 from mailpass_common.platform import db as dbmod
 from mailpass_common.platform.broker import JobPublisher, Topology
 from mailpass_common.platform.cache import TtlCache
 from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.jobs import MessageKind
 from mailpass_common.platform.lifecycle import (
     connect_rabbitmq,
     run_until_signalled,

@@ -39,9 +39,10 @@ from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 
 from mailpass_common.messages import service as messages
-from mailpass_common.messages.jobs import SendJob, SendReply
-from mailpass_common.messages.models import MessageKind, MessageStatus
+from mailpass_common.messages.models import MessageStatus
+from mailpass_common.messages.replies import SendReply
 from mailpass_common.platform import telemetry
+from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_sender import flows
 from mailpass_sender.flows import Claimed, Decision, DeliveryContext, DeliveryOutcome

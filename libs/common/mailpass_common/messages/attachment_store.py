@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from bson import Binary
 from pymongo.errors import BulkWriteError
 
-from mailpass_common.messages.models import Collections, MessageDocument
-from mailpass_common.platform.db import DUPLICATE_KEY, Database
-from mailpass_common.providers.delivery.base import Attachment
+from mailpass_common.messages.attachments import Attachment
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.platform.db import DUPLICATE_KEY, Collections, Database
 
 CHUNK_BYTES = 1024 * 1024
 

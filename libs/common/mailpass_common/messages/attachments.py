@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import binascii
 import re
+from dataclasses import dataclass
 
 MAX_ATTACHMENTS = 20
 MAX_FILENAME_CHARS = 255
@@ -163,3 +164,14 @@ def message_size(bodies: list[str], attachment_sizes: list[int]) -> int:
     triple a non-ASCII text), every attachment encoded."""
     text = sum(len(b) if b.isascii() else 3 * len(b.encode()) for b in bodies)
     return 4096 + text + sum(encoded_size(s) + PART_OVERHEAD for s in attachment_sizes)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file of the message: inline (an image the HTML shows by ``cid:``) when it has a
+    ``content_id``, else attached. ``data`` may be a view into the message's stored bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes | memoryview
+    content_id: str | None = None

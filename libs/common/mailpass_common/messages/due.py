@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mailpass_common.messages.models import Collections, MessageKind, MessageStatus
-from mailpass_common.platform.db import Database, Document, now_stamp, where
+from mailpass_common.messages.models import MessageStatus
+from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
+from mailpass_common.platform.jobs import MessageKind
 
 IN_QUEUE_ORDER = [("queue_id", 1), ("_id", 1)]
 _JOB_FIELDS = {"_id": 1, "account_id": 1, "kind": 1, "queue_id": 1}

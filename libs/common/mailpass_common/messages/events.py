@@ -19,8 +19,8 @@ from typing import Any
 from bson import ObjectId
 from pymongo.errors import BulkWriteError
 
-from mailpass_common.messages.models import Collections, EventType, MessageDocument, MessageStatus
-from mailpass_common.platform.db import DUPLICATE_KEY, Database, Document, where
+from mailpass_common.messages.models import EventType, MessageDocument, MessageStatus
+from mailpass_common.platform.db import DUPLICATE_KEY, Collections, Database, Document, where
 
 
 def event_document(

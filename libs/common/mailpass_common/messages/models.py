@@ -32,24 +32,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
 
-
-class Collections:
-    ACCOUNTS = "accounts"
-    API_KEYS = "api_keys"
-    PROVIDERS = "providers"
-    MESSAGES = "messages"
-    EVENTS = "events"
-    COUNTERS = "counters"
-    CONSOLE_SESSIONS = "console_sessions"
-    CONSOLE_LINKS = "console_links"
-    CONSOLE_SIGNINS = "console_signins"
-    CIRCUITS = "circuits"
-    SUPPRESSIONS = "suppressions"
-    MESSAGE_BODIES = "message_bodies"
-    EVENT_HOOKS = "event_hooks"
-    WEBHOOK_ENDPOINTS = "webhook_endpoints"
-    WEBHOOK_EVENTS = "webhook_events"
-    WEBHOOK_ATTEMPTS = "webhook_attempts"
+from mailpass_common.platform.jobs import MessageKind
 
 
 class MessageStatus(StrEnum):
@@ -67,11 +50,6 @@ class MessageStatus(StrEnum):
 # Statuses a sender may claim a message from. A message in ``sending`` is claimable again
 # only once its lease has expired (its sender died); ``sent`` and ``failed`` are final.
 CLAIMABLE = (MessageStatus.QUEUED, MessageStatus.DEFERRED)
-
-
-class MessageKind(StrEnum):
-    IMMEDIATE = "immediate"  # POST /mail/send: published at once, the gateway awaits the result
-    BATCH = "batch"  # POST /mail/send-batch: published by the scheduler within send limits
 
 
 class EventType(StrEnum):

@@ -31,8 +31,8 @@ from datetime import UTC, datetime, timedelta
 from pymongo.errors import DuplicateKeyError
 
 from mailpass_common.messages import attachment_store as bodies
-from mailpass_common.messages.models import Collections, MessageStatus
-from mailpass_common.platform.db import Database, now_stamp, where
+from mailpass_common.messages.models import MessageStatus
+from mailpass_common.platform.db import Collections, Database, now_stamp, where
 
 FINAL = (MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.CANCELLED)
 

@@ -31,8 +31,8 @@ from typing import Any, cast
 
 from pymongo import ReturnDocument
 
-from mailpass_common.messages.models import Collections, MessageDocument, MessageStatus
-from mailpass_common.platform.db import Database, Document, now_stamp, where
+from mailpass_common.messages.models import MessageDocument, MessageStatus
+from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
 
 MAX_AHEAD_DAYS = 30
 IN_DUE_ORDER = [("status", 1), ("scheduled_at", 1)]

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from mailpass_common.messages.models import Collections, MessageDocument
-from mailpass_common.platform.db import Database, where
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.platform.db import Collections, Database, where
 
 MAX_PAGE = 100
 # The list shows neither body: they are read for one message at a time.

@@ -12,8 +12,7 @@ import contextlib
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.messages.models import Collections
-from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.db import Collections, Database, Document
 
 
 def queue_id_sequence(account_id: str) -> str:

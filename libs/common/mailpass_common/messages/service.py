@@ -26,8 +26,8 @@ from typing import Any, cast
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError
 
-from mailpass_common.messages.models import CLAIMABLE, Collections, MessageDocument, MessageStatus
-from mailpass_common.platform.db import DUPLICATE_KEY, Database, now_stamp, where
+from mailpass_common.messages.models import CLAIMABLE, MessageDocument, MessageStatus
+from mailpass_common.platform.db import DUPLICATE_KEY, Collections, Database, now_stamp, where
 
 _CLAIMABLE = [status.value for status in CLAIMABLE]
 

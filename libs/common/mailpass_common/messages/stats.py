@@ -40,8 +40,8 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mailpass_common.messages.models import Collections, EventType, MessageStatus
-from mailpass_common.platform.db import Database, where
+from mailpass_common.messages.models import EventType, MessageStatus
+from mailpass_common.platform.db import Collections, Database, where
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
-from mailpass_common.messages.jobs import SendJob
-from mailpass_common.messages.models import MessageKind
+from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import inject_context
 
 QUORUM = {"x-queue-type": "quorum"}

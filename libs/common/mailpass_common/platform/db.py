@@ -20,14 +20,33 @@ from typing import Any
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from mailpass_common.messages.models import Collections
 from mailpass_common.platform.metrics import CommandCounter
 from mailpass_common.platform.settings import CommonSettings
 
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]
 
+
 # The server error code of an insert whose _id (or unique key) is taken.
+class Collections:
+    ACCOUNTS = "accounts"
+    API_KEYS = "api_keys"
+    PROVIDERS = "providers"
+    MESSAGES = "messages"
+    EVENTS = "events"
+    COUNTERS = "counters"
+    CONSOLE_SESSIONS = "console_sessions"
+    CONSOLE_LINKS = "console_links"
+    CONSOLE_SIGNINS = "console_signins"
+    CIRCUITS = "circuits"
+    SUPPRESSIONS = "suppressions"
+    MESSAGE_BODIES = "message_bodies"
+    EVENT_HOOKS = "event_hooks"
+    WEBHOOK_ENDPOINTS = "webhook_endpoints"
+    WEBHOOK_EVENTS = "webhook_events"
+    WEBHOOK_ATTEMPTS = "webhook_attempts"
+
+
 DUPLICATE_KEY = 11000
 
 

@@ -19,8 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from mailpass_common.messages.models import Collections
-from mailpass_common.platform.db import Database, where
+from mailpass_common.platform.db import Collections, Database, where
 
 LEFTOVER_DAYS = 1
 

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mailpass_common.messages.models import Collections
 from mailpass_common.platform.crypto import CredentialCipher
-from mailpass_common.platform.db import Database, where
+from mailpass_common.platform.db import Collections, Database, where
 
 
 @dataclass

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mailpass_common.messages.models import Collections
 from mailpass_common.platform.crypto import CredentialCipher
-from mailpass_common.platform.db import Database, Document, where
+from mailpass_common.platform.db import Collections, Database, Document, where
 
 HOOK_TYPES = ("ses", "sendgrid", "mailgun")
 

@@ -19,8 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.messages.models import Collections
-from mailpass_common.platform.db import Database, Document, where
+from mailpass_common.platform.db import Collections, Database, Document, where
 
 # Races (another reservation, a window reset) make a reservation look again; this many
 # looks is far beyond what they can cause.

@@ -16,10 +16,9 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.messages.models import Collections
 from mailpass_common.platform.cache import TtlCache
 from mailpass_common.platform.crypto import CredentialCipher
-from mailpass_common.platform.db import Database, Document, now_stamp, where
+from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
 from mailpass_common.providers.config import ProviderConfigError, ValidatedConfig, merge_config
 from mailpass_common.tenants.accounts import new_id
 

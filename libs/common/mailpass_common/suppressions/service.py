@@ -28,8 +28,7 @@ from typing import Any
 
 from pymongo import UpdateOne
 
-from mailpass_common.messages.models import Collections
-from mailpass_common.platform.db import Database, Document, where
+from mailpass_common.platform.db import Collections, Database, Document, where
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.webhooks import outbox
 from mailpass_common.webhooks.endpoints import EndpointDirectory, WebhookEventType

@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.messages.models import Collections
-from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.db import Collections, Database, Document
 
 
 class AccountExists(Exception):

@@ -4,22 +4,61 @@ The hash is the document's ``_id``, so authenticating a request is one lookup by
 ``_id``; the gateway keeps the answer for a few seconds (:class:`ApiKeyCache`), so a
 revocation takes effect everywhere within that time and at once in the process that
 revoked.
+
+API keys carry 190 bits of randomness, so a plain SHA-256 is the right hash: it is not
+guessable, and a lookup by hash is one indexed read per request (a slow password hash
+would only add latency).
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+import string
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from pymongo import ReturnDocument
 
-from mailpass_common.messages.models import Collections
 from mailpass_common.platform.cache import TtlCache
-from mailpass_common.platform.crypto import NewApiKey, generate_api_key, hash_api_key
-from mailpass_common.platform.db import Database, Document, now_stamp, where
+from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
 from mailpass_common.tenants.accounts import new_id
+
+LIVE_PREFIX = "mp_live_"
+TEST_PREFIX = "mp_test_"
+_ALPHABET = string.ascii_letters + string.digits
+_KEY_LENGTH = 32
+
+
+class Permission(StrEnum):
+    """What an API key may do: the one list of permission names."""
+
+    MAIL = "mail"  # send, and read the status of its account's messages
+    PROVIDERS = "providers"  # manage the account's providers
+    KEYS = "keys"  # manage the account's API keys (never beyond its own permissions)
+    # Sign in to the web console; there it acts within the key's other permissions.
+    CONSOLE = "console"
+    WEBHOOKS = "webhooks"  # manage the account's webhook endpoints, see and replay attempts
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    key: str  # shown once, never stored
+    key_hash: str
+    display_prefix: str
+
+
+def generate_api_key(*, test: bool = False) -> NewApiKey:
+    body = "".join(secrets.choice(_ALPHABET) for _ in range(_KEY_LENGTH))
+    key = (TEST_PREFIX if test else LIVE_PREFIX) + body
+    return NewApiKey(key=key, key_hash=hash_api_key(key), display_prefix=key[:12])
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.messages.models import Collections
-from mailpass_common.platform.db import Database, Document, where
+from mailpass_common.platform.db import Collections, Database, Document, where
 
 LINK_LIFETIME = timedelta(minutes=15)
 

@@ -31,10 +31,9 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
-from mailpass_common.messages.models import Collections
 from mailpass_common.platform.cache import TtlCache
 from mailpass_common.platform.crypto import CredentialCipher
-from mailpass_common.platform.db import Database, Document, now_stamp, where
+from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
 from mailpass_common.webhooks.signing import generate_secret
 
 COLLECTION = Collections.WEBHOOK_ENDPOINTS

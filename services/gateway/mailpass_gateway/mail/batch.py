@@ -25,11 +25,11 @@ from typing import Any
 
 from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages import service as messages
-from mailpass_common.messages.jobs import SendJob
-from mailpass_common.messages.models import Collections, MessageDocument, MessageKind, MessageStatus
+from mailpass_common.messages.models import MessageDocument, MessageStatus
 from mailpass_common.messages.sequences import queue_id_sequence, reserve_range
 from mailpass_common.platform.broker import JobPublisher
-from mailpass_common.platform.db import Database
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import limits
 from mailpass_common.providers.service import ProviderCache

@@ -17,12 +17,12 @@ from fastapi.responses import JSONResponse
 from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.ids import keyed_message_id, new_message_id
-from mailpass_common.messages.jobs import SendJob
-from mailpass_common.messages.models import MessageDocument, MessageKind, MessageStatus, new_message
+from mailpass_common.messages.models import MessageDocument, MessageStatus, new_message
 from mailpass_common.platform import telemetry
 from mailpass_common.platform.broker import JobPublisher
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import limits
 from mailpass_common.providers.service import ProviderCache

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.ids import new_message_id, normalize_message_id
-from mailpass_common.messages.jobs import SendJob
-from mailpass_common.messages.models import MessageDocument, MessageKind, MessageStatus, new_message
+from mailpass_common.messages.models import MessageDocument, MessageStatus, new_message
 from mailpass_common.messages.search import Cursor, MessageFilter, MessagePage, list_messages
 from mailpass_common.platform.broker import JobPublisher
 from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import limits
 from mailpass_common.providers.service import ProviderCache

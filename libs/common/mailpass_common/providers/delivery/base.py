@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from mailpass_common.messages.attachments import Attachment
+
 MAX_REPLY_CHARS = 300
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -27,17 +29,6 @@ def reply_text(text: str, limit: int = MAX_REPLY_CHARS) -> str:
     """A remote reply as tenants may see it: one line, no control characters, truncated."""
     line = _CONTROL.sub(" ", text).strip()
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file of the message: inline (an image the HTML shows by ``cid:``) when it has a
-    ``content_id``, else attached. ``data`` may be a view into the message's stored bytes."""
-
-    filename: str
-    content_type: str
-    data: bytes | memoryview
-    content_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,9 @@ from email.utils import formatdate
 
 import idna
 
+from mailpass_common.messages.attachments import Attachment
 from mailpass_common.messages.validation import UNFIT_FOR_HEADER
-from mailpass_common.providers.delivery.base import Attachment, OutgoingEmail
+from mailpass_common.providers.delivery.base import OutgoingEmail
 
 CRLF = "\r\n"
 MAX_LINE = 78

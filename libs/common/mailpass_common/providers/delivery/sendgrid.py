@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 
+from mailpass_common.messages.attachments import Attachment
 from mailpass_common.platform.egress import EgressPolicy
 from mailpass_common.providers.delivery.base import (
-    Attachment,
     DeliveryResult,
     OutgoingEmail,
     PermanentDeliveryError,

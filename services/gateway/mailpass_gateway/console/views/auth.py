@@ -14,10 +14,10 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from mailpass_common.platform.crypto import Permission
 from mailpass_common.platform.db import Document
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.tenants import accounts, api_keys, console_auth
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_gateway.console.deps import (
     CheckedForm,
     Session,

@@ -16,7 +16,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from mailpass_common.platform.crypto import Permission
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.providers import circuits
@@ -30,6 +29,7 @@ from mailpass_common.providers.config import (
     validate_fields,
 )
 from mailpass_common.providers.delivery.targets import check_targets
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_gateway.console import provider_forms as forms
 from mailpass_gateway.console.deps import CheckedForm, Session, require

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from mailpass_common.platform.crypto import Permission
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_common.webhooks import attempts, endpoints
 from mailpass_common.webhooks.endpoints import WebhookEventType

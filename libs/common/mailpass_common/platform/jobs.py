@@ -1,7 +1,7 @@
-"""What travels on the broker: a job names messages to deliver, a reply tells one's fate.
+"""What travels on the send queues: a job names messages to deliver, of one kind.
 
 Jobs carry ids, never content: the message document in MongoDB is the source of truth.
-A reply goes back to the gateway that published a ``/send`` job with ``reply_to``.
+The sender's answer to a ``/send`` job is :class:`mailpass_common.messages.replies.SendReply`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
-from mailpass_common.messages.models import MessageStatus
+
+class MessageKind(StrEnum):
+    IMMEDIATE = "immediate"  # POST /mail/send: published at once, the gateway awaits the result
+    BATCH = "batch"  # POST /mail/send-batch: published by the scheduler within send limits
+
 
 # Most messages one job names: a batch job is claimed, and its outcomes recorded, together.
 MAX_JOB_MESSAGES = 100
@@ -48,31 +53,3 @@ class SendJob:
         if not isinstance(ids, list):
             raise TypeError("message_ids must be a list")
         return cls(account_id=str(data["account_id"]), message_ids=tuple(str(i) for i in ids))
-
-
-@dataclass(frozen=True)
-class SendReply:
-    """The sender's answer to a ``/send`` job: the message's status after this attempt."""
-
-    message_id: str
-    status: MessageStatus
-    error_message: str | None = None
-
-    def encode(self) -> bytes:
-        return json.dumps(
-            {
-                "message_id": self.message_id,
-                "status": self.status.value,
-                "error_message": self.error_message,
-            }
-        ).encode()
-
-    @classmethod
-    def decode(cls, body: bytes) -> SendReply:
-        data = json.loads(body)
-        error = data.get("error_message")
-        return cls(
-            message_id=str(data["message_id"]),
-            status=MessageStatus(data["status"]),
-            error_message=None if error is None else str(error),
-        )
