@@ -20,8 +20,12 @@ $(STAMP): pyproject.toml requirements.lock requirements-checkov.lock scripts/boo
 run: $(STAMP)
 	scripts/dev-run.sh
 
+# Debian packages the tests run for real: `scripts/debian-packages.sh command:package ...`.
+TEST_PACKAGES := unbound:unbound unbound-control:unbound
+
 test: $(STAMP)
 	scripts/rabbitmq.sh ensure-running
+	scripts/debian-packages.sh $(TEST_PACKAGES)
 	ENVIRONMENT=development $(BIN)/pytest -q
 
 # Schemathesis against /openapi.json with many more examples per operation than the

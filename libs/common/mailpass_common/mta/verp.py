@@ -87,7 +87,8 @@ def parse(address: str, domain: str) -> ReturnPath | None:
         raw = base64.b32decode(token + "=" * (-len(token) % 8))
     except (binascii.Error, ValueError):
         return None
-    if len(raw) != _ID.size:
+    # the last character carries 3 unused bits: only the canonical spelling is ours
+    if len(raw) != _ID.size or base64.b32encode(raw).decode().rstrip("=") != token:
         return None
     hex_id, when, tag = _ID.unpack(raw)
     return ReturnPath(message_id_prefix=f"<{hex_id.hex()}.{when}@", tag=tag)

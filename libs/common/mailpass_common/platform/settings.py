@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from mailpass_common.mta.resolver import parse_nameservers
 from mailpass_common.platform.egress import EgressPolicy, parse_networks, parse_port_ranges
 
 DEVELOPMENT = "development"
@@ -81,11 +82,23 @@ class CommonSettings(BaseSettings):
     # The SES endpoint of every SES provider, e.g. a local moto server; AWS's by default.
     ses_endpoint_url: str | None = None
 
+    # MailPass's own delivery (the `mailpass` provider type, mailpass_common.mta): the name
+    # it greets receiving servers with (EHLO; it should resolve to the sending address and
+    # back), the domain of the signed VERP return path (its MX is mailpass-inbound), the
+    # DNS servers it asks (`host[:port]`, comma-separated; empty: the system resolver), and
+    # the port it delivers to, 25 as RFC 5321 says: another only with ENVIRONMENT=development
+    # (the dev stack's and the tests' receiving servers).
+    mta_helo_hostname: str = ""
+    mta_return_path_domain: str = ""
+    mta_dns_nameservers: CommaList = Field(default_factory=list)
+    mta_smtp_port: int = Field(default=25, ge=1, le=65535)
+
     @field_validator(
         "secret_key_previous",
         "provider_allowed_networks",
         "provider_allowed_smtp_ports",
         "provider_allowed_api_hosts",
+        "mta_dns_nameservers",
         mode="before",
     )
     @classmethod
@@ -103,6 +116,21 @@ class CommonSettings(BaseSettings):
     def _ports(cls, value: list[str]) -> list[str]:
         parse_port_ranges(value)
         return value
+
+    @field_validator("mta_dns_nameservers")
+    @classmethod
+    def _nameservers(cls, value: list[str]) -> list[str]:
+        parse_nameservers(value)  # a ValueError names the bad entry
+        return value
+
+    @model_validator(mode="after")
+    def _mta_port_25_outside_development(self) -> CommonSettings:
+        if self.mta_smtp_port != 25 and self.environment != DEVELOPMENT:
+            raise ValueError(
+                f"MTA_SMTP_PORT={self.mta_smtp_port}: receiving mail servers listen on 25; "
+                f"another port only with ENVIRONMENT={DEVELOPMENT}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_secret_outside_development(self) -> CommonSettings:
