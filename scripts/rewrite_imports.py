@@ -131,6 +131,8 @@ def rewrite_from(m: re.Match[str]) -> str:
         if module == "mailpass_common" or (exists(module) and exists(full)):
             # A module imported by name: `from mailpass_common import messages`.
             target = new_module(full)
+            if module == "mailpass_common" and name in BECAME_PACKAGES:
+                target = f"mailpass_common.{MODULES[name]}"  # the old module, not the package
             if target == full and module != "mailpass_common":
                 out.setdefault(module, []).append(item)
                 continue

@@ -55,9 +55,18 @@ async def add(args: argparse.Namespace, ctx: CliContext) -> int:
     problem = await url_problem(args.url, ctx.settings)
     if problem is not None:
         raise CliError(f"--url {problem}")
-    doc, secret = await endpoints.create_endpoint(
-        ctx.db, ctx.cipher, account_id=owner, url=args.url, events=args.event, sandbox=args.test
-    )
+    try:
+        doc, secret = await endpoints.create_endpoint(
+            ctx.db,
+            ctx.cipher,
+            account_id=owner,
+            url=args.url,
+            events=args.event,
+            sandbox=args.test,
+            limit=ctx.settings.webhook_max_endpoints_per_account,
+        )
+    except endpoints.EndpointLimitReached as exc:
+        raise CliError(str(exc)) from exc
     print(f"added webhook endpoint {doc['_id']} ({', '.join(doc['events'])}); its secret:")
     print(secret)
     return 0

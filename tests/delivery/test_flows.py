@@ -211,6 +211,7 @@ async def test_webhook_events_are_written_before_the_status_change_and_once(
         url="https://hooks.example.com/x",
         events=["sent"],
         sandbox=False,
+        limit=20,
     )
     ctx = dataclasses.replace(flow.ctx, webhooks=EndpointDirectory(flow.db, 0))
     decision = await attempt(await flow.claim(doc), ctx)

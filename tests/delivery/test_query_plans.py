@@ -18,6 +18,7 @@ from mailpass_common.messages import due as outbox
 from mailpass_common.messages import events, scheduled, stats
 from mailpass_common.messages import search as message_search
 from mailpass_common.messages.search import MessageFilter
+from mailpass_common.mta import dkim, domains
 from mailpass_common.platform.db import Collections, Database, where
 from mailpass_common.platform.jobs import MessageKind
 from mailpass_common.suppressions import service as suppressions
@@ -25,6 +26,16 @@ from mailpass_common.suppressions import service as suppressions
 NOW = datetime.now(UTC)
 
 PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
+    "the MTA: an account's verified sending domain": (
+        Collections.DOMAINS,
+        domains.verified_selector("acc_x", "example.com"),
+        None,
+    ),
+    "the MTA: a sending domain's DKIM keys": (
+        Collections.DKIM_KEYS,
+        dkim.keys_selector("acc_x", "example.com"),
+        None,
+    ),
     "due providers / due batch": (
         Collections.MESSAGES,
         outbox.due_selector("prv_x"),

@@ -108,9 +108,18 @@ def test_every_alert_tells_what_happened_and_what_to_do() -> None:
         "MailPassGateway5xxRatioHigh",
         "MailPassSenderNotConsuming",
         "MailPassWebhookFailureRatioHigh",
+        "MailPassMessagesDeadLettered",
+        "MailPassProviderCircuitOpen",
+        "MailPassTargetDown",
+        "MailPassTrackerEventsDropped",
+        "MailPassWebhookEndpointsDisabled",
+        "MailPassBatchBacklogGrowing",
+        "MailPassSendQueueNoConsumer",
+        "MailPassDeliveryLate",
     }
     for rule in rules:
-        assert {"summary", "description", "runbook"} <= set(rule["annotations"]), rule["alert"]
+        annotations = set(rule["annotations"])
+        assert {"summary", "description", "runbook", "runbook_url"} <= annotations, rule["alert"]
         assert all(len(text) > 20 for text in rule["annotations"].values()), rule["alert"]
         assert rule["labels"]["severity"] in {"warning", "critical"}
         assert re.fullmatch(r"\d+m", rule["for"])

@@ -249,6 +249,7 @@ async def test_a_private_address_is_refused_when_saved_and_when_connecting(
         url="http://10.1.2.3:8080/hook",
         events=["sent"],
         sandbox=False,
+        limit=20,
     )
     await outbox.emit(db, tenant.account_id, "sent", {"n": 1})
     page = None

@@ -16,7 +16,13 @@ async def test_secrets_are_encrypted_and_follow_a_key_rotation(db: Database) -> 
     account = await make_account(db, "acme")
     old = CredentialCipher(OLD)
     doc, first = await endpoints.create_endpoint(
-        db, old, account_id=account, url="https://h.example/x", events=["sent"], sandbox=False
+        db,
+        old,
+        account_id=account,
+        url="https://h.example/x",
+        events=["sent"],
+        sandbox=False,
+        limit=20,
     )
     rotated = await endpoints.rotate_secret(
         db, old, account, doc["_id"], sandbox=False, overlap_seconds=3600

@@ -55,6 +55,9 @@ class SenderSettings(ServiceSettings):
     # The tracker's public base URL, put in open pixels and click links: the ingress host
     # in a cluster (e.g. https://t.example.com), reachable by recipients' mail clients.
     tracker_base_url: str = "http://127.0.0.1:8001"
+    # A mailbox for List-Unsubscribe's mailto (e.g. unsubscribe@mail.example.com), beside
+    # the tracker's one-click link; none when unset.
+    unsubscribe_mailto: str | None = None
     # Time allowed to add tracking to one HTML part (linear in its size: a 512 KiB body of
     # nothing but links takes a few hundred milliseconds). Past it, the message goes out
     # untracked and a tracking_skipped event says so.

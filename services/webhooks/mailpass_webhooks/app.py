@@ -79,6 +79,7 @@ class WebhookService:
             publisher=publisher,
             retry_delays=tuple(settings.retry_delays()),
             disable_after_seconds=settings.webhook_disable_after_seconds,
+            host_rate_per_second=settings.webhook_host_rate_per_second,
         )
         consuming = await connection.channel()
         await consuming.set_qos(prefetch_count=settings.webhook_concurrency)

@@ -24,7 +24,7 @@ from mailpass_common.platform.db import Collections, Database, Document, now_sta
 from mailpass_common.platform.jobs import MessageKind
 
 IN_QUEUE_ORDER = [("queue_id", 1), ("_id", 1)]
-_JOB_FIELDS = {"_id": 1, "account_id": 1, "kind": 1, "queue_id": 1}
+_JOB_FIELDS = {"_id": 1, "account_id": 1, "kind": 1, "queue_id": 1, "sandbox": 1}
 
 
 def due_selector(provider_id: str | None = None) -> dict[str, Any]:
@@ -90,7 +90,7 @@ async def take(
     db: Database, ids: Sequence[str], selector: dict[str, Any], run_id: str
 ) -> list[Document]:
     """Stamp the messages of ``ids`` that still match ``selector`` as this run's to
-    publish; return them (id, account, kind) in queue order."""
+    publish; return them (id, account, kind, mode) in queue order."""
     if not ids:
         return []
     messages = db[Collections.MESSAGES]

@@ -75,7 +75,8 @@ async def list_events(db: Database, account_id: str, message_id: str) -> list[Do
 
 def outcome_event(message: MessageDocument) -> Document | None:
     """The message's final outcome (kept on the message itself) as a delivery event."""
-    if message["status"] == MessageStatus.SENT.value:
+    if message["status"] in (MessageStatus.SENT.value, MessageStatus.BOUNCED.value):
+        # A bounced message was sent first: its bounce is an event of its own.
         when, detail = message.get("sent_at"), message.get("provider_reply")
     elif message["status"] == MessageStatus.FAILED.value:
         when, detail = (
@@ -89,7 +90,9 @@ def outcome_event(message: MessageDocument) -> Document | None:
     return {
         "message_id": message["_id"],
         "account_id": message["account_id"],
-        "event_type": message["status"],
+        "event_type": MessageStatus.SENT.value
+        if message["status"] == MessageStatus.BOUNCED.value
+        else message["status"],
         "created_at": when,
         "detail": detail or "",
     }

@@ -20,6 +20,8 @@ Collections:
                  (:mod:`mailpass_common.suppressions.service`)
 - ``webhook_endpoints``, ``webhook_events``, ``webhook_attempts``  webhooks: endpoints,
                  the outbox of events to deliver, attempts (:mod:`mailpass_common.webhooks`)
+- ``domains``, ``dkim_keys``  sending domains and their DKIM keys
+                 (:mod:`mailpass_common.mta.domains`, :mod:`mailpass_common.mta.dkim`)
 
 Timestamps written by updates use ``$currentDate`` (the database's clock): a ``$set`` of a
 datetime is stored as a string by the nx-27017 wire server used in development, while
@@ -45,6 +47,9 @@ class MessageStatus(StrEnum):
     DEFERRED = "deferred"
     SENT = "sent"
     FAILED = "failed"
+    # Sent, then reported undeliverable by the recipient's side: a delivery status
+    # notification that came back later (mailpass-inbound). Final.
+    BOUNCED = "bounced"
 
 
 # Statuses a sender may claim a message from. A message in ``sending`` is claimable again
@@ -65,6 +70,12 @@ class EventType(StrEnum):
     CLICK = "click"
     # Tracking was asked for, but the HTML could not be rewritten in budget: sent untracked.
     TRACKING_SKIPPED = "tracking_skipped"
+    # Reports that came back after the message was sent (mailpass-inbound): a delivery
+    # status notification of a failure (bounce) or a delay (delayed), an abuse report
+    # (complaint). ``detail`` is the remote server's diagnostic, as given.
+    BOUNCE = "bounce"
+    DELAYED = "delayed"
+    COMPLAINT = "complaint"
 
 
 class MessageDocument(TypedDict):
@@ -129,6 +140,10 @@ class MessageDocument(TypedDict):
     # When html and text were removed (MESSAGE_RETENTION_DAYS after created_at); None
     # while the message still has its body.
     body_purged_at: NotRequired[datetime | None]
+    # One-click unsubscribe headers (None or absent: the account's default), and the
+    # template version that made the content ({"id", "version"}), when one did.
+    unsubscribe: NotRequired[bool | None]
+    template: NotRequired[dict[str, Any]]
 
 
 def new_message(

@@ -4,7 +4,8 @@ A window is a row of UTC-aligned buckets ending now: ``24h`` is 24 hourly bucket
 current hour and the 23 before it), ``7d`` is 7 daily buckets (today and the 6 days
 before). In each bucket:
 
-- the messages accepted in it, by their status now: ``sent``, ``failed``, and
+- the messages accepted in it, by their status now: ``sent``, ``failed`` (``bounced``
+  included), and
   ``pending`` (queued, sending or deferred, still on their way);
 - the events recorded in it: ``deferred`` (temporary failures, each retry counted),
   ``opens`` and ``clicks`` (machine opens and scanner clicks included, as the tracker
@@ -133,7 +134,8 @@ async def _bucket(
         _tally(db, Collections.EVENTS, "event_type", match, cap),
     )
     sent = statuses[MessageStatus.SENT.value]
-    failed = statuses[MessageStatus.FAILED.value]
+    # A bounce that came back later is a failure to deliver, like a refusal at once.
+    failed = statuses[MessageStatus.FAILED.value] + statuses[MessageStatus.BOUNCED.value]
     accepted = sum(statuses.values())
     counts = Counts(
         accepted=accepted,

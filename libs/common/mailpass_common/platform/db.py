@@ -42,9 +42,13 @@ class Collections:
     SUPPRESSIONS = "suppressions"
     MESSAGE_BODIES = "message_bodies"
     EVENT_HOOKS = "event_hooks"
+    EVENT_HOOK_TOKENS = "event_hook_tokens"
     WEBHOOK_ENDPOINTS = "webhook_endpoints"
     WEBHOOK_EVENTS = "webhook_events"
     WEBHOOK_ATTEMPTS = "webhook_attempts"
+    TEMPLATES = "templates"
+    DOMAINS = "domains"
+    DKIM_KEYS = "dkim_keys"
 
 
 DUPLICATE_KEY = 11000
@@ -144,12 +148,38 @@ INDEXES: dict[str, list[IndexModel]] = {
     # list is a range of addresses within the account (mailpass_common.suppressions.service).
     # A provider's hook (its admin routes); notifications find theirs by _id.
     Collections.EVENT_HOOKS: [IndexModel([("account_id", ASCENDING), ("provider_id", ASCENDING)])],
+    # Mailgun signing tokens already used, found by _id, gone after the window.
+    Collections.EVENT_HOOK_TOKENS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
     Collections.SUPPRESSIONS: [IndexModel([("account_id", ASCENDING), ("address", ASCENDING)])],
     # Webhooks (mailpass_common.webhooks): an account's endpoints; the relay's pending
     # events, oldest claim first; an endpoint's attempts, newest first.
-    Collections.WEBHOOK_ENDPOINTS: [IndexModel([("account_id", ASCENDING)])],
+    Collections.WEBHOOK_ENDPOINTS: [
+        IndexModel([("account_id", ASCENDING)]),
+        # The per-account cap: one endpoint per slot (mailpass_common.webhooks.endpoints).
+        IndexModel(
+            [("account_id", ASCENDING), ("slot", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"slot": {"$exists": True}},
+        ),
+    ],
     Collections.WEBHOOK_EVENTS: [IndexModel([("state", ASCENDING), ("lease_until", ASCENDING)])],
     Collections.WEBHOOK_ATTEMPTS: [IndexModel([("endpoint_id", ASCENDING), ("seq", ASCENDING)])],
+    # Templates (mailpass_common.templates.store): an account's, oldest first, and by
+    # alias, unique within the account where one is set.
+    Collections.TEMPLATES: [
+        IndexModel([("account_id", ASCENDING), ("position", ASCENDING)]),
+        IndexModel(
+            [("account_id", ASCENDING), ("alias", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"alias": {"$type": "string"}},
+        ),
+    ],
+    # Sending domains (mailpass_common.mta): one a name per account (the MTA's check, the
+    # listing); a domain's DKIM keys (signing, verifying, removing).
+    Collections.DOMAINS: [
+        IndexModel([("account_id", ASCENDING), ("domain", ASCENDING)], unique=True)
+    ],
+    Collections.DKIM_KEYS: [IndexModel([("account_id", ASCENDING), ("domain", ASCENDING)])],
 }
 
 

@@ -37,6 +37,9 @@ class ErrorCode(StrEnum):
     CSRF_INVALID = "CSRF_INVALID"
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
     WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
+    WEBHOOK_ENDPOINT_LIMIT = "WEBHOOK_ENDPOINT_LIMIT"
+    DOMAIN_EXISTS = "DOMAIN_EXISTS"
+    DOMAIN_LIMIT_REACHED = "DOMAIN_LIMIT_REACHED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -120,6 +123,21 @@ ERRORS: dict[ErrorCode, ErrorSpec] = {
         409,
         "This webhook endpoint is disabled: enable it (PATCH enabled=true) before replaying",
         {"endpoint_id": "ep_6f1c2a9b3d4e5f60718293a4"},
+    ),
+    ErrorCode.WEBHOOK_ENDPOINT_LIMIT: ErrorSpec(
+        409,
+        "This account has 20 webhook endpoints, the most it may have: delete one first",
+        {"limit": 20},
+    ),
+    ErrorCode.DOMAIN_EXISTS: ErrorSpec(
+        409,
+        "example.com is already a sending domain of this account",
+        {"domain": "example.com", "id": "dom_6f1c2a9b3d4e5f60718293a4"},
+    ),
+    ErrorCode.DOMAIN_LIMIT_REACHED: ErrorSpec(
+        409,
+        "This account has 100 sending domains, the most it may have: remove one first",
+        {"limit": 100},
     ),
     ErrorCode.INTERNAL_ERROR: ErrorSpec(500, "Internal server error; it has been logged"),
 }

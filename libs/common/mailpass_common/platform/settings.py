@@ -76,6 +76,9 @@ class CommonSettings(BaseSettings):
     # Webhook URLs must be https unless this is set (the tests' local receivers); their
     # addresses obey the same egress policy as providers'.
     webhook_allow_http: bool = False
+    # Webhook endpoints an account may have (live and sandbox together): each endpoint
+    # multiplies every event into one more signed request (and its retries).
+    webhook_max_endpoints_per_account: int = Field(default=20, ge=1, le=1000)
     # SES providers without their own keys may send as the platform's AWS identity
     # (IRSA, instance role): only for an installation whose tenants the operator trusts.
     ses_allow_ambient_credentials: bool = False

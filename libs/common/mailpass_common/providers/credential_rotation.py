@@ -1,5 +1,5 @@
-"""Re-encrypting every provider's stored credentials, and every webhook endpoint's signing
-secrets, under the current ``SECRET_KEY``.
+"""Re-encrypting every provider's stored credentials, every webhook endpoint's signing
+secrets and every DKIM private key, under the current ``SECRET_KEY``.
 
 Rotating the key: deploy the new ``SECRET_KEY`` with the old one in
 ``SECRET_KEY_PREVIOUS`` (both decrypt), run ``mailpass secrets rotate``, then drop the
@@ -35,6 +35,7 @@ ENCRYPTED_FIELDS = (
     (Collections.PROVIDERS, "secret"),
     (Collections.WEBHOOK_ENDPOINTS, "secret"),
     (Collections.WEBHOOK_ENDPOINTS, "previous_secret"),  # during a rotation's overlap
+    (Collections.DKIM_KEYS, "secret"),  # sending domains' DKIM private keys
 )
 
 

@@ -42,6 +42,8 @@ from mailpass_gateway.mail.parsing import message_errors
 from mailpass_gateway.mail.service import MessageIds, build_message, default_provider
 from mailpass_gateway.mail.status import spec_datetime
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
+from mailpass_gateway.templates.sending import prepare_batch
+from mailpass_gateway.templates.service import UnsubscribeLinks
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,7 @@ async def queue_batch(
     publisher: JobPublisher,
     ids: MessageIds,
     policy: AttachmentPolicy,
+    links: UnsubscribeLinks,
 ) -> dict[str, Any]:
     """Store the batch's valid messages as ``queued``; the response's ``data``."""
     provider = await default_provider(providers, key.account_id)
@@ -100,8 +103,19 @@ async def queue_batch(
     items: list[dict[str, Any]] = []
     docs: list[MessageDocument] = []
     chunk_docs: list[dict[str, object]] = []
+    prepared = await prepare_batch(
+        db,
+        key.account_id,
+        batch.messages,
+        default=batch.template_id,
+        message_ids=[ids.of(index) for index in range(len(batch.messages))],
+        links=links,
+    )
     checked = [
-        message_errors(SendRequest, _with_batch_defaults(raw, batch)) for raw in batch.messages
+        (None, entry.error)
+        if entry.error is not None
+        else message_errors(SendRequest, _with_batch_defaults(entry.raw, batch))
+        for entry in prepared
     ]
     # One suppression lookup for the whole batch's recipients.
     found = await suppressed.lookup(
@@ -127,6 +141,7 @@ async def queue_batch(
                     domain=ids.domain,
                     published=publish_now,
                     message_id=ids.of(index),
+                    template=prepared[index].template,
                 )
             except ApiError as exc:
                 error = exc

@@ -10,6 +10,7 @@ records it with one round trip each.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from fastapi.responses import JSONResponse
@@ -47,6 +48,7 @@ class MessageIds:
     def __init__(self, domain: str, nonce: str | None = None) -> None:
         self.domain = domain
         self.nonce = nonce
+        self._fresh: dict[int, str] = {}
 
     @property
     def keyed(self) -> bool:
@@ -55,7 +57,10 @@ class MessageIds:
     def of(self, index: int) -> str:
         """The id of the request's ``index``-th message."""
         if self.nonce is None:
-            return new_message_id(self.domain)
+            # The same id each time it is asked for: a template renders with it first.
+            if index not in self._fresh:
+                self._fresh[index] = new_message_id(self.domain)
+            return self._fresh[index]
         return keyed_message_id(self.domain, self.nonce, index)
 
 
@@ -113,8 +118,10 @@ def build_message(
     domain: str,
     published: bool | None = None,
     message_id: str | None = None,
+    template: Mapping[str, Any] | None = None,
 ) -> MessageDocument:
-    """The message document for a request; the provider's defaults fill the sender."""
+    """The message document for a request; the provider's defaults fill the sender.
+    ``template``: the template and version that made its content."""
     from_email = request.from_email or provider.get("from_email")
     if not from_email:
         raise ApiError(
@@ -127,7 +134,7 @@ def build_message(
                 }
             ],
         )
-    return new_message(
+    doc = new_message(
         message_id=message_id or new_message_id(domain),
         account_id=key.account_id,
         kind=kind,
@@ -149,6 +156,11 @@ def build_message(
         published=published,
         scheduled_at=request.scheduled_at,
     )
+    if request.unsubscribe is not None:
+        doc["unsubscribe"] = request.unsubscribe
+    if template is not None:
+        doc["template"] = dict(template)
+    return doc
 
 
 async def send_now(
@@ -162,6 +174,7 @@ async def send_now(
     ids: MessageIds,
     timeout: float,
     policy: AttachmentPolicy,
+    template: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     """``POST /mail/send``: store, publish, and answer with what the sender replied.
 
@@ -180,6 +193,7 @@ async def send_now(
         kind=MessageKind.IMMEDIATE,
         domain=ids.domain,
         message_id=ids.of(0),
+        template=template,
     )
     await bodies.store(db, attach(doc, files))
     if request.scheduled_at is not None:

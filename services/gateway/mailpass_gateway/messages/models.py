@@ -10,7 +10,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from mailpass_common.messages.search import MAX_PAGE
 from mailpass_common.messages.validation import email_address, header_text
 
-Status = Literal["scheduled", "queued", "sending", "deferred", "sent", "failed", "cancelled"]
+Status = Literal[
+    "scheduled", "queued", "sending", "deferred", "sent", "failed", "cancelled", "bounced"
+]
 
 
 def _utc(value: datetime | None) -> datetime | None:

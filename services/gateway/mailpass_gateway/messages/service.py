@@ -130,6 +130,9 @@ async def resend(
         track_clicks=old.get("track_clicks"),
     )
     doc["resent_from"] = old["_id"]
+    for kept in ("unsubscribe", "template"):  # as the first message was asked for
+        if old.get(kept) is not None:
+            doc[kept] = old[kept]
     if old.get("attachments"):  # the same stored bytes, under the first message's id
         doc["attachments"] = old["attachments"]
         doc["body_chunks"] = old.get("body_chunks", 0)

@@ -61,6 +61,14 @@ async def checked_url(url: str, settings: CommonSettings) -> str:
     return url
 
 
+def endpoint_limit_error(exc: endpoints.EndpointLimitReached) -> ApiError:
+    return ApiError(
+        ErrorCode.WEBHOOK_ENDPOINT_LIMIT,
+        f"This account has {exc.limit} webhook endpoints, the most it may have: delete one first",
+        {"limit": exc.limit},
+    )
+
+
 async def replay(db: Database, account_id: str, endpoint: Document, attempt_id: str) -> Document:
     """The attempt's event queued again for the endpoint (its outbox document)."""
     endpoint_id = endpoint["_id"]

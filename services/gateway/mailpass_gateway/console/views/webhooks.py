@@ -87,14 +87,18 @@ async def create_webhook(
     problem = await url_problem(body.url, settings)
     if problem is not None:
         return await _list_page(request, db, session, errors={"url": problem}, values=values)
-    doc, secret = await endpoints.create_endpoint(
-        db,
-        cipher,
-        account_id=session.account_id,
-        url=body.url,
-        events=[e.value for e in body.events],
-        sandbox=session.test,
-    )
+    try:
+        doc, secret = await endpoints.create_endpoint(
+            db,
+            cipher,
+            account_id=session.account_id,
+            url=body.url,
+            events=[e.value for e in body.events],
+            sandbox=session.test,
+            limit=settings.webhook_max_endpoints_per_account,
+        )
+    except endpoints.EndpointLimitReached as exc:
+        return await _list_page(request, db, session, errors={"url": str(exc)}, values=values)
     return render(
         request,
         "webhooks/created.html",
