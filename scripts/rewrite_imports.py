@@ -144,6 +144,9 @@ def rewrite_from(m: re.Match[str]) -> str:
             out.setdefault(pkg, []).append(mod if alias == mod else f"{mod} as {alias}")
             continue
         target = new_module(module)
+        old_module = module.removeprefix("mailpass_common.")
+        if old_module in BECAME_PACKAGES:  # `from mailpass_common.providers import ProviderCache`
+            target = f"mailpass_common.{MODULES[old_module]}"
         target = NAMES.get((target, name), target)
         changed = changed or target != module
         out.setdefault(target, []).append(item)

@@ -32,7 +32,7 @@ from tests.support.tls import SelfSignedCert
 
 def new_domain() -> str:
     """A domain no other test answers for (the DNS server is shared by the session)."""
-    return f"d{secrets.token_hex(5)}.test"
+    return f"d{secrets.token_hex(5)}.example.com"
 
 
 def free_port_everywhere(addresses: list[str]) -> int:

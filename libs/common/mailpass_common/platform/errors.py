@@ -29,6 +29,7 @@ class ErrorCode(StrEnum):
     SEND_FAILED = "SEND_FAILED"
     NOT_RESENDABLE = "NOT_RESENDABLE"
     RECIPIENT_SUPPRESSED = "RECIPIENT_SUPPRESSED"
+    DOMAIN_NOT_VERIFIED = "DOMAIN_NOT_VERIFIED"
     NOT_CANCELLABLE = "NOT_CANCELLABLE"
     MESSAGE_TOO_LARGE = "MESSAGE_TOO_LARGE"
     ATTACHMENT_REFUSED = "ATTACHMENT_REFUSED"
@@ -89,6 +90,12 @@ ERRORS: dict[ErrorCode, ErrorSpec] = {
         422,
         "user@example.com is on this account's suppression list (bounce): not sent",
         {"address": "user@example.com", "reason": "bounce"},
+    ),
+    ErrorCode.DOMAIN_NOT_VERIFIED: ErrorSpec(
+        422,
+        "shop.example.com is not a verified sending domain of this account: MailPass SMTP "
+        "sends only from verified domains (POST /api/v1/domains, then verify)",
+        {"domain": "shop.example.com"},
     ),
     ErrorCode.NOT_CANCELLABLE: ErrorSpec(
         409,

@@ -21,6 +21,7 @@ from mailpass_gateway.console.views import (
     providers,
     sandbox,
     suppressions,
+    templates,
     webhooks,
 )
 from mailpass_gateway.errors import ApiError
@@ -44,6 +45,7 @@ def install_console(app: FastAPI) -> None:
         sandbox,
         suppressions,
         webhooks,
+        templates,
         domains,
     ):
         app.include_router(module.router)

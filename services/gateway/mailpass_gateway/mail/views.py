@@ -83,6 +83,7 @@ _BATCH_SCHEMA["properties"]["messages"]["items"] = _SEND_SCHEMA
             ErrorCode.SEND_LIMIT_EXCEEDED,
             ErrorCode.SEND_FAILED,
             ErrorCode.RECIPIENT_SUPPRESSED,
+            ErrorCode.DOMAIN_NOT_VERIFIED,
             ErrorCode.ATTACHMENT_REFUSED,
             ErrorCode.MESSAGE_TOO_LARGE,
         ),
@@ -158,6 +159,7 @@ async def send(
         ErrorCode.IDEMPOTENCY_CONFLICT,
         ErrorCode.PAYLOAD_TOO_LARGE,
         ErrorCode.NO_SMTP_PROVIDER,
+        ErrorCode.DOMAIN_NOT_VERIFIED,
     ),
     openapi_extra=openapi_json_body(
         _BATCH_SCHEMA,
