@@ -24,7 +24,13 @@ from tests.helm.chart import (
 )
 
 SECRET_ENV = {"SECRET_KEY", "SECRET_KEY_PREVIOUS", "MONGODB_URL", "AMQP_URL"}
-MANAGEMENT_PORTS = {"gateway": 9100, "sender": 9101, "tracker": 9102, "webhooks": 9104, "smtp": 9106}
+MANAGEMENT_PORTS = {
+    "gateway": 9100,
+    "sender": 9101,
+    "tracker": 9102,
+    "webhooks": 9104,
+    "smtp": 9106,
+}
 RUN_AS_USER = 10001  # the image's user (Dockerfile)
 
 
