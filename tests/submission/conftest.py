@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from mailpass_common.db import Database, connect, ensure_indexes
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.db import Database, connect, ensure_indexes
+from mailpass_common.platform.settings import CommonSettings
 from mailpass_smtp.app import SUBMISSION, SUBMISSIONS, SubmissionService
 from mailpass_smtp.settings import SubmissionSettings
 from tests.support.egress import LOCAL_PROVIDER_RULES

@@ -13,8 +13,9 @@ from typing import Any
 
 import aiosmtplib
 
-from mailpass_common import bodies, messages
-from mailpass_common.db import Database
+from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.messages import service as messages
+from mailpass_common.platform.db import Database
 from tests.submission.conftest import Submission, client_context
 from tests.support.messages import wait_for_status
 from tests.support.processes import BIN, process_env

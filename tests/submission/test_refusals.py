@@ -14,10 +14,12 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from mailpass_common import suppressions
-from mailpass_common.documents import Collections
-from mailpass_common.suppressions import Suppression, SuppressionReason
+from mailpass_common.platform.db import Collections
+from mailpass_common.providers import service as providers
+from mailpass_common.suppressions import service as suppressions
+from mailpass_common.suppressions.service import Suppression, SuppressionReason
 from tests.submission.conftest import Submission, client_context, shared_stack
+from tests.support.tenants import cipher
 
 SIMPLE = b"From: noreply@acme.example.com\r\nTo: ann@example.com\r\nSubject: s\r\n\r\nbody\r\n"
 
@@ -101,7 +103,7 @@ async def _cut_off(submission: Submission) -> None:
 
 
 async def test_a_key_without_the_mail_permission_is_refused(submission: Submission) -> None:
-    from mailpass_common import api_keys
+    from mailpass_common.tenants import api_keys
 
     key = await api_keys.create_api_key(submission.db, submission.tenant.account_id, ["keys"])
     client = tls_client(submission)
@@ -267,3 +269,39 @@ async def test_a_bare_lf_is_refused(submission: Submission) -> None:
     )
     assert reply.startswith(b"554 5.6.0 Message refused: bare CR or LF"), reply
     assert await submission.db[Collections.MESSAGES].count_documents({}) == 0
+
+
+async def test_a_from_domain_the_provider_may_not_send_gets_550_5_7_1(
+    submission: Submission,
+) -> None:
+    """MailPass's own delivery sends only from the account's verified domains: the API's
+    DOMAIN_NOT_VERIFIED, said as SMTP."""
+    db, account_id = submission.db, submission.tenant.account_id
+    relay = submission.tenant.provider
+    assert relay is not None
+    own = await providers.add_provider(
+        db,
+        cipher({}),
+        account_id=account_id,
+        name="own",
+        type="mailpass",
+        config={},
+        from_email="noreply@acme.example.com",
+        default=True,
+    )
+    cache = submission.service.handler.ctx.providers
+    cache.forget(account_id)
+    try:
+        async with tls_client(submission) as client:
+            await client.login("mailpass", submission.tenant.key)
+            with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+                await client.sendmail("noreply@acme.example.com", ["ann@example.com"], SIMPLE)
+    finally:
+        await providers.set_default_provider(db, account_id, relay["_id"])
+        await providers.delete_provider(db, account_id, own["_id"])
+        cache.forget(account_id)
+    assert refused.value.code == 550
+    assert refused.value.message.startswith(
+        "5.7.1 acme.example.com is not a verified sending domain of this account"
+    )
+    assert await db[Collections.MESSAGES].count_documents({}) == 0

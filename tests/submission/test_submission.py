@@ -11,7 +11,7 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
-from mailpass_common import messages
+from mailpass_common.messages import service as messages
 from tests.submission.conftest import Submission, client_context
 from tests.support.messages import wait_for_status
 
@@ -125,7 +125,7 @@ async def test_implicit_tls_with_attachments_and_an_inline_image(submission: Sub
 
 
 async def test_a_test_key_sends_to_the_sandbox(submission: Submission) -> None:
-    from mailpass_common import api_keys
+    from mailpass_common.tenants import api_keys
 
     test_key = await api_keys.create_api_key(
         submission.db, submission.tenant.account_id, ["mail"], test=True

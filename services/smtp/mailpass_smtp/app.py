@@ -8,12 +8,11 @@ import socket
 
 from aio_pika.abc import AbstractRobustConnection
 
-from mailpass_common import broker
-from mailpass_common import db as dbmod
-from mailpass_common.api_keys import ApiKeyCache
-from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
-from mailpass_common.management import ManagementServer
-from mailpass_common.providers import ProviderCache
+from mailpass_common.platform import broker
+from mailpass_common.platform import db as dbmod
+from mailpass_common.platform.lifecycle import connect_rabbitmq, wait_for_mongodb
+from mailpass_common.platform.management import ManagementServer
+from mailpass_common.providers.service import ProviderCache
 from mailpass_common.smtp_server import (
     FailureWindow,
     Listener,
@@ -23,6 +22,7 @@ from mailpass_common.smtp_server import (
     SmtpServing,
     TlsMode,
 )
+from mailpass_common.tenants.api_keys import ApiKeyCache
 from mailpass_smtp.handler import SubmissionContext, SubmissionHandler
 from mailpass_smtp.settings import SubmissionSettings
 

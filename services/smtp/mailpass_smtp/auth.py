@@ -19,10 +19,9 @@ from base64 import b64decode
 
 from aiosmtpd.smtp import MISSING, Session
 
-from mailpass_common.api_keys import ApiKeyCache, ApiKeyRecord
-from mailpass_common.security import Permission
+from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.smtp_server import ServedSMTP
-from mailpass_common.telemetry import log_fields
+from mailpass_common.tenants.api_keys import ApiKeyCache, ApiKeyRecord, Permission
 from mailpass_smtp.metrics import AUTHENTICATIONS
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,10 @@ HTML parts as read (for display), and the attachments' descriptions.
 
 from __future__ import annotations
 
-from mailpass_common.api_keys import ApiKeyRecord
-from mailpass_common.db import Document
-from mailpass_common.documents import MessageDocument, MessageKind, new_message
+from mailpass_common.messages.models import MessageDocument, new_message
+from mailpass_common.platform.db import Document
+from mailpass_common.platform.jobs import MessageKind
+from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_smtp.submitted import Reading
 
 

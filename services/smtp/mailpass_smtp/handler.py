@@ -22,17 +22,20 @@ from dataclasses import dataclass
 
 from aiosmtpd.smtp import Envelope, Session
 
-from mailpass_common import acceptance, bodies, suppressions, telemetry
-from mailpass_common.api_keys import ApiKeyCache, ApiKeyRecord
-from mailpass_common.broker import JobPublisher
-from mailpass_common.db import Database
-from mailpass_common.documents import MessageDocument
-from mailpass_common.errors import ApiError
-from mailpass_common.ids import new_message_id
-from mailpass_common.providers import ProviderCache
+from mailpass_common.acceptance import service as acceptance
+from mailpass_common.acceptance.refusals import Refused as AcceptanceRefused
+from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.messages.ids import new_message_id
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.messages.validation import email_address
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.broker import JobPublisher
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers.service import ProviderCache
 from mailpass_common.smtp_server import ServedSMTP
-from mailpass_common.telemetry import log_fields
-from mailpass_common.validation import email_address
+from mailpass_common.suppressions import service as suppressions
+from mailpass_common.tenants.api_keys import ApiKeyCache, ApiKeyRecord
 from mailpass_smtp import auth
 from mailpass_smtp.documents import submitted_message
 from mailpass_smtp.headers import deliverable, read_header_section
@@ -89,7 +92,7 @@ class SubmissionHandler:
             await acceptance.default_provider(self.ctx.providers, key.account_id)
         except ValueError:
             return "553 5.1.7 The sender address is not valid"
-        except ApiError as exc:
+        except AcceptanceRefused as exc:
             return refusal(exc).reply
         envelope.mail_from = sender
         envelope.mail_options.extend(options)
@@ -165,6 +168,9 @@ class SubmissionHandler:
         reading = read_message(raw, section, allow_executables=self.ctx.allow_executables)
         try:
             provider = await acceptance.default_provider(self.ctx.providers, key.account_id)
+            await acceptance.require_verified_sender(
+                self.ctx.db, provider, key.account_id, reading.from_email
+            )
             data, _ = deliverable(section, message_id)
             doc = submitted_message(
                 message_id,
@@ -178,7 +184,7 @@ class SubmissionHandler:
             doc["body_chunks"] = len(chunks)
             await bodies.store(self.ctx.db, chunks)
             await acceptance.accept(self.ctx.db, key, provider, doc, keyed=False)
-        except ApiError as exc:
+        except AcceptanceRefused as exc:
             raise refusal(exc) from None
         return doc
 

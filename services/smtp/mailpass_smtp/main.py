@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from mailpass_common import telemetry
-from mailpass_common.settings import load_settings
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.settings import load_settings
 from mailpass_smtp.app import SubmissionService
 from mailpass_smtp.settings import SubmissionSettings
 

@@ -8,7 +8,8 @@ from prometheus_client import Counter, Histogram
 MESSAGES = Counter(
     "mailpass_smtp_messages_total",
     "Messages at the end of DATA: accepted (stored, 250), or refused by reason "
-    "(malformed, from_invalid, attachment_refused, send_limit, no_provider, unavailable).",
+    "(malformed, from_invalid, from_not_allowed, attachment_refused, too_large, policy, "
+    "send_limit, no_provider, unavailable).",
     ["outcome"],
 )
 RECIPIENTS_REFUSED = Counter(

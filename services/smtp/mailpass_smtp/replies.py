@@ -8,7 +8,8 @@ API refusal without an SMTP meaning of its own is a policy refusal: ``550 5.7.1`
 
 from __future__ import annotations
 
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.acceptance.refusals import Refused as AcceptanceRefused
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_smtp.refusals import Refused
 
 _REPLIES = {
@@ -18,10 +19,11 @@ _REPLIES = {
     ErrorCode.MESSAGE_TOO_LARGE: ("552 5.3.4", "too_large"),
     ErrorCode.ATTACHMENT_REFUSED: ("550 5.7.1", "attachment_refused"),
     ErrorCode.VALIDATION_ERROR: ("554 5.6.0", "malformed"),
+    ErrorCode.DOMAIN_NOT_VERIFIED: ("550 5.7.1", "from_not_allowed"),
 }
 
 
-def refusal(error: ApiError) -> Refused:
+def refusal(error: AcceptanceRefused) -> Refused:
     code, reason = _REPLIES.get(error.code, ("550 5.7.1", "policy"))
     sentence = " ".join(error.message.split())  # one line, whatever the message held
     return Refused(f"{code} {sentence}", reason)

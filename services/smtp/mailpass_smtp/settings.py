@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from mailpass_common.settings import ServiceSettings
+from mailpass_common.platform.settings import ServiceSettings
 
 
 class SubmissionSettings(ServiceSettings):

@@ -20,11 +20,10 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from typing import Any
 
-from mailpass_common import attachments
-from mailpass_common.validation import email_address, header_text
+from mailpass_common.messages import attachments, labels
+from mailpass_common.messages.validation import email_address, header_text
 from mailpass_smtp.headers import HeaderSection
 from mailpass_smtp.refusals import Refused, malformed
-from mailpass_smtp.rules import metadata_rules, tag_rules
 
 MAX_PARTS = 500
 MAX_DEPTH = 20
@@ -84,7 +83,7 @@ def _tags(value: str | None) -> list[str]:
     if value is None:
         return []
     try:
-        return tag_rules([t.strip() for t in value.split(",") if t.strip()])
+        return labels.tags([t.strip() for t in value.split(",") if t.strip()])
     except ValueError as exc:
         raise malformed(f"X-MailPass-Tags: {exc}") from None
 
@@ -99,7 +98,7 @@ def _metadata(value: str | None) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise malformed("X-MailPass-Metadata must be a JSON object")
     try:
-        return metadata_rules(parsed)
+        return labels.metadata(parsed)
     except ValueError as exc:
         raise malformed(f"X-MailPass-Metadata: {exc}") from None
 

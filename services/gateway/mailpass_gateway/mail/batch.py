@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from mailpass_common.acceptance import service as acceptance
 from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageDocument, MessageStatus
@@ -34,8 +35,8 @@ from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import limits
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyRecord
-from mailpass_gateway.errors import ApiError
-from mailpass_gateway.mail import sending_domains, suppressed
+from mailpass_gateway.errors import ApiError, api_error
+from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import message_errors
@@ -129,7 +130,7 @@ async def queue_batch(
         ),
     )
     # MailPass SMTP: the From domains it may not send from (one read per distinct domain).
-    unverified = await sending_domains.unverified(
+    unverified = await acceptance.unverified_domains(
         db,
         provider,
         key.account_id,
@@ -139,8 +140,8 @@ async def queue_batch(
         if request is not None:
             try:
                 sender = request.from_email or provider.get("from_email") or ""
-                if sending_domains.domain_of(sender) in unverified:
-                    raise sending_domains.refusal(sending_domains.domain_of(sender))
+                if acceptance.domain_of(sender) in unverified:
+                    raise api_error(acceptance.unverified_refusal(acceptance.domain_of(sender)))
                 files = prepare(request, policy)
                 request, dropped = suppressed.screen(request, found)
                 doc = build_message(

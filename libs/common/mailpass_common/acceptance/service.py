@@ -1,32 +1,24 @@
-"""Accepting a message: the steps every way in shares (the Mail Send API's ``/send``,
-a resend, SMTP submission), so a message is stored and delivered the same way whichever
-way it came.
-
-1. :func:`default_provider`: the account's default provider, or NO_SMTP_PROVIDER.
-2. the caller's own checks (the request's fields, or the SMTP transaction), suppressions,
-   the message document and its stored bodies (:mod:`mailpass_common.bodies`, written
-   before the message so a sender never finds a message without its bytes);
-3. :func:`accept`: count it against the provider's hourly and daily limits
-   (SEND_LIMIT_EXCEEDED), then insert the document, the outbox; a failed insert gives the
-   reservation back. Once it returns the message exists: that is when the API answers
-   200/202 and SMTP answers 250;
-4. :func:`publish`: the job for the sender. A publish that fails leaves the message
-   ``queued``, and the scheduler's recovery publishes it (the document is the outbox).
-"""
+"""The steps of accepting a message (the package docstring says in which order)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Protocol
 
-from mailpass_common import limits, messages
-from mailpass_common.broker import JobPublisher
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import MessageDocument, MessageKind
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.jobs import SendJob
-from mailpass_common.providers import ProviderCache
-from mailpass_common.telemetry import log_fields
+from mailpass_common.acceptance.refusals import Refused
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.mta.domains import verified_domain
+from mailpass_common.mta.provider import TYPE as MAILPASS_TYPE
+from mailpass_common.platform.broker import JobPublisher
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers import limits
+from mailpass_common.providers.service import ProviderCache
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +36,51 @@ class Caller(Protocol):
 async def default_provider(providers: ProviderCache, account_id: str) -> Document:
     provider = await providers.default(account_id)
     if provider is None:
-        raise ApiError(
+        raise Refused(
             ErrorCode.NO_SMTP_PROVIDER,
             "No default SMTP provider is configured for this account: "
             "add one and set it as default",
         )
     return provider
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+async def unverified_domains(
+    db: Database, provider: Document, account_id: str, from_emails: Iterable[str]
+) -> set[str]:
+    """The From domains among ``from_emails`` this provider may not send from.
+
+    MailPass's own delivery (the ``mailpass`` provider type) sends only from the account's
+    verified sending domains: it signs with the domain's DKIM key, and mail from a domain
+    it holds no verified key for would be refused by receivers, or worse, sent in the name
+    of someone else's domain. Test keys are held to the same rule. Other provider types
+    answer for their senders themselves. One index-served read per distinct domain.
+    """
+    if provider.get("type") != MAILPASS_TYPE:
+        return set()
+    domains = sorted({domain_of(address) for address in from_emails if address})
+    found = await asyncio.gather(*(verified_domain(db, account_id, d) for d in domains))
+    return {d for d, verified in zip(domains, found, strict=True) if verified is None}
+
+
+def unverified_refusal(domain: str) -> Refused:
+    return Refused(
+        ErrorCode.DOMAIN_NOT_VERIFIED,
+        f"{domain} is not a verified sending domain of this account: MailPass SMTP sends "
+        "only from verified domains (POST /api/v1/domains, publish its records, then verify)",
+        {"domain": domain},
+    )
+
+
+async def require_verified_sender(
+    db: Database, provider: Document, account_id: str, from_email: str
+) -> None:
+    """Refuse (DOMAIN_NOT_VERIFIED) a From this provider may not send from."""
+    if await unverified_domains(db, provider, account_id, [from_email]):
+        raise unverified_refusal(domain_of(from_email))
 
 
 async def reserve_send(db: Database, caller: Caller, provider: Document) -> bool:
@@ -63,7 +94,7 @@ async def reserve_send(db: Database, caller: Caller, provider: Document) -> bool
         return False
     exceeded = await limits.reserve(db, provider)
     if exceeded is not None:
-        raise ApiError(
+        raise Refused(
             ErrorCode.SEND_LIMIT_EXCEEDED,
             f"The provider's {exceeded.window} sending limit ({exceeded.limit}) is reached; "
             f"retry in {exceeded.retry_after_seconds} s",
@@ -72,7 +103,7 @@ async def reserve_send(db: Database, caller: Caller, provider: Document) -> bool
                 "limit": exceeded.limit,
                 "retry_after_seconds": exceeded.retry_after_seconds,
             },
-            headers={"Retry-After": str(exceeded.retry_after_seconds)},
+            retry_after_seconds=exceeded.retry_after_seconds,
         )
     return True
 
@@ -81,8 +112,8 @@ async def accept(
     db: Database, caller: Caller, provider: Document, doc: MessageDocument, *, keyed: bool
 ) -> bool:
     """Reserve the send and insert the message; whether it was stored before (a request
-    run again under its Idempotency-Key finds what its first run stored, and reserves
-    nothing again). Raises SEND_LIMIT_EXCEEDED, or whatever the insert raised."""
+    run again under its Idempotency-Key finds what its first run stored, and keeps no
+    second reservation). Raises SEND_LIMIT_EXCEEDED, or whatever the insert raised."""
     reserved = await reserve_send(db, caller, provider)
     stored_before = False
     try:
