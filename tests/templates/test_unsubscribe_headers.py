@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import dkim as dkimpy
 
-from mailpass_common.delivery.base import OutgoingEmail
-from mailpass_common.delivery.mime import render
+from mailpass_common.messages.signed_links import TrackingSigner
 from mailpass_common.mta import dkim
-from mailpass_common.signed_links import TrackingSigner
+from mailpass_common.providers.delivery.base import OutgoingEmail
+from mailpass_common.providers.delivery.mime import render
 from mailpass_common.unsubscribe.links import (
     UnsubscribeLink,
     UnsubscribeSigner,
