@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CHECKOV_VENV := $(VENV)/checkov
 
-.PHONY: run test fuzz lint format lock install bench chaos clean
+.PHONY: run test fuzz lint format lock install bench chaos chart clean
 
 install: $(STAMP)
 
@@ -60,6 +60,13 @@ CHAOS_ARGS ?=
 chaos: $(STAMP)
 	scripts/rabbitmq.sh install
 	$(BIN)/python -m mailpass_dev.chaos $(CHAOS_ARGS)
+
+# The chart as a release publishes it: packaged into dist/chart with the image pinned by
+# digest, and its repository index. CHART_ARGS="--digest sha256:..." (or --image NAME of a
+# local image podman has); `$(BIN)/python -m mailpass_dev.chart --help` lists the options.
+CHART_ARGS ?=
+chart: $(STAMP)
+	$(BIN)/python -m mailpass_dev.chart $(CHART_ARGS)
 
 # Regenerate the pinned dependency sets: everything (dev included) for .venv, the runtime
 # subset at the same versions for the image, and checkov's own set.

@@ -18,10 +18,21 @@ from mailpass_common import events, message_search, outbox, scheduled, stats, su
 from mailpass_common.db import Database, where
 from mailpass_common.documents import Collections, MessageKind
 from mailpass_common.message_search import MessageFilter
+from mailpass_common.mta import dkim, domains
 
 NOW = datetime.now(UTC)
 
 PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
+    "the MTA: an account's verified sending domain": (
+        Collections.DOMAINS,
+        domains.verified_selector("acc_x", "example.com"),
+        None,
+    ),
+    "the MTA: a sending domain's DKIM keys": (
+        Collections.DKIM_KEYS,
+        dkim.keys_selector("acc_x", "example.com"),
+        None,
+    ),
     "due providers / due batch": (
         Collections.MESSAGES,
         outbox.due_selector("prv_x"),

@@ -52,12 +52,16 @@ async def list_accounts(db: Database) -> list[Document]:
 # ships with both off).
 DEFAULT_TRACK_OPENS = False
 DEFAULT_TRACK_CLICKS = False
+# One-click unsubscribe headers: off unless the account (or the message) asks, since
+# transactional mail (a receipt, a password reset) is not something to unsubscribe from.
+DEFAULT_UNSUBSCRIBE = False
 
 
 @dataclass(frozen=True)
 class TrackingDefaults:
     opens: bool
     clicks: bool
+    unsubscribe: bool = DEFAULT_UNSUBSCRIBE
 
 
 def tracking_defaults(account: Document | None) -> TrackingDefaults:
@@ -65,16 +69,27 @@ def tracking_defaults(account: Document | None) -> TrackingDefaults:
     return TrackingDefaults(
         opens=bool(settings.get("track_opens", DEFAULT_TRACK_OPENS)),
         clicks=bool(settings.get("track_clicks", DEFAULT_TRACK_CLICKS)),
+        unsubscribe=bool(settings.get("unsubscribe", DEFAULT_UNSUBSCRIBE)),
     )
 
 
 async def set_tracking(
-    db: Database, name: str, *, opens: bool | None, clicks: bool | None
+    db: Database,
+    name: str,
+    *,
+    opens: bool | None,
+    clicks: bool | None,
+    unsubscribe: bool | None = None,
 ) -> Document | None:
-    """Change an account's tracking defaults; None if there is no such account."""
+    """Change an account's tracking (and unsubscribe) defaults; None if there is no such
+    account."""
     changes = {
         f"settings.{field}": value
-        for field, value in (("track_opens", opens), ("track_clicks", clicks))
+        for field, value in (
+            ("track_opens", opens),
+            ("track_clicks", clicks),
+            ("unsubscribe", unsubscribe),
+        )
         if value is not None
     }
     accounts = db[Collections.ACCOUNTS]

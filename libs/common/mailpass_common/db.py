@@ -125,6 +125,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     # list is a range of addresses within the account (mailpass_common.suppressions).
     # A provider's hook (its admin routes); notifications find theirs by _id.
     Collections.EVENT_HOOKS: [IndexModel([("account_id", ASCENDING), ("provider_id", ASCENDING)])],
+    # Mailgun signing tokens already used, found by _id, gone after the window.
+    Collections.EVENT_HOOK_TOKENS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
     Collections.SUPPRESSIONS: [IndexModel([("account_id", ASCENDING), ("address", ASCENDING)])],
     # Webhooks (mailpass_common.webhooks): an account's endpoints; the relay's pending
     # events, oldest claim first; an endpoint's attempts, newest first.
@@ -139,6 +141,16 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     Collections.WEBHOOK_EVENTS: [IndexModel([("state", ASCENDING), ("lease_until", ASCENDING)])],
     Collections.WEBHOOK_ATTEMPTS: [IndexModel([("endpoint_id", ASCENDING), ("seq", ASCENDING)])],
+    # Templates (mailpass_common.templates.store): an account's, oldest first, and by
+    # alias, unique within the account where one is set.
+    Collections.TEMPLATES: [
+        IndexModel([("account_id", ASCENDING), ("position", ASCENDING)]),
+        IndexModel(
+            [("account_id", ASCENDING), ("alias", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"alias": {"$type": "string"}},
+        ),
+    ],
     # Sending domains (mailpass_common.mta): one a name per account (the MTA's check, the
     # listing); a domain's DKIM keys (signing, verifying, removing).
     Collections.DOMAINS: [

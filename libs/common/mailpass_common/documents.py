@@ -49,9 +49,11 @@ class Collections:
     SUPPRESSIONS = "suppressions"
     MESSAGE_BODIES = "message_bodies"
     EVENT_HOOKS = "event_hooks"
+    EVENT_HOOK_TOKENS = "event_hook_tokens"
     WEBHOOK_ENDPOINTS = "webhook_endpoints"
     WEBHOOK_EVENTS = "webhook_events"
     WEBHOOK_ATTEMPTS = "webhook_attempts"
+    TEMPLATES = "templates"
     DOMAINS = "domains"
     DKIM_KEYS = "dkim_keys"
 
@@ -164,6 +166,10 @@ class MessageDocument(TypedDict):
     # When html and text were removed (MESSAGE_RETENTION_DAYS after created_at); None
     # while the message still has its body.
     body_purged_at: NotRequired[datetime | None]
+    # One-click unsubscribe headers (None or absent: the account's default), and the
+    # template version that made the content ({"id", "version"}), when one did.
+    unsubscribe: NotRequired[bool | None]
+    template: NotRequired[dict[str, Any]]
 
 
 def new_message(

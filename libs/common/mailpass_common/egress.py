@@ -113,6 +113,31 @@ def parse_port_ranges(items: Iterable[str]) -> tuple[range, ...]:
     return tuple(ranges)
 
 
+MAX_HOST_NAME_OCTETS = 253
+
+
+def host_name_problem(host: str) -> str | None:
+    """Why ``host`` cannot be looked up in DNS, in words for the tenant, else None.
+
+    The check is the encoding the resolver itself applies (Python's ``idna`` codec, what
+    ``getaddrinfo`` runs on a name): an empty label (``a..b``), a label over 63 octets,
+    or a name over 253 is refused here rather than raised from deep inside a connect.
+    IP literals (an IPv6 one with a zone id too) are not names and pass."""
+    try:
+        ipaddress.ip_address(host.partition("%")[0])
+        return None
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    try:
+        encoded = name.encode("idna")
+    except UnicodeError:
+        return "is not a valid host name: a label is empty, over 63 characters, or not IDNA"
+    if not encoded or len(encoded) > MAX_HOST_NAME_OCTETS:
+        return f"is not a valid host name: empty, or over {MAX_HOST_NAME_OCTETS} characters"
+    return None
+
+
 @dataclass(frozen=True)
 class EgressPolicy:
     """The operator's rules for where providers may connect (strict when built empty)."""
@@ -159,9 +184,13 @@ class EgressPolicy:
     async def resolve(self, host: str, port: int) -> list[str]:
         """The host's addresses, all of them allowed.
 
-        Raises EgressRefused when one is not, OSError when the name does not resolve, and
-        TimeoutError when the resolver does not answer in time.
+        Raises EgressRefused when one is not (or ``host`` is no valid DNS name), OSError
+        when the name does not resolve, and TimeoutError when the resolver does not
+        answer in time.
         """
+        problem = host_name_problem(host)
+        if problem is not None:
+            raise EgressRefused(f"{host[:300]} {problem}")
         async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
             addresses = await self.resolver(host, port)
         if not addresses:

@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     SEND_FAILED = "SEND_FAILED"
     NOT_RESENDABLE = "NOT_RESENDABLE"
     RECIPIENT_SUPPRESSED = "RECIPIENT_SUPPRESSED"
+    DOMAIN_NOT_VERIFIED = "DOMAIN_NOT_VERIFIED"
     NOT_CANCELLABLE = "NOT_CANCELLABLE"
     MESSAGE_TOO_LARGE = "MESSAGE_TOO_LARGE"
     ATTACHMENT_REFUSED = "ATTACHMENT_REFUSED"
@@ -39,6 +40,8 @@ class ErrorCode(StrEnum):
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
     WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
     WEBHOOK_ENDPOINT_LIMIT = "WEBHOOK_ENDPOINT_LIMIT"
+    DOMAIN_EXISTS = "DOMAIN_EXISTS"
+    DOMAIN_LIMIT_REACHED = "DOMAIN_LIMIT_REACHED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -89,6 +92,12 @@ ERRORS: dict[ErrorCode, ErrorSpec] = {
         "user@example.com is on this account's suppression list (bounce): not sent",
         {"address": "user@example.com", "reason": "bounce"},
     ),
+    ErrorCode.DOMAIN_NOT_VERIFIED: ErrorSpec(
+        422,
+        "shop.example.com is not a verified sending domain of this account: MailPass SMTP "
+        "sends only from verified domains (POST /api/v1/domains, then verify)",
+        {"domain": "shop.example.com"},
+    ),
     ErrorCode.NOT_CANCELLABLE: ErrorSpec(
         409,
         "Only scheduled messages can be cancelled; this one is queued",
@@ -127,6 +136,16 @@ ERRORS: dict[ErrorCode, ErrorSpec] = {
         409,
         "This account has 20 webhook endpoints, the most it may have: delete one first",
         {"limit": 20},
+    ),
+    ErrorCode.DOMAIN_EXISTS: ErrorSpec(
+        409,
+        "example.com is already a sending domain of this account",
+        {"domain": "example.com", "id": "dom_6f1c2a9b3d4e5f60718293a4"},
+    ),
+    ErrorCode.DOMAIN_LIMIT_REACHED: ErrorSpec(
+        409,
+        "This account has 100 sending domains, the most it may have: remove one first",
+        {"limit": 100},
     ),
     ErrorCode.INTERNAL_ERROR: ErrorSpec(500, "Internal server error; it has been logged"),
 }

@@ -157,6 +157,13 @@ class MailgunConfig(_TypeConfig):
     timeout: Timeout | None = Field(None, description="request timeout in seconds")
 
 
+class MailpassConfig(_TypeConfig):
+    """MailPass SMTP: delivery by MailPass itself (``mailpass_common.mta``). Nothing to
+    set per provider: the delivery settings are the operator's (``MTA_*``)."""
+
+    SECRETS = ()
+
+
 # Settings that once were per provider and now belong to the operator: refused with a
 # reason when given, and dropped from stored configs when a provider is updated.
 OPERATOR_ONLY: dict[str, dict[str, str]] = {
@@ -171,9 +178,10 @@ CONFIG_MODELS: dict[str, type[_TypeConfig]] = {
     "ses": SesConfig,
     "sendgrid": SendgridConfig,
     "mailgun": MailgunConfig,
+    "mailpass": MailpassConfig,
 }
 PROVIDER_TYPES = tuple(CONFIG_MODELS)
-ProviderType = Literal["smtp", "ses", "sendgrid", "mailgun"]
+ProviderType = Literal["smtp", "ses", "sendgrid", "mailgun", "mailpass"]
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class Permission(StrEnum):
     # Sign in to the web console; there it acts within the key's other permissions.
     CONSOLE = "console"
     WEBHOOKS = "webhooks"  # manage the account's webhook endpoints, see and replay attempts
+    TEMPLATES = "templates"  # create, change and delete templates (sending with one: mail)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class SuppressionReason(StrEnum):
     BOUNCE = "bounce"  # the provider refused the address for good
     COMPLAINT = "complaint"  # the recipient marked a message as spam
     MANUAL = "manual"  # added by the account (API or console)
+    UNSUBSCRIBED = "unsubscribed"  # the recipient followed an unsubscribe link (RFC 8058)
 
 
 @dataclass(frozen=True)
@@ -120,14 +121,15 @@ async def add_many(db: Database, entries: Sequence[Suppression]) -> list[Suppres
 WEBHOOK_EVENT_OF = {
     SuppressionReason.BOUNCE: WebhookEventType.BOUNCED,
     SuppressionReason.COMPLAINT: WebhookEventType.COMPLAINED,
+    SuppressionReason.UNSUBSCRIBED: WebhookEventType.UNSUBSCRIBED,
 }
 
 
 async def on_suppressed(db: Database, added: Sequence[Suppression]) -> None:
     """Addresses that were just suppressed: every path that suppresses ends here once.
-    Bounces and complaints become the account's ``bounced`` and ``complained`` webhook
-    events, written to the webhook outbox in one round trip (none for an account without
-    endpoints)."""
+    Bounces, complaints and unsubscribes become the account's ``bounced``, ``complained``
+    and ``unsubscribed`` webhook events, written to the webhook outbox in one round trip
+    (none for an account without endpoints)."""
     events = [
         outbox.WebhookEvent(
             entry.account_id,

@@ -23,6 +23,7 @@ from mailpass_common.telemetry import log_fields
 from mailpass_gateway.body_limit import BodySizeLimit
 from mailpass_gateway.bounces.views import router as bounces_router
 from mailpass_gateway.console import install_console
+from mailpass_gateway.domains.views import router as domains_router
 from mailpass_gateway.errors import install_error_handlers, internal_error
 from mailpass_gateway.keys.views import router as keys_router
 from mailpass_gateway.mail.responses import (
@@ -38,6 +39,7 @@ from mailpass_gateway.settings import GatewaySettings
 from mailpass_gateway.stats.service import StatsCache
 from mailpass_gateway.stats.views import router as stats_router
 from mailpass_gateway.suppressions.views import router as suppressions_router
+from mailpass_gateway.templates.views import router as templates_router
 from mailpass_gateway.webhooks.views import router as webhooks_router
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(suppressions_router)
     app.include_router(bounces_router)
     app.include_router(webhooks_router)
+    app.include_router(templates_router)
+    app.include_router(domains_router)
     install_console(app)
     # Added before the measuring, so it runs inside it: refusals are measured too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

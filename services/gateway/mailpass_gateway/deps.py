@@ -111,6 +111,7 @@ LiveProvidersKey = Annotated[
 ]
 KeysKey = Annotated[ApiKeyRecord, Depends(require(Permission.KEYS))]
 WebhooksKey = Annotated[ApiKeyRecord, Depends(require(Permission.WEBHOOKS))]
+TemplatesKey = Annotated[ApiKeyRecord, Depends(require(Permission.TEMPLATES))]
 
 
 # Printable ASCII, as Stripe and the IETF draft use: it is compared byte for byte.

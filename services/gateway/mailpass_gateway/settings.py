@@ -39,6 +39,9 @@ class GatewaySettings(ServiceSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    # The tracker's public base URL (as the sender's TRACKER_BASE_URL): templates'
+    # {{ unsubscribe_url }} is a signed link there. https in production.
+    tracker_base_url: str = "http://127.0.0.1:8001"
     # An Idempotency-Key still "running" this long after its request began belongs to a
     # gateway that died mid-request; a retry may take it over. Must exceed the send timeout.
     idempotency_stale_seconds: float = 300.0

@@ -23,6 +23,7 @@ from mailpass_sender.circuit import CircuitBreakers, CircuitReporter
 from mailpass_sender.failover import Failover
 from mailpass_sender.flows import DeliveryContext
 from mailpass_sender.metrics import IN_FLIGHT, SMTP_CONNECTIONS
+from mailpass_sender.mta import build_engine
 from mailpass_sender.pipeline import QueuePipeline
 from mailpass_sender.retry import RetryPolicy
 from mailpass_sender.router import BrokerJobRouter
@@ -43,7 +44,9 @@ class SenderService:
         cipher = CredentialCipher(
             settings.secret_key.get_secret_value(), settings.previous_secrets()
         )
-        self.pool = ProviderPool(settings.delivery_options(), cipher)
+        # MailPass SMTP: one engine shared by every `mailpass` provider (None: not enabled).
+        self.mta = build_engine(settings, self.db, cipher)
+        self.pool = ProviderPool(settings.delivery_options(self.mta), cipher)
         self.breakers = CircuitBreakers(
             settings.circuit_failure_threshold, settings.circuit_open_seconds
         )
@@ -130,6 +133,8 @@ class SenderService:
         if self._connection is not None:
             await self._connection.close()
         await self.pool.close()
+        if self.mta is not None:
+            await self.mta.close()
         await self._client.close()
 
     async def run(self) -> None:

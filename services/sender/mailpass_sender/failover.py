@@ -199,6 +199,10 @@ class Failover:
             attempt.refusals.append(Refusal(name, exc.reply, True, exc.bounced))
             return False
         except TemporaryDeliveryError as exc:
+            if exc.destination is not None:  # one recipient domain's trouble, not the provider's
+                DELIVERIES.labels(provider.type, "deferred").inc()
+                attempt.refusals.append(Refusal(name, exc.reply, False, exc.bounced))
+                return False
             self._record_temporary(attempt, provider_doc, provider.type, name, exc.reply)
             return False
         except Exception as exc:

@@ -53,6 +53,7 @@ from mailpass_sender.link_rewriter import track_email, tracking_choice
 from mailpass_sender.metrics import ACCEPTANCE_TO_DELIVERY, DEAD_LETTERED, RETRIES
 from mailpass_sender.retry import RetryDelay, RetryPolicy
 from mailpass_sender.settings import SenderSettings
+from mailpass_sender.unsubscribe import wants_unsubscribe, with_unsubscribe
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,7 @@ def outgoing_email(doc: MessageDocument, files: tuple[Attachment, ...] = ()) -> 
         tags=tuple(doc.get("tags") or ()),
         metadata=dict(doc.get("metadata") or {}),
         attachments=files,
+        account_id=doc["account_id"],
     )
 
 
@@ -168,9 +170,13 @@ async def _prepare(
 ) -> tuple[OutgoingEmail, bytes, Document | None]:
     """The email as it goes out, its MIME, and a ``tracking_skipped`` event when tracking
     was asked for but the HTML could not be rewritten in budget (it goes out untracked)."""
-    choice = tracking_choice(doc, await ctx.tracking_defaults(doc["account_id"]))
+    defaults = await ctx.tracking_defaults(doc["account_id"])
+    choice = tracking_choice(doc, defaults)
+    email = outgoing_email(doc, files)
+    if wants_unsubscribe(doc, defaults):
+        email = with_unsubscribe(email, doc, ctx.settings)
     tracked = await track_email(
-        outgoing_email(doc, files),
+        email,
         choice,
         secret=ctx.settings.secret_key.get_secret_value(),
         tracker_base_url=ctx.settings.tracker_base_url,

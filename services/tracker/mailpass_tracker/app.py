@@ -15,9 +15,11 @@ from mailpass_common.errors import http_error_response
 from mailpass_common.lifecycle import wait_for_mongodb
 from mailpass_common.management import management_server
 from mailpass_common.signed_links import TrackingSigner
+from mailpass_common.unsubscribe.links import UnsubscribeSigner
 from mailpass_tracker.clientip import TrustedProxies
 from mailpass_tracker.ingest import EventWriter
 from mailpass_tracker.settings import TrackerSettings
+from mailpass_tracker.unsubscribe import router as unsubscribe_router
 from mailpass_tracker.views import NO_CACHE
 from mailpass_tracker.views import router as tracking_router
 
@@ -26,6 +28,7 @@ def create_app(settings: TrackerSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client, db = dbmod.connect(settings)
+        app.state.db = db
         await wait_for_mongodb(db, settings.startup_timeout_seconds)
         writer = EventWriter(
             db,
@@ -53,6 +56,9 @@ def create_app(settings: TrackerSettings) -> FastAPI:
     app.state.signer = TrackingSigner(
         settings.secret_key.get_secret_value(), settings.previous_secrets()
     )
+    app.state.unsubscribe_signer = UnsubscribeSigner(
+        settings.secret_key.get_secret_value(), settings.previous_secrets()
+    )
     app.state.trusted_proxies = TrustedProxies(settings.tracker_trusted_proxies)
 
     async def readiness() -> dict[str, str]:
@@ -70,5 +76,6 @@ def create_app(settings: TrackerSettings) -> FastAPI:
         return http_error_response(exc.status_code, str(exc.detail), NO_CACHE)
 
     app.include_router(tracking_router)
+    app.include_router(unsubscribe_router)
     telemetry.instrument_app(app)
     return app

@@ -68,7 +68,7 @@ serviceAccountName: {{ include "mailpass.serviceAccountName" $root }}
 automountServiceAccountToken: false
 {{- /* Service links would put <SERVICE>_PORT variables in the environment the settings read. */}}
 enableServiceLinks: false
-{{- with $root.Values.imagePullSecrets }}
+{{- with concat (($root.Values.global).imagePullSecrets | default list) $root.Values.imagePullSecrets | uniq }}
 imagePullSecrets:
   {{- range . }}
   - name: {{ . }}

@@ -55,6 +55,11 @@ class OutgoingEmail:
     tags: tuple[str, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
+    # The List-Unsubscribe value (RFC 2369), with List-Unsubscribe-Post (RFC 8058): set
+    # when the message offers one-click unsubscribe.
+    list_unsubscribe: str | None = None
+    # Whose message it is: MailPass's own delivery signs with that account's DKIM keys.
+    account_id: str = ""
 
     @property
     def recipients(self) -> list[str]:
@@ -97,10 +102,15 @@ class DeliveryResult:
 
 
 class DeliveryError(Exception):
-    def __init__(self, reply: str, bounced: tuple[Bounce, ...] = ()) -> None:
+    def __init__(
+        self, reply: str, bounced: tuple[Bounce, ...] = (), *, destination: str | None = None
+    ) -> None:
         super().__init__(reply)
         self.reply = reply
         self.bounced = bounced
+        # The recipient domain a failure is about (MailPass's own MTA): it says nothing of
+        # the provider's health, so it never opens the provider's circuit.
+        self.destination = destination
 
 
 class TemporaryDeliveryError(DeliveryError):

@@ -34,6 +34,7 @@ from email.utils import formatdate
 import idna
 
 from mailpass_common.delivery.base import Attachment, OutgoingEmail
+from mailpass_common.unsubscribe.links import ONE_CLICK
 from mailpass_common.validation import UNFIT_FOR_HEADER
 
 CRLF = "\r\n"
@@ -148,6 +149,8 @@ def render(email: OutgoingEmail) -> bytes:
     headers.append(_unstructured("Subject", email.subject))
     if email.tags:
         headers.append(_unstructured("X-MailPass-Tags", ", ".join(email.tags)))
+    if email.list_unsubscribe:
+        headers += _list_unsubscribe(email.list_unsubscribe)
     headers.append("MIME-Version: 1.0")
 
     parts = []
@@ -173,6 +176,17 @@ def render(email: OutgoingEmail) -> bytes:
     if attached:
         entity = _multipart("mixed", [entity, *(_attachment(a) for a in attached)], bodies)
     return b"".join([head, CRLF.encode(), *entity])
+
+
+def _list_unsubscribe(value: str) -> list[str]:
+    """RFC 8058's pair, in the message itself, so whatever signs it (DKIM) covers both.
+    The value's URIs (``<...>, <...>``) go one to a line: each is too long to fold."""
+    _checked(value, "List-Unsubscribe")
+    uris = [uri.strip() for uri in value.split(",")]
+    return [
+        f"List-Unsubscribe: {(',' + CRLF + ' ').join(uris)}",
+        f"List-Unsubscribe-Post: {ONE_CLICK}",
+    ]
 
 
 def _multipart(subtype: str, entities: list[list[bytes]], bodies: list[bytes]) -> list[bytes]:

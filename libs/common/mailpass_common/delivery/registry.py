@@ -13,6 +13,8 @@ from mailpass_common.delivery.sendgrid import SendGridProvider
 from mailpass_common.delivery.ses import SesProvider
 from mailpass_common.delivery.smtp import STRICT_EGRESS, SmtpProvider
 from mailpass_common.egress import EgressPolicy
+from mailpass_common.mta.engine import MtaEngine
+from mailpass_common.mta.provider import MtaProvider
 from mailpass_common.security import CredentialCipher
 from mailpass_common.settings import CommonSettings
 
@@ -37,6 +39,8 @@ class DeliveryOptions:
     # may use the platform's own AWS identity.
     ses_endpoint_url: str | None = None
     ses_allow_ambient_credentials: bool = False
+    # MailPass's own delivery, shared by every `mailpass` provider (None: not enabled).
+    mta: MtaEngine | None = None
 
 
 def delivery_options(settings: CommonSettings, **overrides: Any) -> DeliveryOptions:
@@ -92,6 +96,7 @@ FACTORIES: dict[str, Factory] = {
     "ses": _ses,
     "sendgrid": lambda config, secrets, o: SendGridProvider(config, secrets, egress=o.egress),
     "mailgun": lambda config, secrets, o: MailgunProvider(config, secrets, egress=o.egress),
+    "mailpass": lambda config, secrets, o: MtaProvider(o.mta),
     SANDBOX_ID: _sandbox,
 }
 

@@ -25,6 +25,7 @@ from mailpass_common.delivery.base import (
 )
 from mailpass_common.delivery.http import HttpApiProvider
 from mailpass_common.egress import EgressPolicy
+from mailpass_common.unsubscribe.links import ONE_CLICK
 
 DEFAULT_BASE_URL = "https://api.sendgrid.com"
 # The scope a key needs to send; check() refuses keys that cannot (e.g. read-only keys).
@@ -73,6 +74,9 @@ def build_payload(email: OutgoingEmail) -> dict[str, Any]:
         "content": content,
         "headers": {"Message-ID": email.message_id},
     }
+    if email.list_unsubscribe:
+        payload["headers"]["List-Unsubscribe"] = email.list_unsubscribe
+        payload["headers"]["List-Unsubscribe-Post"] = ONE_CLICK
     if email.reply_to:
         payload["reply_to"] = {"email": email.reply_to}
     if email.metadata:

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 import dkim
 from cryptography.hazmat.primitives import serialization
@@ -173,9 +174,23 @@ def signing_generation(key_docs: Sequence[Document]) -> int | None:
 
 async def domain_keys(db: Database, account_id: str, domain: str) -> list[Document]:
     """Every key of the account's domain, oldest generation first, RSA before Ed25519."""
-    cursor = db[COLLECTION].find(where(account_id=account_id, domain=domain))
-    docs = [doc async for doc in cursor]
-    return sorted(docs, key=lambda d: (int(d["generation"]), d["algorithm"] != Algorithm.RSA))
+    cursor = db[COLLECTION].find(keys_selector(account_id, domain))
+    return ordered([doc async for doc in cursor])
+
+
+def keys_selector(account_id: str, domain: str) -> dict[str, Any]:
+    return where(account_id=account_id, domain=domain)
+
+
+def ordered(key_docs: Sequence[Document]) -> list[Document]:
+    """Oldest generation first, RSA before Ed25519."""
+    return sorted(key_docs, key=lambda d: (int(d["generation"]), d["algorithm"] != Algorithm.RSA))
+
+
+async def account_keys(db: Database, account_id: str) -> list[Document]:
+    """Every key of every domain of the account, in one read (listings)."""
+    cursor = db[COLLECTION].find(where(account_id=account_id), projection={"secret": 0})
+    return [doc async for doc in cursor]
 
 
 async def signing_keys(

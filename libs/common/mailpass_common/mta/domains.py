@@ -22,6 +22,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -64,9 +65,10 @@ class SendingDomain:
 
 
 class DomainExistsError(Exception):
-    def __init__(self, domain: str) -> None:
+    def __init__(self, domain: str, domain_id: str | None) -> None:
         super().__init__(f"{domain} is already a sending domain of this account")
         self.domain = domain
+        self.domain_id = domain_id
 
 
 class DomainLimitError(Exception):
@@ -84,10 +86,12 @@ async def verified_domain(db: Database, account_id: str, domain: str) -> Sending
         name = normalize_domain(domain)
     except ValueError:
         return None
-    doc = await db[COLLECTION].find_one(
-        where(account_id=account_id, domain=name, status=DomainStatus.VERIFIED.value)
-    )
+    doc = await db[COLLECTION].find_one(verified_selector(account_id, name))
     return None if doc is None else SendingDomain.from_document(doc)
+
+
+def verified_selector(account_id: str, domain: str) -> dict[str, Any]:
+    return where(account_id=account_id, domain=domain, status=DomainStatus.VERIFIED.value)
 
 
 async def make_keys(
@@ -115,9 +119,9 @@ async def create_domain(
     (:func:`~mailpass_common.mta.names.normalize_domain`). DomainExistsError when the
     account has it, DomainLimitError past MAX_DOMAINS_PER_ACCOUNT."""
     existing = db[COLLECTION].find(where(account_id=account_id), projection={"domain": 1})
-    names = [d["domain"] async for d in existing.limit(MAX_DOMAINS_PER_ACCOUNT + 1)]
+    names = {d["domain"]: d["_id"] async for d in existing.limit(MAX_DOMAINS_PER_ACCOUNT + 1)}
     if domain in names:
-        raise DomainExistsError(domain)
+        raise DomainExistsError(domain, str(names[domain]))
     if len(names) >= MAX_DOMAINS_PER_ACCOUNT:
         raise DomainLimitError()
     domain_id = f"dom_{secrets.token_hex(12)}"
@@ -143,7 +147,8 @@ async def create_domain(
         await db[COLLECTION].insert_one(doc)
     except DuplicateKeyError:  # added by a concurrent request meanwhile
         await db[dkim.COLLECTION].delete_many(where(domain_id=domain_id))
-        raise DomainExistsError(domain) from None
+        found = await db[COLLECTION].find_one(where(account_id=account_id, domain=domain))
+        raise DomainExistsError(domain, None if found is None else str(found["_id"])) from None
     return doc
 
 

@@ -182,7 +182,7 @@ def domain_records(
         note = ""
         if int(key["generation"]) < newest:
             note = "Signing until the new key's record verifies; remove it after."
-        elif algorithm is Algorithm.ED25519:
+        elif algorithm is Algorithm.ED25519 and key.get("status") != RecordStatus.VERIFIED:
             note = "A second signature (Ed25519), added once this record verifies."
         records.append(
             _record(

@@ -56,6 +56,7 @@ class WebhookEventType(StrEnum):
     FAILED = "failed"
     BOUNCED = "bounced"
     COMPLAINED = "complained"
+    UNSUBSCRIBED = "unsubscribed"
     OPEN = "open"
     CLICK = "click"
     ENDPOINT_DISABLED = "endpoint.disabled"

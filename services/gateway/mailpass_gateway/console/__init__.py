@@ -14,6 +14,7 @@ from mailpass_gateway.console.pages import STATIC
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.console.views import (
     auth,
+    domains,
     keys,
     messages,
     overview,
@@ -33,7 +34,17 @@ async def unknown_page(path: str) -> None:
 
 def install_console(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (auth, overview, providers, keys, messages, sandbox, suppressions, webhooks):
+    for module in (
+        auth,
+        overview,
+        providers,
+        keys,
+        messages,
+        sandbox,
+        suppressions,
+        webhooks,
+        domains,
+    ):
         app.include_router(module.router)
     app.include_router(_unknown)
     install_console_headers(app)

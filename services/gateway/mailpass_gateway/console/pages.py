@@ -34,6 +34,9 @@ NOTICES = {
     "suppression-removed": "Address removed from the list: it may be sent to again.",
     "webhook-deleted": "Webhook endpoint deleted: nothing more is sent to it.",
     "webhook-replayed": "Replay queued: the event is sent again with its webhook-id.",
+    "domain-added": "Domain added: publish its DKIM record, then Verify.",
+    "domain-rotated": "New DKIM key made: the current one signs until the new record verifies.",
+    "domain-removed": "Sending domain removed, with its DKIM keys.",
     "signed-out": "You are signed out.",
     "session-ended": "Your session ended. Sign in again.",
 }

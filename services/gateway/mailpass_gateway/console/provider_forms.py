@@ -21,12 +21,20 @@ from mailpass_common.db import Document
 from mailpass_common.provider_config import CONFIG_MODELS, ProviderFields
 from mailpass_gateway.console.forms import Form
 
-TYPE_NAMES = {"smtp": "SMTP", "ses": "Amazon SES", "sendgrid": "SendGrid", "mailgun": "Mailgun"}
+TYPE_NAMES = {
+    "smtp": "SMTP",
+    "ses": "Amazon SES",
+    "sendgrid": "SendGrid",
+    "mailgun": "Mailgun",
+    "mailpass": "MailPass SMTP",
+}
 TYPE_BLURBS = {
     "smtp": "Any SMTP server or relay: your own, your ISP's, or MailPass's.",
     "ses": "Amazon Simple Email Service (v2 API), with keys or the pod's IAM role.",
     "sendgrid": "Twilio SendGrid's v3 Mail Send API, with an API key.",
     "mailgun": "Mailgun's messages API for one sending domain, with an API key.",
+    "mailpass": "MailPass delivers by itself to recipients' mail servers, DKIM-signed, "
+    "from your verified sending domains.",
 }
 LABELS = {
     "name": "Name",

@@ -32,13 +32,15 @@ from mailpass_common.jobs import SendJob
 from mailpass_common.providers import ProviderCache
 from mailpass_common.sequences import queue_id_sequence, reserve_range
 from mailpass_common.telemetry import log_fields
-from mailpass_gateway.mail import suppressed
+from mailpass_gateway.mail import sending_domains, suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import message_errors
 from mailpass_gateway.mail.service import MessageIds, build_message, default_provider
 from mailpass_gateway.mail.status import spec_datetime
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
+from mailpass_gateway.templates.sending import prepare_batch
+from mailpass_gateway.templates.service import UnsubscribeLinks
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,7 @@ async def queue_batch(
     publisher: JobPublisher,
     ids: MessageIds,
     policy: AttachmentPolicy,
+    links: UnsubscribeLinks,
 ) -> dict[str, Any]:
     """Store the batch's valid messages as ``queued``; the response's ``data``."""
     provider = await default_provider(providers, key.account_id)
@@ -97,8 +100,19 @@ async def queue_batch(
     items: list[dict[str, Any]] = []
     docs: list[MessageDocument] = []
     chunk_docs: list[dict[str, object]] = []
+    prepared = await prepare_batch(
+        db,
+        key.account_id,
+        batch.messages,
+        default=batch.template_id,
+        message_ids=[ids.of(index) for index in range(len(batch.messages))],
+        links=links,
+    )
     checked = [
-        message_errors(SendRequest, _with_batch_defaults(raw, batch)) for raw in batch.messages
+        (None, entry.error)
+        if entry.error is not None
+        else message_errors(SendRequest, _with_batch_defaults(entry.raw, batch))
+        for entry in prepared
     ]
     # One suppression lookup for the whole batch's recipients.
     found = await suppressed.lookup(
@@ -111,9 +125,19 @@ async def queue_batch(
             for a in suppressed.recipients(request)
         ),
     )
+    # MailPass SMTP: the From domains it may not send from (one read per distinct domain).
+    unverified = await sending_domains.unverified(
+        db,
+        provider,
+        key.account_id,
+        (r.from_email or provider.get("from_email") or "" for r, _ in checked if r is not None),
+    )
     for index, (raw, (request, error)) in enumerate(zip(batch.messages, checked, strict=True)):
         if request is not None:
             try:
+                sender = request.from_email or provider.get("from_email") or ""
+                if sending_domains.domain_of(sender) in unverified:
+                    raise sending_domains.refusal(sending_domains.domain_of(sender))
                 files = prepare(request, policy)
                 request, dropped = suppressed.screen(request, found)
                 doc = build_message(
@@ -124,6 +148,7 @@ async def queue_batch(
                     domain=ids.domain,
                     published=publish_now,
                     message_id=ids.of(index),
+                    template=prepared[index].template,
                 )
             except ApiError as exc:
                 error = exc

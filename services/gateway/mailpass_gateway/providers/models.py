@@ -40,6 +40,7 @@ CONFIG_EXAMPLES: dict[str, JsonValue] = {
     "ses": {"region": "eu-west-1", "access_key_id": "AKIA...", "secret_access_key": "..."},
     "sendgrid": {"api_key": "SG.xxxx"},
     "mailgun": {"domain": "mg.yourdomain.com", "api_key": "key-xxxx"},
+    "mailpass": {},
 }
 COMMON_FIELDS = (
     "name",
@@ -55,7 +56,9 @@ class ProviderCreate(ProviderFields):
     """A new provider. ``config`` by type: smtp {host, port, security none|starttls|tls,
     username, password, verify_tls, ca_cert, max_connections}; ses {region,
     configuration_set, timeout, access_key_id, secret_access_key, session_token};
-    sendgrid {api_key, base_url, timeout}; mailgun {domain, api_key, base_url, timeout}.
+    sendgrid {api_key, base_url, timeout}; mailgun {domain, api_key, base_url, timeout};
+    mailpass ("MailPass SMTP": MailPass delivers to recipients' mail servers itself) {}, and
+    it sends only from the account's verified sending domains (422 DOMAIN_NOT_VERIFIED).
     Hosts must resolve to public addresses and SMTP ports be 25, 465, 587 or 2525 (unless
     the operator allows more); base URLs are the API's official US or EU host; SES needs
     its own access keys. A destination refused is a VALIDATION_ERROR naming the field."""

@@ -179,7 +179,7 @@ async def resend_message(
     settings: Settings,
 ) -> Response:
     require(session, Permission.MAIL)
-    doc = await resend(
+    doc, _ = await resend(
         db,
         session,
         message_id,
