@@ -21,6 +21,7 @@ from mailpass_gateway.console.views import (
     providers,
     sandbox,
     suppressions,
+    templates,
     webhooks,
 )
 
@@ -43,6 +44,7 @@ def install_console(app: FastAPI) -> None:
         sandbox,
         suppressions,
         webhooks,
+        templates,
         domains,
     ):
         app.include_router(module.router)

@@ -37,6 +37,8 @@ NOTICES = {
     "domain-added": "Domain added: publish its DKIM record, then Verify.",
     "domain-rotated": "New DKIM key made: the current one signs until the new record verifies.",
     "domain-removed": "Sending domain removed, with its DKIM keys.",
+    "template-saved": "Template saved as a new version: sends use it from now on.",
+    "template-deleted": "Template deleted. Messages it made keep its id and version.",
     "signed-out": "You are signed out.",
     "session-ended": "Your session ended. Sign in again.",
 }
