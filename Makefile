@@ -37,7 +37,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/common services tools tests
+	$(BIN)/mypy libs/common cli services tools tests
 	$(BIN)/lint-imports
 
 format: $(STAMP)

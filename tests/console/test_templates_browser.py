@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, expect
 
-from mailpass_common import api_keys
-from mailpass_common.db import Database
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database
+from mailpass_common.tenants import api_keys
+from mailpass_common.tenants.api_keys import Permission
 from tests.console.browser import DESKTOP, CspWatch, new_context
 from tests.console.test_console_browser import go_to, look, sign_in_with_the_keyboard
 from tests.support.smtp import SmtpServer

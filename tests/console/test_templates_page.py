@@ -10,9 +10,9 @@ import urllib.parse
 
 import httpx
 
-from mailpass_common.db import Database
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database
 from mailpass_common.templates import store
+from mailpass_common.tenants.api_keys import Permission
 from tests.console.support import post_form, sign_in
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import add_provider, make_admin, smtp_config

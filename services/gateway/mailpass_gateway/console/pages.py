@@ -16,8 +16,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from mailpass_common.console_auth import ConsoleSession
-from mailpass_common.documents import stored_datetime
+from mailpass_common.messages.models import stored_datetime
+from mailpass_common.tenants.console_auth import ConsoleSession
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"

@@ -20,19 +20,19 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from mailpass_common.api_keys import ApiKeyRecord
-from mailpass_common.console_auth import ConsoleSession
-from mailpass_common.db import Database, Document
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.templates import store
 from mailpass_common.templates.rendering import RenderBudget, TemplateProblem, compile_template
+from mailpass_common.tenants.api_keys import ApiKeyRecord, Permission
+from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_gateway.console.deps import CheckedForm, Session, require
 from mailpass_gateway.console.forms import Form
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.console.views.messages import HTML_CSP
 from mailpass_gateway.deps import Db, Providers, Publisher, Settings, Waiter
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.files import AttachmentPolicy
 from mailpass_gateway.mail.service import MessageIds, send_now
 from mailpass_gateway.templates.sending import render_send, templated
