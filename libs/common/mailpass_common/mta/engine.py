@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import dns.asyncresolver
+import dns.resolver
 
 from mailpass_common.db import Database
 from mailpass_common.delivery.base import (
@@ -47,6 +48,7 @@ from mailpass_common.mta.connections import ConnectionPool, SessionOptions
 from mailpass_common.mta.destination import Route, Transaction, deliver_to_domain
 from mailpass_common.mta.mtasts import PolicyCache
 
+DNS_CACHE_ENTRIES = 10_000
 # (account id, From domain, the message) -> the message with its DKIM signature(s);
 # LookupError when the account has no verified key for the domain.
 Signer = Callable[[str, str, bytes], Awaitable[bytes]]
@@ -87,6 +89,10 @@ class MtaEngine:
             raise ValueError(
                 "MailPass SMTP needs MTA_HELO_HOSTNAME and MTA_RETURN_PATH_DOMAIN to be set"
             )
+        if resolver.cache is None:
+            # Answers kept for their TTL (at most DNS_CACHE_ENTRIES names), as every MTA's
+            # resolver does: a burst to one domain asks DNS once, not per message.
+            resolver.cache = dns.resolver.LRUCache(DNS_CACHE_ENTRIES)
         self._db = db
         self._options = options
         self._signer = signer
