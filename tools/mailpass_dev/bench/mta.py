@@ -14,8 +14,12 @@ per 1,000 messages.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from mailpass_common import accounts, api_keys, providers
 from mailpass_common.api_keys import ApiKeyRecord
@@ -28,6 +32,7 @@ from mailpass_common.security import CredentialCipher, Permission
 from mailpass_common.settings import CommonSettings
 from mailpass_dev.bench.tenant import Tenant
 from mailpass_dev.dns import DnsServer
+from mailpass_dev.stack import Stack
 
 RECIPIENT_DOMAIN = "mx-bench.example.com"
 SENDING_DOMAIN = "mta-bench.example.com"
@@ -36,6 +41,25 @@ SENDER = f"bench@{SENDING_DOMAIN}"
 RETURN_PATH_DOMAIN = "bounces.mta-bench.example.com"
 HELO = "mta.bench.mailpass.local"
 TTL = 300  # cached by the MTA's resolver, as the internet's records are
+OPENED_METRIC = "mailpass_mta_connections_opened_total"
+
+
+async def connections_opened(stack: Stack) -> int:
+    """SMTP sessions the stack's MTA opened so far (every service's counter, summed)."""
+    async with httpx.AsyncClient(timeout=10) as client:
+
+        async def one(port: int) -> int:
+            response = await client.get(f"http://127.0.0.1:{port}/metrics")
+            response.raise_for_status()
+            return sum(
+                int(sample.value)
+                for family in text_string_to_metric_families(response.text)
+                for sample in family.samples
+                if sample.name == OPENED_METRIC
+            )
+
+        ports = [s.management_port for s in stack.managed() if s.management_port]
+        return sum(await asyncio.gather(*(one(port) for port in ports)))
 
 
 class MtaPath:

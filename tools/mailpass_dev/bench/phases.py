@@ -21,6 +21,7 @@ import httpx
 
 from mailpass_common.db import Database
 from mailpass_dev.bench.direct import run_direct
+from mailpass_dev.bench.mta import connections_opened
 from mailpass_dev.bench.options import BenchOptions
 from mailpass_dev.bench.probes import (
     RoundTrips,
@@ -130,7 +131,7 @@ async def run_batch(
     ctx.sink.take_dump()
     before = await scrape_commands(ctx.stack)
     cpu_before = cpu_seconds(ctx.stack)
-    base, sessions_before = ctx.sink.messages, ctx.sink.sessions
+    base, opened_before = ctx.sink.messages, await connections_opened(ctx.stack)
     started = time.perf_counter()
     await _post_batches(ctx, bodies, tenant or ctx.tenant)
     posted = time.perf_counter() - started
@@ -142,7 +143,7 @@ async def run_batch(
     after = await scrape_commands(ctx.stack)
     subjects = subjects_in_dump(ctx.sink.take_dump(), prefix)
     unique = len(subjects)
-    opened = ctx.sink.sessions - sessions_before
+    opened = await connections_opened(ctx.stack) - opened_before
     return {
         "sessions_opened": opened,
         "sessions_per_1000": 1000 * opened / received if received else None,

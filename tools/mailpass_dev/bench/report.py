@@ -130,12 +130,6 @@ def build_rows(
             _get(m, "batch_mta", "sessions_per_1000"),
             "",
         ),
-        Row(
-            "relay_sessions_per_1000",
-            "SMTP sessions opened per 1,000 messages, relay",
-            _get(m, "batch_empty", "sessions_per_1000"),
-            "",
-        ),
         Row("batch_preloaded_rate", f"batch, {preload:,} older messages stored", loaded, "msg/s"),
         Row(
             "preloaded_vs_empty",

@@ -109,12 +109,6 @@ class SmtpSink:
                     self._changed.notify_all()
 
     @property
-    def sessions(self) -> int:
-        """Sessions (connections) opened since the sink started."""
-        with self._changed:
-            return self._counters.sessions
-
-    @property
     def messages(self) -> int:
         """Messages accepted since the sink started."""
         with self._changed:

@@ -97,6 +97,7 @@ class MtaEngine:
         self._options = options
         self._signer = signer
         self._indexed = False
+        self._indexing = asyncio.Lock()
         self.pool = ConnectionPool(
             options.max_connections_per_host, options.max_messages_per_connection
         )
@@ -118,10 +119,15 @@ class MtaEngine:
         )
 
     async def _ensure_indexes(self) -> None:
-        if not self._indexed:
-            await backoff.ensure_indexes(self._db)
-            await progress.ensure_indexes(self._db)
-            self._indexed = True
+        """The engine's collections' indexes, made once by the first delivery (the others
+        wait for it rather than each sending createIndexes)."""
+        if self._indexed:
+            return
+        async with self._indexing:
+            if not self._indexed:
+                await backoff.ensure_indexes(self._db)
+                await progress.ensure_indexes(self._db)
+                self._indexed = True
 
     async def deliver(self, email: OutgoingEmail, mime: bytes, account_id: str) -> DeliveryResult:
         """Deliver ``email`` (module docstring); DeliveryError when it did not go out."""
