@@ -14,11 +14,14 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import events, message_search, outbox, scheduled, stats, suppressions
-from mailpass_common.db import Database, where
-from mailpass_common.documents import Collections, MessageKind
-from mailpass_common.message_search import MessageFilter
+from mailpass_common.messages import due as outbox
+from mailpass_common.messages import events, scheduled, stats
+from mailpass_common.messages import search as message_search
+from mailpass_common.messages.search import MessageFilter
 from mailpass_common.mta import dkim, domains
+from mailpass_common.platform.db import Collections, Database, where
+from mailpass_common.platform.jobs import MessageKind
+from mailpass_common.suppressions import service as suppressions
 
 NOW = datetime.now(UTC)
 

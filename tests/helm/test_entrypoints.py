@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import idempotency
-from mailpass_common.db import INDEXES, connect
-from mailpass_common.settings import CommonSettings
+from mailpass_common.messages import idempotency
+from mailpass_common.platform.db import INDEXES, connect
+from mailpass_common.platform.settings import CommonSettings
 from tests.admin.test_cli import mailpass
 from tests.helm.chart import ROOT, Rendered, containers, render, scenario_values, workloads
 from tests.helm.image import build_image_venv

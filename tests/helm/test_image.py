@@ -1,5 +1,5 @@
-"""The Dockerfile agrees with the chart and the locks (the build itself needs a container
-engine, which these machines lack; tests.helm.image replays its build stage)."""
+"""The Dockerfile agrees with the chart and the locks (tests.helm.image replays its build
+stage without an engine; tests/image builds the image with podman and runs it)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.settings import CommonSettings
 from mailpass_gateway.settings import GatewaySettings
 from tests.helm.chart import (
     NAMESPACE,

@@ -21,7 +21,7 @@ FILES = CHART_DIR / "files"
 ALERTS = FILES / "mailpass-alerts.yaml"
 DASHBOARD = FILES / "mailpass-dashboard.json"
 METRICS_MODULES = [
-    "mailpass_common.metrics",
+    "mailpass_common.platform.metrics",
     "mailpass_gateway.metrics",
     "mailpass_sender.metrics",
     "mailpass_tracker.metrics",

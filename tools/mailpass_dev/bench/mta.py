@@ -21,15 +21,16 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from mailpass_common import accounts, api_keys, providers
-from mailpass_common.api_keys import ApiKeyRecord
-from mailpass_common.db import Database
 from mailpass_common.mta import dkim
 from mailpass_common.mta.domains import create_domain
 from mailpass_common.mta.resolver import make_resolver
 from mailpass_common.mta.verification import verify_domain
-from mailpass_common.security import CredentialCipher, Permission
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.settings import CommonSettings
+from mailpass_common.providers import service as providers
+from mailpass_common.tenants import accounts, api_keys
+from mailpass_common.tenants.api_keys import ApiKeyRecord, Permission
 from mailpass_dev.bench.tenant import Tenant
 from mailpass_dev.dns import DnsServer
 from mailpass_dev.stack import Stack

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from mailpass_dev.bench.direct import run_direct
 from mailpass_dev.bench.mta import connections_opened
 from mailpass_dev.bench.options import BenchOptions

@@ -21,9 +21,9 @@ from typing import Any
 
 import aio_pika
 
-from mailpass_common.broker import Topology
-from mailpass_common.db import connect
-from mailpass_common.documents import MessageKind
+from mailpass_common.platform.broker import Topology
+from mailpass_common.platform.db import connect
+from mailpass_common.platform.jobs import MessageKind
 from mailpass_dev.bench import mta as mta_path
 from mailpass_dev.bench import phases
 from mailpass_dev.bench.machine import describe

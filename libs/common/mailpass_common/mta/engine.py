@@ -31,8 +31,13 @@ from dataclasses import dataclass
 import dns.asyncresolver
 import dns.resolver
 
-from mailpass_common.db import Database
-from mailpass_common.delivery.base import (
+from mailpass_common.mta import backoff, progress, verp
+from mailpass_common.mta.connections import ConnectionPool, SessionOptions
+from mailpass_common.mta.destination import Route, Transaction, deliver_to_domain
+from mailpass_common.mta.mtasts import PolicyCache
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.egress import EgressPolicy
+from mailpass_common.providers.delivery.base import (
     Bounce,
     DeliveryError,
     DeliveryResult,
@@ -41,12 +46,7 @@ from mailpass_common.delivery.base import (
     TemporaryDeliveryError,
     reply_text,
 )
-from mailpass_common.delivery.mime import needs_smtputf8, wire_address
-from mailpass_common.egress import EgressPolicy
-from mailpass_common.mta import backoff, progress, verp
-from mailpass_common.mta.connections import ConnectionPool, SessionOptions
-from mailpass_common.mta.destination import Route, Transaction, deliver_to_domain
-from mailpass_common.mta.mtasts import PolicyCache
+from mailpass_common.providers.delivery.mime import needs_smtputf8, wire_address
 
 DNS_CACHE_ENTRIES = 10_000
 # (account id, From domain, the message) -> the message with its DKIM signature(s);

@@ -26,8 +26,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import Collections
+from mailpass_common.platform.db import Collections, Database, Document
 
 ID_PREFIX = "tpl_"
 KEPT_VERSIONS = 20
