@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from mailpass_common.db import Database, connect, ensure_indexes
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.db import Database, connect, ensure_indexes
+from mailpass_common.platform.settings import CommonSettings
 from tests.support.dns import DnsServer, TestDns, start_dns_server
 from tests.support.egress import LOCAL_PROVIDER_RULES
 from tests.support.services import mongodb, rabbitmq_url

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from mailpass_common.db import Database
 from mailpass_common.mta import domains
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database
+from mailpass_common.tenants.api_keys import Permission
 from tests.console.browser import DESKTOP, PHONE, CspWatch, new_context
 from tests.console.support import csrf_token, post_form, sign_in
 from tests.console.test_console_browser import go_to, look, sign_in_with_the_keyboard

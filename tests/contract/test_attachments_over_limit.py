@@ -7,8 +7,7 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
+from mailpass_common.platform.db import Collections, Database
 from tests.contract.test_attachments import REPORT, SEND, _file, _mail
 from tests.support.readme import readme_text
 from tests.support.smtp import SmtpServer

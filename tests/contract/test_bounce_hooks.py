@@ -23,8 +23,8 @@ from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from mailpass_common import suppressions
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
+from mailpass_common.suppressions import service as suppressions
 from mailpass_gateway.bounces.verify import sns_string_to_sign
 from tests.support.fake_http_apis import _Served
 from tests.support.stack import running_gateway

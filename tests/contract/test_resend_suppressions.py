@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import httpx
 
-from mailpass_common import suppressions
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.suppressions import Suppression, SuppressionReason
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.suppressions import service as suppressions
+from mailpass_common.suppressions.service import Suppression, SuppressionReason
 from tests.contract.test_messages import send
 from tests.contract.test_resend import REJECTED, resend_path
 from tests.support.messages import wait_for_status

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from tests.domains.support import RETURN_PATH_DOMAIN
 from tests.support.dns import TestDns
 from tests.support.stack import running_gateway

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.tenants.api_keys import Permission
 from tests.domains.support import RETURN_PATH_DOMAIN, publish, unique_domain
 from tests.support.dns import TestDns
 from tests.support.tenants import make_admin

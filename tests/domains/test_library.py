@@ -10,14 +10,13 @@ from typing import Any
 import dkim as dkimpy
 import pytest
 
-from mailpass_common.credential_rotation import reencrypt_credentials
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
 from mailpass_common.mta import dkim, domains, lookup
 from mailpass_common.mta.records import domain_records
 from mailpass_common.mta.resolver import make_resolver
 from mailpass_common.mta.verification import verify_domain
-from mailpass_common.security import CredentialCipher
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.providers.credential_rotation import reencrypt_credentials
 from tests.domains.support import RETURN_PATH_DOMAIN, dkimpy_dns, publish, unique_domain
 from tests.support.dns import TestDns
 

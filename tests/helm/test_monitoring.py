@@ -21,12 +21,14 @@ FILES = CHART_DIR / "files"
 ALERTS = FILES / "mailpass-alerts.yaml"
 DASHBOARD = FILES / "mailpass-dashboard.json"
 METRICS_MODULES = [
-    "mailpass_common.metrics",
+    "mailpass_common.platform.metrics",
     "mailpass_gateway.metrics",
     "mailpass_sender.metrics",
     "mailpass_tracker.metrics",
     "mailpass_scheduler.metrics",
     "mailpass_webhooks.metrics",
+    "mailpass_inbound.metrics",
+    "mailpass_common.smtp_server.metrics",
 ]
 SUFFIXES = {
     "counter": ["_total"],

@@ -13,11 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database, connect, ensure_indexes
-from mailpass_common.documents import MessageKind, new_message
-from mailpass_common.ids import new_message_id
+from mailpass_common.messages.ids import new_message_id
+from mailpass_common.messages.models import new_message
 from mailpass_common.mta import verp
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.db import Database, connect, ensure_indexes
+from mailpass_common.platform.jobs import MessageKind
+from mailpass_common.platform.settings import CommonSettings
 from tests.support.processes import BIN, process_env
 from tests.support.services import free_port
 

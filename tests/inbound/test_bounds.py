@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from tests.inbound.conftest import Inbound, running_inbound
 
 LIMITS = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import smtplib
 
-from mailpass_common.ids import new_message_id
+from mailpass_common.messages.ids import new_message_id
 from mailpass_common.mta import verp
 from tests.inbound.conftest import DOMAIN, MESSAGE_ID_DOMAIN, Inbound
 

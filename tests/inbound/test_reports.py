@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from mailpass_common.db import Document, where
-from mailpass_common.security import CredentialCipher
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Document, where
 from mailpass_common.webhooks.endpoints import create_endpoint
 from tests.inbound import samples
 from tests.inbound.conftest import SECRET, Inbound

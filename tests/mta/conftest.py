@@ -11,11 +11,11 @@ from typing import Any
 import dkim
 import pytest
 
-from mailpass_common.db import Database
-from mailpass_common.egress import EgressPolicy, parse_networks
 from mailpass_common.mta import verp
 from mailpass_common.mta.engine import MtaEngine, MtaOptions
 from mailpass_common.mta.resolver import make_resolver
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.egress import EgressPolicy, parse_networks
 from tests.mta.support import (
     DkimTestKey,
     GreetingServer,

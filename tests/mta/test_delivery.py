@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mailpass_common.delivery.base import PermanentDeliveryError, TemporaryDeliveryError
-from mailpass_common.delivery.mime import render
-from mailpass_common.egress import EgressPolicy
 from mailpass_common.mta import verp
+from mailpass_common.platform.egress import EgressPolicy
+from mailpass_common.providers.delivery.base import PermanentDeliveryError, TemporaryDeliveryError
+from mailpass_common.providers.delivery.mime import render
 from tests.mta.conftest import HELO, RETURN_PATH_DOMAIN, SECRET, Internet
 from tests.mta.support import dkim_verifies, new_domain, outgoing
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailpass_common import providers, suppressions
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
 from mailpass_common.mta import dkim, verp
 from mailpass_common.mta.domains import create_domain
 from mailpass_common.mta.resolver import make_resolver
 from mailpass_common.mta.verification import verify_domain
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.providers import service as providers
+from mailpass_common.suppressions import service as suppressions
 from tests.mta.conftest import RETURN_PATH_DOMAIN, Internet
 from tests.mta.support import dkim_verifies, new_domain
 from tests.support.messages import wait_for_status

@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from mailpass_common.delivery.base import TemporaryDeliveryError
-from mailpass_common.delivery.mime import render
 from mailpass_common.mta import backoff, progress
+from mailpass_common.providers.delivery.base import TemporaryDeliveryError
+from mailpass_common.providers.delivery.mime import render
 from tests.mta.conftest import Internet
 from tests.mta.support import new_domain, outgoing
 

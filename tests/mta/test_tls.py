@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mailpass_common.delivery.base import TemporaryDeliveryError
-from mailpass_common.delivery.mime import render
+from mailpass_common.providers.delivery.base import TemporaryDeliveryError
+from mailpass_common.providers.delivery.mime import render
 from tests.mta.conftest import Internet
 from tests.mta.support import PolicyServer, free_port_everywhere, new_domain, outgoing, trust
 

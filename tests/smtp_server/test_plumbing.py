@@ -18,7 +18,7 @@ import httpx
 import pytest
 from aiosmtpd.smtp import Envelope, Session
 
-from mailpass_common.management import ManagementServer
+from mailpass_common.platform.management import ManagementServer
 from mailpass_common.smtp_server import (
     FailureWindow,
     Listener,

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database
+from mailpass_common.tenants.api_keys import Permission
 from tests.support.smtp import SmtpServer
 from tests.support.stack import running_gateway, running_sender
 from tests.support.tenants import Tenant, make_tenant

@@ -10,10 +10,10 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from mailpass_common import accounts, suppressions
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.platform.settings import CommonSettings
+from mailpass_common.suppressions import service as suppressions
+from mailpass_common.tenants import accounts
 from mailpass_common.unsubscribe.links import UnsubscribeLink, UnsubscribeSigner
 from mailpass_common.webhooks import endpoints
 from tests.support.smtp import SmtpServer

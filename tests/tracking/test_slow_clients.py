@@ -95,7 +95,7 @@ async def test_slow_loris_connections_are_closed_and_real_requests_served(
 
 
 def test_the_readme_states_the_listener_defaults() -> None:
-    from mailpass_common.settings import ServiceSettings
+    from mailpass_common.platform.settings import ServiceSettings
     from tests.support.readme import readme_text
 
     for name in ("http_header_timeout_seconds", "http_max_connections", "http_keep_alive_seconds"):

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from mailpass_common.db import Database
-from mailpass_common.security import Permission
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.settings import CommonSettings
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_common.webhooks import endpoints, outbox
 from tests.support.stack import running_gateway
 from tests.support.tenants import cipher, make_account, make_tenant

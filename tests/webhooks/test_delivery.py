@@ -12,8 +12,8 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from mailpass_common.db import Database
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_common.webhooks import outbox
 from tests.support.smtp import SmtpServer
 from tests.support.stack import running_sender

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailpass_common import suppressions
-from mailpass_common.db import Database, where
-from mailpass_common.documents import Collections, EventType
-from mailpass_common.suppressions import Suppression, SuppressionReason
+from mailpass_common.messages.models import EventType
+from mailpass_common.platform.db import Collections, Database, where
+from mailpass_common.suppressions import service as suppressions
+from mailpass_common.suppressions.service import Suppression, SuppressionReason
 from mailpass_common.webhooks import endpoints
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_tracker.ingest import TrackingHit, write_events

@@ -3,10 +3,9 @@ rotate` re-encrypts them (the current one and one in its overlap) under the new 
 
 from __future__ import annotations
 
-from mailpass_common.credential_rotation import reencrypt_credentials
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import CredentialCipher
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.providers.credential_rotation import reencrypt_credentials
 from mailpass_common.webhooks import endpoints
 from tests.support.tenants import make_account
 

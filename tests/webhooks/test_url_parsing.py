@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from mailpass_common.webhooks import endpoints, outbox
 from tests.admin.support import smtp_body
 from tests.support.stack import running_gateway

@@ -12,14 +12,15 @@ from fastapi import FastAPI
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mailpass_common import db as dbmod
-from mailpass_common import idempotency, telemetry
-from mailpass_common.api_keys import ApiKeyCache
-from mailpass_common.broker import JobPublisher, Topology
-from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
-from mailpass_common.management import management_server
-from mailpass_common.providers import ProviderCache
-from mailpass_common.telemetry import log_fields
+from mailpass_common.messages import idempotency
+from mailpass_common.platform import db as dbmod
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.broker import JobPublisher, Topology
+from mailpass_common.platform.lifecycle import connect_rabbitmq, wait_for_mongodb
+from mailpass_common.platform.management import management_server
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers.service import ProviderCache
+from mailpass_common.tenants.api_keys import ApiKeyCache
 from mailpass_gateway.body_limit import BodySizeLimit
 from mailpass_gateway.bounces.views import router as bounces_router
 from mailpass_gateway.console import install_console

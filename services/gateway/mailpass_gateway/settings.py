@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from mailpass_common.settings import CommaList, ServiceSettings
+from mailpass_common.platform.settings import CommaList, ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):

@@ -3,10 +3,10 @@ port, run by :class:`mailpass_common.smtp_server.SmtpServing`."""
 
 from __future__ import annotations
 
-from mailpass_common import db as dbmod
-from mailpass_common.lifecycle import wait_for_mongodb
-from mailpass_common.management import ManagementServer
 from mailpass_common.mta import verp
+from mailpass_common.platform import db as dbmod
+from mailpass_common.platform.lifecycle import wait_for_mongodb
+from mailpass_common.platform.management import ManagementServer
 from mailpass_common.smtp_server import (
     Listener,
     ReloadingTlsContext,

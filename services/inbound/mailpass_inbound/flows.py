@@ -1,5 +1,5 @@
 """What a report that came back does to its message, through the paths every other
-bounce takes (:mod:`mailpass_common.events`, :mod:`mailpass_common.suppressions`, the
+bounce takes (:mod:`mailpass_common.messages.events`, :mod:`mailpass_common.suppressions`, the
 webhook outbox).
 
 A delivery status notification, per recipient of the message it names:
@@ -7,7 +7,7 @@ A delivery status notification, per recipient of the message it names:
 - ``failed``: a ``bounce`` event with the remote server's diagnostic; a ``sent``
   message moves to ``bounced`` (one conditional update: any other status stays); a
   permanent failure (5.x.x) puts the address on the account's suppression list, which
-  emits the ``bounced`` webhook (:func:`mailpass_common.suppressions.on_suppressed`); a
+  emits the ``bounced`` webhook (:func:`mailpass_common.suppressions.service.on_suppressed`); a
   temporary one that the remote server gave up on (4.x.x) emits ``bounced`` here, in
   the same shape, without suppressing;
 - ``delayed``: a ``delayed`` event, nothing more;
@@ -35,9 +35,10 @@ from dataclasses import dataclass, field
 
 from bson import ObjectId
 
-from mailpass_common import events, suppressions
-from mailpass_common.db import Database, Document, now_stamp, where
-from mailpass_common.documents import Collections, EventType, MessageDocument, MessageStatus
+from mailpass_common.messages import events
+from mailpass_common.messages.models import EventType, MessageDocument, MessageStatus
+from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
+from mailpass_common.suppressions import service as suppressions
 from mailpass_common.webhooks import outbox
 from mailpass_common.webhooks.endpoints import EndpointDirectory, WebhookEventType
 from mailpass_inbound.reports import DeliveryReport, FeedbackReport, RecipientStatus
@@ -185,7 +186,7 @@ def _bounce_webhook(
     message: MessageDocument, address: str, detail: str, key: ObjectId
 ) -> outbox.WebhookEvent:
     """``bounced`` for a failure the address is not suppressed for: the shape
-    :func:`mailpass_common.suppressions.on_suppressed` gives the suppressed ones."""
+    :func:`mailpass_common.suppressions.service.on_suppressed` gives the suppressed ones."""
     return outbox.WebhookEvent(
         account_id=message["account_id"],
         event_type=WebhookEventType.BOUNCED.value,

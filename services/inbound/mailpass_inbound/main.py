@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from mailpass_common import telemetry
-from mailpass_common.settings import load_settings
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.settings import load_settings
 from mailpass_inbound.app import create_inbound
 from mailpass_inbound.settings import InboundSettings
 

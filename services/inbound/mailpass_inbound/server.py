@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 from aiosmtpd.smtp import Envelope, Session
 
-from mailpass_common.db import Database
-from mailpass_common.documents import MessageDocument
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.smtp_server import ServedSMTP
-from mailpass_common.telemetry import log_fields
 from mailpass_inbound import flows, service
 from mailpass_inbound.limits import RateLimits
 from mailpass_inbound.metrics import (

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import cast
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections, MessageDocument
+from mailpass_common.messages.models import MessageDocument
 from mailpass_common.mta import verp
+from mailpass_common.platform.db import Collections, Database
 
 # What recording a report needs of its message, and nothing of its content.
 PROJECTION = {

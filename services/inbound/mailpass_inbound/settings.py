@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from mailpass_common.settings import DEVELOPMENT, CommaList, ServiceSettings
+from mailpass_common.platform.settings import DEVELOPMENT, CommaList, ServiceSettings
 
 DEV_RETURN_PATH_DOMAIN = "bounces.mailpass.test"
 

@@ -3,13 +3,13 @@
 Publishing. Every due batch message that fits its provider's hourly and daily limits is
 published in one run, in chunks of ``scheduler_chunk_size``: per chunk, the run takes the
 messages (stamped with its run id, so overlapping runs never publish one twice, see
-:mod:`mailpass_common.outbox`), reserves sends for what it took (``limits.reserve_up_to``),
+:mod:`mailpass_common.messages.due`), reserves sends for what it took (``limits.reserve_up_to``),
 hands back what did not fit, and publishes the rest concurrently with publisher confirms.
 Scheduled sends: first, each run releases the scheduled messages that are due (``scheduled
-→ queued``, :mod:`mailpass_common.scheduled`), so the same run publishes them with the
+→ queued``, :mod:`mailpass_common.messages.scheduled`), so the same run publishes them with the
 rest, within limits.
 Retention: each run also purges the bodies of final messages older than
-``MESSAGE_RETENTION_DAYS`` (:mod:`mailpass_common.retention`).
+``MESSAGE_RETENTION_DAYS`` (:mod:`mailpass_common.messages.retention`).
 A message that does not fit stays ``queued`` for a later run; the counters only count
 what this run publishes. The run stops early while the batch queue already holds
 ``scheduler_max_queue_depth`` waiting jobs: the backlog then waits in MongoDB.
@@ -31,14 +31,15 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from mailpass_common import limits, outbox, retention, scheduled
-from mailpass_common.broker import JobPublisher
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import MessageKind
-from mailpass_common.errors import ErrorCode
-from mailpass_common.jobs import SendJob
-from mailpass_common.providers import get_default_provider, provider_by_id
-from mailpass_common.telemetry import log_fields
+from mailpass_common.messages import due as outbox
+from mailpass_common.messages import retention, scheduled
+from mailpass_common.platform.broker import JobPublisher
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers import limits
+from mailpass_common.providers.service import get_default_provider, provider_by_id
 from mailpass_scheduler.settings import SchedulerSettings
 
 log = logging.getLogger(__name__)

@@ -8,16 +8,20 @@ import logging
 
 from aio_pika.abc import AbstractRobustConnection
 
-from mailpass_common import broker
-from mailpass_common import db as dbmod
-from mailpass_common.broker import JobPublisher, Topology
-from mailpass_common.cache import TtlCache
-from mailpass_common.delivery.registry import ProviderPool
-from mailpass_common.documents import MessageKind
-from mailpass_common.lifecycle import connect_rabbitmq, run_until_signalled, wait_for_mongodb
-from mailpass_common.management import ManagementServer
-from mailpass_common.providers import ProviderCache
-from mailpass_common.security import CredentialCipher
+from mailpass_common.platform import broker
+from mailpass_common.platform import db as dbmod
+from mailpass_common.platform.broker import JobPublisher, Topology
+from mailpass_common.platform.cache import TtlCache
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.jobs import MessageKind
+from mailpass_common.platform.lifecycle import (
+    connect_rabbitmq,
+    run_until_signalled,
+    wait_for_mongodb,
+)
+from mailpass_common.platform.management import ManagementServer
+from mailpass_common.providers.delivery.registry import ProviderPool
+from mailpass_common.providers.service import ProviderCache
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.circuit import CircuitBreakers, CircuitReporter
 from mailpass_sender.failover import Failover

@@ -35,15 +35,18 @@ from typing import Protocol
 from bson import ObjectId
 from opentelemetry.context import Context
 
-from mailpass_common import bodies, events, messages
-from mailpass_common.accounts import TrackingDefaults, get_account, tracking_defaults
-from mailpass_common.cache import TtlCache
-from mailpass_common.db import Database, Document
-from mailpass_common.delivery.base import Attachment, Bounce, OutgoingEmail
-from mailpass_common.delivery.mime import render
-from mailpass_common.documents import EventType, MessageDocument, MessageKind, MessageStatus
-from mailpass_common.jobs import SendJob
-from mailpass_common.telemetry import log_fields, run_in
+from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.messages import events
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.attachments import Attachment
+from mailpass_common.messages.models import EventType, MessageDocument, MessageStatus
+from mailpass_common.platform.cache import TtlCache
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.platform.telemetry import log_fields, run_in
+from mailpass_common.providers.delivery.base import Bounce, OutgoingEmail
+from mailpass_common.providers.delivery.mime import render
+from mailpass_common.tenants.accounts import TrackingDefaults, get_account, tracking_defaults
 from mailpass_common.webhooks import outbox, producers
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.bounces import suppress_bounced

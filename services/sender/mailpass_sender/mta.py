@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import ssl
 
-from mailpass_common.db import Database
 from mailpass_common.mta import verp
 from mailpass_common.mta.engine import MtaEngine, MtaOptions
 from mailpass_common.mta.resolver import make_resolver
 from mailpass_common.mta.signing import DkimSigner
-from mailpass_common.security import CredentialCipher
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Database
 from mailpass_sender.settings import SenderSettings
 
 

@@ -1,11 +1,11 @@
 """One-click unsubscribe headers on an outgoing email (RFC 8058).
 
 Whether: the message's ``unsubscribe`` (from the API request) wins; ``None`` means the
-account's default (:func:`mailpass_common.accounts.tracking_defaults`), off unless set.
+account's default (:func:`mailpass_common.tenants.accounts.tracking_defaults`), off unless set.
 What: ``List-Unsubscribe`` naming the recipient's signed link on the tracker (and a
 ``mailto:`` when ``UNSUBSCRIBE_MAILTO`` is set) and ``List-Unsubscribe-Post:
 List-Unsubscribe=One-Click``. They are set on the email before its MIME is built
-(:func:`mailpass_common.delivery.mime.render`), so every provider sends them and a DKIM
+(:func:`mailpass_common.providers.delivery.mime.render`), so every provider sends them and a DKIM
 signer, MailPass's own or a provider's, sees and can sign them.
 """
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from mailpass_common.accounts import TrackingDefaults
-from mailpass_common.delivery.base import OutgoingEmail
-from mailpass_common.documents import MessageDocument
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.providers.delivery.base import OutgoingEmail
+from mailpass_common.tenants.accounts import TrackingDefaults
 from mailpass_common.unsubscribe.links import UnsubscribeLink, list_unsubscribe, signer_for
 from mailpass_sender.settings import SenderSettings
 

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pymongo.errors import PyMongoError
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from mailpass_common.unsubscribe.links import PATH, UnsubscribeSigner
 from mailpass_common.unsubscribe.record import unsubscribe
 from mailpass_tracker.metrics import INVALID_TOKENS

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from mailpass_common.delivery.egress_http import egress_client
-from mailpass_common.egress import EgressPolicy, EgressRefused
+from mailpass_common.platform.egress import EgressPolicy, EgressRefused
+from mailpass_common.providers.delivery.egress_http import egress_client
 from mailpass_common.webhooks.attempts import excerpt
 
 MAX_RESPONSE_BYTES = 4096

@@ -18,9 +18,9 @@ import logging
 import time
 from dataclasses import dataclass
 
-from mailpass_common.db import Database, where
-from mailpass_common.security import CredentialCipher
-from mailpass_common.telemetry import log_fields
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Database, where
+from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.webhooks import attempts, endpoints, outbox
 from mailpass_common.webhooks.endpoints import WebhookEventType
 from mailpass_common.webhooks.signing import signed_headers

@@ -30,8 +30,7 @@ from urllib.parse import urlsplit
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.db import Database, where
-from mailpass_common.documents import Collections
+from mailpass_common.platform.db import Collections, Database, where
 
 # A job past the budget waits at most this long before it tries again.
 MAX_WAIT_SECONDS = 60

@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from mailpass_common.settings import CommaList, ServiceSettings
+from mailpass_common.platform.settings import CommaList, ServiceSettings
 
 # Standard Webhooks' schedule: after the first attempt, retries 5 s, 5 min, 30 min, 2 h,
 # 5 h, 10 h and 10 h later (eight attempts over about 27.6 hours).

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo import ASCENDING, IndexModel
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 
 COLLECTION = "mta_destinations"
 REFRESH_SECONDS = 2.0

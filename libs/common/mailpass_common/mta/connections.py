@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import aiosmtplib
 from prometheus_client import Counter
 
-from mailpass_common.delivery.smtp import _hung_up
+from mailpass_common.providers.delivery.smtp import _hung_up
 
 CONNECTIONS_OPENED = Counter(
     "mailpass_mta_connections_opened_total",

@@ -21,15 +21,6 @@ from dataclasses import dataclass
 import aiosmtplib
 import dns.asyncresolver
 
-from mailpass_common.delivery.base import (
-    Bounce,
-    DeliveryError,
-    DeliveryResult,
-    PermanentDeliveryError,
-    TemporaryDeliveryError,
-    reply_text,
-)
-from mailpass_common.egress import EgressPolicy
 from mailpass_common.mta import mx
 from mailpass_common.mta.backoff import DestinationBackoff, asks_to_back_off
 from mailpass_common.mta.connections import (
@@ -41,6 +32,15 @@ from mailpass_common.mta.connections import (
     open_session,
 )
 from mailpass_common.mta.mtasts import PolicyCache
+from mailpass_common.platform.egress import EgressPolicy
+from mailpass_common.providers.delivery.base import (
+    Bounce,
+    DeliveryError,
+    DeliveryResult,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+    reply_text,
+)
 
 MAX_HOSTS_TRIED = 5
 

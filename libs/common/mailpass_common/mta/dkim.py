@@ -9,7 +9,7 @@ One document a key in ``dkim_keys``::
 Each generation of a domain has an RSA 2048 key (``rsa-sha256``, what every receiver
 checks) and an Ed25519 key (``ed25519-sha256``, RFC 8463), each under its own selector.
 Private keys are encrypted at rest with the provider credentials' cipher (``SECRET_KEY``;
-``mailpass secrets rotate`` re-encrypts them, ``mailpass_common.credential_rotation``).
+``mailpass secrets rotate`` re-encrypts them, ``mailpass_common.providers.credential_rotation``).
 
 What signs: the newest generation whose RSA record verified, with its keys whose records
 verified (the Ed25519 key only once its own record did: a signature whose key is not
@@ -31,10 +31,9 @@ import dkim
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from mailpass_common.db import Database, Document, where
-from mailpass_common.documents import Collections
 from mailpass_common.mta.names import normalize_domain
-from mailpass_common.security import CredentialCipher
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Collections, Database, Document, where
 
 COLLECTION = Collections.DKIM_KEYS
 RSA_BITS = 2048

@@ -27,11 +27,11 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.db import Database, Document, now_stamp, where
-from mailpass_common.documents import Collections, stored_datetime
+from mailpass_common.messages.models import stored_datetime
 from mailpass_common.mta import dkim
 from mailpass_common.mta.names import normalize_domain
-from mailpass_common.security import CredentialCipher
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
 
 COLLECTION = Collections.DOMAINS
 # An account's domains are listed whole (API, console, CLI); each costs two key pairs.

@@ -30,9 +30,9 @@ from dataclasses import dataclass, replace
 import dns.asyncresolver
 import httpcore
 
-from mailpass_common.delivery.egress_http import EgressNetworkBackend
-from mailpass_common.egress import EgressPolicy
 from mailpass_common.mta import mx
+from mailpass_common.platform.egress import EgressPolicy
+from mailpass_common.providers.delivery.egress_http import EgressNetworkBackend
 
 MAX_POLICY_BYTES = 64 * 1024
 MAX_AGE_LIMIT = 31_557_600  # RFC 8461 §3.2: up to one year

@@ -10,7 +10,7 @@ is a temporary failure.
 DNS answers are the internet's word, so what is taken from them is bounded: at most
 :data:`MAX_MX_HOSTS` hosts (the most preferred), :data:`MAX_ADDRESSES` addresses per host,
 and every look-up is limited in time by the resolver (``mta.resolver``). Which addresses
-may be connected to is the egress policy's decision (``mailpass_common.egress``): a
+may be connected to is the egress policy's decision (``mailpass_common.platform.egress``): a
 domain can point its MX at our own network, so the addresses are checked before any
 connection, as for providers.
 """

@@ -8,8 +8,12 @@ receiving server shares that server's connection limits and back-off.
 
 from __future__ import annotations
 
-from mailpass_common.delivery.base import DeliveryResult, OutgoingEmail, PermanentDeliveryError
 from mailpass_common.mta.engine import MtaEngine
+from mailpass_common.providers.delivery.base import (
+    DeliveryResult,
+    OutgoingEmail,
+    PermanentDeliveryError,
+)
 
 TYPE = "mailpass"
 DISPLAY_NAME = "MailPass SMTP"

@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mailpass_common.db import Document
 from mailpass_common.mta.dkim import Algorithm, RecordStatus, record_name, record_value
 from mailpass_common.mta.lookup import MxAnswer, TxtAnswer
+from mailpass_common.platform.db import Document
 
 FOUND_LIMIT = 1024  # characters of what was found kept and shown
 _SPF = re.compile(r"^v=spf1(\s|$)", re.IGNORECASE)

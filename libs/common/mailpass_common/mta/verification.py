@@ -18,7 +18,6 @@ from typing import Any
 import dns.asyncresolver
 from pymongo import ReturnDocument
 
-from mailpass_common.db import Database, Document, now_stamp, where
 from mailpass_common.mta import dkim, lookup
 from mailpass_common.mta.dkim import Algorithm
 from mailpass_common.mta.domains import COLLECTION, DomainStatus
@@ -29,6 +28,7 @@ from mailpass_common.mta.records import (
     check_return_path,
     check_spf,
 )
+from mailpass_common.platform.db import Database, Document, now_stamp, where
 
 
 @dataclass(frozen=True)

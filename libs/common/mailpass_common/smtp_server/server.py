@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.platform.workers import listening_socket
 from mailpass_common.smtp_server.limits import ConnectionLimits, FailureWindow, Refusal
 from mailpass_common.smtp_server.protocol import ServedSMTP
 from mailpass_common.smtp_server.tls import ReloadingTlsContext
-from mailpass_common.telemetry import log_fields
-from mailpass_common.workers import listening_socket
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """An SMTP service's ports together: its listeners, the certificate they share (reloaded
 as it changes), and the management port (probes, ``/metrics``) of
-:mod:`mailpass_common.management`, started and stopped as one.
+:mod:`mailpass_common.platform.management`, started and stopped as one.
 
 Order on stop (SIGTERM): the listeners stop accepting and the handler calls under way
 finish (a message being stored is answered), then every client still connected gets
@@ -15,8 +15,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from mailpass_common.lifecycle import run_until_signalled
-from mailpass_common.management import ManagementServer
+from mailpass_common.platform.lifecycle import run_until_signalled
+from mailpass_common.platform.management import ManagementServer
 from mailpass_common.smtp_server.server import SmtpServer
 from mailpass_common.smtp_server.tls import ReloadingTlsContext
 

@@ -20,8 +20,8 @@ import os
 import ssl
 from pathlib import Path
 
+from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.smtp_server.metrics import TLS_RELOADS
-from mailpass_common.telemetry import log_fields
 
 log = logging.getLogger(__name__)
 

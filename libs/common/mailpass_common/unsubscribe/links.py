@@ -3,7 +3,7 @@
 A token is ``base64url(payload || tag)`` without padding, where ``payload = version
 (1 byte) | len(account_id) (1 byte) | account_id | len(message_id) (2 bytes, big
 endian) | message_id | recipient`` (UTF-8) and ``tag = HMAC-SHA256(key, payload)``
-truncated to 16 bytes, as tracking tokens are (:mod:`mailpass_common.signed_links`,
+truncated to 16 bytes, as tracking tokens are (:mod:`mailpass_common.messages.signed_links`,
 whose strict base64url it shares). The key is derived from ``SECRET_KEY`` for this
 purpose only (HKDF, ``mailpass/unsubscribe-links``): a tracking token can never pass for
 an unsubscribe token, nor the reverse, and a token verifies under the current key or any
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from mailpass_common.security import derive_key
-from mailpass_common.signed_links import _decode, _encode
+from mailpass_common.messages.signed_links import _decode, _encode
+from mailpass_common.platform.crypto import derive_key
 
 TOKEN_VERSION = 1
 TAG_LENGTH = 16

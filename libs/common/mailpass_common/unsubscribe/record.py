@@ -1,12 +1,12 @@
 """What following an unsubscribe link does: the recipient is suppressed for the account,
 reason ``unsubscribed``, at once; the account's webhooks hear of it as an
-``unsubscribed`` event (:func:`mailpass_common.suppressions.on_suppressed`). Following
+``unsubscribed`` event (:func:`mailpass_common.suppressions.service.on_suppressed`). Following
 it again changes nothing (the first reason is kept)."""
 
 from __future__ import annotations
 
-from mailpass_common import suppressions
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
+from mailpass_common.suppressions import service as suppressions
 from mailpass_common.unsubscribe.links import UnsubscribeLink
 
 

@@ -37,10 +37,9 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.cache import TtlCache
-from mailpass_common.db import Database, Document, now_stamp, where
-from mailpass_common.documents import Collections
-from mailpass_common.security import CredentialCipher
+from mailpass_common.platform.cache import TtlCache
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
 from mailpass_common.webhooks.signing import generate_secret
 
 COLLECTION = Collections.WEBHOOK_ENDPOINTS

@@ -7,7 +7,7 @@ empty or over-long DNS label is a 400 here, never an exception at delivery time.
 
 ``https`` only (``WEBHOOK_ALLOW_HTTP`` admits ``http`` for local receivers), no
 credentials in the URL, and a host whose addresses the egress policy allows, judged as
-for providers (``mailpass_common.egress``): the same rules apply again at every
+for providers (``mailpass_common.platform.egress``): the same rules apply again at every
 connection, where they are the guarantee (a name may resolve elsewhere tomorrow). A name
 that does not resolve yet is accepted: it reaches nothing.
 """
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import httpx
 
-from mailpass_common.egress import EgressRefused
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.egress import EgressRefused
+from mailpass_common.platform.settings import CommonSettings
 
 MAX_URL_LENGTH = 2048
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mailpass_common.suppressions import Suppression, SuppressionReason
+from mailpass_common.suppressions.service import Suppression, SuppressionReason
 
 MAX_EVENTS = 1000
 

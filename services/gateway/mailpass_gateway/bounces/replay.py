@@ -19,8 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
+from mailpass_common.platform.db import Collections, Database
 from mailpass_gateway.bounces.verify import MAX_SKEW_SECONDS, SignatureInvalid
 
 MAX_TOKEN_CHARS = 256

@@ -41,8 +41,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from mailpass_common.delivery.egress_http import egress_client
-from mailpass_common.egress import EgressPolicy, EgressRefused
+from mailpass_common.platform.egress import EgressPolicy, EgressRefused
+from mailpass_common.providers.delivery.egress_http import egress_client
 
 MAX_SKEW_SECONDS = 600
 CERT_TTL_SECONDS = 3600

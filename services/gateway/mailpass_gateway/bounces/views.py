@@ -23,9 +23,10 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from mailpass_common import event_hooks, suppressions
-from mailpass_common.db import Database
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.providers import event_hooks
+from mailpass_common.suppressions import service as suppressions
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.bounces import parse, replay
 from mailpass_gateway.bounces.verify import (
@@ -35,6 +36,7 @@ from mailpass_gateway.bounces.verify import (
     verify_sendgrid,
 )
 from mailpass_gateway.deps import Db, LiveProvidersKey, Settings
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
 from mailpass_gateway.providers.service import Cipher, owned_provider
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.console.headers import install_console_headers
 from mailpass_gateway.console.pages import STATIC
 from mailpass_gateway.console.routing import ConsoleRoute
@@ -21,8 +21,10 @@ from mailpass_gateway.console.views import (
     providers,
     sandbox,
     suppressions,
+    templates,
     webhooks,
 )
+from mailpass_gateway.errors import ApiError
 
 _unknown = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -43,6 +45,7 @@ def install_console(app: FastAPI) -> None:
         sandbox,
         suppressions,
         webhooks,
+        templates,
         domains,
     ):
         app.include_router(module.router)

@@ -16,8 +16,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from mailpass_common.console_auth import ConsoleSession
-from mailpass_common.documents import stored_datetime
+from mailpass_common.messages.models import stored_datetime
+from mailpass_common.tenants.console_auth import ConsoleSession
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -37,6 +37,8 @@ NOTICES = {
     "domain-added": "Domain added: publish its DKIM record, then Verify.",
     "domain-rotated": "New DKIM key made: the current one signs until the new record verifies.",
     "domain-removed": "Sending domain removed, with its DKIM keys.",
+    "template-saved": "Template saved as a new version: sends use it from now on.",
+    "template-deleted": "Template deleted. Messages it made keep its id and version.",
     "signed-out": "You are signed out.",
     "session-ended": "Your session ended. Sign in again.",
 }

@@ -9,18 +9,19 @@ from typing import Annotated, Any
 import dns.asyncresolver
 from fastapi import Depends, Request
 
-from mailpass_common.api_keys import ApiKeyRecord
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import stored_datetime
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.messages.models import stored_datetime
 from mailpass_common.mta import dkim, domains
 from mailpass_common.mta.names import DomainNameError, normalize_domain, unicode_name
 from mailpass_common.mta.records import domain_records
 from mailpass_common.mta.resolver import make_resolver
 from mailpass_common.mta.verification import verify_domain
-from mailpass_common.security import CredentialCipher, Permission
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.settings import CommonSettings
+from mailpass_common.tenants.api_keys import ApiKeyRecord, Permission
 from mailpass_gateway.deps import require
+from mailpass_gateway.errors import ApiError
 
 # Domains are live configuration, like providers: a test key may read them only.
 LiveDomainsKey = Annotated[

@@ -12,8 +12,8 @@ from typing import Annotated
 
 from fastapi import Depends, Response
 
-from mailpass_common.errors import ErrorCode
 from mailpass_common.mta import domains
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, ProvidersKey, Settings
 from mailpass_gateway.domains.models import (

@@ -14,7 +14,8 @@ publishes them.
 Under an ``Idempotency-Key``, a batch run again after an interrupted first run names the
 same message ids (one per entry of the request): entries the first run stored keep their
 document and ``queue_id``, and only the others are inserted (their attachment chunks,
-named after the message, are skipped where stored, see :func:`mailpass_common.bodies.store`).
+named after the message, are skipped where stored, see
+:func:`mailpass_common.messages.attachment_store.store`).
 """
 
 from __future__ import annotations
@@ -22,16 +23,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from mailpass_common import bodies, limits, messages
-from mailpass_common.api_keys import ApiKeyRecord
-from mailpass_common.broker import JobPublisher
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections, MessageDocument, MessageKind, MessageStatus
-from mailpass_common.errors import ApiError
-from mailpass_common.jobs import SendJob
-from mailpass_common.providers import ProviderCache
-from mailpass_common.sequences import queue_id_sequence, reserve_range
-from mailpass_common.telemetry import log_fields
+from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.models import MessageDocument, MessageStatus
+from mailpass_common.messages.sequences import queue_id_sequence, reserve_range
+from mailpass_common.platform.broker import JobPublisher
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers import limits
+from mailpass_common.providers.service import ProviderCache
+from mailpass_common.tenants.api_keys import ApiKeyRecord
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail import sending_domains, suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import BatchRequest, SendRequest

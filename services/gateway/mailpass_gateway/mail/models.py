@@ -15,8 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from mailpass_common import attachments as rules
-from mailpass_common.validation import DisplayName, EmailAddress, HeaderText
+from mailpass_common.messages import attachments as rules
+from mailpass_common.messages.validation import DisplayName, EmailAddress, HeaderText
 from mailpass_gateway.errors import FieldError
 from mailpass_gateway.mail import examples
 

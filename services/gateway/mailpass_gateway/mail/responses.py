@@ -11,7 +11,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from mailpass_common.errors import ERRORS, ErrorCode, error_example
+from mailpass_common.platform.errors import ERRORS, ErrorCode, error_example
 from mailpass_gateway.mail import examples
 
 
@@ -164,7 +164,7 @@ class ErrorResponse(BaseModel):
 
 def error_responses(*codes: ErrorCode) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the given error codes, grouped by HTTP status, each with
-    the registry's example (``mailpass_common.errors``)."""
+    the registry's example (``mailpass_common.platform.errors``)."""
     by_status: dict[int, list[ErrorCode]] = {}
     for code in codes:
         by_status.setdefault(ERRORS[code].status, []).append(code)

@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from mailpass_common.db import Database, Document
-from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_common.mta.domains import verified_domain
 from mailpass_common.mta.provider import TYPE
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_gateway.errors import ApiError
 
 
 def domain_of(address: str) -> str:

@@ -15,16 +15,20 @@ from typing import Any, Protocol
 
 from fastapi.responses import JSONResponse
 
-from mailpass_common import bodies, limits, messages, telemetry
-from mailpass_common.api_keys import ApiKeyRecord
-from mailpass_common.broker import JobPublisher
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import MessageDocument, MessageKind, MessageStatus, new_message
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.ids import keyed_message_id, new_message_id
-from mailpass_common.jobs import SendJob
-from mailpass_common.providers import ProviderCache
-from mailpass_common.telemetry import log_fields
+from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.ids import keyed_message_id, new_message_id
+from mailpass_common.messages.models import MessageDocument, MessageStatus, new_message
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.broker import JobPublisher
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers import limits
+from mailpass_common.providers.service import ProviderCache
+from mailpass_common.tenants.api_keys import ApiKeyRecord
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail import sending_domains, suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import SendRequest

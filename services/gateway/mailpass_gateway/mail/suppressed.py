@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from mailpass_common import suppressions
-from mailpass_common.db import Database
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.suppressions import service as suppressions
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.models import SendRequest
 
 

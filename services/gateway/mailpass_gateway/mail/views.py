@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from mailpass_common import messages
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.messages import service as messages
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.bodies import model_schema, openapi_json_body
 from mailpass_gateway.deps import (
     Db,
@@ -21,6 +21,7 @@ from mailpass_gateway.deps import (
     Settings,
     Waiter,
 )
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail import examples
 from mailpass_gateway.mail.batch import queue_batch
 from mailpass_gateway.mail.files import AttachmentPolicy

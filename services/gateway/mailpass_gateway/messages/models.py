@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from mailpass_common.message_search import MAX_PAGE
-from mailpass_common.validation import email_address, header_text
+from mailpass_common.messages.search import MAX_PAGE
+from mailpass_common.messages.validation import email_address, header_text
 from mailpass_gateway.mail.responses import SuppressedRecipient
 
 Status = Literal[

@@ -26,17 +26,18 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from mailpass_common import limits, messages
-from mailpass_common.broker import JobPublisher
-from mailpass_common.db import Database
-from mailpass_common.documents import MessageDocument, MessageKind, MessageStatus, new_message
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.ids import new_message_id, normalize_message_id
-from mailpass_common.jobs import SendJob
-from mailpass_common.message_search import Cursor, MessageFilter, MessagePage, list_messages
-from mailpass_common.providers import ProviderCache
-from mailpass_common.telemetry import log_fields
-from mailpass_gateway.errors import validation_error
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.ids import new_message_id, normalize_message_id
+from mailpass_common.messages.models import MessageDocument, MessageStatus, new_message
+from mailpass_common.messages.search import Cursor, MessageFilter, MessagePage, list_messages
+from mailpass_common.platform.broker import JobPublisher
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers import limits
+from mailpass_common.providers.service import ProviderCache
+from mailpass_gateway.errors import ApiError, validation_error
 from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.service import Caller, default_provider, reserve_send
 from mailpass_gateway.messages.models import MessageQuery

@@ -8,10 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from mailpass_common import messages, scheduled
-from mailpass_common.documents import MessageDocument
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.messages import scheduled
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.deps import Db, MailKey, Providers, Publisher, Settings
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
 from mailpass_gateway.mail.status import message_view, requested_id, spec_datetime
 from mailpass_gateway.messages.models import (

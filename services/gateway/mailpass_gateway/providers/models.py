@@ -1,7 +1,7 @@
 """Request and response bodies of the provider administration API.
 
 ``config`` holds the type's own fields, secrets included on the way in (see
-``mailpass_common.provider_config``); on the way out secrets appear only as ``has_<name>``.
+``mailpass_common.providers.config``); on the way out secrets appear only as ``has_<name>``.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from mailpass_common.provider_config import (
+from mailpass_common.messages.validation import DisplayName, EmailAddress
+from mailpass_common.providers.config import (
     FallbackPriority,
     ProviderFields,
     ProviderName,
     ProviderType,
     SendLimit,
 )
-from mailpass_common.validation import DisplayName, EmailAddress
 
 SMTP_EXAMPLE: dict[str, JsonValue] = {
     "name": "main-relay",

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from mailpass_common.validation import EmailAddress, header_text
+from mailpass_common.messages.validation import EmailAddress, header_text
 
 
 class SuppressionCreate(BaseModel):

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
 
+from mailpass_common.messages.validation import header_text
 from mailpass_common.templates import rendering
 from mailpass_common.templates.store import ID_PREFIX
-from mailpass_common.validation import header_text
 
 ALIAS_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 CREATE_EXAMPLE: dict[str, JsonValue] = {

@@ -19,11 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mailpass_common.db import Database, Document
-from mailpass_common.errors import ApiError
+from mailpass_common.platform.db import Database, Document
 from mailpass_common.templates import store
 from mailpass_common.templates.rendering import RenderBudget, TemplateProblem
-from mailpass_gateway.errors import validation_error
+from mailpass_gateway.errors import ApiError, validation_error
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.mail.parsing import validate
 from mailpass_gateway.templates.service import (

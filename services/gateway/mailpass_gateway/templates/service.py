@@ -13,13 +13,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from mailpass_common.db import Document
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.db import Document
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.templates import rendering
 from mailpass_common.templates.rendering import CompiledTemplate, TemplateProblem
 from mailpass_common.templates.store import TemplateParts
 from mailpass_common.unsubscribe.links import UnsubscribeLink, UnsubscribeSigner, signer_for
-from mailpass_gateway.errors import validation_error
+from mailpass_gateway.errors import ApiError, validation_error
 from mailpass_gateway.settings import GatewaySettings
 from mailpass_gateway.templates.models import TemplateSummary, TemplateVersion, TemplateView
 

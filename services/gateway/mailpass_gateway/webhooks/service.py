@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from mailpass_common.api_keys import ApiKeyRecord
-from mailpass_common.db import Database, Document
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.settings import CommonSettings
+from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_common.webhooks import attempts, endpoints, outbox
 from mailpass_common.webhooks.urls import url_problem
+from mailpass_gateway.errors import ApiError
 
 
 def _utc(value: Any) -> datetime | None:

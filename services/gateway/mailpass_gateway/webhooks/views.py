@@ -12,10 +12,11 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Response
 
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.webhooks import attempts, endpoints
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, Settings, WebhooksKey
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses, resource_router
 from mailpass_gateway.providers.service import Cipher
 from mailpass_gateway.webhooks.models import (

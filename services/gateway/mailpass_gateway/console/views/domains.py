@@ -12,11 +12,11 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from mailpass_common.console_auth import ConsoleSession
-from mailpass_common.db import Database, Document
-from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_common.mta import domains
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.tenants.api_keys import Permission
+from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_gateway.console.deps import CheckedForm, Session, require
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
@@ -29,6 +29,7 @@ from mailpass_gateway.domains.service import (
     owned_domain,
     verify,
 )
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.providers.service import Cipher
 
 router = APIRouter(prefix="/console/domains", route_class=ConsoleRoute, include_in_schema=False)
