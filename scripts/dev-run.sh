@@ -21,7 +21,21 @@ export SMTP_SUBMISSIONS_PORT="${SMTP_SUBMISSIONS_PORT:-2465}"
 export SMTP_TLS_CERT_FILE="${SMTP_TLS_CERT_FILE:-$PWD/.data/smtp-tls/tls.crt}"
 export SMTP_TLS_KEY_FILE="${SMTP_TLS_KEY_FILE:-$PWD/.data/smtp-tls/tls.key}"
 scripts/dev-smtp-cert.sh "$SMTP_TLS_CERT_FILE" "$SMTP_TLS_KEY_FILE"
-procs="gateway tracker sender webhooks smtp scheduler mailbox"
+# MailPass SMTP (the `mailpass` provider type) delivers to recipients' MX hosts: here the
+# dev DNS server (mailpass-dev dns) makes the capture server the MX of every .test domain,
+# on the capture port, and the return-path domain's MX mailpass-inbound, to which the
+# capture server reports bounces (bounce@…, delay@…, complain@… recipients). Values
+# already set are kept: then no dev DNS server is started when MTA_DNS_NAMESERVERS is.
+export INBOUND_SMTP_PORT="${INBOUND_SMTP_PORT:-2525}"
+export MTA_SMTP_PORT="${MTA_SMTP_PORT:-1025}"
+export MTA_RETURN_PATH_DOMAIN="${MTA_RETURN_PATH_DOMAIN:-bounces.mailpass.test}"
+export MTA_HELO_HOSTNAME="${MTA_HELO_HOSTNAME:-mta.mailpass.test}"
+procs="gateway tracker sender webhooks smtp inbound scheduler mailbox"
+if [ -z "${MTA_DNS_NAMESERVERS:-}" ]; then
+  export DEV_DNS_PORT="${DEV_DNS_PORT:-1053}"
+  export MTA_DNS_NAMESERVERS="127.0.0.1:$DEV_DNS_PORT"
+  procs="dns $procs"
+fi
 if ! scripts/rabbitmq.sh answering; then
   scripts/rabbitmq.sh install
   procs="rabbitmq $procs"

@@ -27,6 +27,7 @@ METRICS_MODULES = [
     "mailpass_tracker.metrics",
     "mailpass_scheduler.metrics",
     "mailpass_webhooks.metrics",
+    "mailpass_inbound.metrics",
     "mailpass_common.smtp_server.metrics",
     "mailpass_smtp.metrics",
 ]

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from tests.helm.chart import ROOT, containers, render, scenario_values, workloads
 from tests.support.services import free_port
 from tests.support.smtp import SmtpServer

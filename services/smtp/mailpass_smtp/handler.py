@@ -182,8 +182,7 @@ class SubmissionHandler:
             )
             chunks = bodies.chunk_documents(message_id, data)
             doc["body_chunks"] = len(chunks)
-            await bodies.store(self.ctx.db, chunks)
-            await acceptance.accept(self.ctx.db, key, provider, doc, keyed=False)
+            await acceptance.accept(self.ctx.db, key, provider, doc, keyed=False, chunks=chunks)
         except AcceptanceRefused as exc:
             raise refusal(exc) from None
         return doc

@@ -119,10 +119,12 @@ annotations:
   {{- end }}
 {{- end -}}
 
-{{/* The long-running components (a Deployment, a Service, a PDB, an HPA, a ServiceMonitor
-each), as a JSON list: SMTP submission only when smtp.enabled. */}}
+{{/* The long-running services (a Deployment each, with Service, PDB, HPA, monitor):
+mailpass-inbound and SMTP submission (mailpass-smtp) only when enabled. A JSON list:
+include ... | fromJsonArray. */}}
 {{- define "mailpass.services" -}}
-{{- $names := list "gateway" "sender" "tracker" "webhooks" -}}
-{{- if .Values.smtp.enabled }}{{ $names = append $names "smtp" }}{{ end -}}
-{{- toJson $names -}}
+{{- $services := list "gateway" "sender" "tracker" "webhooks" -}}
+{{- if .Values.inbound.enabled }}{{ $services = append $services "inbound" }}{{ end -}}
+{{- if .Values.smtp.enabled }}{{ $services = append $services "smtp" }}{{ end -}}
+{{- toJson $services -}}
 {{- end -}}

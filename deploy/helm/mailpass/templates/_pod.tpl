@@ -11,6 +11,7 @@ since production settings refuse to start without it). */}}
   "sender" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
   "tracker" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL")
   "webhooks" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
+  "inbound" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL")
   "smtp" (list "SECRET_KEY" "MONGODB_URL" "AMQP_URL")
   "scheduler" (list "SECRET_KEY" "MONGODB_URL" "AMQP_URL")
   "dbInit" (list "SECRET_KEY" "MONGODB_URL") -}}
@@ -52,7 +53,7 @@ since production settings refuse to start without it). */}}
   {{- $attributes = append $attributes (printf "%s=%v" $key $value) }}
   {{- end }}
   value: {{ join "," $attributes | quote }}
-{{- if has .component (list "gateway" "sender" "tracker" "webhooks" "smtp") }}
+{{- if has .component (list "gateway" "sender" "tracker" "webhooks" "inbound" "smtp") }}
 {{- include (printf "mailpass.%s.env" .component) $root }}
 {{- end }}
 {{- with $values.extraEnv }}
@@ -127,6 +128,11 @@ volumeMounts:
   - name: metrics
     mountPath: /tmp/metrics
   {{- end }}
+  {{- if and (eq .component "inbound") $values.tls.secretName }}
+  - name: inbound-tls
+    mountPath: /etc/mailpass/inbound-tls
+    readOnly: true
+  {{- end }}
   {{- if eq .component "smtp" }}
   - name: smtp-tls
     mountPath: /etc/mailpass/smtp-tls
@@ -149,11 +155,18 @@ volumes:
     emptyDir:
       sizeLimit: 64Mi
   {{- end }}
+  {{- if and (eq .component "inbound") $values.tls.secretName }}
+  {{- /* STARTTLS's certificate: the files change in place when it is renewed; the
+  service reloads them. */}}
+  - name: inbound-tls
+    secret:
+      secretName: {{ $values.tls.secretName }}
+  {{- end }}
   {{- if eq .component "smtp" }}
   {{- /* Mounted whole (no subPath), so a renewal reaches the running pod, which reloads it. */}}
   - name: smtp-tls
     secret:
-      secretName: {{ required "smtp.tls.existingSecret: the kubernetes.io/tls Secret of the submission certificate (cert-manager's, for instance)" .context.Values.smtp.tls.existingSecret }}
+      secretName: {{ required "smtp.tls.secretName: the kubernetes.io/tls Secret of the submission certificate (cert-manager's, for instance)" .context.Values.smtp.tls.secretName }}
       defaultMode: 0440
   {{- end }}
   {{- with $values.extraVolumes }}

@@ -6,12 +6,11 @@ domains, suppressions and messages.
 1. :func:`~.service.default_provider`: the account's default provider (NO_SMTP_PROVIDER);
 2. the caller's own checks (the request's fields, or the SMTP transaction), suppressions,
    :func:`~.service.require_verified_sender` (a provider of MailPass's own sends only from
-   the account's verified domains: DOMAIN_NOT_VERIFIED), the message document and its
-   stored bodies (written before the message, so a sender never finds a message without
-   its bytes);
+   the account's verified domains: DOMAIN_NOT_VERIFIED), the message document;
 3. :func:`~.service.accept`: count it against the provider's hourly and daily limits
-   (SEND_LIMIT_EXCEEDED), then insert the document, the outbox; a failed insert gives the
-   reservation back. Once it returns the message exists: that is when the API answers
+   (SEND_LIMIT_EXCEEDED; a refused send stores nothing), store its body chunks (before the
+   message, so a sender never finds a message without its bytes), then insert the
+   document, the outbox; a failed write gives the reservation back. Once it returns the message exists: that is when the API answers
    200/202 and SMTP answers 250;
 4. :func:`~.service.publish`: the job for the sender. A publish that fails leaves the
    message ``queued``, and the scheduler's recovery publishes it.

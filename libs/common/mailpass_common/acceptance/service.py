@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from mailpass_common.acceptance.refusals import Refused
+from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageDocument
 from mailpass_common.mta.domains import verified_domain
@@ -109,14 +110,23 @@ async def reserve_send(db: Database, caller: Caller, provider: Document) -> bool
 
 
 async def accept(
-    db: Database, caller: Caller, provider: Document, doc: MessageDocument, *, keyed: bool
+    db: Database,
+    caller: Caller,
+    provider: Document,
+    doc: MessageDocument,
+    *,
+    keyed: bool,
+    chunks: Sequence[dict[str, object]] = (),
 ) -> bool:
-    """Reserve the send and insert the message; whether it was stored before (a request
-    run again under its Idempotency-Key finds what its first run stored, and keeps no
-    second reservation). Raises SEND_LIMIT_EXCEEDED, or whatever the insert raised."""
+    """Reserve the send, store the message's body ``chunks`` (its attachments, or the
+    whole message submitted over SMTP), then insert the message; whether it was stored
+    before (a request run again under its Idempotency-Key finds what its first run
+    stored, and keeps no second reservation). The limit comes first: a send it refuses
+    stores nothing. Raises SEND_LIMIT_EXCEEDED, or whatever a write raised."""
     reserved = await reserve_send(db, caller, provider)
     stored_before = False
     try:
+        await bodies.store(db, chunks)
         if keyed:
             stored_before = bool(await messages.insert_new_messages(db, [doc]))
         else:

@@ -171,11 +171,14 @@ async def send_now(
     )
     with refusals_answered():
         await acceptance.require_verified_sender(db, provider, key.account_id, doc["from_email"])
-    await bodies.store(db, attach(doc, files))
+    chunks = attach(doc, files)
     if request.scheduled_at is not None:
+        await bodies.store(db, chunks)
         return await _schedule(db, doc, dropped, keyed=ids.keyed)
     with refusals_answered():
-        stored_before = await acceptance.accept(db, key, provider, doc, keyed=ids.keyed)
+        stored_before = await acceptance.accept(
+            db, key, provider, doc, keyed=ids.keyed, chunks=chunks
+        )
     if not stored_before:  # a keyed retry's message was counted by its first run
         MESSAGES_ACCEPTED.labels("send").inc()
     with telemetry.message_scope(doc["_id"]):
