@@ -10,8 +10,8 @@ domains, suppressions and messages.
 3. :func:`~.service.accept`: count it against the provider's hourly and daily limits
    (SEND_LIMIT_EXCEEDED; a refused send stores nothing), store its body chunks (before the
    message, so a sender never finds a message without its bytes), then insert the
-   document, the outbox; a failed write gives the reservation back. Once it returns the message exists: that is when the API answers
-   200/202 and SMTP answers 250;
+   document, the outbox; a failed write gives the reservation back. Once it returns the
+   message exists: that is when the API answers 200/202 and SMTP answers 250;
 4. :func:`~.service.publish`: the job for the sender. A publish that fails leaves the
    message ``queued``, and the scheduler's recovery publishes it.
 
