@@ -69,16 +69,14 @@ async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
 
 async def export(args: argparse.Namespace, ctx: CliContext) -> int:
     owner = await account_id(ctx, args.account)
-    if args.template:
-        docs = []
-        for reference in args.template:
-            doc = await store.get(ctx.db, owner, reference)
-            if doc is None:
-                raise CliError(f"account {args.account!r} has no template {reference!r}")
-            docs.append(doc)
-    else:
-        docs = [await store.get(ctx.db, owner, d["_id"]) for d in await _all(ctx, owner)]
-    text = json.dumps([_exported(d) for d in docs if d is not None], indent=2, ensure_ascii=False)
+    references = args.template or [d["_id"] for d in await _all(ctx, owner)]
+    docs: list[Document] = []
+    for reference in references:
+        doc = await store.get(ctx.db, owner, reference)
+        if doc is None:
+            raise CliError(f"account {args.account!r} has no template {reference!r}")
+        docs.append(doc)
+    text = json.dumps([_exported(d) for d in docs], indent=2, ensure_ascii=False)
     if args.output:
         await asyncio.to_thread(Path(args.output).write_text, text + "\n", encoding="utf-8")
         print(f"exported {len(docs)} template(s) to {args.output}", file=sys.stderr)
