@@ -22,10 +22,21 @@ from mailpass_common.mta import dkim, domains
 from mailpass_common.platform.db import Collections, Database, where
 from mailpass_common.platform.jobs import MessageKind
 from mailpass_common.suppressions import service as suppressions
+from mailpass_common.templates import store as template_store
 
 NOW = datetime.now(UTC)
 
 PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
+    "a template by alias (sending with one)": (
+        Collections.TEMPLATES,
+        template_store.reference_selector("acc_x", "order-confirmation"),
+        None,
+    ),
+    "an account's templates, a page": (
+        Collections.TEMPLATES,
+        template_store.page_selector("acc_x", "65f0c0ffee0000000000000a"),
+        template_store.IN_ORDER,
+    ),
     "the MTA: an account's verified sending domain": (
         Collections.DOMAINS,
         domains.verified_selector("acc_x", "example.com"),
