@@ -179,6 +179,12 @@ class ServiceSettings(CommonSettings):
 
     management_host: str = "127.0.0.1"
     management_port: int
+    # Bounds of the public HTTP listener (mailpass_common.platform.http_listener): the time a
+    # client has to send a request's headers, connections open per process, and how long
+    # an idle kept-alive connection stays.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    http_max_connections: int = Field(default=1000, ge=1)
+    http_keep_alive_seconds: int = Field(default=5, ge=1, le=600)
 
 
 SettingsT = TypeVar("SettingsT", bound=CommonSettings)
