@@ -29,6 +29,7 @@ GROUPS = [
     "console",
     "webhooks",
     "templates",
+    "domains",
 ]
 
 
