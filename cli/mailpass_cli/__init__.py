@@ -28,6 +28,7 @@ GROUPS = [
     "secrets",
     "console",
     "webhooks",
+    "templates",
     "domains",
 ]
 
