@@ -126,7 +126,9 @@ def _walk(message: Message, reading: Reading, allow_executables: bool) -> None:
         if part.is_multipart():
             children = part.get_payload()
             assert isinstance(children, list)
-            stack.extend((child, depth + 1) for child in reversed(children))
+            stack.extend(
+                (child, depth + 1) for child in reversed(children) if isinstance(child, Message)
+            )
             continue
         content_type = part.get_content_type()
         disposition = part.get_content_disposition()
