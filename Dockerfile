@@ -25,7 +25,6 @@ COPY pyproject.toml ./
 COPY libs ./libs
 COPY cli ./cli
 COPY services ./services
-COPY tools ./tools
 RUN uv pip install --python /opt/mailpass/bin/python --no-deps .
 
 # --- runtime: the base image, the virtual environment and an unprivileged user ---

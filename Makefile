@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CHECKOV_VENV := $(VENV)/checkov
 
-.PHONY: run test fuzz lint format lock install bench chaos chart clean
+.PHONY: run test fuzz lint format lock install bench chaos chart image clean
 
 install: $(STAMP)
 
@@ -21,7 +21,8 @@ run: $(STAMP)
 	scripts/dev-run.sh
 
 # Debian packages the tests run for real: `scripts/debian-packages.sh command:package ...`.
-TEST_PACKAGES := unbound:unbound unbound-control:unbound promtool:prometheus
+TEST_PACKAGES := unbound:unbound unbound-control:unbound promtool:prometheus \
+	podman:podman debootstrap:debootstrap runc:runc
 
 test: $(STAMP)
 	scripts/rabbitmq.sh ensure-running
@@ -60,6 +61,11 @@ CHAOS_ARGS ?=
 chaos: $(STAMP)
 	scripts/rabbitmq.sh install
 	$(BIN)/python -m mailpass_dev.chaos $(CHAOS_ARGS)
+
+# The image from the Dockerfile: docker where an engine answers, else podman on a base made
+# with debootstrap (scripts/image.sh; IMAGE=name:tag). tests/image builds and runs it.
+image:
+	scripts/image.sh
 
 # The chart as a release publishes it: packaged into dist/chart with the image pinned by
 # digest, and its repository index. CHART_ARGS="--digest sha256:..." (or --image NAME of a

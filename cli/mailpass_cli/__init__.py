@@ -28,6 +28,8 @@ GROUPS = [
     "secrets",
     "console",
     "webhooks",
+    "templates",
+    "domains",
 ]
 
 

@@ -22,10 +22,22 @@ from mailpass_common.mta import dkim, domains
 from mailpass_common.platform.db import Collections, Database, where
 from mailpass_common.platform.jobs import MessageKind
 from mailpass_common.suppressions import service as suppressions
+from mailpass_common.templates import store as template_store
+from mailpass_inbound import service as inbound_service
 
 NOW = datetime.now(UTC)
 
 PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
+    "a template by alias (sending with one)": (
+        Collections.TEMPLATES,
+        template_store.reference_selector("acc_x", "order-confirmation"),
+        None,
+    ),
+    "an account's templates, a page": (
+        Collections.TEMPLATES,
+        template_store.page_selector("acc_x", "65f0c0ffee0000000000000a"),
+        template_store.IN_ORDER,
+    ),
     "the MTA: an account's verified sending domain": (
         Collections.DOMAINS,
         domains.verified_selector("acc_x", "example.com"),
@@ -152,6 +164,11 @@ PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
     "claim and record (by _id)": (
         Collections.MESSAGES,
         {"_id": {"$in": ["<a@x>", "<b@x>"]}, "status": {"$in": ["queued", "deferred"]}},
+        None,
+    ),
+    "mailpass-inbound: the message a return path names (its possible ids)": (
+        Collections.MESSAGES,
+        inbound_service.selector("<0123abcd.1765000000@", ["mail.example", "old.example"]),
         None,
     ),
 }

@@ -77,6 +77,7 @@ def test_the_chart_runs_one_command_per_component() -> None:
     assert COMMANDS == [
         ("mailpass", "db", "init"),
         ("mailpass-gateway",),
+        ("mailpass-inbound",),
         ("mailpass-scheduler", "flush"),
         ("mailpass-sender",),
         ("mailpass-tracker",),

@@ -27,6 +27,8 @@ METRICS_MODULES = [
     "mailpass_tracker.metrics",
     "mailpass_scheduler.metrics",
     "mailpass_webhooks.metrics",
+    "mailpass_inbound.metrics",
+    "mailpass_common.smtp_server.metrics",
 ]
 SUFFIXES = {
     "counter": ["_total"],

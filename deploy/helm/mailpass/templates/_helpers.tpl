@@ -118,3 +118,11 @@ annotations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- end -}}
+
+{{/* The long-running services (a Deployment each, with Service, PDB, HPA, monitor):
+mailpass-inbound only when enabled. A JSON list: include ... | fromJsonArray. */}}
+{{- define "mailpass.services" -}}
+{{- $services := list "gateway" "sender" "tracker" "webhooks" -}}
+{{- if .Values.inbound.enabled }}{{ $services = append $services "inbound" }}{{ end -}}
+{{- toJson $services -}}
+{{- end -}}

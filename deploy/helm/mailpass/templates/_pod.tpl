@@ -11,6 +11,7 @@ since production settings refuse to start without it). */}}
   "sender" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
   "tracker" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL")
   "webhooks" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
+  "inbound" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL")
   "scheduler" (list "SECRET_KEY" "MONGODB_URL" "AMQP_URL")
   "dbInit" (list "SECRET_KEY" "MONGODB_URL") -}}
 {{- toJson (index $names .component) -}}
@@ -34,6 +35,10 @@ since production settings refuse to start without it). */}}
     fieldRef:
       fieldPath: metadata.namespace
 {{- range $name := include "mailpass.secretEnvNames" . | fromJsonArray }}
+{{- $external := include "mailpass.externalUrl" (dict "context" $root "name" $name) }}
+{{- if $external }}
+{{- $external }}
+{{- else }}
 - name: {{ $name }}
   valueFrom:
     secretKeyRef:
@@ -43,6 +48,7 @@ since production settings refuse to start without it). */}}
       optional: true
       {{- end }}
 {{- end }}
+{{- end }}
 - name: OTEL_SERVICE_NAME
   value: {{ printf "mailpass-%s" (kebabcase .component) }}
 - name: OTEL_RESOURCE_ATTRIBUTES
@@ -51,7 +57,7 @@ since production settings refuse to start without it). */}}
   {{- $attributes = append $attributes (printf "%s=%v" $key $value) }}
   {{- end }}
   value: {{ join "," $attributes | quote }}
-{{- if has .component (list "gateway" "sender" "tracker" "webhooks") }}
+{{- if has .component (list "gateway" "sender" "tracker" "webhooks" "inbound") }}
 {{- include (printf "mailpass.%s.env" .component) $root }}
 {{- end }}
 {{- with $values.extraEnv }}
@@ -126,6 +132,11 @@ volumeMounts:
   - name: metrics
     mountPath: /tmp/metrics
   {{- end }}
+  {{- if and (eq .component "inbound") $values.tls.secretName }}
+  - name: inbound-tls
+    mountPath: /etc/mailpass/inbound-tls
+    readOnly: true
+  {{- end }}
   {{- with $values.extraVolumeMounts }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
@@ -142,6 +153,13 @@ volumes:
   - name: metrics
     emptyDir:
       sizeLimit: 64Mi
+  {{- end }}
+  {{- if and (eq .component "inbound") $values.tls.secretName }}
+  {{- /* STARTTLS's certificate: the files change in place when it is renewed; the
+  service reloads them. */}}
+  - name: inbound-tls
+    secret:
+      secretName: {{ $values.tls.secretName }}
   {{- end }}
   {{- with $values.extraVolumes }}
   {{- toYaml . | nindent 2 }}
@@ -181,4 +199,30 @@ checksum/secret: {{ include (print $root.Template.BasePath "/secret.yaml") $root
 {{- with (index .context.Values .component).podLabels }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/* MONGODB_URL or AMQP_URL built from externalMongodb/externalRabbitmq (when its host is
+set): the password from that Secret as MONGODB_PASSWORD/AMQP_PASSWORD, which the settings
+put into the URL percent-encoded. Empty for any other name, or without a host. */}}
+{{- define "mailpass.externalUrl" -}}
+{{- $root := .context -}}
+{{- $db := $root.Values.externalMongodb -}}
+{{- $mq := $root.Values.externalRabbitmq -}}
+{{- if and (eq .name "MONGODB_URL") $db.host }}
+- name: MONGODB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "externalMongodb.existingSecret is required with externalMongodb.host (the Secret holding the MongoDB user's password)" $db.existingSecret | quote }}
+      key: {{ $db.existingSecretPasswordKey | quote }}
+- name: MONGODB_URL
+  value: {{ printf "mongodb://%s@%s:%v/%s" (urlquery $db.username) $db.host $db.port (ternary (printf "?%s" $db.options) "" (ne $db.options "")) | quote }}
+{{- else if and (eq .name "AMQP_URL") $mq.host }}
+- name: AMQP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "externalRabbitmq.existingSecret is required with externalRabbitmq.host (the Secret holding the RabbitMQ user's password)" $mq.existingSecret | quote }}
+      key: {{ $mq.existingSecretPasswordKey | quote }}
+- name: AMQP_URL
+  value: {{ printf "%s://%s@%s:%v/%s" (ternary "amqps" "amqp" $mq.tls) (urlquery $mq.username) $mq.host $mq.port (urlquery $mq.vhost) | quote }}
+{{- end -}}
 {{- end -}}

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import dns.asyncresolver
+import dns.resolver
 
 from mailpass_common.mta import backoff, progress, verp
 from mailpass_common.mta.connections import ConnectionPool, SessionOptions
@@ -47,6 +48,7 @@ from mailpass_common.providers.delivery.base import (
 )
 from mailpass_common.providers.delivery.mime import needs_smtputf8, wire_address
 
+DNS_CACHE_ENTRIES = 10_000
 # (account id, From domain, the message) -> the message with its DKIM signature(s);
 # LookupError when the account has no verified key for the domain.
 Signer = Callable[[str, str, bytes], Awaitable[bytes]]
@@ -87,10 +89,15 @@ class MtaEngine:
             raise ValueError(
                 "MailPass SMTP needs MTA_HELO_HOSTNAME and MTA_RETURN_PATH_DOMAIN to be set"
             )
+        if resolver.cache is None:
+            # Answers kept for their TTL (at most DNS_CACHE_ENTRIES names), as every MTA's
+            # resolver does: a burst to one domain asks DNS once, not per message.
+            resolver.cache = dns.resolver.LRUCache(DNS_CACHE_ENTRIES)
         self._db = db
         self._options = options
         self._signer = signer
         self._indexed = False
+        self._indexing = asyncio.Lock()
         self.pool = ConnectionPool(
             options.max_connections_per_host, options.max_messages_per_connection
         )
@@ -112,10 +119,15 @@ class MtaEngine:
         )
 
     async def _ensure_indexes(self) -> None:
-        if not self._indexed:
-            await backoff.ensure_indexes(self._db)
-            await progress.ensure_indexes(self._db)
-            self._indexed = True
+        """The engine's collections' indexes, made once by the first delivery (the others
+        wait for it rather than each sending createIndexes)."""
+        if self._indexed:
+            return
+        async with self._indexing:
+            if not self._indexed:
+                await backoff.ensure_indexes(self._db)
+                await progress.ensure_indexes(self._db)
+                self._indexed = True
 
     async def deliver(self, email: OutgoingEmail, mime: bytes, account_id: str) -> DeliveryResult:
         """Deliver ``email`` (module docstring); DeliveryError when it did not go out."""

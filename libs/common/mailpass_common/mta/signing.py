@@ -9,10 +9,12 @@ message fails rather than leaving unsigned.
 
 from __future__ import annotations
 
-from mailpass_common.mta import dkim
+from mailpass_common.mta import dkim, dkim_openssl
 from mailpass_common.platform.cache import TtlCache
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Database
+
+dkim_openssl.install()  # RSA by OpenSSL: dkimpy's pure-Python RSA costs 10-20 ms a message
 
 
 class DkimSigner:

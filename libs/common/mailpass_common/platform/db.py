@@ -165,14 +165,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     Collections.WEBHOOK_EVENTS: [IndexModel([("state", ASCENDING), ("lease_until", ASCENDING)])],
     Collections.WEBHOOK_ATTEMPTS: [IndexModel([("endpoint_id", ASCENDING), ("seq", ASCENDING)])],
     # Templates (mailpass_common.templates.store): an account's, oldest first, and by
-    # alias, unique within the account where one is set.
+    # alias (its handle: the alias, else the id), unique within the account.
     Collections.TEMPLATES: [
         IndexModel([("account_id", ASCENDING), ("position", ASCENDING)]),
-        IndexModel(
-            [("account_id", ASCENDING), ("alias", ASCENDING)],
-            unique=True,
-            partialFilterExpression={"alias": {"$type": "string"}},
-        ),
+        IndexModel([("account_id", ASCENDING), ("handle", ASCENDING)], unique=True),
     ],
     # Sending domains (mailpass_common.mta): one a name per account (the MTA's check, the
     # listing); a domain's DKIM keys (signing, verifying, removing).

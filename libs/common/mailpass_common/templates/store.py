@@ -11,9 +11,11 @@ kept versions are written whole (``$set``), not with ``$push``/``$slice``: nx-27
 Ids are ``tpl_`` and an ObjectId, which grows with time; ``position`` is that ObjectId
 alone, so the list is the account's templates oldest first, a page at a time, the cursor
 the last position (index ``account_id, position``: nx-27017 indexes no range on
-``_id``). A template is found by id or by its alias (index ``account_id, alias``, unique
-where set); aliases never start with ``tpl_``, so which of the two a reference is never
-needs a second query.
+``_id``). A template is found by id or by its alias, both through ``handle``: its alias,
+or its id when it has none (index ``account_id, handle``, unique). Aliases never start
+with ``tpl_``, so an id never passes for another template's alias; the index is whole,
+not partial on ``alias``, so one index serves both. Equalities are ``$eq`` (``where``),
+the shape nx-27017 plans with an index.
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.platform.db import Collections, Database, Document
+from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
 
 ID_PREFIX = "tpl_"
 KEPT_VERSIONS = 20
 MAX_PAGE = 100
 SUMMARY = {"html": 0, "text": 0, "versions": 0}
 _UPDATE_ATTEMPTS = 5
+IN_ORDER = [("account_id", 1), ("position", 1)]
 
 
 class AliasTaken(Exception):
@@ -62,10 +65,11 @@ def _now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)  # what BSON keeps
 
 
-def _by_reference(account_id: str, reference: str) -> dict[str, Any]:
+def reference_selector(account_id: str, reference: str) -> dict[str, Any]:
+    """By id, or by alias: a template with an alias is found by its id too."""
     if reference.startswith(ID_PREFIX):
-        return {"_id": reference, "account_id": account_id}
-    return {"account_id": account_id, "alias": reference}
+        return where(_id=reference, account_id=account_id)
+    return where(account_id=account_id, handle=reference)
 
 
 async def create(
@@ -79,6 +83,7 @@ async def create(
         "position": position,
         "name": name,
         **({"alias": alias} if alias else {}),
+        "handle": alias or f"{ID_PREFIX}{position}",
         **parts.version(1, now),
         "updated_at": now,
         "versions": [parts.version(1, now)],
@@ -95,8 +100,14 @@ async def get(
 ) -> Document | None:
     """A template by id or alias; with ``summary``, without its bodies and versions."""
     return await db[Collections.TEMPLATES].find_one(
-        _by_reference(account_id, reference), projection=SUMMARY if summary else None
+        reference_selector(account_id, reference), projection=SUMMARY if summary else None
     )
+
+
+def page_selector(account_id: str, after: str | None = None) -> dict[str, Any]:
+    if after is None:
+        return where(account_id=account_id)
+    return where(account_id=account_id, position={"$gt": after})
 
 
 async def page(
@@ -104,13 +115,10 @@ async def page(
 ) -> tuple[list[Document], str | None]:
     """Up to ``limit`` templates oldest first (without bodies), and the next cursor."""
     limit = max(1, min(limit, MAX_PAGE))
-    selector: dict[str, Any] = {"account_id": account_id}
-    if after is not None:
-        selector["position"] = {"$gt": after}
     found = await (
         db[Collections.TEMPLATES]
-        .find(selector, projection=SUMMARY)
-        .sort([("account_id", 1), ("position", 1)])
+        .find(page_selector(account_id, after), projection=SUMMARY)
+        .sort(IN_ORDER)
         .limit(limit + 1)
         .to_list()
     )
@@ -133,19 +141,21 @@ async def update(
     templates = db[Collections.TEMPLATES]
     for _ in range(_UPDATE_ATTEMPTS):
         current = await templates.find_one(
-            _by_reference(account_id, reference), projection={"version": 1, "versions": 1}
+            reference_selector(account_id, reference), projection={"version": 1, "versions": 1}
         )
         if current is None:
             return None
-        changes: dict[str, Any] = {"updated_at": _now()}
+        changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = name
         if alias is not None:
-            changes["alias"] = alias
-        operations: dict[str, Any] = {"$set": changes}
+            changes["alias"] = changes["handle"] = alias
+        # A timestamp an update writes is $currentDate: nx-27017 0.8.1 gives back a
+        # datetime $set at the top of a document as a string.
+        operations: dict[str, Any] = {"$set": changes, **now_stamp("updated_at")}
         if parts is not None:
             number = int(current["version"]) + 1
-            version = parts.version(number, changes["updated_at"])
+            version = parts.version(number, _now())
             changes.update({k: v for k, v in version.items() if k != "created_at"})
             changes["versions"] = [*(current.get("versions") or []), version][-KEPT_VERSIONS:]
         try:
@@ -162,5 +172,5 @@ async def update(
 
 
 async def delete(db: Database, account_id: str, reference: str) -> bool:
-    result = await db[Collections.TEMPLATES].delete_one(_by_reference(account_id, reference))
+    result = await db[Collections.TEMPLATES].delete_one(reference_selector(account_id, reference))
     return result.deleted_count == 1
