@@ -41,7 +41,7 @@ async def test_openapi_describes_every_endpoint_with_examples(api: httpx.AsyncCl
         "403": {"FORBIDDEN"},
         "409": {"IDEMPOTENCY_CONFLICT"},
         "413": {"PAYLOAD_TOO_LARGE", "MESSAGE_TOO_LARGE"},
-        "422": {"NO_SMTP_PROVIDER", "RECIPIENT_SUPPRESSED"},
+        "422": {"NO_SMTP_PROVIDER", "RECIPIENT_SUPPRESSED", "DOMAIN_NOT_VERIFIED"},
         "429": {"SEND_LIMIT_EXCEEDED"},
         "500": {"SEND_FAILED"},
     }
