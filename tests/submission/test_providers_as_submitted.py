@@ -6,16 +6,16 @@ from __future__ import annotations
 import pytest
 
 from mailpass_common.providers.delivery.base import OutgoingEmail, PermanentDeliveryError
-from mailpass_common.providers.delivery.sendgrid import SendGridProvider
 from tests.support.egress import LOCAL_EGRESS
 from tests.support.fake_http_apis import FakeSendGrid
+from tests.support.providers import sendgrid_provider
 
 RAW = b"From: a@acme.example.com\r\nTo: b@example.com\r\nSubject: s\r\nX-Own: kept\r\n\r\nx\r\n"
 
 
 async def test_sendgrid_refuses_a_submitted_message_for_good() -> None:
     api = FakeSendGrid().start()
-    provider = SendGridProvider(
+    provider = sendgrid_provider(
         {"base_url": api.base_url}, {"api_key": api.api_key}, egress=LOCAL_EGRESS
     )
     email = OutgoingEmail(

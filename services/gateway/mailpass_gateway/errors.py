@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mailpass_common.acceptance.refusals import Refused
 from mailpass_common.platform.errors import CODE_OF_STATUS, ERRORS, ErrorCode, error_body
+from mailpass_common.providers.plugin import AcceptanceRefused
 from mailpass_gateway.metrics import ERRORS as ERRORS_BY_CODE
 
 log = logging.getLogger(__name__)
@@ -68,22 +69,22 @@ class ApiError(Exception):
         return error_response(self.code, self.message, self.details, self.headers)
 
 
-def api_error(refused: Refused) -> ApiError:
-    """A refusal of the library's acceptance steps, answered in the envelope (with
-    Retry-After when it says when to try again)."""
+def api_error(refused: AcceptanceRefused) -> ApiError:
+    """A refusal of the library's acceptance steps or of a provider type, answered in the
+    envelope (with Retry-After when it says when to try again)."""
     headers = None
-    if refused.retry_after_seconds is not None:
+    if isinstance(refused, Refused) and refused.retry_after_seconds is not None:
         headers = {"Retry-After": str(refused.retry_after_seconds)}
     return ApiError(refused.code, refused.message, refused.details, headers)
 
 
 @contextlib.contextmanager
 def refusals_answered() -> Iterator[None]:
-    """Inside, a :class:`Refused` of the acceptance steps becomes the :class:`ApiError`
-    every route and the idempotency wrapper know."""
+    """Inside, a refusal of the acceptance steps becomes the :class:`ApiError` every route
+    and the idempotency wrapper know."""
     try:
         yield
-    except Refused as exc:
+    except AcceptanceRefused as exc:
         raise api_error(exc) from None
 
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from aiosmtpd.smtp import Envelope, Session
 
 from mailpass_common.acceptance import service as acceptance
-from mailpass_common.acceptance.refusals import Refused as AcceptanceRefused
 from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages.ids import new_message_id
 from mailpass_common.messages.models import MessageDocument
@@ -32,6 +31,7 @@ from mailpass_common.platform import telemetry
 from mailpass_common.platform.broker import JobPublisher
 from mailpass_common.platform.db import Database
 from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers.plugin import AcceptanceRefused
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.smtp_server import ServedSMTP
 from mailpass_common.suppressions import service as suppressions
@@ -168,9 +168,7 @@ class SubmissionHandler:
         reading = read_message(raw, section, allow_executables=self.ctx.allow_executables)
         try:
             provider = await acceptance.default_provider(self.ctx.providers, key.account_id)
-            await acceptance.require_verified_sender(
-                self.ctx.db, provider, key.account_id, reading.from_email
-            )
+            await acceptance.require_accepted_sender(self.ctx.db, key, provider, reading.from_email)
             data, _ = deliverable(section, message_id)
             doc = submitted_message(
                 message_id,

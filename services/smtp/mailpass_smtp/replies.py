@@ -8,8 +8,8 @@ API refusal without an SMTP meaning of its own is a policy refusal: ``550 5.7.1`
 
 from __future__ import annotations
 
-from mailpass_common.acceptance.refusals import Refused as AcceptanceRefused
 from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.providers.plugin import AcceptanceRefused
 from mailpass_smtp.refusals import Refused
 
 _REPLIES = {

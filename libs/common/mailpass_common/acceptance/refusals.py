@@ -1,13 +1,18 @@
-"""A message refused before anything is stored, with the stable code the API answers."""
+"""A message refused before anything is stored, with the stable code the API answers:
+the provider types' own refusals (:class:`AcceptanceRefused`, e.g. a From domain MailPass
+SMTP may not send from) and the acceptance steps' (no provider, the send limit)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.providers.plugin import AcceptanceRefused
 
 
-class Refused(Exception):
+class Refused(AcceptanceRefused):
+    """An acceptance step's refusal; with the send limit, when trying again makes sense."""
+
     def __init__(
         self,
         code: ErrorCode,
@@ -16,9 +21,5 @@ class Refused(Exception):
         *,
         retry_after_seconds: int | None = None,
     ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
-        # For a refusal that passes (the send limit): when trying again makes sense.
+        super().__init__(code, message, details)
         self.retry_after_seconds = retry_after_seconds

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Protocol
@@ -11,14 +10,13 @@ from mailpass_common.acceptance.refusals import Refused
 from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageDocument
-from mailpass_common.mta.domains import verified_domain
-from mailpass_common.mta.provider import TYPE as MAILPASS_TYPE
 from mailpass_common.platform.broker import JobPublisher
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
-from mailpass_common.providers import limits
+from mailpass_common.providers import limits, registry
+from mailpass_common.providers.plugin import Acceptance, AcceptanceRefused
 from mailpass_common.providers.service import ProviderCache
 
 log = logging.getLogger(__name__)
@@ -45,43 +43,26 @@ async def default_provider(providers: ProviderCache, account_id: str) -> Documen
     return provider
 
 
-def domain_of(address: str) -> str:
-    return address.rpartition("@")[2].lower()
-
-
-async def unverified_domains(
-    db: Database, provider: Document, account_id: str, from_emails: Iterable[str]
-) -> set[str]:
-    """The From domains among ``from_emails`` this provider may not send from.
-
-    MailPass's own delivery (the ``mailpass`` provider type) sends only from the account's
-    verified sending domains: it signs with the domain's DKIM key, and mail from a domain
-    it holds no verified key for would be refused by receivers, or worse, sent in the name
-    of someone else's domain. Test keys are held to the same rule. Other provider types
-    answer for their senders themselves. One index-served read per distinct domain.
-    """
-    if provider.get("type") != MAILPASS_TYPE:
-        return set()
-    domains = sorted({domain_of(address) for address in from_emails if address})
-    found = await asyncio.gather(*(verified_domain(db, account_id, d) for d in domains))
-    return {d for d, verified in zip(domains, found, strict=True) if verified is None}
-
-
-def unverified_refusal(domain: str) -> Refused:
-    return Refused(
-        ErrorCode.DOMAIN_NOT_VERIFIED,
-        f"{domain} is not a verified sending domain of this account: MailPass SMTP sends "
-        "only from verified domains (POST /api/v1/domains, publish its records, then verify)",
-        {"domain": domain},
+async def refused_senders(
+    db: Database, caller: Caller, provider: Document, from_emails: Iterable[str]
+) -> dict[str, AcceptanceRefused]:
+    """The senders among ``from_emails`` the provider's type will not take (its plugin's
+    check: MailPass SMTP sends only from the account's verified domains, 422
+    DOMAIN_NOT_VERIFIED; most types take any). Checked once for all the senders of a
+    batch."""
+    senders = tuple(dict.fromkeys(address for address in from_emails if address))
+    return await registry.refused_senders(
+        Acceptance(db, caller.account_id, provider, senders, caller.test)
     )
 
 
-async def require_verified_sender(
-    db: Database, provider: Document, account_id: str, from_email: str
+async def require_accepted_sender(
+    db: Database, caller: Caller, provider: Document, from_email: str
 ) -> None:
-    """Refuse (DOMAIN_NOT_VERIFIED) a From this provider may not send from."""
-    if await unverified_domains(db, provider, account_id, [from_email]):
-        raise unverified_refusal(domain_of(from_email))
+    """Raise the provider type's refusal of this sender, if any."""
+    refused = await refused_senders(db, caller, provider, [from_email])
+    if from_email in refused:
+        raise refused[from_email]
 
 
 async def reserve_send(db: Database, caller: Caller, provider: Document) -> bool:

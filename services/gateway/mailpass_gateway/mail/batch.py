@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from mailpass_common.acceptance import service as acceptance
 from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageDocument, MessageStatus
@@ -35,11 +34,12 @@ from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import limits
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyRecord
-from mailpass_gateway.errors import ApiError, api_error
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import message_errors
+from mailpass_gateway.mail.provider_check import refusals
 from mailpass_gateway.mail.service import MessageIds, build_message, default_provider
 from mailpass_gateway.mail.status import spec_datetime
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
@@ -129,19 +129,20 @@ async def queue_batch(
             for a in suppressed.recipients(request)
         ),
     )
-    # MailPass SMTP: the From domains it may not send from (one read per distinct domain).
-    unverified = await acceptance.unverified_domains(
+    # The provider type's own refusals (MailPass SMTP: From domains not verified), checked
+    # once for the batch's senders.
+    refused = await refusals(
         db,
+        key,
         provider,
-        key.account_id,
         (r.from_email or provider.get("from_email") or "" for r, _ in checked if r is not None),
     )
     for index, (raw, (request, error)) in enumerate(zip(batch.messages, checked, strict=True)):
         if request is not None:
             try:
                 sender = request.from_email or provider.get("from_email") or ""
-                if acceptance.domain_of(sender) in unverified:
-                    raise api_error(acceptance.unverified_refusal(acceptance.domain_of(sender)))
+                if sender in refused:
+                    raise refused[sender]
                 files = prepare(request, policy)
                 request, dropped = suppressed.screen(request, found)
                 doc = build_message(

@@ -38,6 +38,7 @@ from mailpass_gateway.errors import ApiError, refusals_answered
 from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import SendRequest
+from mailpass_gateway.mail.provider_check import accepted_by_provider
 from mailpass_gateway.mail.responses import SendResponse, SendResult
 from mailpass_gateway.mail.status import spec_datetime
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
@@ -169,8 +170,7 @@ async def send_now(
         message_id=ids.of(0),
         template=template,
     )
-    with refusals_answered():
-        await acceptance.require_verified_sender(db, provider, key.account_id, doc["from_email"])
+    await accepted_by_provider(db, key, provider, doc["from_email"])
     chunks = attach(doc, files)
     if request.scheduled_at is not None:
         await bodies.store(db, chunks)
