@@ -33,8 +33,11 @@ class DeliveryOptions:
     # may use the platform's own AWS identity.
     ses_endpoint_url: str | None = None
     ses_allow_ambient_credentials: bool = False
-    # MailPass's own delivery, shared by every `mailpass` provider (None: not enabled).
+    # MailPass's own delivery, shared by every `mailpass` provider (None: not enabled, or
+    # not in this process: the gateway checks providers, only the sender delivers).
     mta: MtaEngine | None = None
+    # Whether the operator enabled it (MTA_HELO_HOSTNAME and MTA_RETURN_PATH_DOMAIN set).
+    mta_enabled: bool = False
 
 
 def delivery_options(settings: CommonSettings, **overrides: Any) -> DeliveryOptions:
@@ -43,5 +46,6 @@ def delivery_options(settings: CommonSettings, **overrides: Any) -> DeliveryOpti
         egress=settings.egress_policy(),
         ses_endpoint_url=settings.ses_endpoint_url,
         ses_allow_ambient_credentials=settings.ses_allow_ambient_credentials,
+        mta_enabled=bool(settings.mta_helo_hostname and settings.mta_return_path_domain),
         **overrides,
     )

@@ -38,7 +38,7 @@ class MailpassConfig(TypeConfig):
 
 
 def build(config: MailpassConfig, options: DeliveryOptions) -> MtaProvider:
-    return MtaProvider(options.mta)
+    return MtaProvider(options.mta, enabled=options.mta_enabled)
 
 
 def domain_of(address: str) -> str:
