@@ -22,7 +22,7 @@ from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform.cache import TtlCache
 from mailpass_common.platform.db import Collections, Database
 from mailpass_common.platform.jobs import MessageKind, SendJob
-from mailpass_common.providers.delivery.registry import ProviderPool
+from mailpass_common.providers.delivery.pool import ProviderPool
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.webhooks import endpoints
 from mailpass_common.webhooks.endpoints import EndpointDirectory

@@ -19,7 +19,7 @@ from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform.cache import TtlCache
 from mailpass_common.platform.db import Database
 from mailpass_common.platform.jobs import MessageKind, SendJob
-from mailpass_common.providers.delivery.registry import ProviderPool
+from mailpass_common.providers.delivery.pool import ProviderPool
 from mailpass_common.providers.service import ProviderCache
 from mailpass_sender.circuit import CircuitBreakers
 from mailpass_sender.failover import Failover

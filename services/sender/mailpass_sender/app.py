@@ -20,7 +20,7 @@ from mailpass_common.platform.lifecycle import (
     wait_for_mongodb,
 )
 from mailpass_common.platform.management import ManagementServer
-from mailpass_common.providers.delivery.registry import ProviderPool
+from mailpass_common.providers.delivery.pool import ProviderPool
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.circuit import CircuitBreakers, CircuitReporter

@@ -38,6 +38,7 @@ from opentelemetry.context import Context
 from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages import events
 from mailpass_common.messages import service as messages
+from mailpass_common.messages import webhook_events as producers
 from mailpass_common.messages.attachments import Attachment
 from mailpass_common.messages.models import EventType, MessageDocument, MessageStatus
 from mailpass_common.platform.cache import TtlCache
@@ -47,7 +48,7 @@ from mailpass_common.platform.telemetry import log_fields, run_in
 from mailpass_common.providers.delivery.base import Bounce, OutgoingEmail
 from mailpass_common.providers.delivery.mime import render
 from mailpass_common.tenants.accounts import TrackingDefaults, get_account, tracking_defaults
-from mailpass_common.webhooks import outbox, producers
+from mailpass_common.webhooks import outbox
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.bounces import suppress_bounced
 from mailpass_sender.failover import Failover
