@@ -28,7 +28,8 @@ from mailpass_common.webhooks import endpoints
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.circuit import CircuitBreakers
 from mailpass_sender.failover import Failover
-from mailpass_sender.flows import Claimed, DeliveryContext, attempt, record
+from mailpass_sender.flows import attempt, record
+from mailpass_sender.models import Claimed, DeliveryContext
 from mailpass_sender.retry import RetryDelay, RetryPolicy
 from mailpass_sender.settings import SenderSettings
 from tests.support.messages import event_types, insert_messages

@@ -25,8 +25,8 @@ from mailpass_common.providers.service import ProviderCache
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.circuit import CircuitBreakers, CircuitReporter
 from mailpass_sender.failover import Failover
-from mailpass_sender.flows import DeliveryContext
 from mailpass_sender.metrics import IN_FLIGHT, MTA_SESSIONS, SMTP_CONNECTIONS
+from mailpass_sender.models import DeliveryContext
 from mailpass_sender.mta import build_engine
 from mailpass_sender.pipeline import QueuePipeline
 from mailpass_sender.retry import RetryPolicy
