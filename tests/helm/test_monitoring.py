@@ -119,6 +119,8 @@ def test_every_alert_tells_what_happened_and_what_to_do() -> None:
         "MailPassBatchBacklogGrowing",
         "MailPassSendQueueNoConsumer",
         "MailPassDeliveryLate",
+        "MailPassInboundErrors",
+        "MailPassInboundRefusingReturnPaths",
     }
     for rule in rules:
         annotations = set(rule["annotations"])
