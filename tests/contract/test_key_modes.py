@@ -83,7 +83,9 @@ async def test_a_test_key_reads_providers_but_cannot_change_them(
     provider_id = tenant.provider["_id"]
     sandboxed, _ = await another_key(db, tenant, Permission.PROVIDERS)
     listed = await api.get(PROVIDERS, headers=sandboxed.headers)
-    assert listed.status_code == 200 and [p["id"] for p in listed.json()["data"]] == [provider_id]
+    assert listed.status_code == 200 and [p["id"] for p in listed.json()["data"]["providers"]] == [
+        provider_id
+    ]
     assert (await api.get(f"{PROVIDERS}/{provider_id}", headers=sandboxed.headers)).is_success
 
     body: dict[str, Any] = {"config": {"host": "smtp.attacker.test"}}

@@ -5,6 +5,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from mailpass_common.settings import CommaList, ServiceSettings
+from mailpass_gateway.rate_limit import RateLimitPolicy
 
 
 class GatewaySettings(ServiceSettings):
@@ -38,6 +39,15 @@ class GatewaySettings(ServiceSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    # Requests an API key may make per window, counted across every replica (in MongoDB;
+    # see mailpass_gateway.rate_limit); beyond, 429 RATE_LIMITED with Retry-After. 0: off.
+    api_rate_limit: int = Field(default=6000, ge=0)
+    api_rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+
+    @property
+    def rate_limit_policy(self) -> RateLimitPolicy:
+        return RateLimitPolicy(self.api_rate_limit, self.api_rate_limit_window_seconds)
 
     # An Idempotency-Key still "running" this long after its request began belongs to a
     # gateway that died mid-request; a retry may take it over. Must exceed the send timeout.

@@ -51,6 +51,13 @@ class CreatedKeyResponse(BaseModel):
     data: CreatedKey
 
 
+class KeyPage(BaseModel):
+    keys: list[KeyView] = Field(description="Keys in the order they were created")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
+
+
 class KeyListResponse(BaseModel):
     success: bool = True
-    data: list[KeyView]
+    data: KeyPage

@@ -153,9 +153,16 @@ class ProviderResponse(BaseModel):
     data: ProviderView
 
 
+class ProviderPage(BaseModel):
+    providers: list[ProviderView] = Field(description="Providers in the order they were created")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
+
+
 class ProviderListResponse(BaseModel):
     success: bool = True
-    data: list[ProviderView]
+    data: ProviderPage
 
 
 class ProviderCheck(BaseModel):

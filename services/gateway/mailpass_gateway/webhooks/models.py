@@ -70,9 +70,16 @@ class CreatedWebhookResponse(BaseModel):
     data: CreatedWebhook
 
 
+class WebhookPage(BaseModel):
+    webhooks: list[WebhookView] = Field(description="Endpoints in the order they were created")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
+
+
 class WebhookListResponse(BaseModel):
     success: bool = True
-    data: list[WebhookView]
+    data: WebhookPage
 
 
 class AttemptView(BaseModel):
