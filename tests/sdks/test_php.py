@@ -44,7 +44,7 @@ async def test_spec_snippet_runs_unchanged(sdk_tools: None, sdk_stack: SdkStack)
 
 async def test_phpunit_suite(sdk_tools: None, sdk_stack: SdkStack) -> None:
     code, output = await run(
-        ["phpunit", "--colors=never", "--debug", "-c", "phpunit.xml"],
+        ["phpunit", "--colors=never", "--debug", "-c", "phpunit.xml", "--do-not-cache-result"],
         cwd=SDKS / "php",
         env=sdk_stack.environ(),
     )
