@@ -42,7 +42,7 @@ from typing import Any
 from pymongo.errors import BulkWriteError
 
 from mailpass_common.db import DUPLICATE_KEY, Database, Document, now_stamp, where
-from mailpass_common.documents import Collections
+from mailpass_common.documents import Collections, api_datetime
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 
 COLLECTION = Collections.WEBHOOK_EVENTS
@@ -80,7 +80,7 @@ def event_document(
         # The body every endpoint receives (Standard Webhooks' recommended shape).
         "payload": {
             "type": event.event_type,
-            "timestamp": now.isoformat().replace("+00:00", "Z"),
+            "timestamp": api_datetime(now),
             "data": event.data,
         },
         "endpoint_ids": list(endpoint_ids),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from mailpass_common.security import Permission
 from mailpass_common.validation import header_text
+from mailpass_gateway.dates import ApiDateTime
 
 
 class KeyCreate(BaseModel):
@@ -32,9 +32,9 @@ class KeyView(BaseModel):
     permissions: list[str]
     test: bool
     revoked: bool
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: ApiDateTime
+    last_used_at: ApiDateTime | None
+    revoked_at: ApiDateTime | None
 
 
 class CreatedKey(KeyView):

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from mailpass_common import messages, scheduled
-from mailpass_common.documents import MessageDocument
+from mailpass_common.documents import MessageDocument, api_datetime
 from mailpass_common.errors import ApiError, ErrorCode
 from mailpass_gateway.deps import Db, MailKey, Providers, Publisher, Settings
 from mailpass_gateway.mail.responses import error_responses
-from mailpass_gateway.mail.status import message_view, requested_id, spec_datetime
+from mailpass_gateway.mail.status import message_view, requested_id
 from mailpass_gateway.messages.models import (
     CancelResponse,
     MessageListResponse,
@@ -25,8 +25,12 @@ from mailpass_gateway.messages.service import message_page, resend
 router = APIRouter(prefix="/api/v1/mail/messages", tags=["mail"])
 
 
+DATE_FIELDS = ("sent_at", "created_at", "body_purged_at", "scheduled_at")
+
+
 def summary(doc: MessageDocument) -> dict[str, Any]:
-    """A message as the list shows it: the status endpoint's fields, tags, mode and links."""
+    """A message as the list shows it: the status endpoint's fields, tags, mode and links.
+    Not a spec endpoint: its dates are RFC 3339 (``api_datetime``)."""
     view = message_view(doc)
     return {
         **view,
@@ -34,7 +38,7 @@ def summary(doc: MessageDocument) -> dict[str, Any]:
         "sandbox": bool(doc.get("sandbox")),
         "resent_from": doc.get("resent_from"),
         "resent_as": doc.get("resent_as"),
-        "sent_at": spec_datetime(doc.get("sent_at")),
+        **{field: api_datetime(doc.get(field)) for field in DATE_FIELDS if field in view},
     }
 
 

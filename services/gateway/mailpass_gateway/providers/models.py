@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
@@ -19,6 +18,7 @@ from mailpass_common.provider_config import (
     SendLimit,
 )
 from mailpass_common.validation import DisplayName, EmailAddress
+from mailpass_gateway.dates import ApiDateTime
 
 SMTP_EXAMPLE: dict[str, JsonValue] = {
     "name": "main-relay",
@@ -126,7 +126,7 @@ class ProviderUpdate(BaseModel):
 class LastCheck(BaseModel):
     ok: bool
     error: str | None = Field(description="The provider's reply when ok is false")
-    checked_at: datetime
+    checked_at: ApiDateTime
 
 
 class ProviderView(BaseModel):
@@ -141,8 +141,8 @@ class ProviderView(BaseModel):
     daily_limit: int | None
     fallback_priority: int | None
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: ApiDateTime
+    updated_at: ApiDateTime
     last_check: LastCheck | None = Field(
         description="The last POST /{id}/test (or the console's Send test), if any"
     )
