@@ -123,7 +123,7 @@ async def test_a_test_key_sees_and_revokes_only_test_keys(
 
     listed = await api.get(KEYS, headers=admin.headers)
     assert listed.status_code == 200
-    assert {k["id"] for k in listed.json()["data"]} == {admin_id, other_id}
+    assert {k["id"] for k in listed.json()["data"]["keys"]} == {admin_id, other_id}
     assert (await api.get(f"{KEYS}/{live_id}", headers=admin.headers)).status_code == 404
     assert (await api.post(f"{KEYS}/{live_id}/revoke", headers=admin.headers)).status_code == 404
     assert (await api.delete(f"{KEYS}/{live_id}", headers=admin.headers)).status_code == 404
@@ -133,4 +133,4 @@ async def test_a_test_key_sees_and_revokes_only_test_keys(
     assert revoked.status_code == 200 and revoked.json()["data"]["revoked"] is True
     # A live key administers every key of the account, live and test.
     everything = await api.get(KEYS, headers=live.headers)
-    assert {k["test"] for k in everything.json()["data"]} == {True, False}
+    assert {k["test"] for k in everything.json()["data"]["keys"]} == {True, False}
