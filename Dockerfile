@@ -23,8 +23,8 @@ COPY requirements-runtime.lock ./
 RUN uv pip install --python /opt/mailpass/bin/python --no-deps -r requirements-runtime.lock
 COPY pyproject.toml ./
 COPY libs ./libs
+COPY cli ./cli
 COPY services ./services
-COPY tools ./tools
 RUN uv pip install --python /opt/mailpass/bin/python --no-deps .
 
 # --- runtime: the base image, the virtual environment and an unprivileged user ---

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CHECKOV_VENV := $(VENV)/checkov
 
-.PHONY: run test fuzz lint format lock install bench chaos clean
+.PHONY: run test fuzz lint format lock install bench chaos chart image clean
 
 install: $(STAMP)
 
@@ -23,8 +23,13 @@ $(STAMP): pyproject.toml sdks/python/pyproject.toml requirements.lock requiremen
 run: $(STAMP)
 	scripts/dev-run.sh
 
+# Debian packages the tests run for real: `scripts/debian-packages.sh command:package ...`.
+TEST_PACKAGES := unbound:unbound unbound-control:unbound promtool:prometheus \
+	podman:podman debootstrap:debootstrap runc:runc
+
 test: $(STAMP)
 	scripts/rabbitmq.sh ensure-running
+	scripts/debian-packages.sh $(TEST_PACKAGES)
 	# The client SDKs' tests (tests/sdks): php-cli, phpunit, node and npm from apt when
 	# missing, then npm ci and tsc in sdks/typescript.
 	scripts/sdk-tools.sh ensure
@@ -39,7 +44,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/common services tools tests sdks/python
+	$(BIN)/mypy libs/common cli services tools tests sdks/python
 	$(BIN)/lint-imports
 
 format: $(STAMP)
@@ -62,6 +67,18 @@ CHAOS_ARGS ?=
 chaos: $(STAMP)
 	scripts/rabbitmq.sh install
 	$(BIN)/python -m mailpass_dev.chaos $(CHAOS_ARGS)
+
+# The image from the Dockerfile: docker where an engine answers, else podman on a base made
+# with debootstrap (scripts/image.sh; IMAGE=name:tag). tests/image builds and runs it.
+image:
+	scripts/image.sh
+
+# The chart as a release publishes it: packaged into dist/chart with the image pinned by
+# digest, and its repository index. CHART_ARGS="--digest sha256:..." (or --image NAME of a
+# local image podman has); `$(BIN)/python -m mailpass_dev.chart --help` lists the options.
+CHART_ARGS ?=
+chart: $(STAMP)
+	$(BIN)/python -m mailpass_dev.chart $(CHART_ARGS)
 
 # Regenerate the pinned dependency sets: everything (dev included) for .venv, the runtime
 # subset at the same versions for the image, and checkov's own set.

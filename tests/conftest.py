@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mailpass_common.db import Database, connect, ensure_indexes
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.db import Database, connect, ensure_indexes
+from mailpass_common.platform.settings import CommonSettings
+from tests.support.dns import DnsServer, TestDns, start_dns_server
 from tests.support.egress import LOCAL_PROVIDER_RULES
 from tests.support.services import mongodb, rabbitmq_url
 from tests.support.smtp import SmtpServer
@@ -69,3 +71,19 @@ def smtp() -> Iterator[SmtpServer]:
     server = SmtpServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def dns_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DnsServer]:
+    """A real DNS server (unbound) for the session; tests use ``dns``."""
+    server = start_dns_server(Path(tmp_path_factory.mktemp("dns")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dns(dns_server: DnsServer) -> Iterator[TestDns]:
+    """The session's DNS server; the records a test adds are removed after it."""
+    test_dns = TestDns(dns_server)
+    yield test_dns
+    test_dns.clear()

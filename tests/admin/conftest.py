@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from tests.admin.support import SMTP_PASSWORD, SMTP_USER, AuthSmtpServer
 from tests.support.stack import running_gateway
 

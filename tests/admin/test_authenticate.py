@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from mailpass_common import accounts, api_keys
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import Permission, hash_api_key
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.tenants import accounts, api_keys
+from mailpass_common.tenants.api_keys import Permission, hash_api_key
 
 
 async def test_authenticate_stamps_last_used_at_once_a_minute_and_refuses_revoked_keys(

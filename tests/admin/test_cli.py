@@ -11,8 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
+from mailpass_common.platform.db import Collections, Database
 from tests.admin.support import SMTP_PASSWORD, SMTP_USER, AuthSmtpServer
 from tests.support.processes import process_env
 from tests.support.stack import running_gateway, running_sender

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailpass_common.accounts import get_account, tracking_defaults
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.tenants.accounts import get_account, tracking_defaults
 from tests.admin.test_cli import mailpass
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailpass_common import events, messages
-from mailpass_common.cli.messages import stamp
-from mailpass_common.db import Database
-from mailpass_common.documents import MessageKind
-from mailpass_common.message_search import whole_second
+from mailpass_cli.messages import stamp
+from mailpass_common.messages import events
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.search import whole_second
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.jobs import MessageKind
 from tests.support.messages import insert_messages
 from tests.support.processes import run_cli
 from tests.support.smtp import SmtpServer

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
+from mailpass_common.platform.db import Collections, Database
 from tests.admin.support import smtp_body
 from tests.support.tenants import make_admin
 

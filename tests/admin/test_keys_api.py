@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import Permission, hash_api_key
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.tenants.api_keys import Permission, hash_api_key
 from tests.support.tenants import make_admin
 
 KEY_FIELDS = {

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from tests.admin.support import FROM, SMTP_PASSWORD, SMTP_USER, AuthSmtpServer, smtp_body
 from tests.support.fake_http_apis import FakeSendGrid
 from tests.support.services import free_port

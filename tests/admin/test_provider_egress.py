@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
+from mailpass_common.platform.db import Collections, Database
 from tests.admin.support import FROM, smtp_body
 from tests.admin.test_cli import mailpass
 from tests.support.listener import listener

@@ -7,9 +7,8 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.tenants.api_keys import Permission
 from tests.admin.support import FROM, smtp_body
 from tests.support.tenants import cipher, make_admin
 

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import providers
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import CredentialCipher
-from mailpass_common.signed_links import TrackingSigner
+from mailpass_common.messages.signed_links import TrackingSigner
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.providers import service as providers
 from tests.admin.test_cli import mailpass
 from tests.support.processes import BIN
 from tests.support.tenants import make_account, smtp_config

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.db import Database
-from mailpass_common.documents import api_datetime
-from mailpass_common.security import Permission
+from mailpass_common.messages.models import api_datetime
+from mailpass_common.platform.db import Database
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_common.webhooks.outbox import WebhookEvent, event_document
 from tests.support.tenants import make_tenant
 

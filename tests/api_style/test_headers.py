@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 
 from mailpass_client import AsyncMailPass
-from mailpass_common.db import Database
-from mailpass_common.telemetry import JsonFormatter
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.telemetry import JsonFormatter
 from tests.support.stack import running_gateway
 from tests.support.tenants import make_admin
 

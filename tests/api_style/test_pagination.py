@@ -6,9 +6,10 @@ from typing import Any
 
 import httpx
 
-from mailpass_common import api_keys, suppressions
-from mailpass_common.db import Database
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database
+from mailpass_common.suppressions import service as suppressions
+from mailpass_common.tenants import api_keys
+from mailpass_common.tenants.api_keys import Permission
 from tests.support.tenants import Tenant, make_admin
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.settings import CommonSettings
 from mailpass_dev.stack import Stack, StackConfig
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from tests.admin.support import SMTP_PASSWORD, SMTP_USER, AuthSmtpServer
 from tests.console.browser import ARGS, ensure_chromium
 from tests.support.smtp import SmtpServer

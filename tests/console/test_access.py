@@ -9,10 +9,9 @@ from typing import Any
 
 import httpx
 
-from mailpass_common import api_keys, console_auth
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.tenants import api_keys, console_auth
+from mailpass_common.tenants.api_keys import Permission
 from tests.admin.test_cli import mailpass
 from tests.console.support import csrf_token, post_form, sign_in
 from tests.support.stack import running_gateway

@@ -16,10 +16,9 @@ import pytest
 from playwright._impl._api_structures import SetCookieParam
 from playwright.async_api import Browser, Page, expect
 
-from mailpass_common import api_keys
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.tenants import api_keys
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_tracker import classify
 from tests.console.browser import (
     DESKTOP,

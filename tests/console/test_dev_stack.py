@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from tests.console.support import csrf_token
 from tests.support.services import free_port
 

@@ -12,10 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common import api_keys
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.tenants import api_keys
+from mailpass_common.tenants.api_keys import Permission
 from tests.admin.support import SMTP_PASSWORD, SMTP_USER, AuthSmtpServer
 from tests.console.support import post_form, sign_in
 from tests.console.test_isolation import page_of, send

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
-from mailpass_common import suppressions
-from mailpass_common.db import Database
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database
+from mailpass_common.suppressions import service as suppressions
+from mailpass_common.tenants.api_keys import Permission
 from tests.console.support import post_form, sign_in
 from tests.support.tenants import make_admin
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from tests.support.smtp import SmtpServer
 from tests.support.stack import running_gateway, running_sender
 from tests.support.tenants import Tenant, make_tenant

@@ -12,9 +12,8 @@ from typing import Any
 
 import httpx
 
-from mailpass_common import bodies
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
+from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.platform.db import Collections, Database
 from tests.support.smtp import SmtpServer
 from tests.support.stack import running_gateway
 from tests.support.tenants import Tenant

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common import api_keys
-from mailpass_common.db import Database
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database
+from mailpass_common.tenants import api_keys
+from mailpass_common.tenants.api_keys import Permission
 from tests.support.tenants import Tenant
 
 LIMIT = 10 * 1024 * 1024

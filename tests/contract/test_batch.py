@@ -7,9 +7,8 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.broker import JobPublisher, Topology, connect
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
+from mailpass_common.platform.broker import JobPublisher, Topology, connect
+from mailpass_common.platform.db import Collections, Database
 from mailpass_gateway.mail import examples
 from mailpass_scheduler.flush import flush
 from mailpass_scheduler.settings import SchedulerSettings

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -22,14 +23,20 @@ from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from mailpass_common import suppressions
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
+from mailpass_common.suppressions import service as suppressions
 from mailpass_gateway.bounces.verify import sns_string_to_sign
 from tests.support.fake_http_apis import _Served
 from tests.support.stack import running_gateway
 from tests.support.tenants import Tenant, add_provider, make_admin
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-bounces"
+
+
+def sns_now(offset_seconds: float = 0) -> str:
+    """An SNS ``Timestamp``: ISO 8601 in UTC with milliseconds, as SNS writes it."""
+    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset_seconds)
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class SnsStandIn:
@@ -146,7 +153,7 @@ async def test_ses_through_sns(
             "Token": "tok-1",
             "Message": "You have chosen to subscribe",
             "SubscribeURL": f"{sns.served.base_url}/confirm?Token=tok-1",
-            "Timestamp": "2026-01-30T12:00:00.000Z",
+            "Timestamp": sns_now(),
         }
     )
     response = await gateway.post(path, content=json.dumps(confirmation))
@@ -159,7 +166,7 @@ async def test_ses_through_sns(
                 "Type": "Notification",
                 "MessageId": f"n{version}",
                 "Message": _ses_bounce(),
-                "Timestamp": "2026-01-30T12:00:01.000Z",
+                "Timestamp": sns_now(),
             },
             version,
         )
@@ -174,7 +181,7 @@ async def test_ses_through_sns(
             "Type": "Notification",
             "MessageId": "n3",
             "Message": _ses_bounce("Transient").replace("Gone", "Late"),
-            "Timestamp": "t",
+            "Timestamp": sns_now(),
         }
     )
     assert (await gateway.post(path, content=json.dumps(transient))).json()["data"][
@@ -187,7 +194,7 @@ async def test_ses_through_sns(
             "Type": "Notification",
             "MessageId": "n4",
             "Message": _ses_bounce(),
-            "Timestamp": "t",
+            "Timestamp": sns_now(),
             "SigningCertURL": "https://evil.example/cert.pem",
         }
     )
@@ -196,7 +203,7 @@ async def test_ses_through_sns(
             "Type": "Notification",
             "MessageId": "n5",
             "Message": _ses_bounce(),
-            "Timestamp": "t",
+            "Timestamp": sns_now(),
             "TopicArn": TOPIC + "-x",
         }
     )
@@ -271,7 +278,7 @@ async def test_mailgun_webhook(
     path = await _hook(gateway, db, service_env, admin, "mailgun", signing_key="mg-signing-key")
 
     def signed(event: dict[str, Any], key: str = "mg-signing-key", age: int = 0) -> dict[str, Any]:
-        timestamp, token = str(int(time.time()) - age), "a" * 50
+        timestamp, token = str(int(time.time()) - age), secrets.token_hex(25)
         digest = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
         return {
             "signature": {"timestamp": timestamp, "token": token, "signature": digest},

@@ -10,8 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
+from mailpass_common.platform.db import Collections, Database
 from mailpass_gateway.app import create_app
 from mailpass_gateway.settings import GatewaySettings
 from tests.support.stack import serve_app

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from pymongo.errors import AutoReconnect
 
-from mailpass_common import idempotency, messages
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.ids import keyed_message_id
-from mailpass_common.security import Permission
+from mailpass_common.messages import idempotency
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.ids import keyed_message_id
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_gateway.mail import examples
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import Tenant, make_tenant

@@ -8,9 +8,8 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.limits import usage
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.providers.limits import usage
 from mailpass_gateway.mail import examples
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import make_tenant

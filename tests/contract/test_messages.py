@@ -6,10 +6,9 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.message_search import whole_second
-from mailpass_common.security import Permission
+from mailpass_common.messages.search import whole_second
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.tenants.api_keys import Permission
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import Tenant, make_tenant
 

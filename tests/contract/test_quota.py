@@ -9,10 +9,12 @@ from typing import Any
 import aio_pika
 import httpx
 
-from mailpass_common import limits, messages, providers
-from mailpass_common.broker import JobPublisher, Topology
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections, MessageKind
+from mailpass_common.messages import service as messages
+from mailpass_common.platform.broker import JobPublisher, Topology
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.platform.jobs import MessageKind
+from mailpass_common.providers import limits
+from mailpass_common.providers import service as providers
 from mailpass_gateway.mail import examples
 from mailpass_scheduler.flush import FlushReport, flush
 from mailpass_scheduler.settings import SchedulerSettings

@@ -7,8 +7,7 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
+from mailpass_common.platform.db import Collections, Database
 from tests.contract.test_messages import send
 from tests.support.messages import wait_for_status
 from tests.support.smtp import SmtpServer

@@ -10,8 +10,7 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
+from mailpass_common.platform.db import Collections, Database
 from tests.contract.test_batch import run_scheduler_flush
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import Tenant, make_tenant
@@ -31,7 +30,7 @@ def _in(delta: timedelta, offset_hours: int = 2) -> str:
 
 async def _make_due(db: Database, message_id: str) -> None:
     """Time passes: the message's scheduled time is now."""
-    # $currentDate: a real date on both databases (see mailpass_common.documents).
+    # $currentDate: a real date on both databases (see mailpass_common.messages.models).
     await db[Collections.MESSAGES].update_one(
         {"_id": message_id}, {"$currentDate": {"scheduled_at": True}}
     )

@@ -7,9 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_gateway.mail import examples
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import Tenant, make_tenant

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from tests.contract.test_messages import send
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import Tenant, make_tenant

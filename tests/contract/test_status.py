@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from mailpass_common import events
-from mailpass_common.db import Database
-from mailpass_common.documents import EventType
+from mailpass_common.messages import events
+from mailpass_common.messages.models import EventType
+from mailpass_common.platform.db import Database
 from mailpass_gateway.mail import examples
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import Tenant, make_tenant

@@ -7,10 +7,9 @@ from typing import Any
 
 import httpx
 
-from mailpass_common import suppressions
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.suppressions import service as suppressions
+from mailpass_common.tenants.api_keys import Permission
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import Tenant, make_tenant
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 
-from mailpass_common import bodies, messages, retention
-from mailpass_common.db import Database, ensure_indexes
-from mailpass_common.documents import Collections
+from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.messages import retention
+from mailpass_common.messages import service as messages
+from mailpass_common.platform.db import Collections, Database, ensure_indexes
 from tests.delivery.test_retention import _message
 
 

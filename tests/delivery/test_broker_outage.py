@@ -15,9 +15,8 @@ from typing import Any
 import aio_pika
 import pytest
 
-from mailpass_common.db import Database
-from mailpass_common.documents import MessageKind
-from mailpass_common.jobs import SendJob
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_sender.retry import RetryDelay
 from mailpass_sender.router import BrokerJobRouter
 from tests.delivery.support import FAST_RETRIES

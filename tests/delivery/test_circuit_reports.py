@@ -7,9 +7,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mailpass_common import circuits
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.providers import circuits
 from mailpass_sender.circuit import CircuitBreakers
 from tests.delivery.support import FAST_RETRIES
 from tests.support.broker import publish

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections, MessageKind, MessageStatus
+from mailpass_common.messages.models import MessageStatus
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.platform.jobs import MessageKind
 from tests.delivery.test_scheduler import _flush
 from tests.support.messages import insert_messages
 from tests.support.processes import BIN, process_env

@@ -14,15 +14,15 @@ from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from mailpass_common.delivery.base import (
+from mailpass_common.platform.egress import EgressPolicy, parse_networks, parse_port_ranges
+from mailpass_common.providers.delivery.base import (
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from mailpass_common.delivery.mailgun import MailgunProvider
-from mailpass_common.delivery.sendgrid import SendGridProvider
-from mailpass_common.delivery.smtp import SmtpProvider
-from mailpass_common.egress import EgressPolicy, parse_networks, parse_port_ranges
+from mailpass_common.providers.delivery.mailgun import MailgunProvider
+from mailpass_common.providers.delivery.sendgrid import SendGridProvider
+from mailpass_common.providers.delivery.smtp import SmtpProvider
 from tests.support.delivery import deliver
 from tests.support.fake_http_apis import FakeSendGrid
 from tests.support.listener import listener

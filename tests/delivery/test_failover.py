@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import MessageKind
-from mailpass_common.limits import usage
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.jobs import MessageKind
+from mailpass_common.providers.limits import usage
 from tests.delivery.support import FAST_RETRIES
 from tests.support.broker import ReplyQueue, publish
 from tests.support.fake_http_apis import FakeSendGrid

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import messages
-from mailpass_common.cache import TtlCache
-from mailpass_common.db import Database
-from mailpass_common.delivery.registry import ProviderPool
-from mailpass_common.documents import Collections, MessageDocument, MessageKind
-from mailpass_common.jobs import SendJob
-from mailpass_common.providers import ProviderCache
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.platform.cache import TtlCache
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.providers.delivery.registry import ProviderPool
+from mailpass_common.providers.service import ProviderCache
 from mailpass_common.webhooks import endpoints
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.circuit import CircuitBreakers
@@ -211,6 +211,7 @@ async def test_webhook_events_are_written_before_the_status_change_and_once(
         url="https://hooks.example.com/x",
         events=["sent"],
         sandbox=False,
+        limit=20,
     )
     ctx = dataclasses.replace(flow.ctx, webhooks=EndpointDirectory(flow.db, 0))
     decision = await attempt(await flow.claim(doc), ctx)

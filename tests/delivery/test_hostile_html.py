@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from mailpass_common import messages
-from mailpass_common.db import Database
-from mailpass_common.documents import MessageDocument, MessageKind, new_message
-from mailpass_common.ids import new_message_id
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.ids import new_message_id
+from mailpass_common.messages.models import MessageDocument, new_message
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.jobs import MessageKind
 from tests.support.broker import publish
 from tests.support.messages import timeline, wait_for_status
 from tests.support.smtp import SmtpServer

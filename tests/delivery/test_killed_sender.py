@@ -14,8 +14,8 @@ import collections
 import signal
 from typing import Any
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections, MessageKind
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.platform.jobs import MessageKind
 from tests.delivery.test_scheduler import _flush
 from tests.support.messages import insert_messages
 from tests.support.processes import BIN, process_env

@@ -14,13 +14,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from mailpass_common import messages
-from mailpass_common.cache import TtlCache
-from mailpass_common.db import Database
-from mailpass_common.delivery.registry import ProviderPool
-from mailpass_common.documents import MessageDocument, MessageKind
-from mailpass_common.jobs import SendJob
-from mailpass_common.providers import ProviderCache
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.platform.cache import TtlCache
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.providers.delivery.registry import ProviderPool
+from mailpass_common.providers.service import ProviderCache
 from mailpass_sender.circuit import CircuitBreakers
 from mailpass_sender.failover import Failover
 from mailpass_sender.flows import Claimed, DeliveryContext, attempt, record

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database
-from mailpass_common.documents import MessageKind
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.jobs import MessageKind
 from tests.support.broker import dead_letters, publish
 from tests.support.messages import event_types, insert_messages, wait_for_status
 from tests.support.smtp import SmtpServer

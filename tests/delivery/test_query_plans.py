@@ -14,14 +14,39 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import events, message_search, outbox, scheduled, stats, suppressions
-from mailpass_common.db import Database, where
-from mailpass_common.documents import Collections, MessageKind
-from mailpass_common.message_search import MessageFilter
+from mailpass_common.messages import due as outbox
+from mailpass_common.messages import events, scheduled, stats
+from mailpass_common.messages import search as message_search
+from mailpass_common.messages.search import MessageFilter
+from mailpass_common.mta import dkim, domains
+from mailpass_common.platform.db import Collections, Database, where
+from mailpass_common.platform.jobs import MessageKind
+from mailpass_common.suppressions import service as suppressions
+from mailpass_common.templates import store as template_store
 
 NOW = datetime.now(UTC)
 
 PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
+    "a template by alias (sending with one)": (
+        Collections.TEMPLATES,
+        template_store.reference_selector("acc_x", "order-confirmation"),
+        None,
+    ),
+    "an account's templates, a page": (
+        Collections.TEMPLATES,
+        template_store.page_selector("acc_x", "65f0c0ffee0000000000000a"),
+        template_store.IN_ORDER,
+    ),
+    "the MTA: an account's verified sending domain": (
+        Collections.DOMAINS,
+        domains.verified_selector("acc_x", "example.com"),
+        None,
+    ),
+    "the MTA: a sending domain's DKIM keys": (
+        Collections.DKIM_KEYS,
+        dkim.keys_selector("acc_x", "example.com"),
+        None,
+    ),
     "due providers / due batch": (
         Collections.MESSAGES,
         outbox.due_selector("prv_x"),

@@ -10,18 +10,14 @@ from typing import Any
 
 import aio_pika
 
-from mailpass_common import events, messages, retention
-from mailpass_common.broker import JobPublisher, Topology
-from mailpass_common.db import Database, ensure_indexes
-from mailpass_common.documents import (
-    Collections,
-    EventType,
-    MessageDocument,
-    MessageKind,
-    new_message,
-)
-from mailpass_common.ids import new_message_id
-from mailpass_common.settings import CommonSettings
+from mailpass_common.messages import events, retention
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.ids import new_message_id
+from mailpass_common.messages.models import EventType, MessageDocument, new_message
+from mailpass_common.platform.broker import JobPublisher, Topology
+from mailpass_common.platform.db import Collections, Database, ensure_indexes
+from mailpass_common.platform.jobs import MessageKind
+from mailpass_common.platform.settings import CommonSettings
 from mailpass_scheduler.flush import flush
 from mailpass_scheduler.settings import SchedulerSettings
 from tests.support.stack import running_gateway

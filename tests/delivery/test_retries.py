@@ -6,8 +6,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from mailpass_common.db import Database
-from mailpass_common.documents import MessageDocument, MessageKind
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.jobs import MessageKind
 from tests.delivery.support import FAST_RETRIES, DroppingSmtpServer
 from tests.support.broker import ReplyQueue, dead_letters, publish
 from tests.support.messages import event_types, insert_messages, timeline, wait_for_status

@@ -21,26 +21,17 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from mailpass_common import (
-    api_keys,
-    events,
-    idempotency,
-    limits,
-    messages,
-    outbox,
-    scheduled,
-    suppressions,
-)
-from mailpass_common.db import Database, connect, ensure_indexes
-from mailpass_common.documents import (
-    Collections,
-    EventType,
-    MessageKind,
-    MessageStatus,
-    new_message,
-)
-from mailpass_common.ids import new_message_id
-from mailpass_common.settings import CommonSettings
+from mailpass_common.messages import due as outbox
+from mailpass_common.messages import events, idempotency, scheduled
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.ids import new_message_id
+from mailpass_common.messages.models import EventType, MessageStatus, new_message
+from mailpass_common.platform.db import Collections, Database, connect, ensure_indexes
+from mailpass_common.platform.jobs import MessageKind
+from mailpass_common.platform.settings import CommonSettings
+from mailpass_common.providers import limits
+from mailpass_common.suppressions import service as suppressions
+from mailpass_common.tenants import api_keys
 from tests.support.tenants import add_provider, make_account, smtp_config
 
 SMALL, LARGE = 500, 50_000
@@ -109,7 +100,7 @@ async def _stock(db: Database, env: dict[str, Any], sent: int) -> Stocked:
         await db[Collections.SUPPRESSIONS].insert_many(suppressed[start : start + 5000])
     # Scheduled messages, as many at both sizes (500 for later, 50 due): the selection must
     # not grow with the history. (On nx-27017 it does grow with the number of scheduled
-    # messages, as the recovery queries do with theirs: see mailpass_common.scheduled.)
+    # messages, as the recovery queries do with theirs: see mailpass_common.messages.scheduled.)
     waiting = []
     for i in range(550):
         later = datetime.now(UTC) + timedelta(hours=1 if i >= 50 else -1)

@@ -9,12 +9,11 @@ from typing import Any
 
 import aio_pika
 
-from mailpass_common import broker
-from mailpass_common.broker import JobPublisher, Topology
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections, MessageKind
-from mailpass_common.jobs import SendJob
-from mailpass_common.limits import usage, windows
+from mailpass_common.platform import broker
+from mailpass_common.platform.broker import JobPublisher, Topology
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.providers.limits import usage, windows
 from mailpass_scheduler.flush import FlushReport, flush
 from mailpass_scheduler.settings import SchedulerSettings
 from tests.support.messages import insert_messages

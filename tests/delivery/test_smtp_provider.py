@@ -13,13 +13,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from mailpass_common.delivery.base import (
+from mailpass_common.providers.delivery.base import (
     DeliveryError,
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from mailpass_common.delivery.smtp import SmtpProvider
+from mailpass_common.providers.delivery.smtp import SmtpProvider
 from tests.support.delivery import deliver
 from tests.support.egress import LOCAL_EGRESS
 from tests.support.services import free_port

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common import messages
-from mailpass_common.db import Database
+from mailpass_common.messages import service as messages
+from mailpass_common.platform.db import Database
 from tests.support.smtp import SmtpServer
 from tests.support.stack import running_gateway, running_sender
 from tests.support.tenants import Tenant, make_tenant

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailpass_common import accounts, api_keys, providers
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import CredentialCipher, Permission, hash_api_key
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.platform.settings import CommonSettings
+from mailpass_common.providers import service as providers
+from mailpass_common.tenants import accounts, api_keys
+from mailpass_common.tenants.api_keys import Permission, hash_api_key
 from tests.support.messages import event_types
 from tests.support.smtp import SmtpServer
 from tests.support.stack import running_gateway, running_sender

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from tests.support.processes import BIN, process_env
 from tests.support.services import free_port
 from tests.support.smtp import SmtpServer

@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import accounts, api_keys, providers
-from mailpass_common.db import connect, ensure_indexes
-from mailpass_common.security import Permission
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.db import connect, ensure_indexes
+from mailpass_common.platform.settings import CommonSettings
+from mailpass_common.providers import service as providers
+from mailpass_common.tenants import accounts, api_keys
+from mailpass_common.tenants.api_keys import Permission
 from tests.support.processes import BIN, process_env
 from tests.support.services import free_port, wait_for_port
 from tests.support.smtp import SmtpServer

@@ -18,6 +18,8 @@ SCHEMA = json.loads((CHART_DIR / "values.schema.json").read_text())
 # Kubernetes objects passed through as they are (the chart only names a few of their
 # fields); kubernetes-validate checks them in the rendered output.
 OPEN_OBJECTS = {
+    # `global` is shared with the other charts of an umbrella chart: their keys are not ours
+    "#/properties/global",
     "#/definitions/podSecurityContext",
     "#/definitions/containerSecurityContext",
     "#/definitions/envList/items",

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import idempotency
-from mailpass_common.db import INDEXES, connect
-from mailpass_common.settings import CommonSettings
+from mailpass_common.messages import idempotency
+from mailpass_common.platform.db import INDEXES, connect
+from mailpass_common.platform.settings import CommonSettings
 from tests.admin.test_cli import mailpass
 from tests.helm.chart import ROOT, Rendered, containers, render, scenario_values, workloads
 from tests.helm.image import build_image_venv
@@ -77,6 +77,7 @@ def test_the_chart_runs_one_command_per_component() -> None:
     assert COMMANDS == [
         ("mailpass", "db", "init"),
         ("mailpass-gateway",),
+        ("mailpass-inbound",),
         ("mailpass-scheduler", "flush"),
         ("mailpass-sender",),
         ("mailpass-tracker",),

@@ -1,5 +1,5 @@
-"""The Dockerfile agrees with the chart and the locks (the build itself needs a container
-engine, which these machines lack; tests.helm.image replays its build stage)."""
+"""The Dockerfile agrees with the chart and the locks (tests.helm.image replays its build
+stage without an engine; tests/image builds the image with podman and runs it)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.helm.chart import CHART_DIR, ROOT
 from tests.helm.image import DOCKERFILE, build_stage
 
 DOCKERFILE_TEXT = DOCKERFILE.read_text()
-COMPONENTS = ["gateway", "sender", "tracker", "webhooks", "scheduler", "dbInit"]
+COMPONENTS = ["gateway", "sender", "tracker", "webhooks", "inbound", "scheduler", "dbInit"]
 
 
 def pins(lock: str) -> dict[str, str]:

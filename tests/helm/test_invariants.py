@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.settings import CommonSettings
 from mailpass_gateway.settings import GatewaySettings
 from tests.helm.chart import (
     NAMESPACE,
@@ -24,7 +24,13 @@ from tests.helm.chart import (
 )
 
 SECRET_ENV = {"SECRET_KEY", "SECRET_KEY_PREVIOUS", "MONGODB_URL", "AMQP_URL"}
-MANAGEMENT_PORTS = {"gateway": 9100, "sender": 9101, "tracker": 9102, "webhooks": 9104}
+MANAGEMENT_PORTS = {
+    "gateway": 9100,
+    "sender": 9101,
+    "tracker": 9102,
+    "webhooks": 9104,
+    "inbound": 9105,
+}
 RUN_AS_USER = 10001  # the image's user (Dockerfile)
 
 
@@ -172,7 +178,10 @@ def test_labels_are_consistent(scenario: Rendered) -> None:
         assert labels["helm.sh/chart"].startswith("mailpass-"), name
         component = labels.get("app.kubernetes.io/component")
         if component:
-            assert obj["metadata"]["name"].endswith(f"-{component}"), name
+            # mailpass-inbound's management port has a Service of its own (its MX Service
+            # is a load balancer on the internet).
+            suffixes = (f"-{component}", f"-{component}-management")
+            assert obj["metadata"]["name"].endswith(suffixes), name
     for workload in workloads(scenario):
         template_labels = pod_template(workload)["metadata"]["labels"]
         assert template_labels["app.kubernetes.io/component"] == component_of(workload)
@@ -223,13 +232,15 @@ def test_scalers_and_monitors_point_at_what_exists(scenario: Rendered) -> None:
         assert ("replicas" in deployment["spec"]) is not autoscaled
     services = scenario.of_kind("Service")
     for monitor in scenario.of_kind("ServiceMonitor"):
-        (service,) = [
+        selected = [
             s
             for s in services
             if selector_matches(monitor["spec"]["selector"]["matchLabels"], s["metadata"]["labels"])
         ]
         assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["management"]
-        assert "management" in {p["name"] for p in service["spec"]["ports"]}
+        # Exactly one of the component's Services carries the management port.
+        with_port = [s for s in selected if "management" in {p["name"] for p in s["spec"]["ports"]}]
+        assert len(with_port) == 1, monitor["metadata"]["name"]
         assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
 
 
@@ -268,6 +279,9 @@ def test_network_policies_admit_only_the_ingress_controller_and_prometheus(
         extra = scenario.values.get(component or "", {}).get("networkPolicy", {})
         rules = policy["spec"].get("ingress", [])
         rules = rules[: len(rules) - len(extra.get("extraIngress", []))]
+        if component == "inbound":  # the MX: SMTP from any mail server, nothing else open
+            smtp, *rules = rules
+            assert smtp == {"ports": [{"port": "smtp", "protocol": "TCP"}]}
         by_port = {
             rule["ports"][0]["port"]: rule["from"][0]["namespaceSelector"]["matchLabels"][
                 "kubernetes.io/metadata.name"
@@ -276,7 +290,7 @@ def test_network_policies_admit_only_the_ingress_controller_and_prometheus(
         }
         if component in ("gateway", "tracker"):
             assert by_port == {"http": peers["ingress"], "management": peers["prometheus"]}
-        elif component in ("sender", "webhooks"):
+        elif component in ("sender", "webhooks", "inbound"):
             assert by_port == {"management": peers["prometheus"]}
         else:
             assert by_port == {}, component
@@ -293,7 +307,8 @@ def test_the_sender_reaches_providers_but_no_private_range(scenario: Rendered) -
         if any(peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for peer in rule.get("to", []))
     ]
     (rule,) = internet
-    assert {p["port"] for p in rule["ports"]} == {25, 465, 587, 2525, 443}
+    mx = {25} if scenario.values.get("mta", {}).get("enabled") else set()
+    assert {p["port"] for p in rule["ports"]} == {465, 587, 2525, 443} | mx
     (anywhere,) = [p["ipBlock"] for p in rule["to"] if p["ipBlock"]["cidr"] == "0.0.0.0/0"]
     assert set(anywhere["except"]) == {
         "10.0.0.0/8",

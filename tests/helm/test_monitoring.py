@@ -21,12 +21,14 @@ FILES = CHART_DIR / "files"
 ALERTS = FILES / "mailpass-alerts.yaml"
 DASHBOARD = FILES / "mailpass-dashboard.json"
 METRICS_MODULES = [
-    "mailpass_common.metrics",
+    "mailpass_common.platform.metrics",
     "mailpass_gateway.metrics",
     "mailpass_sender.metrics",
     "mailpass_tracker.metrics",
     "mailpass_scheduler.metrics",
     "mailpass_webhooks.metrics",
+    "mailpass_inbound.metrics",
+    "mailpass_common.smtp_server.metrics",
 ]
 SUFFIXES = {
     "counter": ["_total"],
@@ -108,9 +110,18 @@ def test_every_alert_tells_what_happened_and_what_to_do() -> None:
         "MailPassGateway5xxRatioHigh",
         "MailPassSenderNotConsuming",
         "MailPassWebhookFailureRatioHigh",
+        "MailPassMessagesDeadLettered",
+        "MailPassProviderCircuitOpen",
+        "MailPassTargetDown",
+        "MailPassTrackerEventsDropped",
+        "MailPassWebhookEndpointsDisabled",
+        "MailPassBatchBacklogGrowing",
+        "MailPassSendQueueNoConsumer",
+        "MailPassDeliveryLate",
     }
     for rule in rules:
-        assert {"summary", "description", "runbook"} <= set(rule["annotations"]), rule["alert"]
+        annotations = set(rule["annotations"])
+        assert {"summary", "description", "runbook", "runbook_url"} <= annotations, rule["alert"]
         assert all(len(text) > 20 for text in rule["annotations"].values()), rule["alert"]
         assert rule["labels"]["severity"] in {"warning", "critical"}
         assert re.fullmatch(r"\d+m", rule["for"])

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.helm.chart import CHART_DIR, NAMESPACE, Manifest, Rendered, require, scenario_values
+from tests.helm.gateway_api import HTTPRoute
 
 OLDEST_SUPPORTED = "1.29"
 CUSTOM_RESOURCES = {
@@ -71,6 +72,9 @@ def test_every_object_is_valid_kubernetes(scenario: Rendered) -> None:
     problems = []
     for obj in scenario.objects:
         name = f"{obj['kind']}/{obj['metadata']['name']}"
+        if obj["kind"] == "HTTPRoute":
+            HTTPRoute.model_validate(obj)
+            continue
         if (obj["apiVersion"], obj["kind"]) in CUSTOM_RESOURCES:
             problems += [f"{name}: unknown field {p}" for p in validate_custom_resource(obj)]
             continue

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from mailpass_common import messages
-from mailpass_common.db import Database
-from mailpass_common.documents import MessageDocument, MessageKind, new_message
-from mailpass_common.message_search import Cursor, MessageFilter, list_messages
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.models import MessageDocument, new_message
+from mailpass_common.messages.search import Cursor, MessageFilter, list_messages
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.jobs import MessageKind
 
 T0 = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
 

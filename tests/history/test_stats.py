@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mailpass_common import events, messages, stats
-from mailpass_common.db import Database
-from mailpass_common.documents import EventType
-from mailpass_common.stats import Counts
+from mailpass_common.messages import events, stats
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.models import EventType
+from mailpass_common.messages.stats import Counts
+from mailpass_common.platform.db import Database
 from tests.history.test_message_search import message
 
 NOW = datetime(2026, 11, 24, 12, 30, tzinfo=UTC)

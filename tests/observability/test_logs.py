@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import telemetry
-from mailpass_common.db import Database
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.db import Database
 from tests.admin.support import AuthSmtpServer, smtp_body
 from tests.support.stack import running_gateway, running_sender
 from tests.support.tenants import make_admin

@@ -20,8 +20,8 @@ import httpx
 import pytest
 from prometheus_client.metrics import Gauge
 
-from mailpass_common.db import Database
-from mailpass_common.metrics import exposition
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.metrics import exposition
 from tests.support.broker import publish
 from tests.support.messages import insert_messages
 from tests.support.metrics import Scrape, scrape
@@ -32,7 +32,7 @@ from tests.support.tenants import make_tenant
 
 WORKER = """
 import sys
-from mailpass_common.metrics import MONGODB_COMMANDS
+from mailpass_common.platform.metrics import MONGODB_COMMANDS
 from mailpass_gateway.metrics import REQUEST_SECONDS, REQUESTS
 
 count = int(sys.argv[1])
@@ -111,7 +111,7 @@ def test_every_gauge_of_a_service_with_workers_says_how_they_combine(
     be shared at all (see the sender's ``_set_gauges``)."""
     found = json.loads(_python(SERVICE_GAUGES, tmp_path, main))
 
-    assert {metrics, "mailpass_common.metrics"} <= set(found["scanned"])
+    assert {metrics, "mailpass_common.platform.metrics"} <= set(found["scanned"])
     assert len(found["gauges"]) == gauges
     for gauge, mode in found["gauges"].items():
         assert mode in Gauge._MULTIPROC_MODES - {"all"}, gauge

@@ -16,8 +16,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from mailpass_common.db import Database
-from mailpass_common.documents import MessageKind
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.jobs import MessageKind
 from mailpass_scheduler.main import run_loop
 from mailpass_scheduler.settings import SchedulerSettings
 from tests.support.messages import insert_messages

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from mailpass_common.db import Database
-from mailpass_common.signed_links import TrackingSigner
+from mailpass_common.messages.signed_links import TrackingSigner
+from mailpass_common.platform.db import Database
 from mailpass_tracker.settings import TrackerSettings
 from tests.support.metrics import Scrape, scrape
 from tests.support.smtp import SmtpServer

@@ -21,8 +21,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from mailpass_common.db import Database
-from mailpass_common.telemetry import JsonFormatter
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.telemetry import JsonFormatter
 from tests.support.smtp import SmtpServer
 from tests.support.stack import running_gateway, running_sender
 from tests.support.tenants import make_tenant

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from mailpass_common.db import Database
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_common.webhooks import signing
 from tests.sdks.front import flaky_front
 from tests.support.smtp import SmtpServer

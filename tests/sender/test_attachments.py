@@ -12,11 +12,12 @@ from email.message import EmailMessage
 
 import pytest
 
-from mailpass_common.delivery.base import Attachment, OutgoingEmail
-from mailpass_common.delivery.mailgun import MailgunProvider
-from mailpass_common.delivery.sendgrid import SendGridProvider
-from mailpass_common.delivery.ses import SesProvider
-from mailpass_common.delivery.smtp import SmtpProvider
+from mailpass_common.messages.attachments import Attachment
+from mailpass_common.providers.delivery.base import OutgoingEmail
+from mailpass_common.providers.delivery.mailgun import MailgunProvider
+from mailpass_common.providers.delivery.sendgrid import SendGridProvider
+from mailpass_common.providers.delivery.ses import SesProvider
+from mailpass_common.providers.delivery.smtp import SmtpProvider
 from tests.sender.test_http_providers import moto_raw_messages
 from tests.support.delivery import deliver
 from tests.support.egress import LOCAL_EGRESS

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from mailpass_common.delivery.base import (
+from mailpass_common.providers.delivery.base import (
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from mailpass_common.delivery.mailgun import MailgunProvider
-from mailpass_common.delivery.sendgrid import SendGridProvider
-from mailpass_common.delivery.ses import SesProvider, classify_client_error
+from mailpass_common.providers.delivery.mailgun import MailgunProvider
+from mailpass_common.providers.delivery.sendgrid import SendGridProvider
+from mailpass_common.providers.delivery.ses import SesProvider, classify_client_error
 from tests.support.delivery import deliver
 from tests.support.egress import LOCAL_EGRESS
 from tests.support.fake_http_apis import FakeMailgun, FakeSendGrid

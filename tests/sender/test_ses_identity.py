@@ -11,10 +11,10 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from mailpass_common.db import Document
-from mailpass_common.delivery.check import check_connection
-from mailpass_common.delivery.registry import DeliveryOptions
-from mailpass_common.security import CredentialCipher
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Document
+from mailpass_common.providers.delivery.check import check_connection
+from mailpass_common.providers.delivery.registry import DeliveryOptions
 from tests.support.moto import moto_ses
 from tests.support.stack import serve_app
 

@@ -9,9 +9,10 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
-from mailpass_common.broker import DeadLetter, JobPublisher, Topology, read_dead_letters
-from mailpass_common.documents import MessageDocument, MessageKind
-from mailpass_common.jobs import SendJob, SendReply
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.messages.replies import SendReply
+from mailpass_common.platform.broker import DeadLetter, JobPublisher, Topology, read_dead_letters
+from mailpass_common.platform.jobs import MessageKind, SendJob
 
 
 async def publish(

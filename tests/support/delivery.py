@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mailpass_common.delivery.base import DeliveryResult, OutgoingEmail, Provider
-from mailpass_common.delivery.mime import render
+from mailpass_common.providers.delivery.base import DeliveryResult, OutgoingEmail, Provider
+from mailpass_common.providers.delivery.mime import render
 
 
 async def deliver(provider: Provider, email: OutgoingEmail) -> DeliveryResult:

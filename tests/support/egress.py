@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.settings import CommonSettings
 
 # Settings fields (as the environment would give them) for services and CLI runs.
 LOCAL_PROVIDER_RULES: dict[str, Any] = {

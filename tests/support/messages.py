@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from mailpass_common import events, messages
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import MessageDocument, MessageKind, new_message
-from mailpass_common.ids import new_message_id
+from mailpass_common.messages import events
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.ids import new_message_id
+from mailpass_common.messages.models import MessageDocument, new_message
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.jobs import MessageKind
 
 
 async def insert_messages(

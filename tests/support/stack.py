@@ -12,7 +12,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from mailpass_common.management import EmbeddedServer
+from mailpass_common.platform.management import EmbeddedServer
 from tests.support.services import free_port
 
 
@@ -73,8 +73,8 @@ async def running_sender(env: dict[str, Any], **overrides: Any) -> AsyncIterator
 
 async def delete_topology(amqp_url: str, prefix: str) -> None:
     """Quorum queues outlive their consumers: remove what a test declared under its prefix."""
-    from mailpass_common.broker import Topology
-    from mailpass_common.documents import MessageKind
+    from mailpass_common.platform.broker import Topology
+    from mailpass_common.platform.jobs import MessageKind
 
     topology = Topology(prefix)
     names = [topology.dead_letter_queue, *(topology.work_queue(kind) for kind in MessageKind)]

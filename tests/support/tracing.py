@@ -1,7 +1,7 @@
 """Tracing in a test's process: the services' real set-up, with spans kept in memory.
 
 The tracer provider and the instrumentations are process-wide. Each test that traces
-installs them the way a service's ``main`` does (:func:`mailpass_common.telemetry.
+installs them the way a service's ``main`` does (:func:`mailpass_common.platform.telemetry.
 configure_tracing`) and takes them away afterwards, as OpenTelemetry's own test utilities
 do, so the tests around it run as a service without an exporter does. Services take their
 tracers when they are built, so those built inside the block trace and the others do not.
@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
 
-from mailpass_common import telemetry
+from mailpass_common.platform import telemetry
 
 
 def _reset_global_provider() -> None:

@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
+from mailpass_common.platform.db import Collections, Database
 from mailpass_tracker.app import create_app
 from mailpass_tracker.settings import TrackerSettings
 from tests.support.stack import serve_app

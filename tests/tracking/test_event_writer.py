@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from mailpass_common.db import Database, connect
-from mailpass_common.documents import Collections, EventType
-from mailpass_common.settings import CommonSettings
+from mailpass_common.messages.models import EventType
+from mailpass_common.platform.db import Collections, Database, connect
+from mailpass_common.platform.settings import CommonSettings
 from mailpass_tracker import ingest
 from mailpass_tracker.ingest import EventWriter, TrackingHit, write_events
 from tests.tracking.support import StallingProxy, insert_sent_message

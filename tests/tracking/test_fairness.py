@@ -9,10 +9,10 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
-from mailpass_common.db import Database, connect
-from mailpass_common.documents import Collections, EventType
-from mailpass_common.settings import CommonSettings
-from mailpass_common.signed_links import TrackingSigner
+from mailpass_common.messages.models import EventType
+from mailpass_common.messages.signed_links import TrackingSigner
+from mailpass_common.platform.db import Collections, Database, connect
+from mailpass_common.platform.settings import CommonSettings
 from mailpass_tracker.fair_buffer import UNKNOWN, FairBuffer, RecentOpens, open_event_id
 from mailpass_tracker.ingest import EventWriter, TrackingHit
 from mailpass_tracker.settings import TrackerSettings

@@ -9,9 +9,8 @@ import struct
 from html.parser import HTMLParser
 from typing import Any
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.signed_links import TrackingSigner
+from mailpass_common.messages.signed_links import TrackingSigner
+from mailpass_common.platform.db import Collections, Database
 from mailpass_sender.link_rewriter import apply_tracking
 from mailpass_tracker.settings import TrackerSettings
 from tests.tracking.support import client_from, insert_sent_message, running_tracker

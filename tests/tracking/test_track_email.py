@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import accounts
-from mailpass_common.accounts import TrackingDefaults
-from mailpass_common.db import Database
-from mailpass_common.delivery.base import OutgoingEmail
-from mailpass_common.documents import MessageDocument, MessageKind, new_message
+from mailpass_common.messages.models import MessageDocument, new_message
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.jobs import MessageKind
+from mailpass_common.providers.delivery.base import OutgoingEmail
+from mailpass_common.tenants import accounts
+from mailpass_common.tenants.accounts import TrackingDefaults
 from mailpass_sender.flows import outgoing_email
 from mailpass_sender.link_rewriter import track_email, tracking_choice
 

@@ -7,9 +7,8 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.signed_links import TrackingSigner
+from mailpass_common.messages.signed_links import TrackingSigner
+from mailpass_common.platform.db import Collections, Database
 from mailpass_tracker.settings import TrackerSettings
 from mailpass_tracker.views import TRANSPARENT_GIF
 from tests.tracking.support import (

@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
-from mailpass_common import accounts, api_keys, providers
-from mailpass_common.db import Database
-from mailpass_common.security import CredentialCipher, Permission
-from mailpass_common.settings import CommonSettings
-from mailpass_common.signed_links import TrackedClick, TrackedOpen, TrackingSigner
+from mailpass_common.messages.signed_links import TrackedClick, TrackedOpen, TrackingSigner
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.settings import CommonSettings
+from mailpass_common.providers import service as providers
+from mailpass_common.tenants import accounts, api_keys
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_sender.link_rewriter import apply_tracking
 from mailpass_tracker import classify
 from tests.support.smtp import SmtpServer

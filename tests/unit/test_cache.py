@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from mailpass_common.cache import TtlCache
+from mailpass_common.platform.cache import TtlCache
 
 
 class Clock:

@@ -9,7 +9,7 @@ import time
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from mailpass_common.signed_links import TrackingSigner
+from mailpass_common.messages.signed_links import TrackingSigner
 from mailpass_sender.html_locator import BudgetExceeded, attribute_value, locate
 from mailpass_sender.link_rewriter import apply_tracking
 

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from mailpass_common.signed_links import TrackedClick, TrackedOpen, TrackingSigner
+from mailpass_common.messages.signed_links import TrackedClick, TrackedOpen, TrackingSigner
 from mailpass_sender.link_rewriter import NO_TRACK_ATTRIBUTE, apply_tracking
 
 BASE = "https://t.example.com"

@@ -8,8 +8,8 @@ from email.message import EmailMessage, MIMEPart
 
 import pytest
 
-from mailpass_common.delivery.base import OutgoingEmail
-from mailpass_common.delivery.mime import needs_smtputf8, render, wire_address
+from mailpass_common.providers.delivery.base import OutgoingEmail
+from mailpass_common.providers.delivery.mime import needs_smtputf8, render, wire_address
 
 
 def email(**overrides: object) -> OutgoingEmail:

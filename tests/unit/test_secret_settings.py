@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from mailpass_common.security import CredentialCipher
-from mailpass_common.settings import DEV_SECRET, CommonSettings
-from mailpass_common.signed_links import TrackedClick, TrackingSigner
+from mailpass_common.messages.signed_links import TrackedClick, TrackingSigner
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.settings import DEV_SECRET, CommonSettings
 
 OLD, NEW = "o" * 32, "n" * 32
 

@@ -4,11 +4,8 @@ import hashlib
 
 import pytest
 
-from mailpass_common.security import (
-    CredentialCipher,
-    generate_api_key,
-    hash_api_key,
-)
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.tenants.api_keys import generate_api_key, hash_api_key
 
 
 def test_live_and_test_keys_have_their_prefix_and_enough_randomness() -> None:

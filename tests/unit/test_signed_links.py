@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from mailpass_common.signed_links import (
+from mailpass_common.messages.signed_links import (
     MAX_MESSAGE_ID_BYTES,
     MAX_TARGET_BYTES,
     MAX_TOKEN_LENGTH,

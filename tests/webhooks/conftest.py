@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from tests.support.stack import running_gateway
 from tests.webhooks.support import Receiver, running_receiver
 

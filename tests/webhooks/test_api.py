@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.db import Database
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database
+from mailpass_common.tenants.api_keys import Permission
 from tests.support.stack import running_gateway
 from tests.support.tenants import make_admin
 

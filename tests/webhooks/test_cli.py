@@ -7,7 +7,7 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from mailpass_common.webhooks import outbox
 from tests.admin.test_cli import mailpass
 from tests.support.tenants import make_account

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from standardwebhooks import Webhook
 
-from mailpass_common.db import Database
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_common.webhooks import outbox
 from tests.console.support import csrf_token, post_form, sign_in
 from tests.support.tenants import make_admin

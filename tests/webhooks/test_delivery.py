@@ -12,8 +12,8 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from mailpass_common.db import Database
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_common.webhooks import outbox
 from tests.support.smtp import SmtpServer
 from tests.support.stack import running_sender
@@ -253,6 +253,7 @@ async def test_a_private_address_is_refused_when_saved_and_when_connecting(
         url="http://10.1.2.3:8080/hook",
         events=["sent"],
         sandbox=False,
+        limit=20,
     )
     await outbox.emit(db, tenant.account_id, "sent", {"n": 1})
     page = None

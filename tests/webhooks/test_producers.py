@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailpass_common import suppressions
-from mailpass_common.db import Database, where
-from mailpass_common.documents import Collections, EventType
-from mailpass_common.suppressions import Suppression, SuppressionReason
+from mailpass_common.messages.models import EventType
+from mailpass_common.platform.db import Collections, Database, where
+from mailpass_common.suppressions import service as suppressions
+from mailpass_common.suppressions.service import Suppression, SuppressionReason
 from mailpass_common.webhooks import endpoints
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_tracker.ingest import TrackingHit, write_events
@@ -27,6 +27,7 @@ async def test_tracking_events_are_reported_once_to_the_accounts_listening(
         url="https://hooks.example.com/x",
         events=["open", "click"],
         sandbox=False,
+        limit=20,
     )
     [mine] = await insert_messages(db, acme, "prv_x", 1)
     [theirs] = await insert_messages(db, globex, "prv_y", 1)
@@ -65,6 +66,7 @@ async def test_an_endpoint_gets_only_the_types_it_asked_for(
         url="https://hooks.example.com/x",
         events=["failed"],
         sandbox=False,
+        limit=20,
     )
     directory = EndpointDirectory(db, 5.0)
     assert await directory.subscribers(acme, "sent", sandbox=False) == []
@@ -84,6 +86,7 @@ async def test_a_batch_retried_after_its_events_were_written_still_reports_them(
         url="https://hooks.example.com/x",
         events=["open"],
         sandbox=False,
+        limit=20,
     )
     [message] = await insert_messages(db, acme, "prv_x", 1)
     hits = [TrackingHit.open(message["_id"], "203.0.113.9", "Mozilla/5.0")]
@@ -104,6 +107,7 @@ async def test_bounces_and_complaints_are_reported_once_and_manual_entries_not(
         url="https://hooks.example.com/x",
         events=["bounced", "complained"],
         sandbox=False,
+        limit=20,
     )
     entries = [
         Suppression(acme, "Gone@Example.com", SuppressionReason.BOUNCE, "smtp", "<m1@x>", "550"),

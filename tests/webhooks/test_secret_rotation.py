@@ -3,10 +3,9 @@ rotate` re-encrypts them (the current one and one in its overlap) under the new 
 
 from __future__ import annotations
 
-from mailpass_common.credential_rotation import reencrypt_credentials
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections
-from mailpass_common.security import CredentialCipher
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.providers.credential_rotation import reencrypt_credentials
 from mailpass_common.webhooks import endpoints
 from tests.support.tenants import make_account
 
@@ -17,7 +16,13 @@ async def test_secrets_are_encrypted_and_follow_a_key_rotation(db: Database) -> 
     account = await make_account(db, "acme")
     old = CredentialCipher(OLD)
     doc, first = await endpoints.create_endpoint(
-        db, old, account_id=account, url="https://h.example/x", events=["sent"], sandbox=False
+        db,
+        old,
+        account_id=account,
+        url="https://h.example/x",
+        events=["sent"],
+        sandbox=False,
+        limit=20,
     )
     rotated = await endpoints.rotate_secret(
         db, old, account, doc["_id"], sandbox=False, overlap_seconds=3600

@@ -8,12 +8,13 @@ import contextlib
 import os
 from pathlib import Path
 
-from mailpass_common import console_auth, telemetry
-from mailpass_common import db as dbmod
-from mailpass_common.cli.console import link_url
-from mailpass_common.lifecycle import wait_for_mongodb
-from mailpass_common.security import CredentialCipher
-from mailpass_common.settings import CommonSettings, load_settings
+from mailpass_cli.console import link_url
+from mailpass_common.platform import db as dbmod
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.lifecycle import wait_for_mongodb
+from mailpass_common.platform.settings import CommonSettings, load_settings
+from mailpass_common.tenants import console_auth
 from mailpass_dev.bootstrap import bootstrap
 from mailpass_dev.mailbox import start_mailbox
 

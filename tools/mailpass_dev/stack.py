@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 import pymongo
 
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.settings import CommonSettings
 from mailpass_dev.topology import delete_prefixed_topology
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

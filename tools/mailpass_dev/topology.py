@@ -10,8 +10,8 @@ import urllib.parse
 
 import aio_pika
 
-from mailpass_common.broker import Topology
-from mailpass_common.documents import MessageKind
+from mailpass_common.platform.broker import Topology
+from mailpass_common.platform.jobs import MessageKind
 
 
 def _listed_queues(amqp_url: str, prefix: str) -> list[str]:

@@ -12,19 +12,21 @@ from fastapi import FastAPI
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mailpass_common import db as dbmod
-from mailpass_common import idempotency, telemetry
-from mailpass_common.api_keys import ApiKeyCache
-from mailpass_common.broker import JobPublisher, Topology
-from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
-from mailpass_common.management import management_server
-from mailpass_common.providers import ProviderCache
-from mailpass_common.telemetry import log_fields
+from mailpass_common.messages import idempotency
+from mailpass_common.platform import db as dbmod
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.broker import JobPublisher, Topology
+from mailpass_common.platform.lifecycle import connect_rabbitmq, wait_for_mongodb
+from mailpass_common.platform.management import management_server
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers.service import ProviderCache
+from mailpass_common.tenants.api_keys import ApiKeyCache
 from mailpass_gateway import rate_limit
 from mailpass_gateway.body_limit import BodySizeLimit
 from mailpass_gateway.bounces.views import router as bounces_router
 from mailpass_gateway.console import install_console
 from mailpass_gateway.conventions import ApiConventions, RequestIds
+from mailpass_gateway.domains.views import router as domains_router
 from mailpass_gateway.errors import install_error_handlers, internal_error
 from mailpass_gateway.keys.views import router as keys_router
 from mailpass_gateway.mail.responses import (
@@ -41,6 +43,7 @@ from mailpass_gateway.settings import GatewaySettings
 from mailpass_gateway.stats.service import StatsCache
 from mailpass_gateway.stats.views import router as stats_router
 from mailpass_gateway.suppressions.views import router as suppressions_router
+from mailpass_gateway.templates.views import router as templates_router
 from mailpass_gateway.webhooks.views import router as webhooks_router
 
 log = logging.getLogger(__name__)
@@ -105,6 +108,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(suppressions_router)
     app.include_router(bounces_router)
     app.include_router(webhooks_router)
+    app.include_router(templates_router)
+    app.include_router(domains_router)
     install_console(app)
     # Added before the measuring, so they run inside it: refusals are measured too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

@@ -22,8 +22,8 @@ import contextlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mailpass_common.errors import ErrorCode, error_response
-from mailpass_gateway.errors import counted
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_gateway.errors import counted, error_response
 
 DRAIN_FACTOR = 4
 

@@ -22,8 +22,9 @@ import uuid
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.telemetry import request_scope
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.telemetry import request_scope
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.rate_limit import RateLimitPolicy, RateLimitState
 
 REQUEST_ID_HEADER = "X-Request-Id"

@@ -12,13 +12,13 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mailpass_common.api_keys import ApiKeyCache, ApiKeyRecord
-from mailpass_common.broker import JobPublisher
-from mailpass_common.db import Database
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.providers import ProviderCache
-from mailpass_common.security import Permission
+from mailpass_common.platform.broker import JobPublisher
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.providers.service import ProviderCache
+from mailpass_common.tenants.api_keys import ApiKeyCache, ApiKeyRecord, Permission
 from mailpass_gateway import rate_limit
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.rpc import ReplyWaiter
 from mailpass_gateway.settings import GatewaySettings
 
@@ -135,6 +135,7 @@ LiveProvidersKey = Annotated[
 ]
 KeysKey = Annotated[ApiKeyRecord, Depends(require(Permission.KEYS))]
 WebhooksKey = Annotated[ApiKeyRecord, Depends(require(Permission.WEBHOOKS))]
+TemplatesKey = Annotated[ApiKeyRecord, Depends(require(Permission.TEMPLATES))]
 
 
 # Printable ASCII, as Stripe and the IETF draft use: it is compared byte for byte.

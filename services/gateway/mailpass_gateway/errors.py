@@ -1,4 +1,5 @@
-"""How the gateway answers every failure in the one envelope (``mailpass_common.errors``).
+"""How the gateway answers every failure in the one envelope
+(codes: ``mailpass_common.platform.errors``).
 
 Validation errors name each bad field in ``details`` (``[{"field", "message"}]``, nested
 fields dotted: ``cc.1``, ``metadata``). Anything unexpected becomes a generic 500
@@ -16,17 +17,53 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mailpass_common.errors import (
-    CODE_OF_STATUS,
-    ERRORS,
-    ApiError,
-    ErrorCode,
-    error_response,
-    http_error_response,
-)
+from mailpass_common.platform.errors import CODE_OF_STATUS, ERRORS, ErrorCode, error_body
 from mailpass_gateway.metrics import ERRORS as ERRORS_BY_CODE
 
 log = logging.getLogger(__name__)
+
+
+def error_response(
+    code: ErrorCode,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        error_body(code, message, details), status_code=ERRORS[code].status, headers=headers
+    )
+
+
+def http_error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A bare HTTP error of the framework (unknown path, wrong method...) in the envelope."""
+    body = error_body(CODE_OF_STATUS.get(status, "HTTP_ERROR"), message)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class ApiError(Exception):
+    """A refusal with a stable code; raised anywhere below a route, answered in the envelope."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+    @property
+    def status_code(self) -> int:
+        return ERRORS[self.code].status
+
+    def response(self) -> JSONResponse:
+        return error_response(self.code, self.message, self.details, self.headers)
 
 
 class FieldError(ValueError):

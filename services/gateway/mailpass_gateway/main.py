@@ -1,13 +1,13 @@
 """``mailpass-gateway``: the API on GATEWAY_PORT, probes and metrics on MANAGEMENT_PORT,
-in GATEWAY_WORKERS processes (see mailpass_common.workers)."""
+in GATEWAY_WORKERS processes (see mailpass_common.platform.workers)."""
 
 from __future__ import annotations
 
 import uvicorn
 
-from mailpass_common import telemetry
-from mailpass_common.settings import load_settings
-from mailpass_common.workers import listening_socket, run_workers
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.settings import load_settings
+from mailpass_common.platform.workers import listening_socket, run_workers
 from mailpass_gateway.app import create_app
 from mailpass_gateway.settings import GatewaySettings
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
-from mailpass_common.errors import ErrorCode, error_example
+from mailpass_common.platform.errors import ErrorCode, error_example
 from mailpass_gateway.rate_limit import RateLimitPolicy
 
 OPERATION_IDS = {

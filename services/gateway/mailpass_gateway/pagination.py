@@ -20,7 +20,8 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query
 
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_gateway.errors import ApiError
 
 T = TypeVar("T")
 MAX_CURSOR_CHARS = 400

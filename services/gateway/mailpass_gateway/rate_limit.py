@@ -27,9 +27,10 @@ from datetime import UTC, datetime, timedelta
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.db import Database
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.telemetry import log_fields
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_gateway.errors import ApiError
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import secrets
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
-from mailpass_common.jobs import SendReply
-from mailpass_common.telemetry import log_fields
+from mailpass_common.messages.replies import SendReply
+from mailpass_common.platform.telemetry import log_fields
 
 log = logging.getLogger(__name__)
 

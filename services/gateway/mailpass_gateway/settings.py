@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from mailpass_common.settings import CommaList, ServiceSettings
+from mailpass_common.platform.settings import CommaList, ServiceSettings
 from mailpass_gateway.rate_limit import RateLimitPolicy
 
 
@@ -49,6 +49,9 @@ class GatewaySettings(ServiceSettings):
     def rate_limit_policy(self) -> RateLimitPolicy:
         return RateLimitPolicy(self.api_rate_limit, self.api_rate_limit_window_seconds)
 
+    # The tracker's public base URL (as the sender's TRACKER_BASE_URL): templates'
+    # {{ unsubscribe_url }} is a signed link there. https in production.
+    tracker_base_url: str = "http://127.0.0.1:8001"
     # An Idempotency-Key still "running" this long after its request began belongs to a
     # gateway that died mid-request; a retry may take it over. Must exceed the send timeout.
     idempotency_stale_seconds: float = 300.0

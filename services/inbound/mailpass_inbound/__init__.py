@@ -1,1 +1,1 @@
-"""mailpass-inbound: the SMTP server that takes bounces and complaints for the return-path domain."""
+"""mailpass-inbound: the SMTP server taking bounces and complaints for the return path."""

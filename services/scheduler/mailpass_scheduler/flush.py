@@ -3,13 +3,13 @@
 Publishing. Every due batch message that fits its provider's hourly and daily limits is
 published in one run, in chunks of ``scheduler_chunk_size``: per chunk, the run takes the
 messages (stamped with its run id, so overlapping runs never publish one twice, see
-:mod:`mailpass_common.outbox`), reserves sends for what it took (``limits.reserve_up_to``),
+:mod:`mailpass_common.messages.due`), reserves sends for what it took (``limits.reserve_up_to``),
 hands back what did not fit, and publishes the rest concurrently with publisher confirms.
 Scheduled sends: first, each run releases the scheduled messages that are due (``scheduled
-→ queued``, :mod:`mailpass_common.scheduled`), so the same run publishes them with the
+→ queued``, :mod:`mailpass_common.messages.scheduled`), so the same run publishes them with the
 rest, within limits.
 Retention: each run also purges the bodies of final messages older than
-``MESSAGE_RETENTION_DAYS`` (:mod:`mailpass_common.retention`).
+``MESSAGE_RETENTION_DAYS`` (:mod:`mailpass_common.messages.retention`).
 A message that does not fit stays ``queued`` for a later run; the counters only count
 what this run publishes. The run stops early while the batch queue already holds
 ``scheduler_max_queue_depth`` waiting jobs: the backlog then waits in MongoDB.
@@ -31,14 +31,15 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from mailpass_common import limits, outbox, retention, scheduled
-from mailpass_common.broker import JobPublisher
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import MessageKind
-from mailpass_common.errors import ErrorCode
-from mailpass_common.jobs import SendJob
-from mailpass_common.providers import get_default_provider, provider_by_id
-from mailpass_common.telemetry import log_fields
+from mailpass_common.messages import due as outbox
+from mailpass_common.messages import retention, scheduled
+from mailpass_common.platform.broker import JobPublisher
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers import limits
+from mailpass_common.providers.service import get_default_provider, provider_by_id
 from mailpass_scheduler.settings import SchedulerSettings
 
 log = logging.getLogger(__name__)
@@ -103,12 +104,15 @@ async def _publish_for_provider(
         if not due:
             break
         taken = await outbox.take_due(db, [d["_id"] for d in due], provider_id, run_id)
-        fits = await limits.reserve_up_to(db, provider, len(taken)) if taken else 0
+        # Test mail goes to the sandbox capture: it is neither counted nor held by limits.
+        tests = [d for d in taken if d.get("sandbox")]
+        live = [d for d in taken if not d.get("sandbox")]
+        fits = await limits.reserve_up_to(db, provider, len(live)) if live else 0
         # Another run may have reserved in between: what no longer fits waits, in order.
-        await outbox.release(db, [d["_id"] for d in taken[fits:]], run_id)
-        await publisher.publish_many(_jobs(taken[:fits]), MessageKind.BATCH)
-        published += fits
-        if len(due) < want or fits < len(taken):
+        await outbox.release(db, [d["_id"] for d in live[fits:]], run_id)
+        await publisher.publish_many(_jobs(tests + live[:fits]), MessageKind.BATCH)
+        published += len(tests) + fits
+        if len(due) < want or fits < len(live):
             break
     return published
 
@@ -149,14 +153,26 @@ async def _rehome_orphans(
 
 
 async def release_due_scheduled(
-    db: Database, settings: SchedulerSettings, report: FlushReport
+    db: Database,
+    publisher: JobPublisher,
+    settings: SchedulerSettings,
+    run_id: str,
+    report: FlushReport,
 ) -> None:
     """Release the scheduled messages that are due, longest due first, in chunks; at most
-    ``scheduler_max_queue_depth`` a run (the rest are released by the next runs)."""
+    ``scheduler_max_queue_depth`` a run (the rest are released by the next runs).
+
+    Live messages wait for the provider's limits (:func:`publish_due_batches`); test
+    messages only reach the sandbox capture, so they are published at once: live limits
+    never count them, nor hold them while the live windows are full."""
     now = datetime.now(UTC)
     while report.scheduled_released < settings.scheduler_max_queue_depth:
         found = await scheduled.due(db, now, settings.scheduler_chunk_size)
         report.scheduled_released += await scheduled.release(db, [d["_id"] for d in found], now)
+        tests = [d["_id"] for d in found if d.get("sandbox")]
+        if tests:
+            taken = await outbox.take(db, tests, outbox.due_selector(), run_id)
+            await publisher.publish_many(_jobs(taken), MessageKind.BATCH)
         if len(found) < settings.scheduler_chunk_size:
             break
 
@@ -218,7 +234,7 @@ async def flush(db: Database, publisher: JobPublisher, settings: SchedulerSettin
     report = FlushReport()
     depths = await publisher.ready_jobs()
     report.queue_depth = {kind.value: count for kind, count in depths.items()}
-    await release_due_scheduled(db, settings, report)
+    await release_due_scheduled(db, publisher, settings, run_id, report)
     await publish_due_batches(db, publisher, settings, run_id, report)
     await recover_lost(db, publisher, settings, run_id, report)
     before = retention.bodies_expire_before(settings.message_retention_days)

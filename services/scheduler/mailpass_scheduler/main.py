@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 
 from prometheus_client import push_to_gateway, pushadd_to_gateway
 
-from mailpass_common import db as dbmod
-from mailpass_common import telemetry
-from mailpass_common.broker import JobPublisher, Topology
-from mailpass_common.lifecycle import connect_rabbitmq, wait_for_mongodb
-from mailpass_common.management import management_server
-from mailpass_common.settings import load_settings
-from mailpass_common.telemetry import log_fields
+from mailpass_common.platform import db as dbmod
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.broker import JobPublisher, Topology
+from mailpass_common.platform.lifecycle import connect_rabbitmq, wait_for_mongodb
+from mailpass_common.platform.management import management_server
+from mailpass_common.platform.settings import load_settings
+from mailpass_common.platform.telemetry import log_fields
 from mailpass_scheduler.flush import FlushReport, flush
 from mailpass_scheduler.metrics import (
     BACKLOG,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from mailpass_common.settings import ServiceSettings
+from mailpass_common.platform.settings import ServiceSettings
 
 
 class SchedulerSettings(ServiceSettings):
@@ -15,7 +15,7 @@ class SchedulerSettings(ServiceSettings):
     # a sender: the rest wait in MongoDB, where they cost nothing, for the next run.
     scheduler_max_queue_depth: int = Field(default=100_000, ge=1)
     # The retention sweep (message bodies past MESSAGE_RETENTION_DAYS) runs at most this
-    # often across runs and replicas; 0: every run (mailpass_common.retention.sweep_due).
+    # often across runs and replicas; 0: every run (mailpass_common.messages.retention.sweep_due).
     scheduler_retention_sweep_seconds: float = Field(default=300.0, ge=0)
     # Recovery republishes a job that looks lost only while its work queue holds no
     # waiting jobs: a job behind a long queue is late, not lost. Then:

@@ -8,21 +8,26 @@ import logging
 
 from aio_pika.abc import AbstractRobustConnection
 
-from mailpass_common import broker
-from mailpass_common import db as dbmod
-from mailpass_common.broker import JobPublisher, Topology
-from mailpass_common.cache import TtlCache
-from mailpass_common.delivery.registry import ProviderPool
-from mailpass_common.documents import MessageKind
-from mailpass_common.lifecycle import connect_rabbitmq, run_until_signalled, wait_for_mongodb
-from mailpass_common.management import ManagementServer
-from mailpass_common.providers import ProviderCache
-from mailpass_common.security import CredentialCipher
+from mailpass_common.platform import broker
+from mailpass_common.platform import db as dbmod
+from mailpass_common.platform.broker import JobPublisher, Topology
+from mailpass_common.platform.cache import TtlCache
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.jobs import MessageKind
+from mailpass_common.platform.lifecycle import (
+    connect_rabbitmq,
+    run_until_signalled,
+    wait_for_mongodb,
+)
+from mailpass_common.platform.management import ManagementServer
+from mailpass_common.providers.delivery.registry import ProviderPool
+from mailpass_common.providers.service import ProviderCache
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.circuit import CircuitBreakers, CircuitReporter
 from mailpass_sender.failover import Failover
 from mailpass_sender.flows import DeliveryContext
 from mailpass_sender.metrics import IN_FLIGHT, SMTP_CONNECTIONS
+from mailpass_sender.mta import build_engine
 from mailpass_sender.pipeline import QueuePipeline
 from mailpass_sender.retry import RetryPolicy
 from mailpass_sender.router import BrokerJobRouter
@@ -43,7 +48,9 @@ class SenderService:
         cipher = CredentialCipher(
             settings.secret_key.get_secret_value(), settings.previous_secrets()
         )
-        self.pool = ProviderPool(settings.delivery_options(), cipher)
+        # MailPass SMTP: one engine shared by every `mailpass` provider (None: not enabled).
+        self.mta = build_engine(settings, self.db, cipher)
+        self.pool = ProviderPool(settings.delivery_options(self.mta), cipher)
         self.breakers = CircuitBreakers(
             settings.circuit_failure_threshold, settings.circuit_open_seconds
         )
@@ -130,6 +137,8 @@ class SenderService:
         if self._connection is not None:
             await self._connection.close()
         await self.pool.close()
+        if self.mta is not None:
+            await self.mta.close()
         await self._client.close()
 
     async def run(self) -> None:

@@ -1,15 +1,15 @@
 """Bounces seen at delivery (an SMTP 5xx on RCPT about the address) go on the account's
-suppression list (:mod:`mailpass_common.suppressions`), recorded with the batch of
+suppression list (:mod:`mailpass_common.suppressions.service`), recorded with the batch of
 outcomes they came with (:func:`mailpass_sender.flows.record`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mailpass_common import suppressions
-from mailpass_common.db import Database
-from mailpass_common.delivery.base import Bounce
-from mailpass_common.documents import MessageDocument
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.platform.db import Database
+from mailpass_common.providers.delivery.base import Bounce
+from mailpass_common.suppressions import service as suppressions
 
 
 async def suppress_bounced(db: Database, bounced: Iterable[tuple[MessageDocument, Bounce]]) -> None:

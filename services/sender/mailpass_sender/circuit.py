@@ -13,7 +13,7 @@ and stored in MongoDB regardless (a skipped provider just means a deferral or an
 provider). Sharing it through MongoDB would put a write on every failure and a read on
 every delivery's hot path, and replicas of the sender learn the same outage within a
 few deliveries each anyway. What the console shows of it is reported separately, only
-when a circuit changes (:class:`CircuitReporter`, :mod:`mailpass_common.circuits`).
+when a circuit changes (:class:`CircuitReporter`, :mod:`mailpass_common.providers.circuits`).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mailpass_common import circuits
-from mailpass_common.db import Database, Document
-from mailpass_common.telemetry import log_fields
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers import circuits
 from mailpass_sender.metrics import CIRCUIT_OPEN
 
 log = logging.getLogger(__name__)

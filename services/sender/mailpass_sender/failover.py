@@ -24,19 +24,20 @@ from dataclasses import dataclass, field
 
 from opentelemetry.trace import Span, SpanKind
 
-from mailpass_common import limits, telemetry
-from mailpass_common.db import Database, Document
-from mailpass_common.delivery.base import (
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers import limits
+from mailpass_common.providers.delivery.base import (
     Bounce,
     DeliveryResult,
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from mailpass_common.delivery.registry import SANDBOX_ID, ProviderPool
-from mailpass_common.documents import MessageDocument
-from mailpass_common.providers import ProviderCache, list_fallbacks
-from mailpass_common.telemetry import log_fields
+from mailpass_common.providers.delivery.registry import SANDBOX_ID, ProviderPool
+from mailpass_common.providers.service import ProviderCache, list_fallbacks
 from mailpass_sender.circuit import CircuitBreakers, CircuitReporter
 from mailpass_sender.lease import Lease
 from mailpass_sender.metrics import DELIVERIES, DELIVERY_SECONDS, FAILOVERS
@@ -199,6 +200,10 @@ class Failover:
             attempt.refusals.append(Refusal(name, exc.reply, True, exc.bounced))
             return False
         except TemporaryDeliveryError as exc:
+            if exc.destination is not None:  # one recipient domain's trouble, not the provider's
+                DELIVERIES.labels(provider.type, "deferred").inc()
+                attempt.refusals.append(Refusal(name, exc.reply, False, exc.bounced))
+                return False
             self._record_temporary(attempt, provider_doc, provider.type, name, exc.reply)
             return False
         except Exception as exc:

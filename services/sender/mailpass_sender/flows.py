@@ -35,15 +35,18 @@ from typing import Protocol
 from bson import ObjectId
 from opentelemetry.context import Context
 
-from mailpass_common import bodies, events, messages
-from mailpass_common.accounts import TrackingDefaults, get_account, tracking_defaults
-from mailpass_common.cache import TtlCache
-from mailpass_common.db import Database, Document
-from mailpass_common.delivery.base import Attachment, Bounce, OutgoingEmail
-from mailpass_common.delivery.mime import render
-from mailpass_common.documents import EventType, MessageDocument, MessageKind, MessageStatus
-from mailpass_common.jobs import SendJob
-from mailpass_common.telemetry import log_fields, run_in
+from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.messages import events
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.attachments import Attachment
+from mailpass_common.messages.models import EventType, MessageDocument, MessageStatus
+from mailpass_common.platform.cache import TtlCache
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.platform.telemetry import log_fields, run_in
+from mailpass_common.providers.delivery.base import Bounce, OutgoingEmail
+from mailpass_common.providers.delivery.mime import render
+from mailpass_common.tenants.accounts import TrackingDefaults, get_account, tracking_defaults
 from mailpass_common.webhooks import outbox, producers
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.bounces import suppress_bounced
@@ -53,6 +56,7 @@ from mailpass_sender.link_rewriter import track_email, tracking_choice
 from mailpass_sender.metrics import ACCEPTANCE_TO_DELIVERY, DEAD_LETTERED, RETRIES
 from mailpass_sender.retry import RetryDelay, RetryPolicy
 from mailpass_sender.settings import SenderSettings
+from mailpass_sender.unsubscribe import wants_unsubscribe, with_unsubscribe
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +164,7 @@ def outgoing_email(doc: MessageDocument, files: tuple[Attachment, ...] = ()) -> 
         tags=tuple(doc.get("tags") or ()),
         metadata=dict(doc.get("metadata") or {}),
         attachments=files,
+        account_id=doc["account_id"],
     )
 
 
@@ -168,9 +173,13 @@ async def _prepare(
 ) -> tuple[OutgoingEmail, bytes, Document | None]:
     """The email as it goes out, its MIME, and a ``tracking_skipped`` event when tracking
     was asked for but the HTML could not be rewritten in budget (it goes out untracked)."""
-    choice = tracking_choice(doc, await ctx.tracking_defaults(doc["account_id"]))
+    defaults = await ctx.tracking_defaults(doc["account_id"])
+    choice = tracking_choice(doc, defaults)
+    email = outgoing_email(doc, files)
+    if wants_unsubscribe(doc, defaults):
+        email = with_unsubscribe(email, doc, ctx.settings)
     tracked = await track_email(
-        outgoing_email(doc, files),
+        email,
         choice,
         secret=ctx.settings.secret_key.get_secret_value(),
         tracker_base_url=ctx.settings.tracker_base_url,

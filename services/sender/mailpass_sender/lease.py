@@ -18,8 +18,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from mailpass_common import messages
-from mailpass_common.db import Database
+from mailpass_common.messages import service as messages
+from mailpass_common.platform.db import Database
 
 RENEW_AFTER = 0.5  # of the lease
 

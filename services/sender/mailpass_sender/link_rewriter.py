@@ -33,7 +33,7 @@ Rules:
 
 When: :func:`tracking_choice` decides per message. The message's ``track_opens`` /
 ``track_clicks`` (from the API request) win; ``None`` means the account's default
-(:func:`mailpass_common.accounts.tracking_defaults`), off unless the account set it.
+(:func:`mailpass_common.tenants.accounts.tracking_defaults`), off unless the account set it.
 """
 
 from __future__ import annotations
@@ -46,11 +46,11 @@ import time
 from dataclasses import dataclass
 from html import escape, unescape
 
-from mailpass_common.accounts import TrackingDefaults
-from mailpass_common.delivery.base import OutgoingEmail
-from mailpass_common.documents import MessageDocument
-from mailpass_common.signed_links import TrackingSigner
-from mailpass_common.telemetry import log_fields
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.messages.signed_links import TrackingSigner
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers.delivery.base import OutgoingEmail
+from mailpass_common.tenants.accounts import TrackingDefaults
 from mailpass_sender.html_locator import Anchor, BudgetExceeded, locate
 
 log = logging.getLogger(__name__)

@@ -1,13 +1,13 @@
 """``mailpass-sender``: consumes both work queues; probes and metrics on MANAGEMENT_PORT;
-SENDER_WORKERS processes on one machine (see mailpass_common.workers)."""
+SENDER_WORKERS processes on one machine (see mailpass_common.platform.workers)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from mailpass_common import telemetry
-from mailpass_common.settings import load_settings
-from mailpass_common.workers import run_workers
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.settings import load_settings
+from mailpass_common.platform.workers import run_workers
 from mailpass_sender.app import create_sender
 from mailpass_sender.settings import SenderSettings
 

@@ -38,10 +38,12 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 
-from mailpass_common import messages, telemetry
-from mailpass_common.documents import MessageKind, MessageStatus
-from mailpass_common.jobs import SendJob, SendReply
-from mailpass_common.telemetry import log_fields
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.models import MessageStatus
+from mailpass_common.messages.replies import SendReply
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.platform.telemetry import log_fields
 from mailpass_sender import flows
 from mailpass_sender.flows import Claimed, Decision, DeliveryContext, DeliveryOutcome
 from mailpass_sender.metrics import BATCH_SIZE, JOBS

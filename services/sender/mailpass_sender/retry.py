@@ -3,7 +3,7 @@
 The schedule is exponential (``base * 2^(n-1)`` after the n-th failed attempt, capped)
 with multiplicative jitter, so a burst of messages deferred together by one outage does
 not come back as one burst. The waiting happens in RabbitMQ delay queues (see
-:mod:`mailpass_common.broker`), never in a sleeping consumer.
+:mod:`mailpass_common.platform.broker`), never in a sleeping consumer.
 """
 
 from __future__ import annotations

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from mailpass_common.broker import JobPublisher
-from mailpass_common.documents import MessageKind
-from mailpass_common.jobs import SendJob
+from mailpass_common.platform.broker import JobPublisher
+from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_sender.retry import RetryDelay
 
 

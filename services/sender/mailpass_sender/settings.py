@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from mailpass_common.broker import MAX_JITTER
-from mailpass_common.delivery.registry import DeliveryOptions, delivery_options
-from mailpass_common.settings import ServiceSettings
+from mailpass_common.mta.engine import MtaEngine
+from mailpass_common.platform.broker import MAX_JITTER
+from mailpass_common.platform.settings import DEVELOPMENT, ServiceSettings
+from mailpass_common.providers.delivery.registry import DeliveryOptions, delivery_options
 
 
 class SenderSettings(ServiceSettings):
@@ -55,14 +56,43 @@ class SenderSettings(ServiceSettings):
     # The tracker's public base URL, put in open pixels and click links: the ingress host
     # in a cluster (e.g. https://t.example.com), reachable by recipients' mail clients.
     tracker_base_url: str = "http://127.0.0.1:8001"
+    # A mailbox for List-Unsubscribe's mailto (e.g. unsubscribe@mail.example.com), beside
+    # the tracker's one-click link; none when unset.
+    unsubscribe_mailto: str | None = None
     # Time allowed to add tracking to one HTML part (linear in its size: a 512 KiB body of
     # nothing but links takes a few hundred milliseconds). Past it, the message goes out
     # untracked and a tracking_skipped event says so.
     sender_tracking_budget_seconds: float = Field(default=2.0, gt=0)
 
-    def delivery_options(self) -> DeliveryOptions:
+    # MailPass SMTP (the `mailpass` provider type, mailpass_common.mta), per receiving MX
+    # host and sender process: sessions open at once, transactions per session before
+    # QUIT (both polite to receivers, as Postfix's destination limits), and how long a host
+    # that answered 421 or 4.7.x is left alone by every sender.
+    mta_max_connections_per_host: int = Field(default=10, ge=1, le=100)
+    mta_max_messages_per_connection: int = Field(default=100, ge=1, le=10_000)
+    mta_backoff_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    # Network steps of a delivery (connect, each reply), and how long a message waits for
+    # one of its host's sessions before it is deferred.
+    mta_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    mta_session_wait_seconds: float = Field(default=30.0, gt=0, le=600)
+    # PEM certificates trusted for MTA-STS (policy fetches, MX certificates) instead of the
+    # system's store; and the policies' HTTPS port, 443 but in development (tests).
+    mta_tls_ca_file: str | None = None
+    mta_sts_https_port: int = Field(default=443, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _sts_port_443_outside_development(self) -> SenderSettings:
+        if self.mta_sts_https_port != 443 and self.environment != DEVELOPMENT:
+            raise ValueError(
+                f"MTA_STS_HTTPS_PORT={self.mta_sts_https_port}: MTA-STS policies are served "
+                f"on 443; another port only with ENVIRONMENT={DEVELOPMENT}"
+            )
+        return self
+
+    def delivery_options(self, mta: MtaEngine | None = None) -> DeliveryOptions:
         return delivery_options(
             self,
+            mta=mta,
             smtp_max_connections=self.smtp_max_connections,
             smtp_timeout_seconds=self.smtp_timeout_seconds,
             smtp_idle_check_seconds=self.smtp_idle_check_seconds,

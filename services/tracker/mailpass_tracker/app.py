@@ -9,15 +9,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mailpass_common import db as dbmod
-from mailpass_common import telemetry
-from mailpass_common.errors import http_error_response
-from mailpass_common.lifecycle import wait_for_mongodb
-from mailpass_common.management import management_server
-from mailpass_common.signed_links import TrackingSigner
+from mailpass_common.messages.signed_links import TrackingSigner
+from mailpass_common.platform import db as dbmod
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.errors import CODE_OF_STATUS, error_body
+from mailpass_common.platform.lifecycle import wait_for_mongodb
+from mailpass_common.platform.management import management_server
+from mailpass_common.unsubscribe.links import UnsubscribeSigner
 from mailpass_tracker.clientip import TrustedProxies
 from mailpass_tracker.ingest import EventWriter
 from mailpass_tracker.settings import TrackerSettings
+from mailpass_tracker.unsubscribe import router as unsubscribe_router
 from mailpass_tracker.views import NO_CACHE
 from mailpass_tracker.views import router as tracking_router
 
@@ -26,6 +28,7 @@ def create_app(settings: TrackerSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client, db = dbmod.connect(settings)
+        app.state.db = db
         await wait_for_mongodb(db, settings.startup_timeout_seconds)
         writer = EventWriter(
             db,
@@ -53,6 +56,9 @@ def create_app(settings: TrackerSettings) -> FastAPI:
     app.state.signer = TrackingSigner(
         settings.secret_key.get_secret_value(), settings.previous_secrets()
     )
+    app.state.unsubscribe_signer = UnsubscribeSigner(
+        settings.secret_key.get_secret_value(), settings.previous_secrets()
+    )
     app.state.trusted_proxies = TrustedProxies(settings.tracker_trusted_proxies)
 
     async def readiness() -> dict[str, str]:
@@ -67,8 +73,11 @@ def create_app(settings: TrackerSettings) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Unknown paths and methods get the same envelope as a bad token.
-        return http_error_response(exc.status_code, str(exc.detail), NO_CACHE)
+        code = CODE_OF_STATUS.get(exc.status_code, "HTTP_ERROR")
+        body = error_body(code, str(exc.detail))
+        return JSONResponse(body, status_code=exc.status_code, headers=NO_CACHE)
 
     app.include_router(tracking_router)
+    app.include_router(unsubscribe_router)
     telemetry.instrument_app(app)
     return app

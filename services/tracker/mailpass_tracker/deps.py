@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from mailpass_common.signed_links import TrackingSigner
+from mailpass_common.messages.signed_links import TrackingSigner
 from mailpass_tracker.clientip import TrustedProxies
 from mailpass_tracker.ingest import EventWriter
 

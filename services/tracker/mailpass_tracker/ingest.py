@@ -48,10 +48,11 @@ import pymongo
 from bson import ObjectId
 from pymongo.errors import PyMongoError
 
-from mailpass_common import events, messages
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import EventType, MessageDocument
-from mailpass_common.telemetry import log_fields
+from mailpass_common.messages import events
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.models import EventType, MessageDocument
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.webhooks import outbox, producers
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_tracker.classify import EventKind, classify

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import uvicorn
 
-from mailpass_common import telemetry
-from mailpass_common.settings import load_settings
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.settings import load_settings
 from mailpass_tracker.app import create_app
 from mailpass_tracker.settings import TrackerSettings
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from mailpass_common.settings import ServiceSettings
+from mailpass_common.platform.settings import ServiceSettings
 
 
 class TrackerSettings(ServiceSettings):

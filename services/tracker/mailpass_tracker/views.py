@@ -13,9 +13,9 @@ import base64
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from mailpass_common.documents import EventType
-from mailpass_common.errors import ErrorCode, error_response
-from mailpass_common.signed_links import TrackedClick, TrackedOpen, normalize_target
+from mailpass_common.messages.models import EventType
+from mailpass_common.messages.signed_links import TrackedClick, TrackedOpen, normalize_target
+from mailpass_common.platform.errors import ERRORS, ErrorCode, error_body
 from mailpass_tracker.clientip import TrustedProxies
 from mailpass_tracker.deps import Proxies, Signer, Writer
 from mailpass_tracker.ingest import TrackingHit
@@ -47,7 +47,8 @@ def _reader(request: Request, proxies: TrustedProxies) -> tuple[str | None, str 
 def _not_found(kind: str) -> JSONResponse:
     INVALID_TOKENS.labels(kind).inc()
     # Uncacheable like every tracker answer: the same link may verify under another key.
-    return error_response(ErrorCode.NOT_FOUND, "This tracking link is not valid.", headers=NO_CACHE)
+    body = error_body(ErrorCode.NOT_FOUND, "This tracking link is not valid.")
+    return JSONResponse(body, status_code=ERRORS[ErrorCode.NOT_FOUND].status, headers=NO_CACHE)
 
 
 @router.get("/o/{token}")

@@ -8,11 +8,15 @@ import logging
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
-from mailpass_common import db as dbmod
-from mailpass_common.lifecycle import connect_rabbitmq, run_until_signalled, wait_for_mongodb
-from mailpass_common.management import ManagementServer
-from mailpass_common.security import CredentialCipher
-from mailpass_common.telemetry import log_fields
+from mailpass_common.platform import db as dbmod
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.lifecycle import (
+    connect_rabbitmq,
+    run_until_signalled,
+    wait_for_mongodb,
+)
+from mailpass_common.platform.management import ManagementServer
+from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.webhooks.topology import (
     DeliveryJob,
     WebhookPublisher,
@@ -75,6 +79,7 @@ class WebhookService:
             publisher=publisher,
             retry_delays=tuple(settings.retry_delays()),
             disable_after_seconds=settings.webhook_disable_after_seconds,
+            host_rate_per_second=settings.webhook_host_rate_per_second,
         )
         consuming = await connection.channel()
         await consuming.set_qos(prefetch_count=settings.webhook_concurrency)

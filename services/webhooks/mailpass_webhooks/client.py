@@ -6,7 +6,10 @@ metadata address unless the operator allows its network), no proxy, no redirect
 followed (a 3xx is a failed attempt, so an endpoint cannot send us elsewhere). The
 whole request, connect to last byte read, has ``WEBHOOK_TIMEOUT_SECONDS``; at most
 ``MAX_RESPONSE_BYTES`` of the response are read, undecoded (no decompression bomb), and
-only a one-line excerpt of them is kept (``attempts.excerpt``).
+only a one-line excerpt of them is kept (``attempts.excerpt``). Whatever fails, the
+result says so (a failed attempt, recorded and retried): nothing a URL holds can make a
+delivery raise, which would leave no attempt and requeue the job until the broker's
+delivery limit.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from mailpass_common.delivery.egress_http import egress_client
-from mailpass_common.egress import EgressPolicy, EgressRefused
+from mailpass_common.platform.egress import EgressPolicy, EgressRefused
+from mailpass_common.providers.delivery.egress_http import egress_client
 from mailpass_common.webhooks.attempts import excerpt
 
 MAX_RESPONSE_BYTES = 4096
@@ -68,6 +71,8 @@ class WebhookClient:
             error = f"no complete response within {self._timeout:g} s"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
+        except Exception as exc:  # e.g. a URL saved before the rules: a recorded failure
+            error = f"the request could not be made: {type(exc).__name__}: {exc}"[:300]
         if error is not None:
             status = None  # a response cut off is no response
         elapsed = time.perf_counter() - started

@@ -18,13 +18,14 @@ import logging
 import time
 from dataclasses import dataclass
 
-from mailpass_common.db import Database, where
-from mailpass_common.security import CredentialCipher
-from mailpass_common.telemetry import log_fields
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Database, where
+from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.webhooks import attempts, endpoints, outbox
 from mailpass_common.webhooks.endpoints import WebhookEventType
 from mailpass_common.webhooks.signing import signed_headers
 from mailpass_common.webhooks.topology import DeliveryJob, WebhookPublisher
+from mailpass_webhooks import host_budget
 from mailpass_webhooks.client import WebhookClient
 from mailpass_webhooks.metrics import DELIVERY_SECONDS, ENDPOINTS_DISABLED
 
@@ -39,6 +40,7 @@ class DeliveryContext:
     publisher: WebhookPublisher
     retry_delays: tuple[float, ...]
     disable_after_seconds: float
+    host_rate_per_second: int
 
 
 def body_of(event: dict[str, object]) -> bytes:
@@ -47,7 +49,7 @@ def body_of(event: dict[str, object]) -> bytes:
 
 async def deliver(job: DeliveryJob, ctx: DeliveryContext) -> str:
     """Attempt the job; returns its outcome (succeeded, retrying, exhausted, disabled,
-    dropped) for the metrics."""
+    dropped, throttled) for the metrics."""
     event = await ctx.db[outbox.COLLECTION].find_one(where(_id=job.event_id))
     if event is None:  # expired under the retention period
         return "dropped"
@@ -56,6 +58,12 @@ async def deliver(job: DeliveryJob, ctx: DeliveryContext) -> str:
     )
     if endpoint is None or not endpoint.get("enabled"):
         return "dropped"  # deleted or disabled since: nothing more is sent to it
+    wait = await host_budget.wait_seconds(
+        ctx.db, host_budget.host_of(endpoint["url"]), ctx.host_rate_per_second
+    )
+    if wait:  # the host's budget is spent: the same attempt, later (not an attempt)
+        await ctx.publisher.publish_later(job, wait)
+        return "throttled"
     body = body_of(event)
     headers = signed_headers(
         endpoints.signing_secrets(endpoint, ctx.cipher), event["webhook_id"], int(time.time()), body

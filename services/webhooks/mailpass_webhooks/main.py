@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from mailpass_common import telemetry
-from mailpass_common.settings import load_settings
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.settings import load_settings
 from mailpass_webhooks.app import create_webhooks
 from mailpass_webhooks.settings import WebhookSettings
 

@@ -7,7 +7,8 @@ from prometheus_client import Counter, Histogram
 DELIVERIES = Counter(
     "mailpass_webhook_deliveries_total",
     "Webhook delivery attempts by outcome (succeeded, retrying, exhausted), and jobs "
-    "dropped because their endpoint or event is gone or disabled (dropped).",
+    "dropped because their endpoint or event is gone or disabled (dropped), or put off "
+    "because their host's per-second budget was spent (throttled).",
     ["outcome"],
 )
 DELIVERY_SECONDS = Histogram(

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from mailpass_common.db import Database
-from mailpass_common.telemetry import log_fields
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.webhooks import outbox
 from mailpass_common.webhooks.topology import DeliveryJob, WebhookPublisher
 from mailpass_webhooks.metrics import EVENTS_RELAYED

@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from mailpass_common.settings import CommaList, ServiceSettings
+from mailpass_common.platform.settings import CommaList, ServiceSettings
 
 # Standard Webhooks' schedule: after the first attempt, retries 5 s, 5 min, 30 min, 2 h,
 # 5 h, 10 h and 10 h later (eight attempts over about 27.6 hours).
@@ -20,6 +20,9 @@ class WebhookSettings(ServiceSettings):
     webhook_disable_after_seconds: float = Field(default=5 * 86400, gt=0)
     # Time allowed for one request, connect to last byte.
     webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    # Deliveries per destination host per second, across endpoints, accounts and
+    # replicas (mailpass_webhooks.host_budget): the rest wait their turn.
+    webhook_host_rate_per_second: int = Field(default=20, ge=1, le=10_000)
     # Deliveries in flight per process (RabbitMQ prefetch).
     webhook_concurrency: int = Field(default=32, ge=1, le=1000)
     # How often the relay looks for events to publish, and how many it takes at once.

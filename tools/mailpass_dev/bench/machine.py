@@ -12,7 +12,7 @@ from typing import Any
 
 import aio_pika
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from mailpass_dev.stack import REPO_ROOT
 
 PACKAGES = (

@@ -19,8 +19,9 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.db import Database
+from mailpass_common.platform.db import Database
 from mailpass_dev.bench.direct import run_direct
+from mailpass_dev.bench.mta import connections_opened
 from mailpass_dev.bench.options import BenchOptions
 from mailpass_dev.bench.probes import (
     RoundTrips,
@@ -52,6 +53,8 @@ class BenchContext:
     db: Database
     tenant: Tenant
     work_dir: Path
+    # The MailPass SMTP tenant (the MTA path), once made.
+    mta: Tenant | None = None
 
     @property
     def body(self) -> str:
@@ -82,13 +85,16 @@ def run_reference(ctx: BenchContext, sessions: int) -> dict[str, Any]:
     }
 
 
-def _batch_bodies(ctx: BenchContext, prefix: str) -> list[bytes]:
+def _batch_bodies(
+    ctx: BenchContext, prefix: str, recipient: str, sender: str | None
+) -> list[bytes]:
     n, size, body = ctx.options.messages, ctx.options.batch_size, ctx.body
+    extra = {"from_email": sender} if sender else {}
     return [
         json.dumps(
             {
                 "messages": [
-                    {"to": RECIPIENT, "subject": f"{prefix}{i:07d}", "text": body}
+                    {"to": recipient, "subject": f"{prefix}{i:07d}", "text": body, **extra}
                     for i in range(start, min(start + size, n))
                 ]
             }
@@ -97,9 +103,9 @@ def _batch_bodies(ctx: BenchContext, prefix: str) -> list[bytes]:
     ]
 
 
-async def _post_batches(ctx: BenchContext, bodies: list[bytes]) -> None:
+async def _post_batches(ctx: BenchContext, bodies: list[bytes], tenant: Tenant) -> None:
     gate = asyncio.Semaphore(ctx.options.batch_concurrency)
-    headers = {"Authorization": f"Bearer {ctx.tenant.api_key}", "Content-Type": "application/json"}
+    headers = {"Authorization": f"Bearer {tenant.api_key}", "Content-Type": "application/json"}
 
     async def post(client: httpx.AsyncClient, body: bytes) -> None:
         async with gate:
@@ -112,16 +118,22 @@ async def _post_batches(ctx: BenchContext, bodies: list[bytes]) -> None:
         await asyncio.gather(*(post(client, body) for body in bodies))
 
 
-async def run_batch(ctx: BenchContext) -> dict[str, Any]:
+async def run_batch(
+    ctx: BenchContext,
+    tenant: Tenant | None = None,
+    recipient: str = RECIPIENT,
+    sender: str | None = None,
+) -> dict[str, Any]:
+    """A batch run; by default the relay tenant's, else ``tenant``'s (the MTA path's)."""
     n = ctx.options.messages
     prefix = f"mpbench-{secrets.token_hex(3)}-"
-    bodies = _batch_bodies(ctx, prefix)
+    bodies = _batch_bodies(ctx, prefix, recipient, sender)
     ctx.sink.take_dump()
     before = await scrape_commands(ctx.stack)
     cpu_before = cpu_seconds(ctx.stack)
-    base = ctx.sink.messages
+    base, opened_before = ctx.sink.messages, await connections_opened(ctx.stack)
     started = time.perf_counter()
-    await _post_batches(ctx, bodies)
+    await _post_batches(ctx, bodies, tenant or ctx.tenant)
     posted = time.perf_counter() - started
     await ctx.sink.reached(base + n, ctx.options.batch_timeout - posted)
     elapsed = time.perf_counter() - started
@@ -131,7 +143,10 @@ async def run_batch(ctx: BenchContext) -> dict[str, Any]:
     after = await scrape_commands(ctx.stack)
     subjects = subjects_in_dump(ctx.sink.take_dump(), prefix)
     unique = len(subjects)
+    opened = await connections_opened(ctx.stack) - opened_before
     return {
+        "sessions_opened": opened,
+        "sessions_per_1000": 1000 * opened / received if received else None,
         "messages": n,
         "received": received,
         "unique": unique,

@@ -18,7 +18,7 @@ from mailpass_dev.bench.stats import median
 STACK_MEMORY_LIMIT_MB = 150.0
 # Processes measured for information only: shared infrastructure, not MailPass services.
 INFRASTRUCTURE = ("nx-27017", "rabbitmq")
-BATCH_PHASES = ("batch_empty", "batch_preloaded")
+BATCH_PHASES = ("batch_empty", "batch_preloaded", "batch_mta")
 
 _OPS = {">=": operator.ge, "<=": operator.le, "<": operator.lt}
 
@@ -109,12 +109,27 @@ def build_rows(
     ref = _get(m, "reference", "rate")
     empty = _get(m, "batch_empty", "rate")
     loaded = _get(m, "batch_preloaded", "rate")
+    mta = _get(m, "batch_mta", "rate")
     rows = [
         Row(
             "reference_rate", f"smtp-source -> smtp-sink ({sessions or '?'} sessions)", ref, "msg/s"
         ),
         Row("batch_empty_rate", "batch, empty database", empty, "msg/s", Target(">=", 1000)),
         Row("batch_vs_reference", "batch / smtp-source", _ratio(empty, ref), "%", Target(">=", 35)),
+        Row("batch_mta_rate", "batch through MailPass SMTP (MX: smtp-sink)", mta, "msg/s"),
+        Row(
+            "mta_vs_batch",
+            "MailPass SMTP / relay, batch",
+            _ratio(mta, empty),
+            "%",
+            Target(">=", 80),
+        ),
+        Row(
+            "mta_sessions_per_1000",
+            "SMTP sessions opened per 1,000 messages, MailPass SMTP",
+            _get(m, "batch_mta", "sessions_per_1000"),
+            "",
+        ),
         Row("batch_preloaded_rate", f"batch, {preload:,} older messages stored", loaded, "msg/s"),
         Row(
             "preloaded_vs_empty",

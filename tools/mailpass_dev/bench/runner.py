@@ -21,16 +21,17 @@ from typing import Any
 
 import aio_pika
 
-from mailpass_common.broker import Topology
-from mailpass_common.db import connect
-from mailpass_common.documents import MessageKind
+from mailpass_common.platform.broker import Topology
+from mailpass_common.platform.db import connect
+from mailpass_common.platform.jobs import MessageKind
+from mailpass_dev.bench import mta as mta_path
 from mailpass_dev.bench import phases
 from mailpass_dev.bench.machine import describe
 from mailpass_dev.bench.options import BenchOptions
 from mailpass_dev.bench.packages import ensure_installed
 from mailpass_dev.bench.probes import PeakMemory
 from mailpass_dev.bench.sink import SmtpSink
-from mailpass_dev.bench.tenant import clear_messages, create_tenant, preload
+from mailpass_dev.bench.tenant import Tenant, clear_messages, create_tenant, preload
 from mailpass_dev.stack import StackConfig, free_port, running_stack
 
 Log = Callable[[str], None]
@@ -81,17 +82,28 @@ async def _drain(ctx: phases.BenchContext) -> None:
 
 
 async def _batch_phase(
-    ctx: phases.BenchContext, result: BenchResult, phase: str, *, clear: bool, log: Log
+    ctx: phases.BenchContext,
+    result: BenchResult,
+    phase: str,
+    *,
+    clear: bool,
+    log: Log,
+    mta: Tenant | None = None,
 ) -> None:
+    """Batch runs of the relay tenant, or (``mta``) of the MailPass SMTP tenant."""
     runs = ctx.options.runs
     for i in range(1, runs + 1):
         if clear:
-            await clear_messages(ctx.db, ctx.tenant)
-        run = await phases.run_batch(ctx)
+            await clear_messages(ctx.db, mta or ctx.tenant)
+        if mta is None:
+            run = await phases.run_batch(ctx)
+        else:
+            run = await phases.run_batch(ctx, mta, mta_path.RECIPIENT, mta_path.SENDER)
         result.add(phase, run)
         log(
             f"{phase} {i}/{runs}: {run['received']}/{run['messages']} in {run['seconds']:.1f}s "
             f"= {run['rate']:.0f} msg/s, {run['round_trips_per_message'] or 0:.3f} round trips/msg"
+            f", MTA sessions opened: {run['sessions_opened']}"
             f"; CPU s: {_cpu_summary(run['cpu_seconds_by_process'])}"
         )
         ctx.stack.check_alive()
@@ -118,6 +130,8 @@ async def _phases(ctx: phases.BenchContext, result: BenchResult, log: Log) -> No
         result.add("reference", run)
         log(f"smtp-source {i}/{options.runs}: {run['rate']:.0f} msg/s over {sessions} sessions")
     await _batch_phase(ctx, result, "batch_empty", clear=True, log=log)
+    if ctx.mta is not None:
+        await _batch_phase(ctx, result, "batch_mta", clear=True, log=log, mta=ctx.mta)
     if options.preload > 0:
         await clear_messages(ctx.db, ctx.tenant)
         log(f"preloading {options.preload:,} older messages")
@@ -155,13 +169,15 @@ async def run_bench(options: BenchOptions, log: Log) -> BenchResult:
     result = BenchResult(options, log_dir)
     sink = SmtpSink(free_port(), log_dir)
     await asyncio.to_thread(sink.start)
+    mta = mta_path.MtaPath(log_dir)
+    mta_env = await asyncio.to_thread(mta.start, sink.port)
     config = StackConfig(
         log_dir=log_dir,
         senders=options.senders,
         scheduler_interval_seconds=options.scheduler_interval,
         # The bench drives one key as fast as the stack goes: the per-key request limit
         # would measure itself (`--env API_RATE_LIMIT=...` measures it on purpose).
-        extra_env={"API_RATE_LIMIT": "0", **options.env},
+        extra_env={"API_RATE_LIMIT": "0", **mta_env, **options.env},
         amqp_prefix=f"mailpass-bench-{tag}",
         mongodb_database=f"bench_{tag}",
     )
@@ -180,6 +196,7 @@ async def run_bench(options: BenchOptions, log: Log) -> BenchResult:
                 )
                 result.machine["installed_by_bench"] = installed
                 ctx = phases.BenchContext(options, stack, sink, db, tenant, log_dir)
+                ctx.mta = await mta.create_tenant(db, stack.settings())
                 await _phases(ctx, result, log)
             except Exception as exc:
                 result.failure = f"{type(exc).__name__}: {exc}"
@@ -192,6 +209,7 @@ async def run_bench(options: BenchOptions, log: Log) -> BenchResult:
         result.failure = result.failure or f"{type(exc).__name__}: {exc}"
     finally:
         await asyncio.to_thread(sink.stop)
+        await asyncio.to_thread(mta.stop)
     if result.failure:
         result.failure += f" (logs: {log_dir})"
     return result

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mailpass_common import accounts, api_keys, providers
-from mailpass_common.api_keys import ApiKeyRecord
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import Collections, MessageKind, MessageStatus
-from mailpass_common.security import CredentialCipher, Permission
-from mailpass_common.sequences import queue_id_sequence, reserve_range
-from mailpass_common.settings import CommonSettings
+from mailpass_common.messages.models import MessageStatus
+from mailpass_common.messages.sequences import queue_id_sequence, reserve_range
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Collections, Database, Document
+from mailpass_common.platform.jobs import MessageKind
+from mailpass_common.platform.settings import CommonSettings
+from mailpass_common.providers import service as providers
+from mailpass_common.tenants import accounts, api_keys
+from mailpass_common.tenants.api_keys import ApiKeyRecord, Permission
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.mail.service import build_message
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import pymongo
 
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import Collections, MessageStatus
+from mailpass_common.messages.models import MessageStatus
+from mailpass_common.platform.db import Collections, Database, Document
 from mailpass_dev.chaos.faults import Fault
 from mailpass_dev.chaos.load import LoadResult
 from mailpass_dev.chaos.sink import Accepted, refused_recipient

@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 import pymongo
 
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections, MessageStatus
+from mailpass_common.messages.models import MessageStatus
+from mailpass_common.platform.db import Collections, Database
 from mailpass_dev.chaos.broker import OwnBroker
 from mailpass_dev.stack import Stack
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mailpass_common.db import connect
+from mailpass_common.platform.db import connect
 from mailpass_dev.bench.tenant import create_tenant
 from mailpass_dev.chaos.accounting import Tally, drain, tally
 from mailpass_dev.chaos.broker import OwnBroker, ensure_installed

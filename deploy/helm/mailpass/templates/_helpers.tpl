@@ -57,14 +57,15 @@ annotations:
 {{- end -}}
 {{- end -}}
 
-{{/* The component's image: its own fields, falling back to .Values.image. */}}
+{{/* The component's image: its own fields, falling back to .Values.image; global.imageRegistry wins. */}}
 {{- define "mailpass.image" -}}
 {{- $root := .context -}}
 {{- $own := (index $root.Values .component).image | default dict -}}
 {{- $image := merge (deepCopy $own) $root.Values.image -}}
 {{- $ref := printf "%s:%s" $image.repository (default $root.Chart.AppVersion $image.tag) -}}
-{{- if $image.registry -}}
-{{- $ref = printf "%s/%s" $image.registry $ref -}}
+{{- $registry := default $image.registry ($root.Values.global).imageRegistry -}}
+{{- if $registry -}}
+{{- $ref = printf "%s/%s" $registry $ref -}}
 {{- end -}}
 {{- if $image.digest -}}
 {{- $ref = printf "%s@%s" $ref $image.digest -}}
@@ -116,4 +117,12 @@ annotations:
   to:
     {{- toYaml . | nindent 4 }}
   {{- end }}
+{{- end -}}
+
+{{/* The long-running services (a Deployment each, with Service, PDB, HPA, monitor):
+mailpass-inbound only when enabled. A JSON list: include ... | fromJsonArray. */}}
+{{- define "mailpass.services" -}}
+{{- $services := list "gateway" "sender" "tracker" "webhooks" -}}
+{{- if .Values.inbound.enabled }}{{ $services = append $services "inbound" }}{{ end -}}
+{{- toJson $services -}}
 {{- end -}}

@@ -11,6 +11,7 @@ since production settings refuse to start without it). */}}
   "sender" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
   "tracker" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL")
   "webhooks" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
+  "inbound" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL")
   "scheduler" (list "SECRET_KEY" "MONGODB_URL" "AMQP_URL")
   "dbInit" (list "SECRET_KEY" "MONGODB_URL") -}}
 {{- toJson (index $names .component) -}}
@@ -51,7 +52,7 @@ since production settings refuse to start without it). */}}
   {{- $attributes = append $attributes (printf "%s=%v" $key $value) }}
   {{- end }}
   value: {{ join "," $attributes | quote }}
-{{- if has .component (list "gateway" "sender" "tracker" "webhooks") }}
+{{- if has .component (list "gateway" "sender" "tracker" "webhooks" "inbound") }}
 {{- include (printf "mailpass.%s.env" .component) $root }}
 {{- end }}
 {{- with $values.extraEnv }}
@@ -67,7 +68,7 @@ serviceAccountName: {{ include "mailpass.serviceAccountName" $root }}
 automountServiceAccountToken: false
 {{- /* Service links would put <SERVICE>_PORT variables in the environment the settings read. */}}
 enableServiceLinks: false
-{{- with $root.Values.imagePullSecrets }}
+{{- with concat (($root.Values.global).imagePullSecrets | default list) $root.Values.imagePullSecrets | uniq }}
 imagePullSecrets:
   {{- range . }}
   - name: {{ . }}
@@ -126,6 +127,11 @@ volumeMounts:
   - name: metrics
     mountPath: /tmp/metrics
   {{- end }}
+  {{- if and (eq .component "inbound") $values.tls.secretName }}
+  - name: inbound-tls
+    mountPath: /etc/mailpass/inbound-tls
+    readOnly: true
+  {{- end }}
   {{- with $values.extraVolumeMounts }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
@@ -142,6 +148,13 @@ volumes:
   - name: metrics
     emptyDir:
       sizeLimit: 64Mi
+  {{- end }}
+  {{- if and (eq .component "inbound") $values.tls.secretName }}
+  {{- /* STARTTLS's certificate: the files change in place when it is renewed; the
+  service reloads them. */}}
+  - name: inbound-tls
+    secret:
+      secretName: {{ $values.tls.secretName }}
   {{- end }}
   {{- with $values.extraVolumes }}
   {{- toYaml . | nindent 2 }}

@@ -6,7 +6,7 @@ A message delivered by MailPass's own MTA leaves with the envelope sender (``MAI
 
 where ``token`` is the unpadded, lower-case base32 of ``id (12 bytes) | time (4 bytes,
 big endian) | tag (8 bytes)``: ``id`` and ``time`` are the two parts of the message id's
-local part (``<24 hex>.<unix time>@domain``, :mod:`mailpass_common.ids`), and ``tag`` is
+local part (``<24 hex>.<unix time>@domain``, :mod:`mailpass_common.messages.ids`), and ``tag`` is
 HMAC-SHA256 over the whole message id (its domain included) under a key derived from
 ``SECRET_KEY`` for this purpose only (HKDF, ``mailpass/return-path``), truncated to 64 bits.
 The local part is 40 characters, inside RFC 5321's 64, case-insensitive (some MTAs fold
@@ -31,7 +31,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mailpass_common.security import derive_key
+from mailpass_common.platform.crypto import derive_key
 
 PREFIX = "b"
 TAG_LENGTH = 8
@@ -87,7 +87,8 @@ def parse(address: str, domain: str) -> ReturnPath | None:
         raw = base64.b32decode(token + "=" * (-len(token) % 8))
     except (binascii.Error, ValueError):
         return None
-    if len(raw) != _ID.size:
+    # the last character carries 3 unused bits: only the canonical spelling is ours
+    if len(raw) != _ID.size or base64.b32encode(raw).decode().rstrip("=") != token:
         return None
     hex_id, when, tag = _ID.unpack(raw)
     return ReturnPath(message_id_prefix=f"<{hex_id.hex()}.{when}@", tag=tag)

@@ -20,8 +20,7 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from mailpass_common.db import Database, Document, where
-from mailpass_common.documents import Collections
+from mailpass_common.platform.db import Collections, Database, Document, where
 
 COLLECTION = Collections.WEBHOOK_ATTEMPTS
 EXCERPT_CHARS = 300

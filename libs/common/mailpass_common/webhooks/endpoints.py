@@ -14,6 +14,11 @@ keeps the old secret for an overlap, during which both sign every request.
 sandbox endpoints receive only the events of test messages (and live ones only live
 events), as everywhere else test data stays apart from live data.
 
+An account has at most ``WEBHOOK_MAX_ENDPOINTS_PER_ACCOUNT`` endpoints (``slot``: which of
+them this one holds) (live and sandbox
+together): every endpoint is one more signed request per event, retried, so an
+unbounded list on one URL would make MailPass an amplifier aimed at any host.
+
 ``failing_since`` is stamped by the first failed attempt after a success and cleared by
 the next success; an endpoint whose failures span ``WEBHOOK_DISABLE_AFTER_SECONDS`` is
 disabled (``enabled`` false, ``disabled_reason`` said) and an ``endpoint.disabled``
@@ -30,14 +35,16 @@ from enum import StrEnum
 from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.cache import TtlCache
-from mailpass_common.db import Database, Document, now_stamp, where
-from mailpass_common.documents import Collections
-from mailpass_common.security import CredentialCipher
+from mailpass_common.platform.cache import TtlCache
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
 from mailpass_common.webhooks.signing import generate_secret
 
 COLLECTION = Collections.WEBHOOK_ENDPOINTS
+# Racing creations that lose a slot look again this many times at most.
+_SLOT_ATTEMPTS = 8
 
 
 class WebhookEventType(StrEnum):
@@ -48,9 +55,18 @@ class WebhookEventType(StrEnum):
     FAILED = "failed"
     BOUNCED = "bounced"
     COMPLAINED = "complained"
+    UNSUBSCRIBED = "unsubscribed"
     OPEN = "open"
     CLICK = "click"
     ENDPOINT_DISABLED = "endpoint.disabled"
+
+
+class EndpointLimitReached(Exception):
+    """The account has as many endpoints as it may have."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"An account may have at most {limit} webhook endpoints")
+        self.limit = limit
 
 
 def _now() -> datetime:
@@ -70,8 +86,16 @@ async def create_endpoint(
     url: str,
     events: list[str],
     sandbox: bool,
+    limit: int,
 ) -> tuple[Document, str]:
-    """A new enabled endpoint, and its secret in clear (to be shown this once)."""
+    """A new enabled endpoint, and its secret in clear (to be shown this once); raises
+    :class:`EndpointLimitReached` when the account has ``limit`` endpoints already.
+
+    Each endpoint holds one of the account's ``limit`` slots (``slot``, unique per account
+    by a partial index), so racing creations can never hold more than ``limit`` between
+    them: the loser of a slot takes another free one, or is refused. (Endpoints made
+    before slots existed have none: they count against the limit, and shrink the range
+    of slots the others may hold.)"""
     secret = generate_secret()
     now = _now()
     doc: Document = {
@@ -89,8 +113,18 @@ async def create_endpoint(
         "created_at": now,
         "updated_at": now,
     }
-    await db[COLLECTION].insert_one(doc)
-    return doc, secret
+    for _ in range(_SLOT_ATTEMPTS):
+        held = await db[COLLECTION].find(where(account_id=account_id), {"slot": 1}).to_list()
+        unslotted = sum(1 for d in held if d.get("slot") is None)
+        free = sorted(set(range(limit - unslotted)) - {d.get("slot") for d in held})
+        if len(held) >= limit or not free:
+            raise EndpointLimitReached(limit)
+        try:
+            await db[COLLECTION].insert_one(doc | {"slot": free[0]})
+        except DuplicateKeyError:
+            continue  # a racer took that slot: look again
+        return doc | {"slot": free[0]}, secret
+    raise EndpointLimitReached(limit)
 
 
 async def list_endpoints(db: Database, account_id: str, *, sandbox: bool) -> list[Document]:

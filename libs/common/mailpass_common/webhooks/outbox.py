@@ -41,8 +41,15 @@ from typing import Any
 
 from pymongo.errors import BulkWriteError
 
-from mailpass_common.db import DUPLICATE_KEY, Database, Document, now_stamp, where
-from mailpass_common.documents import Collections, api_datetime
+from mailpass_common.messages.models import api_datetime
+from mailpass_common.platform.db import (
+    DUPLICATE_KEY,
+    Collections,
+    Database,
+    Document,
+    now_stamp,
+    where,
+)
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 
 COLLECTION = Collections.WEBHOOK_EVENTS

@@ -4,7 +4,7 @@
 the relay with confirms. A failed attempt parks the next one in
 ``{prefix}.webhooks.delay.{ms}ms`` (a per-message TTL, then dead-lettered back to the
 delivery queue through the default exchange), the same delay-queue pattern as the
-sender's retries (:mod:`mailpass_common.broker`): every job in one delay queue waits the
+sender's retries (:mod:`mailpass_common.platform.broker`): every job in one delay queue waits the
 same time, so none waits behind a longer one, and idle ones remove themselves
 (``x-expires``, renewed by the declare before each publish). No consumer sleeps. Jobs
 that keep crashing a consumer (the quorum queue's delivery limit) end in
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractQueue
 
-from mailpass_common.broker import DELIVERY_LIMIT, QUORUM
+from mailpass_common.platform.broker import DELIVERY_LIMIT, QUORUM
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,10 @@ SendGrid ``bounce`` events of type ``bounce`` (not ``blocked``, a refusal of the
 server) and ``spamreport``, Mailgun ``failed`` events of ``permanent`` severity and
 ``complained``. Temporary failures, deliveries, opens... are ignored. The message the
 notification names (its Message-ID header) is kept with the entry.
+
+A notification is internet input even once its signature verifies (a provider's format
+changes, a signing key leaks): every value is read as what it may be, never as what it
+should be, so a field of the wrong shape is ignored, never an error of ours.
 """
 
 from __future__ import annotations
@@ -12,9 +16,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mailpass_common.suppressions import Suppression, SuppressionReason
+from mailpass_common.suppressions.service import Suppression, SuppressionReason
 
 MAX_EVENTS = 1000
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The JSON objects among the first ``MAX_EVENTS`` items of ``value`` (if a list)."""
+    return [v for v in value[:MAX_EVENTS] if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _message_id(value: Any) -> str | None:
@@ -46,14 +60,14 @@ def ses(account_id: str, message: str) -> list[Suppression]:
     if not isinstance(body, dict):
         return []
     kind = body.get("notificationType") or body.get("eventType")
-    mail = body.get("mail") or {}
-    message_id = _message_id((mail.get("commonHeaders") or {}).get("messageId"))
+    mail = _obj(body.get("mail"))
+    message_id = _message_id(_obj(mail.get("commonHeaders")).get("messageId"))
     found: list[Suppression | None] = []
     if kind == "Bounce":
-        bounce = body.get("bounce") or {}
+        bounce = _obj(body.get("bounce"))
         if bounce.get("bounceType") != "Permanent":
             return []
-        for r in (bounce.get("bouncedRecipients") or [])[:MAX_EVENTS]:
+        for r in _objects(bounce.get("bouncedRecipients")):
             detail = r.get("diagnosticCode") or bounce.get("bounceSubType")
             found.append(
                 _entry(
@@ -66,8 +80,8 @@ def ses(account_id: str, message: str) -> list[Suppression]:
                 )
             )
     elif kind == "Complaint":
-        complaint = body.get("complaint") or {}
-        for r in (complaint.get("complainedRecipients") or [])[:MAX_EVENTS]:
+        complaint = _obj(body.get("complaint"))
+        for r in _objects(complaint.get("complainedRecipients")):
             detail = complaint.get("complaintFeedbackType") or "complaint"
             found.append(
                 _entry(
@@ -83,12 +97,8 @@ def ses(account_id: str, message: str) -> list[Suppression]:
 
 
 def sendgrid(account_id: str, events: Any) -> list[Suppression]:
-    if not isinstance(events, list):
-        return []
     found: list[Suppression | None] = []
-    for event in events[:MAX_EVENTS]:
-        if not isinstance(event, dict):
-            continue
+    for event in _objects(events):
         message_id = _message_id(event.get("smtp-id"))
         if event.get("event") == "bounce" and event.get("type", "bounce") == "bounce":
             detail = event.get("reason") or event.get("status")
@@ -120,12 +130,12 @@ def mailgun(account_id: str, body: dict[str, Any]) -> list[Suppression]:
     data = body.get("event-data")
     if not isinstance(data, dict):
         return []
-    headers = (data.get("message") or {}).get("headers") or {}
+    headers = _obj(_obj(data.get("message")).get("headers"))
     message_id = _message_id(headers.get("message-id"))
     event = data.get("event")
     entry = None
     if event == "failed" and data.get("severity") == "permanent":
-        status = data.get("delivery-status") or {}
+        status = _obj(data.get("delivery-status"))
         detail = " ".join(str(status.get(k) or "") for k in ("code", "message")).strip()
         entry = _entry(
             account_id,

@@ -12,9 +12,15 @@
 - **Mailgun**: HMAC-SHA256 of ``timestamp + token`` with the webhook signing key,
   compared in constant time.
 
-Timestamps (SendGrid, Mailgun) older or newer than ``MAX_SKEW_SECONDS`` are refused,
-so a captured notification cannot be replayed later (it would re-suppress an address
-the account removed meanwhile).
+Signed timestamps (SNS's ``Timestamp``, SendGrid's and Mailgun's) older or newer than
+``MAX_SKEW_SECONDS`` are refused, so a captured notification cannot be replayed later
+(it would re-suppress an address the account removed meanwhile). Mailgun's signature
+covers only its timestamp and token, not the event: a token is taken once within that
+window (:mod:`.replay`), so one captured signature cannot carry other events.
+
+Whatever fails on the way (an unreachable or malformed certificate URL, a certificate
+that does not parse) is a notification not proven, :class:`SignatureInvalid` (401),
+never an error of ours.
 """
 
 from __future__ import annotations
@@ -22,18 +28,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 import time
 import urllib.parse
+from datetime import datetime
 from typing import Any
 
+import httpx
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from mailpass_common.delivery.egress_http import egress_client
-from mailpass_common.egress import EgressPolicy
+from mailpass_common.platform.egress import EgressPolicy, EgressRefused
+from mailpass_common.providers.delivery.egress_http import egress_client
 
 MAX_SKEW_SECONDS = 600
 CERT_TTL_SECONDS = 3600
@@ -62,8 +71,19 @@ def fresh(timestamp: str, now: float | None = None) -> None:
         sent = float(timestamp)
     except ValueError as exc:
         raise SignatureInvalid("the timestamp is not a number") from exc
-    if abs((now or time.time()) - sent) > MAX_SKEW_SECONDS:
+    if not math.isfinite(sent) or abs((now or time.time()) - sent) > MAX_SKEW_SECONDS:
         raise SignatureInvalid("the timestamp is too old or in the future")
+
+
+def fresh_iso(timestamp: object, now: float | None = None) -> None:
+    """SNS's ``Timestamp`` (ISO 8601, e.g. ``2026-01-30T12:00:00.000Z``) within the window."""
+    try:
+        sent = datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise SignatureInvalid("the Timestamp is not an ISO 8601 date") from exc
+    if sent.tzinfo is None:
+        raise SignatureInvalid("the Timestamp has no time zone")
+    fresh(str(sent.timestamp()), now)
 
 
 def verify_sendgrid(public_key: str, signature: str, timestamp: str, body: bytes) -> None:
@@ -108,14 +128,21 @@ class SnsVerifier:
     def trusted_url(self, url: str) -> bool:
         if any(url.startswith(prefix) for prefix in self._trusted):
             return True
-        parts = urllib.parse.urlsplit(url)
-        return parts.scheme == "https" and bool(_SNS_HOST.match(parts.hostname or ""))
+        try:
+            parts = urllib.parse.urlsplit(url)
+            host = parts.hostname or ""
+        except ValueError:
+            return False
+        return parts.scheme == "https" and bool(_SNS_HOST.match(host))
 
     async def _get(self, url: str) -> bytes:
         if not self.trusted_url(url):
             raise SignatureInvalid("the URL is not an SNS endpoint on amazonaws.com")
-        async with egress_client(self._policy, timeout=10.0) as client:
-            response = await client.get(url)
+        try:
+            async with egress_client(self._policy, timeout=10.0) as client:
+                response = await client.get(url)
+        except (httpx.HTTPError, EgressRefused, OSError, ValueError) as exc:
+            raise SignatureInvalid(f"{url} could not be fetched: {type(exc).__name__}") from exc
         if response.status_code != 200:
             raise SignatureInvalid(f"{url} answered {response.status_code}")
         return response.content
@@ -124,10 +151,13 @@ class SnsVerifier:
         cached = self._certificates.get(url)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        if not urllib.parse.urlsplit(url).path.endswith(".pem"):
-            raise SignatureInvalid("the signing certificate URL is not a .pem")
-        certificate = x509.load_pem_x509_certificate(await self._get(url))
-        key = certificate.public_key()
+        if not self.trusted_url(url) or not urllib.parse.urlsplit(url).path.endswith(".pem"):
+            raise SignatureInvalid("the signing certificate URL is not an SNS .pem")
+        try:
+            certificate = x509.load_pem_x509_certificate(await self._get(url))
+            key = certificate.public_key()
+        except ValueError as exc:
+            raise SignatureInvalid("the signing certificate does not parse") from exc
         if not isinstance(key, rsa.RSAPublicKey):
             raise SignatureInvalid("the signing certificate has no RSA key")
         if len(self._certificates) > 64:
@@ -140,6 +170,7 @@ class SnsVerifier:
         digest = {"1": hashes.SHA1(), "2": hashes.SHA256()}.get(version)
         if digest is None:
             raise SignatureInvalid(f"unknown SignatureVersion {version!r}")
+        fresh_iso(message.get("Timestamp"))
         key = await self._key(str(message.get("SigningCertURL", "")))
         try:
             signature = base64.b64decode(str(message.get("Signature", "")))

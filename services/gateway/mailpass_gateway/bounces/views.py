@@ -23,10 +23,12 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from mailpass_common import event_hooks, suppressions
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.providers import event_hooks
+from mailpass_common.suppressions import service as suppressions
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
-from mailpass_gateway.bounces import parse
+from mailpass_gateway.bounces import parse, replay
 from mailpass_gateway.bounces.verify import (
     SignatureInvalid,
     SnsVerifier,
@@ -34,6 +36,7 @@ from mailpass_gateway.bounces.verify import (
     verify_sendgrid,
 )
 from mailpass_gateway.deps import Db, LiveProvidersKey, Settings
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
 from mailpass_gateway.providers.service import Cipher, owned_provider
 
@@ -225,7 +228,7 @@ async def provider_events(
         )
     raw = await _bounded_body(request, settings.event_hook_max_bytes)
     try:
-        found = await _verified_events(hook, raw, request, sns)
+        found = await _verified_events(hook, raw, request, sns, db)
     except SignatureInvalid as exc:
         raise ApiError(ErrorCode.WEBHOOK_SIGNATURE_INVALID, str(exc)) from exc
     added = await suppressions.add_many(db, found)
@@ -233,7 +236,7 @@ async def provider_events(
 
 
 async def _verified_events(
-    hook: event_hooks.Hook, raw: bytes, request: Request, sns: SnsVerifier
+    hook: event_hooks.Hook, raw: bytes, request: Request, sns: SnsVerifier, db: Database
 ) -> list[suppressions.Suppression]:
     keys = hook.verification
     if hook.type == "sendgrid":
@@ -249,9 +252,9 @@ async def _verified_events(
         raise ApiError(ErrorCode.VALIDATION_ERROR, "The body must be a JSON object")
     if hook.type == "mailgun":
         signature = body.get("signature")
-        verify_mailgun(
-            str(keys.get("signing_key", "")), signature if isinstance(signature, dict) else {}
-        )
+        signature = signature if isinstance(signature, dict) else {}
+        verify_mailgun(str(keys.get("signing_key", "")), signature)
+        await replay.take_token(db, hook.id, str(signature.get("token", "")))
         return parse.mailgun(hook.account_id, body)
     await sns.verify(body)
     topic = keys.get("topic_arn")

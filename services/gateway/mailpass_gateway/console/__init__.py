@@ -8,20 +8,23 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.console.headers import install_console_headers
 from mailpass_gateway.console.pages import STATIC
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.console.views import (
     auth,
+    domains,
     keys,
     messages,
     overview,
     providers,
     sandbox,
     suppressions,
+    templates,
     webhooks,
 )
+from mailpass_gateway.errors import ApiError
 
 _unknown = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -33,7 +36,18 @@ async def unknown_page(path: str) -> None:
 
 def install_console(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (auth, overview, providers, keys, messages, sandbox, suppressions, webhooks):
+    for module in (
+        auth,
+        overview,
+        providers,
+        keys,
+        messages,
+        sandbox,
+        suppressions,
+        webhooks,
+        templates,
+        domains,
+    ):
         app.include_router(module.router)
     app.include_router(_unknown)
     install_console_headers(app)

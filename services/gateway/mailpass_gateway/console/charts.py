@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from mailpass_common.stats import WindowStats
+from mailpass_common.messages.stats import WindowStats
 
 WIDTH = 720
 HEIGHT = 140

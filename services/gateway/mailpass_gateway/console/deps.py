@@ -1,7 +1,7 @@
 """What the console's routes declare they need: the signed-in session, a checked form.
 
 - The session cookie holds a random token; the session itself is a server-side document
-  (:mod:`mailpass_common.console_auth`). It is ``HttpOnly``, ``SameSite=Strict`` and,
+  (:mod:`mailpass_common.tenants.console_auth`). It is ``HttpOnly``, ``SameSite=Strict`` and,
   outside development, ``Secure`` with the ``__Host-`` prefix (no Domain, Path ``/``), so
   no subdomain can plant one. A session opened with an API key ends with that key: it
   is checked on every console request (one indexed read; the console is no hot path).
@@ -19,11 +19,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from mailpass_common import api_keys, console_auth
-from mailpass_common.console_auth import ConsoleSession
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.tenants import api_keys, console_auth
+from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_gateway.console.forms import Form, read_form
 from mailpass_gateway.deps import Db, Settings
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.settings import GatewaySettings
 
 SIGNIN_COOKIE = "mailpass_console_signin"

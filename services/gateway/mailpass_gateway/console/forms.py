@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_gateway.errors import ApiError
 
 # A form of the console is a few kilobytes (a CA certificate is the largest field).
 MAX_FORM_BYTES = 256 * 1024

@@ -16,8 +16,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from mailpass_common.console_auth import ConsoleSession
-from mailpass_common.documents import stored_datetime
+from mailpass_common.messages.models import stored_datetime
+from mailpass_common.tenants.console_auth import ConsoleSession
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -34,6 +34,11 @@ NOTICES = {
     "suppression-removed": "Address removed from the list: it may be sent to again.",
     "webhook-deleted": "Webhook endpoint deleted: nothing more is sent to it.",
     "webhook-replayed": "Replay queued: the event is sent again with its webhook-id.",
+    "domain-added": "Domain added: publish its DKIM record, then Verify.",
+    "domain-rotated": "New DKIM key made: the current one signs until the new record verifies.",
+    "domain-removed": "Sending domain removed, with its DKIM keys.",
+    "template-saved": "Template saved as a new version: sends use it from now on.",
+    "template-deleted": "Template deleted. Messages it made keep its id and version.",
     "signed-out": "You are signed out.",
     "session-ended": "Your session ended. Sign in again.",
 }

@@ -1,7 +1,7 @@
 """The provider forms: their fields made from the API's own models, and a posted form
 read back into the API's input, so the console validates exactly as the API does.
 
-Each type's fields come from its config model (``mailpass_common.provider_config``):
+Each type's fields come from its config model (``mailpass_common.providers.config``):
 its annotations give the input (a checkbox for a boolean, a list for a choice, a number,
 a password field for a secret, a text area for a certificate), its descriptions the
 help text. Secrets are write-only: the form never shows them; left empty on an edit they
@@ -17,16 +17,24 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mailpass_common.db import Document
-from mailpass_common.provider_config import CONFIG_MODELS, ProviderFields
+from mailpass_common.platform.db import Document
+from mailpass_common.providers.config import CONFIG_MODELS, ProviderFields
 from mailpass_gateway.console.forms import Form
 
-TYPE_NAMES = {"smtp": "SMTP", "ses": "Amazon SES", "sendgrid": "SendGrid", "mailgun": "Mailgun"}
+TYPE_NAMES = {
+    "smtp": "SMTP",
+    "ses": "Amazon SES",
+    "sendgrid": "SendGrid",
+    "mailgun": "Mailgun",
+    "mailpass": "MailPass SMTP",
+}
 TYPE_BLURBS = {
     "smtp": "Any SMTP server or relay: your own, your ISP's, or MailPass's.",
     "ses": "Amazon Simple Email Service (v2 API), with keys or the pod's IAM role.",
     "sendgrid": "Twilio SendGrid's v3 Mail Send API, with an API key.",
     "mailgun": "Mailgun's messages API for one sending domain, with an API key.",
+    "mailpass": "MailPass delivers by itself to recipients' mail servers, DKIM-signed, "
+    "from your verified sending domains.",
 }
 LABELS = {
     "name": "Name",

@@ -16,10 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
-from mailpass_common.errors import ERRORS, ApiError, ErrorCode
+from mailpass_common.platform.errors import ERRORS, ErrorCode
 from mailpass_gateway.console.deps import SignInRequired
 from mailpass_gateway.console.pages import render
-from mailpass_gateway.errors import counted, validation_details
+from mailpass_gateway.errors import ApiError, counted, validation_details
 
 
 def error_page(request: Request, error: ApiError) -> Response:

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from mailpass_common.security import Permission
-from mailpass_common.validation import header_text
+from mailpass_common.messages.validation import header_text
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_gateway.dates import ApiDateTime
 
 

@@ -13,12 +13,13 @@ from typing import Annotated
 
 from fastapi import Depends, Response
 
-from mailpass_common import api_keys
-from mailpass_common.api_keys import ApiKeyCache, ApiKeyRecord
-from mailpass_common.db import Database, Document
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.tenants import api_keys
+from mailpass_common.tenants.api_keys import ApiKeyCache, ApiKeyRecord
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, KeyCache, KeysKey
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.keys.models import (
     CreatedKey,
     CreatedKeyResponse,

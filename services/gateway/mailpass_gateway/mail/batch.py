@@ -14,7 +14,8 @@ publishes them.
 Under an ``Idempotency-Key``, a batch run again after an interrupted first run names the
 same message ids (one per entry of the request): entries the first run stored keep their
 document and ``queue_id``, and only the others are inserted (their attachment chunks,
-named after the message, are skipped where stored, see :func:`mailpass_common.bodies.store`).
+named after the message, are skipped where stored, see
+:func:`mailpass_common.messages.attachment_store.store`).
 """
 
 from __future__ import annotations
@@ -22,23 +23,27 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from mailpass_common import bodies, limits, messages
-from mailpass_common.api_keys import ApiKeyRecord
-from mailpass_common.broker import JobPublisher
-from mailpass_common.db import Database
-from mailpass_common.documents import Collections, MessageDocument, MessageKind, MessageStatus
-from mailpass_common.errors import ApiError
-from mailpass_common.jobs import SendJob
-from mailpass_common.providers import ProviderCache
-from mailpass_common.sequences import queue_id_sequence, reserve_range
-from mailpass_common.telemetry import log_fields
-from mailpass_gateway.mail import suppressed
+from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.models import MessageDocument, MessageStatus
+from mailpass_common.messages.sequences import queue_id_sequence, reserve_range
+from mailpass_common.platform.broker import JobPublisher
+from mailpass_common.platform.db import Collections, Database
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers import limits
+from mailpass_common.providers.service import ProviderCache
+from mailpass_common.tenants.api_keys import ApiKeyRecord
+from mailpass_gateway.errors import ApiError
+from mailpass_gateway.mail import sending_domains, suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import message_errors
 from mailpass_gateway.mail.service import MessageIds, build_message, default_provider
 from mailpass_gateway.mail.status import spec_datetime
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
+from mailpass_gateway.templates.sending import prepare_batch
+from mailpass_gateway.templates.service import UnsubscribeLinks
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,7 @@ async def queue_batch(
     publisher: JobPublisher,
     ids: MessageIds,
     policy: AttachmentPolicy,
+    links: UnsubscribeLinks,
 ) -> dict[str, Any]:
     """Store the batch's valid messages as ``queued``; the response's ``data``."""
     provider = await default_provider(providers, key.account_id)
@@ -97,8 +103,19 @@ async def queue_batch(
     items: list[dict[str, Any]] = []
     docs: list[MessageDocument] = []
     chunk_docs: list[dict[str, object]] = []
+    prepared = await prepare_batch(
+        db,
+        key.account_id,
+        batch.messages,
+        default=batch.template_id,
+        message_ids=[ids.of(index) for index in range(len(batch.messages))],
+        links=links,
+    )
     checked = [
-        message_errors(SendRequest, _with_batch_defaults(raw, batch)) for raw in batch.messages
+        (None, entry.error)
+        if entry.error is not None
+        else message_errors(SendRequest, _with_batch_defaults(entry.raw, batch))
+        for entry in prepared
     ]
     # One suppression lookup for the whole batch's recipients.
     found = await suppressed.lookup(
@@ -111,9 +128,19 @@ async def queue_batch(
             for a in suppressed.recipients(request)
         ),
     )
+    # MailPass SMTP: the From domains it may not send from (one read per distinct domain).
+    unverified = await sending_domains.unverified(
+        db,
+        provider,
+        key.account_id,
+        (r.from_email or provider.get("from_email") or "" for r, _ in checked if r is not None),
+    )
     for index, (raw, (request, error)) in enumerate(zip(batch.messages, checked, strict=True)):
         if request is not None:
             try:
+                sender = request.from_email or provider.get("from_email") or ""
+                if sending_domains.domain_of(sender) in unverified:
+                    raise sending_domains.refusal(sending_domains.domain_of(sender))
                 files = prepare(request, policy)
                 request, dropped = suppressed.screen(request, found)
                 doc = build_message(
@@ -124,6 +151,7 @@ async def queue_batch(
                     domain=ids.domain,
                     published=publish_now,
                     message_id=ids.of(index),
+                    template=prepared[index].template,
                 )
             except ApiError as exc:
                 error = exc

@@ -1,5 +1,6 @@
 """Attachments of a request: decoded, checked and made ready to store
-(rules: :mod:`mailpass_common.attachments`; storage: :mod:`mailpass_common.bodies`).
+(rules: :mod:`mailpass_common.messages.attachments`;
+storage: :mod:`mailpass_common.messages.attachment_store`).
 
 The request's base64 is decoded once; the bytes of every attachment of a message are
 joined into one buffer that :func:`attach` cuts into chunks for ``message_bodies``. The
@@ -11,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mailpass_common import attachments, bodies
-from mailpass_common.documents import MessageDocument
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_gateway.errors import validation_error
+from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.messages import attachments
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_gateway.errors import ApiError, validation_error
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.settings import GatewaySettings
 

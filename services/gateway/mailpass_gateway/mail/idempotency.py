@@ -1,4 +1,5 @@
-"""Running a send endpoint under an ``Idempotency-Key`` (see ``mailpass_common.idempotency``).
+"""Running a send endpoint under an ``Idempotency-Key``
+(see ``mailpass_common.messages.idempotency``).
 
 Which outcomes are kept and replayed: those after which the message exists — 200 sent,
 202 queued, a batch's 200, and 500 SEND_FAILED (the message is recorded as failed).
@@ -7,7 +8,7 @@ SEND_LIMIT_EXCEEDED) release the key instead, so the client's retry with the sam
 once the cause is gone, is actually tried. Any other failure (MongoDB gone mid-insert,
 the broker, a bug) may have stored messages or not: the key is marked interrupted, and
 the retry runs the request again under the same message ids (see
-``mailpass_common.idempotency``), finding what was stored instead of storing it twice.
+``mailpass_common.messages.idempotency``), finding what was stored instead of storing it twice.
 Records are kept per key mode (``test``): a live key never replays a test key's response.
 """
 
@@ -22,11 +23,11 @@ from typing import Any
 from fastapi import Response
 from fastapi.responses import JSONResponse
 
-from mailpass_common import idempotency
-from mailpass_common.db import Database
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.telemetry import log_fields
-from mailpass_gateway.errors import counted
+from mailpass_common.messages import idempotency
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_gateway.errors import ApiError, counted
 from mailpass_gateway.mail.service import MessageIds
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from mailpass_common import attachments as rules
-from mailpass_common.validation import DisplayName, EmailAddress, HeaderText
+from mailpass_common.messages import attachments as rules
+from mailpass_common.messages.validation import DisplayName, EmailAddress, HeaderText
 from mailpass_gateway.errors import FieldError
 from mailpass_gateway.mail import examples
 
@@ -150,6 +150,12 @@ class SendRequest(BaseModel):
         "Executables are refused (400 ATTACHMENT_REFUSED); the whole message once encoded "
         "is capped at MAX_MESSAGE_BYTES, 10 MiB by default (413 MESSAGE_TOO_LARGE).",
     )
+    unsubscribe: bool | None = Field(
+        None,
+        description="Add one-click unsubscribe (RFC 8058): List-Unsubscribe and "
+        "List-Unsubscribe-Post headers naming a signed link on the tracker. Default: the "
+        "account's setting (off unless set).",
+    )
     scheduled_at: AwareDatetime | None = Field(
         None,
         description="Send later: ISO 8601 with a UTC offset (e.g. 2026-02-01T09:00:00+01:00), "
@@ -185,3 +191,9 @@ class BatchRequest(BaseModel):
     )
     from_email: EmailAddress | None = Field(None, description="Default sender")
     from_name: DisplayName | None = Field(None, description="Default sender name")
+    template_id: str | None = Field(
+        None,
+        max_length=128,
+        description="A template (id or alias) for the messages that give no subject, html "
+        "or text of their own; each gives its `variables`",
+    )

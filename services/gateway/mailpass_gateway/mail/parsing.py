@@ -13,8 +13,7 @@ from typing import Any, TypeVar
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 
-from mailpass_common.errors import ApiError
-from mailpass_gateway.errors import validation_details, validation_error
+from mailpass_gateway.errors import ApiError, validation_details, validation_error
 
 Model = TypeVar("Model", bound=BaseModel)
 

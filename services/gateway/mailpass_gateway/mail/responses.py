@@ -11,7 +11,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from mailpass_common.errors import ERRORS, ErrorCode, error_example
+from mailpass_common.platform.errors import ERRORS, ErrorCode, error_example
 from mailpass_gateway.mail import examples
 
 
@@ -93,13 +93,14 @@ class MessageView(BaseModel):
     from_email: str
     to_email: str
     subject: str
-    status: Literal["scheduled", "queued", "sending", "deferred", "sent", "failed", "cancelled"] = (
-        Field(
-            description="scheduled: waiting for its scheduled_at; cancelled: cancelled while "
-            "scheduled (final); queued: accepted, waiting for a sender; sending: being delivered; "
-            "deferred: a temporary failure, retried later; sent: the provider accepted it; "
-            "failed: refused for good (see error_message)"
-        )
+    status: Literal[
+        "scheduled", "queued", "sending", "deferred", "sent", "failed", "cancelled", "bounced"
+    ] = Field(
+        description="scheduled: waiting for its scheduled_at; cancelled: cancelled while "
+        "scheduled (final); queued: accepted, waiting for a sender; sending: being delivered; "
+        "deferred: a temporary failure, retried later; sent: the provider accepted it; "
+        "failed: refused for good (see error_message); bounced: sent, then reported "
+        "undeliverable by the recipient's side (see error_message and the bounce event)"
     )
     error_message: str | None
     sent_at: str | None = Field(description="UTC, YYYY-MM-DDTHH:MM:SS")
@@ -117,7 +118,8 @@ class EventView(BaseModel):
     event_type: str = Field(
         description="open, click (tracking); queued, sent, deferred, failed (delivery); "
         "tracking_skipped (tracking was asked for, but the HTML could not be rewritten in "
-        "budget: the message went out untracked, `detail` says why)"
+        "budget: the message went out untracked, `detail` says why); bounce, delayed, "
+        "complaint (reports that came back later: `detail` is the remote server's diagnostic)"
     )
     ip_address: str | None
     user_agent: str | None
@@ -162,7 +164,7 @@ class ErrorResponse(BaseModel):
 
 def error_responses(*codes: ErrorCode) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the given error codes, grouped by HTTP status, each with
-    the registry's example (``mailpass_common.errors``)."""
+    the registry's example (``mailpass_common.platform.errors``)."""
     by_status: dict[int, list[ErrorCode]] = {}
     for code in codes:
         by_status.setdefault(ERRORS[code].status, []).append(code)

@@ -10,21 +10,26 @@ records it with one round trip each.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from fastapi.responses import JSONResponse
 
-from mailpass_common import bodies, limits, messages, telemetry
-from mailpass_common.api_keys import ApiKeyRecord
-from mailpass_common.broker import JobPublisher
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import MessageDocument, MessageKind, MessageStatus, new_message
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.ids import keyed_message_id, new_message_id
-from mailpass_common.jobs import SendJob
-from mailpass_common.providers import ProviderCache
-from mailpass_common.telemetry import log_fields
-from mailpass_gateway.mail import suppressed
+from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.ids import keyed_message_id, new_message_id
+from mailpass_common.messages.models import MessageDocument, MessageStatus, new_message
+from mailpass_common.platform import telemetry
+from mailpass_common.platform.broker import JobPublisher
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers import limits
+from mailpass_common.providers.service import ProviderCache
+from mailpass_common.tenants.api_keys import ApiKeyRecord
+from mailpass_gateway.errors import ApiError
+from mailpass_gateway.mail import sending_domains, suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.mail.responses import SendResponse, SendResult
@@ -43,6 +48,7 @@ class MessageIds:
     def __init__(self, domain: str, nonce: str | None = None) -> None:
         self.domain = domain
         self.nonce = nonce
+        self._fresh: dict[int, str] = {}
 
     @property
     def keyed(self) -> bool:
@@ -51,7 +57,10 @@ class MessageIds:
     def of(self, index: int) -> str:
         """The id of the request's ``index``-th message."""
         if self.nonce is None:
-            return new_message_id(self.domain)
+            # The same id each time it is asked for: a template renders with it first.
+            if index not in self._fresh:
+                self._fresh[index] = new_message_id(self.domain)
+            return self._fresh[index]
         return keyed_message_id(self.domain, self.nonce, index)
 
 
@@ -109,8 +118,10 @@ def build_message(
     domain: str,
     published: bool | None = None,
     message_id: str | None = None,
+    template: Mapping[str, Any] | None = None,
 ) -> MessageDocument:
-    """The message document for a request; the provider's defaults fill the sender."""
+    """The message document for a request; the provider's defaults fill the sender.
+    ``template``: the template and version that made its content."""
     from_email = request.from_email or provider.get("from_email")
     if not from_email:
         raise ApiError(
@@ -123,7 +134,7 @@ def build_message(
                 }
             ],
         )
-    return new_message(
+    doc = new_message(
         message_id=message_id or new_message_id(domain),
         account_id=key.account_id,
         kind=kind,
@@ -145,6 +156,11 @@ def build_message(
         published=published,
         scheduled_at=request.scheduled_at,
     )
+    if request.unsubscribe is not None:
+        doc["unsubscribe"] = request.unsubscribe
+    if template is not None:
+        doc["template"] = dict(template)
+    return doc
 
 
 async def send_now(
@@ -158,6 +174,7 @@ async def send_now(
     ids: MessageIds,
     timeout: float,
     policy: AttachmentPolicy,
+    template: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     """``POST /mail/send``: store, publish, and answer with what the sender replied.
 
@@ -176,7 +193,9 @@ async def send_now(
         kind=MessageKind.IMMEDIATE,
         domain=ids.domain,
         message_id=ids.of(0),
+        template=template,
     )
+    await sending_domains.require_verified(db, provider, key.account_id, doc["from_email"])
     await bodies.store(db, attach(doc, files))
     if request.scheduled_at is not None:
         return await _schedule(db, doc, dropped, keyed=ids.keyed)

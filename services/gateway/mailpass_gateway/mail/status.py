@@ -18,11 +18,13 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-from mailpass_common import events, messages
-from mailpass_common.db import Database, Document
-from mailpass_common.documents import MessageDocument, stored_datetime
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.ids import normalize_message_id
+from mailpass_common.messages import events
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.ids import normalize_message_id
+from mailpass_common.messages.models import MessageDocument, stored_datetime
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_gateway.errors import ApiError
 
 MAX_MESSAGE_ID_CHARS = 512
 OPTIONAL_EVENT_FIELDS = ("url", "classification", "detail")

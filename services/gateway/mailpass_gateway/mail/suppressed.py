@@ -1,4 +1,5 @@
-"""The suppression check of ``/send`` and ``/send-batch``: one index lookup per request.
+"""The suppression check of ``/send``, ``/send-batch`` and resends: one index lookup per
+request.
 
 A message whose ``to`` is suppressed is refused (422 RECIPIENT_SUPPRESSED, naming the
 address; in a batch, that entry fails with the code) and never reaches a provider. A
@@ -16,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from mailpass_common import suppressions
-from mailpass_common.db import Database
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.suppressions import service as suppressions
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.models import SendRequest
 
 
@@ -36,23 +38,32 @@ def screen(request: SendRequest, found: dict[str, str]) -> tuple[SendRequest, li
     RECIPIENT_SUPPRESSED when its ``to`` is suppressed."""
     if not found:
         return request, []
-    to = suppressions.normalized(request.to)
-    if to in found:
+    kept, dropped = screen_addresses(request.to, {"cc": request.cc, "bcc": request.bcc}, found)
+    if not dropped:
+        return request, []
+    return request.model_copy(update=kept), dropped
+
+
+def screen_addresses(
+    to: str, copies: dict[str, list[str]], found: dict[str, str]
+) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+    """``copies`` (cc, bcc) without their suppressed addresses, and what was dropped;
+    raises RECIPIENT_SUPPRESSED when ``to`` is suppressed."""
+    reason = found.get(suppressions.normalized(to))
+    if reason is not None:
         raise ApiError(
             ErrorCode.RECIPIENT_SUPPRESSED,
-            f"{request.to} is on this account's suppression list ({found[to]}): not sent",
-            {"address": request.to, "reason": found[to]},
+            f"{to} is on this account's suppression list ({reason}): not sent",
+            {"address": to, "reason": reason},
         )
     dropped: list[dict[str, Any]] = []
     kept: dict[str, list[str]] = {}
-    for field in ("cc", "bcc"):
+    for field, addresses in copies.items():
         kept[field] = []
-        for address in getattr(request, field):
+        for address in addresses:
             reason = found.get(suppressions.normalized(address))
             if reason is None:
                 kept[field].append(address)
             else:
                 dropped.append({"address": address, "field": field, "reason": reason})
-    if not dropped:
-        return request, []
-    return request.model_copy(update=kept), dropped
+    return kept, dropped

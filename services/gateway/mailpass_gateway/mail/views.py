@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from mailpass_common import messages
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_gateway.bodies import openapi_json_body
+from mailpass_common.messages import service as messages
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_gateway.bodies import model_schema, openapi_json_body
 from mailpass_gateway.deps import (
     Db,
     IdempotencyKey,
@@ -21,6 +21,7 @@ from mailpass_gateway.deps import (
     Settings,
     Waiter,
 )
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail import examples
 from mailpass_gateway.mail.batch import queue_batch
 from mailpass_gateway.mail.files import AttachmentPolicy
@@ -36,6 +37,13 @@ from mailpass_gateway.mail.responses import (
 from mailpass_gateway.mail.service import MessageIds, send_now
 from mailpass_gateway.mail.status import MAX_MESSAGE_ID_CHARS, message_status, requested_id
 from mailpass_gateway.pagination import PageQuery, page_query
+from mailpass_gateway.templates.schemas import (
+    TEMPLATE_BATCH_EXAMPLE,
+    TEMPLATE_SEND_EXAMPLE,
+    send_schema,
+)
+from mailpass_gateway.templates.sending import render_send, templated
+from mailpass_gateway.templates.service import unsubscribe_links
 
 router = APIRouter(prefix="/api/v1/mail", tags=["mail"])
 
@@ -47,7 +55,8 @@ EVENT_PAGES = page_query(default=DEFAULT_STATUS_EVENTS, maximum=MAX_STATUS_EVENT
 COMMON_ERRORS = (ErrorCode.VALIDATION_ERROR, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN)
 
 
-_SEND_SCHEMA = SendRequest.model_json_schema()
+# A message gives its content (the spec's shape), or names a template with variables.
+_SEND_SCHEMA = send_schema(model_schema(SendRequest))
 # The batch model checks each message on its own (so one bad message fails alone); its
 # schema says what each message is.
 _BATCH_SCHEMA = BatchRequest.model_json_schema()
@@ -77,13 +86,18 @@ _BATCH_SCHEMA["properties"]["messages"]["items"] = _SEND_SCHEMA
             ErrorCode.SEND_LIMIT_EXCEEDED,
             ErrorCode.SEND_FAILED,
             ErrorCode.RECIPIENT_SUPPRESSED,
+            ErrorCode.DOMAIN_NOT_VERIFIED,
             ErrorCode.ATTACHMENT_REFUSED,
             ErrorCode.MESSAGE_TOO_LARGE,
         ),
     },
     openapi_extra=openapi_json_body(
         _SEND_SCHEMA,
-        {"Spec request": examples.SEND_REQUEST, "cURL example": examples.SEND_REQUEST_CURL},
+        {
+            "Spec request": examples.SEND_REQUEST,
+            "cURL example": examples.SEND_REQUEST_CURL,
+            "With a template": TEMPLATE_SEND_EXAMPLE,
+        },
     ),
 )
 async def send(
@@ -97,7 +111,30 @@ async def send(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     data = parse_json_object(await request.body())
-    body = validate(SendRequest, data)
+    use = templated(data)
+    body = validate(SendRequest, data) if use is None else None
+    links = unsubscribe_links(settings)
+
+    async def produce(ids: MessageIds) -> JSONResponse:
+        request, template = body, None
+        if use is not None:
+            request, template = await render_send(
+                db, key.account_id, use, message_id=ids.of(0), links=links
+            )
+        assert request is not None
+        return await send_now(
+            db,
+            request,
+            key=key,
+            providers=providers,
+            publisher=publisher,
+            waiter=waiter,
+            ids=ids,
+            timeout=settings.send_timeout_seconds,
+            policy=AttachmentPolicy.of(settings),
+            template=template,
+        )
+
     return await run_idempotent(
         db,
         account_id=key.account_id,
@@ -107,17 +144,7 @@ async def send(
         body=data,
         stale_after=timedelta(seconds=settings.idempotency_stale_seconds),
         domain=settings.message_id_domain,
-        produce=lambda ids: send_now(
-            db,
-            body,
-            key=key,
-            providers=providers,
-            publisher=publisher,
-            waiter=waiter,
-            ids=ids,
-            timeout=settings.send_timeout_seconds,
-            policy=AttachmentPolicy.of(settings),
-        ),
+        produce=produce,
     )
 
 
@@ -135,10 +162,15 @@ async def send(
         ErrorCode.IDEMPOTENCY_CONFLICT,
         ErrorCode.PAYLOAD_TOO_LARGE,
         ErrorCode.NO_SMTP_PROVIDER,
+        ErrorCode.DOMAIN_NOT_VERIFIED,
     ),
     openapi_extra=openapi_json_body(
         _BATCH_SCHEMA,
-        {"Spec request": examples.BATCH_REQUEST, "cURL example": examples.BATCH_REQUEST_CURL},
+        {
+            "Spec request": examples.BATCH_REQUEST,
+            "cURL example": examples.BATCH_REQUEST_CURL,
+            "With a template": TEMPLATE_BATCH_EXAMPLE,
+        },
     ),
 )
 async def send_batch(
@@ -162,6 +194,7 @@ async def send_batch(
             publisher=publisher,
             ids=ids,
             policy=AttachmentPolicy.of(settings),
+            links=unsubscribe_links(settings),
         )
         return JSONResponse({"success": True, "data": result})
 

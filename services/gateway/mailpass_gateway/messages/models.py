@@ -7,10 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from mailpass_common.message_search import MAX_PAGE
-from mailpass_common.validation import email_address, header_text
+from mailpass_common.messages.search import MAX_PAGE
+from mailpass_common.messages.validation import email_address, header_text
+from mailpass_gateway.mail.responses import SuppressedRecipient
 
-Status = Literal["scheduled", "queued", "sending", "deferred", "sent", "failed", "cancelled"]
+Status = Literal[
+    "scheduled", "queued", "sending", "deferred", "sent", "failed", "cancelled", "bounced"
+]
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -89,6 +92,11 @@ class ResendResult(BaseModel):
     to: str
     from_: str = Field(alias="from")
     resent_from: str = Field(description="The failed message it resends")
+    suppressed: list[SuppressedRecipient] | None = Field(
+        None,
+        description="cc/bcc addresses on the account's suppression list, dropped from the "
+        "new message (present only when some were)",
+    )
 
 
 class ResendResponse(BaseModel):

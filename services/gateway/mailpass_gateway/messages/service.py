@@ -24,18 +24,21 @@ from __future__ import annotations
 import logging
 import urllib.parse
 from dataclasses import dataclass
+from typing import Any
 
-from mailpass_common import limits, messages
-from mailpass_common.broker import JobPublisher
-from mailpass_common.db import Database
-from mailpass_common.documents import MessageDocument, MessageKind, MessageStatus, new_message
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.ids import new_message_id, normalize_message_id
-from mailpass_common.jobs import SendJob
-from mailpass_common.message_search import Cursor, MessageFilter, MessagePage, list_messages
-from mailpass_common.providers import ProviderCache
-from mailpass_common.telemetry import log_fields
-from mailpass_gateway.errors import validation_error
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.ids import new_message_id, normalize_message_id
+from mailpass_common.messages.models import MessageDocument, MessageStatus, new_message
+from mailpass_common.messages.search import Cursor, MessageFilter, MessagePage, list_messages
+from mailpass_common.platform.broker import JobPublisher
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.jobs import MessageKind, SendJob
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers import limits
+from mailpass_common.providers.service import ProviderCache
+from mailpass_gateway.errors import ApiError, validation_error
+from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.service import Caller, default_provider, reserve_send
 from mailpass_gateway.messages.models import MessageQuery
 
@@ -96,8 +99,9 @@ async def resend(
     providers: ProviderCache,
     publisher: JobPublisher,
     domain: str,
-) -> MessageDocument:
-    """Resend a failed message as a new one (module docstring); returns the new message."""
+) -> tuple[MessageDocument, list[dict[str, Any]]]:
+    """Resend a failed message as a new one (module docstring); returns the new message
+    and the cc/bcc addresses dropped from it as suppressed."""
     old = await visible_message(db, caller, raw_id)
     if old["status"] != MessageStatus.FAILED.value:
         raise ApiError(
@@ -108,6 +112,12 @@ async def resend(
     if old.get("resent_as"):
         raise _resent_already(old["_id"], str(old.get("resent_as")))
     provider = await default_provider(providers, caller.account_id)
+    # Screened like /send: a suppressed ``to`` is refused, suppressed cc/bcc are dropped.
+    copies = {"cc": list(old.get("cc") or []), "bcc": list(old.get("bcc") or [])}
+    found = await suppressed.lookup(
+        db, caller.account_id, [old["to"], *copies["cc"], *copies["bcc"]]
+    )
+    copies, dropped = suppressed.screen_addresses(old["to"], copies, found)
     doc = new_message(
         message_id=new_message_id(domain),
         account_id=old["account_id"],
@@ -117,8 +127,8 @@ async def resend(
         from_email=old["from_email"],
         from_name=old.get("from_name"),
         to=old["to"],
-        cc=old.get("cc"),
-        bcc=old.get("bcc"),
+        cc=copies["cc"],
+        bcc=copies["bcc"],
         reply_to=old.get("reply_to"),
         subject=old["subject"],
         html=old.get("html"),
@@ -129,6 +139,9 @@ async def resend(
         track_clicks=old.get("track_clicks"),
     )
     doc["resent_from"] = old["_id"]
+    for kept in ("unsubscribe", "template"):  # as the first message was asked for
+        if old.get(kept) is not None:
+            doc[kept] = old[kept]
     if old.get("attachments"):  # the same stored bytes, under the first message's id
         doc["attachments"] = old["attachments"]
         doc["body_chunks"] = old.get("body_chunks", 0)
@@ -155,7 +168,7 @@ async def resend(
         log.exception(
             "publish failed; message stays queued", extra=log_fields(message_id=doc["_id"])
         )
-    return doc
+    return doc, dropped
 
 
 @dataclass(frozen=True)

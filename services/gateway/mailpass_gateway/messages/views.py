@@ -8,10 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from mailpass_common import messages, scheduled
-from mailpass_common.documents import MessageDocument, api_datetime
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.messages import scheduled
+from mailpass_common.messages import service as messages
+from mailpass_common.messages.models import MessageDocument, api_datetime
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.deps import Db, MailKey, Providers, Publisher, Settings
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
 from mailpass_gateway.mail.status import message_view, requested_id
 from mailpass_gateway.messages.models import (
@@ -74,12 +76,15 @@ async def list_messages(
     "(`resent_from` on the new one, `resent_as` on the failed one, which keeps its "
     "status and history), and queues it through the current default provider; follow it "
     "with GET /mail/status/{message_id}. A message that is not failed, or was resent "
-    "already, is 409 NOT_RESENDABLE. `message_id` with or without `<>`, URL-encoded.",
+    "already, is 409 NOT_RESENDABLE. Suppressions are screened as by /mail/send: a "
+    "suppressed `to` is 422 RECIPIENT_SUPPRESSED, suppressed cc/bcc are dropped and listed "
+    "under `suppressed`. `message_id` with or without `<>`, URL-encoded.",
     responses=error_responses(
         ErrorCode.UNAUTHORIZED,
         ErrorCode.FORBIDDEN,
         ErrorCode.NOT_FOUND,
         ErrorCode.NOT_RESENDABLE,
+        ErrorCode.RECIPIENT_SUPPRESSED,
         ErrorCode.NO_SMTP_PROVIDER,
         ErrorCode.SEND_LIMIT_EXCEEDED,
     ),
@@ -92,7 +97,7 @@ async def resend_message(
     publisher: Publisher,
     settings: Settings,
 ) -> JSONResponse:
-    doc = await resend(
+    doc, dropped = await resend(
         db,
         key,
         message_id,
@@ -100,13 +105,15 @@ async def resend_message(
         publisher=publisher,
         domain=settings.message_id_domain,
     )
-    data = {
+    data: dict[str, Any] = {
         "message_id": doc["_id"],
         "status": doc["status"],
         "to": doc["to"],
         "from": doc["from_email"],
         "resent_from": doc.get("resent_from"),
     }
+    if dropped:
+        data["suppressed"] = dropped
     return JSONResponse({"success": True, "data": data}, status_code=202)
 
 

@@ -1,7 +1,7 @@
 """Request and response bodies of the provider administration API.
 
 ``config`` holds the type's own fields, secrets included on the way in (see
-``mailpass_common.provider_config``); on the way out secrets appear only as ``has_<name>``.
+``mailpass_common.providers.config``); on the way out secrets appear only as ``has_<name>``.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from mailpass_common.provider_config import (
+from mailpass_common.messages.validation import DisplayName, EmailAddress
+from mailpass_common.providers.config import (
     FallbackPriority,
     ProviderFields,
     ProviderName,
     ProviderType,
     SendLimit,
 )
-from mailpass_common.validation import DisplayName, EmailAddress
 from mailpass_gateway.dates import ApiDateTime
 
 SMTP_EXAMPLE: dict[str, JsonValue] = {
@@ -40,6 +40,7 @@ CONFIG_EXAMPLES: dict[str, JsonValue] = {
     "ses": {"region": "eu-west-1", "access_key_id": "AKIA...", "secret_access_key": "..."},
     "sendgrid": {"api_key": "SG.xxxx"},
     "mailgun": {"domain": "mg.yourdomain.com", "api_key": "key-xxxx"},
+    "mailpass": {},
 }
 COMMON_FIELDS = (
     "name",
@@ -55,7 +56,9 @@ class ProviderCreate(ProviderFields):
     """A new provider. ``config`` by type: smtp {host, port, security none|starttls|tls,
     username, password, verify_tls, ca_cert, max_connections}; ses {region,
     configuration_set, timeout, access_key_id, secret_access_key, session_token};
-    sendgrid {api_key, base_url, timeout}; mailgun {domain, api_key, base_url, timeout}.
+    sendgrid {api_key, base_url, timeout}; mailgun {domain, api_key, base_url, timeout};
+    mailpass ("MailPass SMTP": MailPass delivers to recipients' mail servers itself) {}, and
+    it sends only from the account's verified sending domains (422 DOMAIN_NOT_VERIFIED).
     Hosts must resolve to public addresses and SMTP ports be 25, 465, 587 or 2525 (unless
     the operator allows more); base URLs are the API's official US or EU host; SES needs
     its own access keys. A destination refused is a VALIDATION_ERROR naming the field."""

@@ -8,14 +8,15 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from mailpass_common import providers
-from mailpass_common.db import Database, Document
-from mailpass_common.delivery.check import check_connection, check_options
-from mailpass_common.delivery.registry import DeliveryOptions
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.provider_config import ProviderConfigError
-from mailpass_common.security import CredentialCipher
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.providers import service as providers
+from mailpass_common.providers.config import ProviderConfigError
+from mailpass_common.providers.delivery.check import check_connection, check_options
+from mailpass_common.providers.delivery.registry import DeliveryOptions
 from mailpass_gateway.deps import Settings
+from mailpass_gateway.errors import ApiError
 
 
 @lru_cache(maxsize=4)

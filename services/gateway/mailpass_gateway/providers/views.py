@@ -11,15 +11,15 @@ from typing import Annotated
 
 from fastapi import Depends, Response
 
-from mailpass_common import providers
-from mailpass_common.db import Document
-from mailpass_common.delivery.targets import check_targets
-from mailpass_common.provider_config import (
+from mailpass_common.platform.db import Document
+from mailpass_common.providers import service as providers
+from mailpass_common.providers.config import (
     ProviderConfigError,
     ValidatedConfig,
     public_view,
     validate_config,
 )
+from mailpass_common.providers.delivery.targets import check_targets
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, LiveProvidersKey, Providers, ProvidersKey
 from mailpass_gateway.mail.responses import resource_router

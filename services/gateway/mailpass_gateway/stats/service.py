@@ -1,14 +1,15 @@
-"""Window counts for a caller, kept for a short time (see :mod:`mailpass_common.stats`)."""
+"""Window counts for a caller, kept for a short time (see :mod:`mailpass_common.messages.stats`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mailpass_common import stats
-from mailpass_common.cache import TtlCache
-from mailpass_common.db import Database
-from mailpass_common.documents import api_datetime
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.messages import stats
+from mailpass_common.messages.models import api_datetime
+from mailpass_common.platform.cache import TtlCache
+from mailpass_common.platform.db import Database
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.service import Caller
 
 # Counting a window reads every message and event in it: a dashboard polling the API,

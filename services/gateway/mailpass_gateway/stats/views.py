@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from mailpass_common.errors import ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.deps import MailKey
 from mailpass_gateway.mail.responses import error_responses
 from mailpass_gateway.stats.models import StatsQuery, StatsResponse

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from mailpass_common.validation import EmailAddress, header_text
+from mailpass_common.messages.validation import EmailAddress, header_text
 from mailpass_gateway.dates import ApiDateTime
 
 
@@ -24,7 +24,7 @@ class SuppressionCreate(BaseModel):
 
 class SuppressionView(BaseModel):
     address: str = Field(description="Lower-cased")
-    reason: Literal["bounce", "complaint", "manual"]
+    reason: Literal["bounce", "complaint", "manual", "unsubscribed"]
     source: str = Field(description="smtp, ses, sendgrid, mailgun, api or console")
     message_id: str | None = Field(description="The message that caused it, when known")
     detail: str = Field(description="The provider's reply, or the note it was added with")

@@ -13,13 +13,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
-from mailpass_common import suppressions
-from mailpass_common.api_keys import ApiKeyRecord
-from mailpass_common.db import Document
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.suppressions import service as suppressions
+from mailpass_common.tenants.api_keys import ApiKeyRecord, Permission
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, MailKey, require
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
 from mailpass_gateway.pagination import PageQuery, page_query
 from mailpass_gateway.suppressions.models import (

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from mailpass_common.api_keys import ApiKeyRecord
-from mailpass_common.db import Database, Document
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.settings import CommonSettings
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.settings import CommonSettings
+from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_common.webhooks import attempts, endpoints, outbox
 from mailpass_common.webhooks.urls import url_problem
+from mailpass_gateway.errors import ApiError
 
 
 def _utc(value: Any) -> datetime | None:
@@ -58,6 +59,14 @@ async def checked_url(url: str, settings: CommonSettings) -> str:
             [{"field": "url", "message": problem}],
         )
     return url
+
+
+def endpoint_limit_error(exc: endpoints.EndpointLimitReached) -> ApiError:
+    return ApiError(
+        ErrorCode.WEBHOOK_ENDPOINT_LIMIT,
+        f"This account has {exc.limit} webhook endpoints, the most it may have: delete one first",
+        {"limit": exc.limit},
+    )
 
 
 async def replay(db: Database, account_id: str, endpoint: Document, attempt_id: str) -> Document:

@@ -12,10 +12,11 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Response
 
-from mailpass_common.errors import ApiError, ErrorCode
+from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.webhooks import attempts, endpoints
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, Settings, WebhooksKey
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses, resource_router
 from mailpass_gateway.pagination import Page, created_then_id, cut_page
 from mailpass_gateway.providers.service import Cipher
@@ -34,7 +35,13 @@ from mailpass_gateway.webhooks.models import (
     WebhookUpdate,
     WebhookView,
 )
-from mailpass_gateway.webhooks.service import checked_url, endpoint_view, owned_endpoint, replay
+from mailpass_gateway.webhooks.service import (
+    checked_url,
+    endpoint_limit_error,
+    endpoint_view,
+    owned_endpoint,
+    replay,
+)
 
 router = resource_router("/api/v1/webhooks", "webhooks")
 
@@ -56,20 +63,25 @@ async def list_webhooks(key: WebhooksKey, db: Db, page: Page) -> WebhookListResp
     status_code=201,
     response_model=CreatedWebhookResponse,
     summary="Add an endpoint; its whsec_ secret is in this response only",
+    responses=error_responses(ErrorCode.WEBHOOK_ENDPOINT_LIMIT),
     openapi_extra=openapi_json_body(model_schema(WebhookCreate)),
 )
 async def create_webhook(
     key: WebhooksKey, body: CreateBody, db: Db, cipher: Cipher, settings: Settings
 ) -> CreatedWebhookResponse:
     url = await checked_url(body.url, settings)
-    doc, secret = await endpoints.create_endpoint(
-        db,
-        cipher,
-        account_id=key.account_id,
-        url=url,
-        events=[e.value for e in body.events],
-        sandbox=key.test,
-    )
+    try:
+        doc, secret = await endpoints.create_endpoint(
+            db,
+            cipher,
+            account_id=key.account_id,
+            url=url,
+            events=[e.value for e in body.events],
+            sandbox=key.test,
+            limit=settings.webhook_max_endpoints_per_account,
+        )
+    except endpoints.EndpointLimitReached as exc:
+        raise endpoint_limit_error(exc) from exc
     return CreatedWebhookResponse(data=CreatedWebhook(**endpoint_view(doc), secret=secret))
 
 

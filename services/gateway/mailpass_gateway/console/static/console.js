@@ -67,3 +67,27 @@
     if (seconds > 0) refresh(element, seconds);
   });
 })();
+
+// The template editor's live preview: a form with data-live-preview="BUTTON_ID" is
+// submitted through that button (its formaction/formtarget: the sandboxed frame) once
+// on load and again after typing stops. A hidden field with data-copy-from="ID" takes
+// the value of that field before its own form is sent (the sample variables).
+(function () {
+  document.querySelectorAll("form[data-live-preview]").forEach(function (form) {
+    var button = document.getElementById(form.getAttribute("data-live-preview"));
+    if (!button || !form.requestSubmit) return;
+    var timer = null;
+    function preview() { form.requestSubmit(button); }
+    form.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(preview, 400);
+    });
+    preview();
+  });
+  document.addEventListener("submit", function (event) {
+    event.target.querySelectorAll("[data-copy-from]").forEach(function (field) {
+      var source = document.getElementById(field.getAttribute("data-copy-from"));
+      if (source) field.value = source.value;
+    });
+  });
+})();

@@ -14,10 +14,10 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from mailpass_common import accounts, api_keys, console_auth
-from mailpass_common.db import Document
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.tenants import accounts, api_keys, console_auth
+from mailpass_common.tenants.api_keys import Permission
 from mailpass_gateway.console.deps import (
     CheckedForm,
     Session,
@@ -31,6 +31,7 @@ from mailpass_gateway.console.deps import (
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.deps import Db, Settings
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.settings import GatewaySettings
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)

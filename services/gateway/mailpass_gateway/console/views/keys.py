@@ -14,16 +14,16 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from mailpass_common import api_keys
-from mailpass_common.console_auth import ConsoleSession
-from mailpass_common.db import Database, Document
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.tenants import api_keys
+from mailpass_common.tenants.api_keys import Permission
+from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_gateway.console.deps import CheckedForm, Session, require
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.deps import Db, KeyCache
-from mailpass_gateway.errors import validation_details
+from mailpass_gateway.errors import ApiError, validation_details
 from mailpass_gateway.keys.models import KeyCreate
 
 router = APIRouter(prefix="/console/keys", route_class=ConsoleRoute, include_in_schema=False)

@@ -17,11 +17,12 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
-from mailpass_common import events, providers
-from mailpass_common.console_auth import ConsoleSession
-from mailpass_common.db import Database
-from mailpass_common.documents import EventType, MessageDocument, MessageStatus
-from mailpass_common.security import Permission
+from mailpass_common.messages import events
+from mailpass_common.messages.models import EventType, MessageDocument, MessageStatus
+from mailpass_common.platform.db import Database
+from mailpass_common.providers import service as providers
+from mailpass_common.tenants.api_keys import Permission
+from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_gateway.console.deps import CheckedForm, Session, require
 from mailpass_gateway.console.pages import message_path, render
 from mailpass_gateway.console.routing import ConsoleRoute
@@ -179,7 +180,7 @@ async def resend_message(
     settings: Settings,
 ) -> Response:
     require(session, Permission.MAIL)
-    doc = await resend(
+    doc, _ = await resend(
         db,
         session,
         message_id,

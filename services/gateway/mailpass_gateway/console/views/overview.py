@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from mailpass_common import limits, providers
-from mailpass_common.db import Database, Document
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.providers import limits
+from mailpass_common.providers import service as providers
 from mailpass_gateway.console.charts import bar_chart
 from mailpass_gateway.console.deps import Session
 from mailpass_gateway.console.pages import render

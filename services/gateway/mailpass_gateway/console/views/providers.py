@@ -2,7 +2,7 @@
 adding and editing one of each type, testing, making one the default, deleting.
 
 Every change goes through what the API uses (``provider_config`` to validate,
-``mailpass_common.providers`` to store, the same credential cipher and the same cache
+``mailpass_common.providers.service`` to store, the same credential cipher and the same cache
 invalidation), so a provider made here is the one the API would have made. Changing
 needs the ``providers`` permission; a test key's session has no providers to show (they
 are live settings: its messages go to the sandbox capture).
@@ -16,12 +16,11 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from mailpass_common import circuits, providers
-from mailpass_common.console_auth import ConsoleSession
-from mailpass_common.db import Database, Document
-from mailpass_common.delivery.targets import check_targets
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.provider_config import (
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.providers import circuits
+from mailpass_common.providers import service as providers
+from mailpass_common.providers.config import (
     CONFIG_MODELS,
     ProviderConfigError,
     ValidatedConfig,
@@ -29,7 +28,9 @@ from mailpass_common.provider_config import (
     validate_config,
     validate_fields,
 )
-from mailpass_common.security import Permission
+from mailpass_common.providers.delivery.targets import check_targets
+from mailpass_common.tenants.api_keys import Permission
+from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_gateway.console import provider_forms as forms
 from mailpass_gateway.console.deps import CheckedForm, Session, require
 from mailpass_gateway.console.forms import Form
@@ -37,6 +38,7 @@ from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.console.views.overview import provider_usage
 from mailpass_gateway.deps import Db, Providers
+from mailpass_gateway.errors import ApiError
 from mailpass_gateway.providers.service import Cipher, Options, owned_provider, run_check
 
 router = APIRouter(prefix="/console/providers", route_class=ConsoleRoute, include_in_schema=False)

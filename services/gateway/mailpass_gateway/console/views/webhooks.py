@@ -14,10 +14,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from mailpass_common.console_auth import ConsoleSession
-from mailpass_common.db import Database, Document
-from mailpass_common.errors import ApiError, ErrorCode
-from mailpass_common.security import Permission
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.tenants.api_keys import Permission
+from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_common.webhooks import attempts, endpoints
 from mailpass_common.webhooks.endpoints import WebhookEventType
 from mailpass_common.webhooks.urls import url_problem
@@ -25,7 +25,7 @@ from mailpass_gateway.console.deps import CheckedForm, Session, require
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.deps import Db, Settings
-from mailpass_gateway.errors import validation_details
+from mailpass_gateway.errors import ApiError, validation_details
 from mailpass_gateway.providers.service import Cipher
 from mailpass_gateway.webhooks.models import WebhookCreate
 from mailpass_gateway.webhooks.service import endpoint_view, replay
@@ -87,14 +87,18 @@ async def create_webhook(
     problem = await url_problem(body.url, settings)
     if problem is not None:
         return await _list_page(request, db, session, errors={"url": problem}, values=values)
-    doc, secret = await endpoints.create_endpoint(
-        db,
-        cipher,
-        account_id=session.account_id,
-        url=body.url,
-        events=[e.value for e in body.events],
-        sandbox=session.test,
-    )
+    try:
+        doc, secret = await endpoints.create_endpoint(
+            db,
+            cipher,
+            account_id=session.account_id,
+            url=body.url,
+            events=[e.value for e in body.events],
+            sandbox=session.test,
+            limit=settings.webhook_max_endpoints_per_account,
+        )
+    except endpoints.EndpointLimitReached as exc:
+        return await _list_page(request, db, session, errors={"url": str(exc)}, values=values)
     return render(
         request,
         "webhooks/created.html",

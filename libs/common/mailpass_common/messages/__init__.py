@@ -1,0 +1,14 @@
+"""Messages: the documents, their status lifecycle, and every query and write on them.
+
+- ``models``            the message document, its status and kind, the collections' names
+- ``service``           inserts, the atomic claim, forward-only outcomes, in bulk
+- ``due``               the scheduler's queries: due batch messages, lost jobs
+- ``scheduled``         messages waiting for their ``scheduled_at``
+- ``events``            deferrals, opens, clicks: one document an event
+- ``search``            an account's messages, filtered, one page at a time
+- ``stats``             counts over a window
+- ``retention``         bodies first, the rest later
+- ``attachments``       what is accepted; ``attachment_store`` where it is kept
+- ``jobs``              what travels on the broker; ``ids``, ``sequences``, ``idempotency``
+- ``signed_links``      open and click tracking tokens; ``validation`` header field rules
+"""

@@ -1,0 +1,327 @@
+"""Messages: inserts, the atomic claim, forward-only outcomes, in bulk.
+
+Every transition is a conditional update whose filter names where it may move from, so
+status only moves forward (``queued → sending → sent``, ``sending → deferred →
+sending``, ``→ failed``) however many senders race on one message:
+
+- a claim matches only a claimable message (``queued``, ``deferred``, or ``sending``
+  whose lease ran out) and stamps it with a fresh claim token;
+- an outcome matches only the claim token it was delivered under, so a sender whose
+  lease ran out cannot overwrite what the sender that took over recorded.
+
+A sender claims and records many messages per round trip (``update_many`` and
+``bulk_write``); every filter starts with ``_id``, so each is an index lookup whatever
+the number of stored messages (see :mod:`mailpass_common.platform.db` for the query shapes).
+The final outcome (``sent``, ``failed``) lives on the message itself; the status
+endpoint shows it as the last delivery event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError
+
+from mailpass_common.messages.models import CLAIMABLE, MessageDocument, MessageStatus
+from mailpass_common.platform.db import DUPLICATE_KEY, Collections, Database, now_stamp, where
+
+_CLAIMABLE = [status.value for status in CLAIMABLE]
+
+
+async def insert_messages(db: Database, docs: Sequence[MessageDocument]) -> None:
+    """Insert new messages (status ``queued``) in one round trip."""
+    if docs:
+        await db[Collections.MESSAGES].insert_many(list(docs), ordered=True)  # type: ignore[arg-type]
+
+
+async def insert_new_messages(db: Database, docs: Sequence[MessageDocument]) -> set[str]:
+    """Insert the messages not stored yet, in one round trip; the ids already there.
+
+    For a request run again under its ``Idempotency-Key``: its message ids are the first
+    run's, and what that run stored must not be stored twice.
+    """
+    if not docs:
+        return set()
+    try:
+        await db[Collections.MESSAGES].insert_many(list(docs), ordered=False)  # type: ignore[arg-type]
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != DUPLICATE_KEY for error in errors):
+            raise
+        return {docs[error["index"]]["_id"] for error in errors}
+    return set()
+
+
+async def find_message(db: Database, account_id: str, message_id: str) -> MessageDocument | None:
+    found = await db[Collections.MESSAGES].find_one(where(_id=message_id, account_id=account_id))
+    return cast(MessageDocument | None, found)
+
+
+async def message_exists(db: Database, account_id: str, message_id: str, *, sandbox: bool) -> bool:
+    """Whether the account has this message, sent with a test key (``sandbox``) or a live
+    one: each kind of key sees only its own kind of message."""
+    found = await db[Collections.MESSAGES].find_one(
+        where(_id=message_id, account_id=account_id, sandbox=sandbox), projection={"_id": 1}
+    )
+    return found is not None
+
+
+def _claim_update(token: str) -> dict[str, Any]:
+    return {
+        "$set": {"status": MessageStatus.SENDING.value, "claim_token": token},
+        "$inc": {"attempts": 1},
+        **now_stamp("claimed_at", "updated_at"),
+    }
+
+
+def _expired(lease: timedelta) -> dict[str, Any]:
+    """A ``sending`` message whose sender has held it longer than the lease (it died)."""
+    return where(status=MessageStatus.SENDING.value, claimed_at={"$lt": datetime.now(UTC) - lease})
+
+
+async def claim_one(
+    db: Database, message_id: str, lease: timedelta, token: str
+) -> MessageDocument | None:
+    """Take one message for delivery and return it, or None if it is not ours to send.
+
+    One round trip in the common case: a claimable status. A ``sending`` message whose
+    lease ran out is tried second (the filters stay separate: nx-27017 cannot index an
+    ``$or``). ``sent`` and ``failed`` are never claimed again.
+    """
+    messages = db[Collections.MESSAGES]
+    for selector in ({"status": {"$in": _CLAIMABLE}}, _expired(lease)):
+        found = await messages.find_one_and_update(
+            {"_id": message_id, **selector},
+            _claim_update(token),
+            return_document=ReturnDocument.AFTER,
+        )
+        if found is not None:
+            return cast(MessageDocument, found)
+    return None
+
+
+async def claim_many(
+    db: Database, message_ids: Sequence[str], lease: timedelta, token: str
+) -> list[MessageDocument]:
+    """Take every claimable message of ``message_ids`` under one token; return those taken.
+
+    Two round trips for any number of messages (claim, read back), a third only when some
+    were not claimable (to look for leases that ran out).
+    """
+    if len(message_ids) == 1:
+        found = await claim_one(db, message_ids[0], lease, token)
+        return [] if found is None else [found]
+    messages = db[Collections.MESSAGES]
+    ids = list(message_ids)
+    update = _claim_update(token)
+    taken = (
+        await messages.update_many({"_id": {"$in": ids}, "status": {"$in": _CLAIMABLE}}, update)
+    ).modified_count
+    if taken < len(ids):
+        taken += (
+            await messages.update_many({"_id": {"$in": ids}, **_expired(lease)}, update)
+        ).modified_count
+    if taken == 0:
+        return []
+    taken_docs = await messages.find({"_id": {"$in": ids}, **where(claim_token=token)}).to_list()
+    return cast(list[MessageDocument], taken_docs)
+
+
+async def renew_lease(db: Database, message_id: str, token: str) -> bool:
+    """Extend a claim still held under ``token`` (its lease starts again); False when the
+    message is no longer ours: its lease ran out and another sender took it over."""
+    result = await db[Collections.MESSAGES].update_one(
+        {"_id": message_id, **where(claim_token=token, status=MessageStatus.SENDING.value)},
+        now_stamp("claimed_at", "updated_at"),
+    )
+    return result.matched_count == 1
+
+
+async def current_states(db: Database, message_ids: Sequence[str]) -> dict[str, MessageDocument]:
+    """Status and error of messages a job could not claim (for the reply it owes)."""
+    found = await (
+        db[Collections.MESSAGES]
+        .find({"_id": {"$in": list(message_ids)}}, projection={"status": 1, "error_message": 1})
+        .to_list()
+    )
+    return {doc["_id"]: cast(MessageDocument, doc) for doc in found}
+
+
+async def send_times(db: Database, message_ids: Sequence[str]) -> dict[str, MessageDocument]:
+    """Account, mode and send time of messages (the tracker's events), and what their
+    webhook events name (recipient, sender, tags, metadata): one lookup by ``_id``."""
+    found = await (
+        db[Collections.MESSAGES]
+        .find(
+            {"_id": {"$in": list(message_ids)}},
+            projection={
+                "account_id": 1,
+                "sandbox": 1,
+                "sent_at": 1,
+                "claimed_at": 1,
+                "to": 1,
+                "from_email": 1,
+                "tags": 1,
+                "metadata": 1,
+            },
+        )
+        .to_list()
+    )
+    return {doc["_id"]: cast(MessageDocument, doc) for doc in found if doc.get("account_id")}
+
+
+@dataclass(frozen=True)
+class Sent:
+    message_id: str
+    claim_token: str
+    provider_id: str
+    provider_type: str
+    provider_message_id: str | None
+    reply: str
+    fallback: bool
+
+    def update(self) -> dict[str, Any]:
+        return {
+            "$set": {
+                "status": MessageStatus.SENT.value,
+                "error_message": None,
+                "delivered_by": self.provider_id,
+                "provider_type": self.provider_type,
+                "provider_message_id": self.provider_message_id,
+                "provider_reply": self.reply,
+                "fallback": self.fallback,
+            },
+            **now_stamp("sent_at", "updated_at"),
+        }
+
+
+@dataclass(frozen=True)
+class Failed:
+    message_id: str
+    claim_token: str
+    error: str
+    dead_lettered: bool = False
+
+    def update(self) -> dict[str, Any]:
+        return {
+            "$set": {
+                "status": MessageStatus.FAILED.value,
+                "error_message": self.error,
+                "dead_lettered": self.dead_lettered,
+            },
+            **now_stamp("failed_at", "updated_at"),
+        }
+
+
+@dataclass(frozen=True)
+class Deferred:
+    message_id: str
+    claim_token: str
+    error: str
+
+    def update(self) -> dict[str, Any]:
+        return {
+            "$set": {"status": MessageStatus.DEFERRED.value, "error_message": self.error},
+            **now_stamp("updated_at"),
+        }
+
+
+Outcome = Sent | Failed | Deferred
+
+
+async def record(db: Database, outcomes: Sequence[Outcome]) -> set[str]:
+    """Write every outcome in one round trip; return the ids of those that were recorded.
+
+    An outcome is not recorded when its claim is no longer current: the lease ran out and
+    another sender took the message over (that sender's outcome is the one that counts).
+    Finding out which costs a second round trip, only in that rare case.
+    """
+    if not outcomes:
+        return set()
+    operations = [
+        UpdateOne({"_id": o.message_id, **where(claim_token=o.claim_token)}, o.update())
+        for o in outcomes
+    ]
+    result = await db[Collections.MESSAGES].bulk_write(operations, ordered=False)
+    ids = {o.message_id for o in outcomes}
+    if result.matched_count == len(operations):
+        return ids
+    expected = {o.message_id: (o.claim_token, _status_of(o)) for o in outcomes}
+    current = await (
+        db[Collections.MESSAGES]
+        .find({"_id": {"$in": list(ids)}}, projection={"claim_token": 1, "status": 1})
+        .to_list()
+    )
+    return {
+        doc["_id"]
+        for doc in current
+        if (doc.get("claim_token"), doc.get("status")) == expected[doc["_id"]]
+    }
+
+
+def _status_of(outcome: Outcome) -> str:
+    if isinstance(outcome, Sent):
+        return MessageStatus.SENT.value
+    if isinstance(outcome, Failed):
+        return MessageStatus.FAILED.value
+    return MessageStatus.DEFERRED.value
+
+
+async def requeue_failed(db: Database, message_id: str) -> MessageDocument | None:
+    """Make a failed message claimable again with a fresh attempt budget (a DLQ replay);
+    return it as it was, or None when it was not failed.
+
+    The one move back from a final status, taken only on an operator's request; a message
+    that is not failed (a duplicate letter, a replay already under way), or whose body
+    was purged under the retention policy (nothing left to send), is left alone.
+    The caller keeps the failure in the message's history (its events).
+    """
+    before = await db[Collections.MESSAGES].find_one_and_update(
+        where(_id=message_id, status=MessageStatus.FAILED.value, body_purged_at=None),
+        {
+            "$set": {
+                "status": MessageStatus.QUEUED.value,
+                "attempts": 0,
+                "error_message": None,
+                "dead_lettered": False,
+            },
+            **now_stamp("published_at", "updated_at"),
+        },
+        return_document=ReturnDocument.BEFORE,
+    )
+    return cast(MessageDocument | None, before)
+
+
+async def mark_resent(db: Database, account_id: str, message_id: str, new_id: str) -> bool:
+    """Link a failed message to the message that resends it; False when it is not failed
+    or was resent already (of two racing resends, one wins). Its status stays final."""
+    result = await db[Collections.MESSAGES].update_one(
+        {
+            **where(_id=message_id, account_id=account_id, status=MessageStatus.FAILED.value),
+            # Never written as null, so $exists means the same on MongoDB and nx-27017.
+            "resent_as": {"$exists": False},
+        },
+        {"$set": {"resent_as": new_id}},
+    )
+    return result.modified_count == 1
+
+
+async def unmark_resent(db: Database, message_id: str, new_id: str) -> None:
+    """Undo :func:`mark_resent` when the new message could not be stored."""
+    await db[Collections.MESSAGES].update_one(
+        {"_id": message_id, **where(resent_as=new_id)}, {"$unset": {"resent_as": ""}}
+    )
+
+
+async def get_message(db: Database, message_id: str) -> MessageDocument | None:
+    """Any account's message (operator tools only; tenants go through ``find_message``)."""
+    return cast(
+        MessageDocument | None, await db[Collections.MESSAGES].find_one({"_id": message_id})
+    )
+
+
+# What a listing shows of each message: never its content.

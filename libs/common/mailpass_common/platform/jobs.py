@@ -1,0 +1,55 @@
+"""What travels on the send queues: a job names messages to deliver, of one kind.
+
+Jobs carry ids, never content: the message document in MongoDB is the source of truth.
+The sender's answer to a ``/send`` job is :class:`mailpass_common.messages.replies.SendReply`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class MessageKind(StrEnum):
+    IMMEDIATE = "immediate"  # POST /mail/send: published at once, the gateway awaits the result
+    BATCH = "batch"  # POST /mail/send-batch: published by the scheduler within send limits
+
+
+# Most messages one job names: a batch job is claimed, and its outcomes recorded, together.
+MAX_JOB_MESSAGES = 100
+
+
+@dataclass(frozen=True)
+class SendJob:
+    """Deliver these messages of one account (one for ``/send``, up to a hundred when the
+    scheduler or the gateway publishes a batch, so the broker sees one job per chunk)."""
+
+    account_id: str
+    message_ids: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.message_ids) <= MAX_JOB_MESSAGES:
+            raise ValueError(f"a job names 1 to {MAX_JOB_MESSAGES} messages")
+
+    @classmethod
+    def of(cls, account_id: str, message_ids: Sequence[str]) -> list[SendJob]:
+        """Jobs for ``message_ids``, as few as the size limit allows."""
+        ids = list(message_ids)
+        step = MAX_JOB_MESSAGES
+        return [cls(account_id, tuple(ids[i : i + step])) for i in range(0, len(ids), step)]
+
+    def encode(self) -> bytes:
+        return json.dumps(
+            {"account_id": self.account_id, "message_ids": list(self.message_ids)}
+        ).encode()
+
+    @classmethod
+    def decode(cls, body: bytes) -> SendJob:
+        data = json.loads(body)
+        # {"message_id": ...}: a job published before jobs named several messages.
+        ids = data["message_ids"] if "message_ids" in data else [data["message_id"]]
+        if not isinstance(ids, list):
+            raise TypeError("message_ids must be a list")
+        return cls(account_id=str(data["account_id"]), message_ids=tuple(str(i) for i in ids))

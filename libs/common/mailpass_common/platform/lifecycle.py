@@ -1,0 +1,58 @@
+"""Start-up helpers: wait for dependencies instead of crashing while they come up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from aio_pika.abc import AbstractRobustConnection
+
+from mailpass_common.platform import broker
+from mailpass_common.platform.db import Database, ping
+from mailpass_common.platform.telemetry import log_fields
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+async def retry_until(what: str, attempt: Callable[[], Awaitable[T]], timeout: float) -> T:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    delay = 0.2
+    while True:
+        try:
+            return await attempt()
+        except Exception as exc:
+            if loop.time() + delay > deadline:
+                raise RuntimeError(f"{what} did not answer within {timeout:.0f}s: {exc}") from exc
+            log.warning("waiting for dependency", extra=log_fields(dependency=what, error=str(exc)))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 3.0)
+
+
+async def wait_for_mongodb(db: Database, timeout: float) -> None:
+    await retry_until("MongoDB", lambda: ping(db), timeout)
+
+
+async def connect_rabbitmq(url: str, timeout: float) -> AbstractRobustConnection:
+    return await retry_until("RabbitMQ", lambda: broker.connect(url), timeout)
+
+
+async def run_until_signalled(
+    name: str, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]
+) -> None:
+    """A long-running service: start it, wait for SIGTERM or SIGINT, then stop it (which
+    finishes the work in flight)."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await start()
+    try:
+        await stopping.wait()
+        log.info("%s stopping", name)
+    finally:
+        await stop()

@@ -1,0 +1,1 @@
+"""The suppression list: addresses an account no longer sends to (``service``)."""

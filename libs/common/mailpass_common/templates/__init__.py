@@ -1,0 +1,2 @@
+"""Stored templates: Liquid rendering within bounds (:mod:`.rendering`) and the
+``templates`` collection with its versions (:mod:`.store`)."""

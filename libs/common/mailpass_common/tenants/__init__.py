@@ -1,0 +1,1 @@
+"""Tenants: accounts, their API keys, and the web console's sign-in."""

@@ -1,0 +1,100 @@
+"""Accounts: the tenants. Every other collection names its account, and every read and
+write of a tenant's data takes the account id, so one account never reaches another's.
+
+Booleans are read through ``bool()``: the nx-27017 wire server returns a boolean written
+by an update's ``$set`` as 0/1 (queries still match ``True``/``False``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pymongo.errors import DuplicateKeyError
+
+from mailpass_common.platform.db import Collections, Database, Document
+
+
+class AccountExists(Exception):
+    pass
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+async def create_account(db: Database, name: str) -> Document:
+    doc = {"_id": new_id("acc"), "name": name, "created_at": datetime.now(UTC)}
+    try:
+        await db[Collections.ACCOUNTS].insert_one(doc)
+    except DuplicateKeyError as exc:
+        raise AccountExists(name) from exc
+    return doc
+
+
+async def get_account(db: Database, account_id: str) -> Document | None:
+    return await db[Collections.ACCOUNTS].find_one({"_id": account_id})
+
+
+async def get_account_by_name(db: Database, name: str) -> Document | None:
+    return await db[Collections.ACCOUNTS].find_one({"name": name})
+
+
+async def list_accounts(db: Database) -> list[Document]:
+    return await db[Collections.ACCOUNTS].find().sort("name", 1).to_list()
+
+
+# An account without tracking settings tracks nothing: a pixel is personal data under the
+# GDPR/ePrivacy rules in many places, and rewritten links make every link of a password
+# reset depend on the tracker being up (Postmark, built for transactional mail, also
+# ships with both off).
+DEFAULT_TRACK_OPENS = False
+DEFAULT_TRACK_CLICKS = False
+# One-click unsubscribe headers: off unless the account (or the message) asks, since
+# transactional mail (a receipt, a password reset) is not something to unsubscribe from.
+DEFAULT_UNSUBSCRIBE = False
+
+
+@dataclass(frozen=True)
+class TrackingDefaults:
+    opens: bool
+    clicks: bool
+    unsubscribe: bool = DEFAULT_UNSUBSCRIBE
+
+
+def tracking_defaults(account: Document | None) -> TrackingDefaults:
+    settings = (account or {}).get("settings") or {}
+    return TrackingDefaults(
+        opens=bool(settings.get("track_opens", DEFAULT_TRACK_OPENS)),
+        clicks=bool(settings.get("track_clicks", DEFAULT_TRACK_CLICKS)),
+        unsubscribe=bool(settings.get("unsubscribe", DEFAULT_UNSUBSCRIBE)),
+    )
+
+
+async def set_tracking(
+    db: Database,
+    name: str,
+    *,
+    opens: bool | None,
+    clicks: bool | None,
+    unsubscribe: bool | None = None,
+) -> Document | None:
+    """Change an account's tracking (and unsubscribe) defaults; None if there is no such
+    account."""
+    changes = {
+        f"settings.{field}": value
+        for field, value in (
+            ("track_opens", opens),
+            ("track_clicks", clicks),
+            ("unsubscribe", unsubscribe),
+        )
+        if value is not None
+    }
+    accounts = db[Collections.ACCOUNTS]
+    if (
+        changes
+        and (await accounts.update_one({"name": name}, {"$set": changes})).matched_count == 0
+    ):
+        return None
+    return await get_account_by_name(db, name)
