@@ -42,7 +42,7 @@ async def test_openapi_describes_every_endpoint_with_examples(api: httpx.AsyncCl
         "409": {"IDEMPOTENCY_CONFLICT"},
         "413": {"PAYLOAD_TOO_LARGE", "MESSAGE_TOO_LARGE"},
         "415": {"UNSUPPORTED_MEDIA_TYPE"},
-        "422": {"NO_SMTP_PROVIDER", "RECIPIENT_SUPPRESSED"},
+        "422": {"NO_SMTP_PROVIDER", "RECIPIENT_SUPPRESSED", "DOMAIN_NOT_VERIFIED"},
         "429": {"SEND_LIMIT_EXCEEDED", "RATE_LIMITED"},
         "500": {"SEND_FAILED"},
     }

@@ -165,9 +165,11 @@ async def test_types_match_the_openapi_document(sdk_stack: SdkStack) -> None:
         ]["schema"]
         return schema
 
-    send_schema = body("/api/v1/mail/send")
-    assert _typed_dict(calls.SendParams) == _schema(send_schema)
-    assert _fields(t.Attachment) == _schema(send_schema["$defs"]["AttachmentIn"])
+    variants = {v["title"]: v for v in body("/api/v1/mail/send")["oneOf"]}
+    assert _typed_dict(calls.SendParams) == _schema(variants["SendRequest"])
+    assert _typed_dict(calls.TemplatedSendParams) == _schema(variants["TemplatedSendRequest"])
+    attachment = variants["SendRequest"]["properties"]["attachments"]["items"]
+    assert _fields(t.Attachment) == _schema(attachment)
     batch = _schema(body("/api/v1/mail/send-batch"))
     assert {"messages": True, **_typed_dict(calls.BatchParams)} == batch
     listing = api["paths"]["/api/v1/mail/messages"]["get"]["parameters"]

@@ -8,8 +8,9 @@ namespace MailPass;
  * each named as its schema in the gateway's /openapi.json; the SDK's tests compare them
  * key by key. Every method returns the decoded response: {success: true, data: <shape>}.
  *
- * @phpstan-type SendRequest array{to: string, subject: string, html?: string, text?: string, from_email?: string, from_name?: string, reply_to?: string, cc?: list<string>, bcc?: list<string>, tags?: list<string>, metadata?: array<string, mixed>, track_opens?: bool, track_clicks?: bool, attachments?: list<array{filename: string, content: string, content_type: string, content_id?: string}>, scheduled_at?: string}
- * @phpstan-type BatchRequest array{messages: list<SendRequest>, from_email?: string, from_name?: string}
+ * @phpstan-type SendRequest array{to: string, subject: string, html?: string, text?: string, from_email?: string, from_name?: string, reply_to?: string, cc?: list<string>, bcc?: list<string>, tags?: list<string>, metadata?: array<string, mixed>, track_opens?: bool, track_clicks?: bool, attachments?: list<array{filename: string, content: string, content_type: string, content_id?: string}>, unsubscribe?: bool|null, scheduled_at?: string}
+ * @phpstan-type TemplatedSendRequest array{to: string, template_id: string, variables?: array<string, mixed>, from_email?: string, from_name?: string, reply_to?: string, cc?: list<string>, bcc?: list<string>, tags?: list<string>, metadata?: array<string, mixed>, track_opens?: bool, track_clicks?: bool, attachments?: list<array{filename: string, content: string, content_type: string, content_id?: string}>, unsubscribe?: bool|null, scheduled_at?: string}
+ * @phpstan-type BatchRequest array{messages: list<SendRequest|TemplatedSendRequest|array{to: string, variables?: array<string, mixed>}>, from_email?: string, from_name?: string, template_id?: string}
  * @phpstan-type SuppressedRecipient array{address: string, field: string, reason: string}
  * @phpstan-type SendResult array{message_id: string, status: string, to: string, from: string, suppressed?: list<SuppressedRecipient>|null, scheduled_at?: string|null}
  * @phpstan-type MessageError array{code: string, message: string, details?: mixed}
@@ -21,7 +22,7 @@ namespace MailPass;
  * @phpstan-type MessageSummary array{message_id: string, from_email: string, to_email: string, subject: string, status: string, error_message: string|null, tags: list<string>, sandbox: bool, resent_from: string|null, resent_as: string|null, sent_at: string|null, created_at: string, body_purged_at: string|null}
  * @phpstan-type MessagePage array{messages: list<MessageSummary>, next_cursor: string|null}
  * @phpstan-type CancelResult array{message_id: string, status: string}
- * @phpstan-type ResendResult array{message_id: string, status: string, to: string, from: string, resent_from: string}
+ * @phpstan-type ResendResult array{message_id: string, status: string, to: string, from: string, resent_from: string, suppressed?: list<SuppressedRecipient>|null}
  * @phpstan-type SuppressionView array{address: string, reason: string, source: string, message_id: string|null, detail: string, created_at: string}
  * @phpstan-type SuppressionPage array{suppressions: list<SuppressionView>, next_cursor: string|null}
  * @phpstan-type Removed array{address: string, removed?: bool}

@@ -55,8 +55,10 @@ final class TypesTest extends TestCase
         $api = Stack::getJson(Stack::env('MAILPASS_BASE_URL') . '/openapi.json');
         $schemas = $api['components']['schemas'];
         $body = static fn (string $path) => $api['paths'][$path]['post']['requestBody']['content']['application/json']['schema'];
+        $variants = array_column($body('/api/v1/mail/send')['oneOf'], null, 'title');
         $expected = [
-            'SendRequest' => self::schemaKeys($body('/api/v1/mail/send')),
+            'SendRequest' => self::schemaKeys($variants['SendRequest']),
+            'TemplatedSendRequest' => self::schemaKeys($variants['TemplatedSendRequest']),
             'BatchRequest' => self::schemaKeys($body('/api/v1/mail/send-batch')),
         ];
         $shapes = self::shapes();

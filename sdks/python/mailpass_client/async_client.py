@@ -11,7 +11,14 @@ import httpx
 
 from mailpass_client import _http, calls
 from mailpass_client import types as t
-from mailpass_client.calls import BatchParams, MessageStatus, Op, SendParams, WebhookParams
+from mailpass_client.calls import (
+    BatchParams,
+    MessageStatus,
+    Op,
+    SendParams,
+    TemplatedSendParams,
+    WebhookParams,
+)
 from mailpass_client.errors import ConnectionFailedError, RequestTimeoutError
 
 T = TypeVar("T")
@@ -80,9 +87,14 @@ class AsyncMail(_AsyncResource):
     ) -> t.SendResult:
         return await self._client.run(calls.send(params, idempotency_key))
 
+    async def send_template(
+        self, *, idempotency_key: str | None = None, **params: Unpack[TemplatedSendParams]
+    ) -> t.SendResult:
+        return await self._client.run(calls.send(params, idempotency_key))
+
     async def send_batch(
         self,
-        messages: list[SendParams],
+        messages: list[SendParams] | list[TemplatedSendParams] | list[dict[str, Any]],
         *,
         idempotency_key: str | None = None,
         **params: Unpack[BatchParams],

@@ -32,6 +32,28 @@ class SendParams(TypedDict, total=False):
     track_opens: bool
     track_clicks: bool
     attachments: list[dict[str, Any]]
+    unsubscribe: bool
+    scheduled_at: str
+
+
+class TemplatedSendParams(TypedDict, total=False):
+    """``POST /api/v1/mail/send`` from a stored template: its subject and bodies rendered
+    with ``variables``."""
+
+    to: Required[str]
+    template_id: Required[str]
+    variables: dict[str, Any]
+    from_email: str
+    from_name: str
+    reply_to: str
+    cc: list[str]
+    bcc: list[str]
+    tags: list[str]
+    metadata: dict[str, Any]
+    track_opens: bool
+    track_clicks: bool
+    attachments: list[dict[str, Any]]
+    unsubscribe: bool
     scheduled_at: str
 
 
@@ -40,6 +62,7 @@ class BatchParams(TypedDict, total=False):
 
     from_email: str
     from_name: str
+    template_id: str
 
 
 class WebhookParams(TypedDict, total=False):
@@ -67,14 +90,16 @@ def _id(value: str) -> str:
     return quote(value, safe="")
 
 
-def send(params: SendParams, idempotency_key: str | None) -> Op[t.SendResult]:
+def send(params: SendParams | TemplatedSendParams, idempotency_key: str | None) -> Op[t.SendResult]:
     key = idempotency_key or new_idempotency_key()
     call = Call("POST", "/api/v1/mail/send", body=dict(params), idempotency_key=key)
     return Op(call, _data(t.SendResult))
 
 
 def send_batch(
-    messages: list[SendParams], params: BatchParams, idempotency_key: str | None
+    messages: list[SendParams] | list[TemplatedSendParams] | list[dict[str, Any]],
+    params: BatchParams,
+    idempotency_key: str | None,
 ) -> Op[t.BatchResult]:
     key = idempotency_key or new_idempotency_key()
     body = {"messages": [dict(m) for m in messages], **params}

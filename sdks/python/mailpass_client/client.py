@@ -11,7 +11,14 @@ import httpx
 
 from mailpass_client import _http, calls
 from mailpass_client import types as t
-from mailpass_client.calls import BatchParams, MessageStatus, Op, SendParams, WebhookParams
+from mailpass_client.calls import (
+    BatchParams,
+    MessageStatus,
+    Op,
+    SendParams,
+    TemplatedSendParams,
+    WebhookParams,
+)
 from mailpass_client.errors import ConnectionFailedError, RequestTimeoutError
 
 T = TypeVar("T")
@@ -85,9 +92,15 @@ class Mail(_Resource):
         """``POST /api/v1/mail/send``: one email, now. ``status`` is ``sent`` or ``queued``."""
         return self._client.run(calls.send(params, idempotency_key))
 
+    def send_template(
+        self, *, idempotency_key: str | None = None, **params: Unpack[TemplatedSendParams]
+    ) -> t.SendResult:
+        """``POST /api/v1/mail/send`` from a stored template (``template_id``, ``variables``)."""
+        return self._client.run(calls.send(params, idempotency_key))
+
     def send_batch(
         self,
-        messages: list[SendParams],
+        messages: list[SendParams] | list[TemplatedSendParams] | list[dict[str, Any]],
         *,
         idempotency_key: str | None = None,
         **params: Unpack[BatchParams],

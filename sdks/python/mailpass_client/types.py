@@ -159,6 +159,7 @@ class ResendResult:
     to: str
     from_: str
     resent_from: str
+    suppressed: list[SuppressedRecipient] | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import type {
   Response,
   SendRequest,
   SendResult,
+  TemplatedSendRequest,
   StatusResult,
   SuppressionPage,
   SuppressionView,
@@ -74,7 +75,7 @@ class Mail {
   constructor(private readonly t: Transport) {}
 
   /** POST /api/v1/mail/send: one email, now. */
-  send(message: SendRequest, options: SendOptions = {}): Promise<Response<SendResult>> {
+  send(message: SendRequest | TemplatedSendRequest, options: SendOptions = {}): Promise<Response<SendResult>> {
     const idempotencyKey = options.idempotencyKey ?? newIdempotencyKey();
     return this.t.request({ method: "POST", path: "/api/v1/mail/send", body: message, idempotencyKey });
   }

@@ -26,13 +26,35 @@ export interface SendRequest {
   track_opens?: boolean;
   track_clicks?: boolean;
   attachments?: Attachment[];
+  unsubscribe?: boolean | null;
+  scheduled_at?: string;
+}
+
+/** A send from a stored template: its subject and bodies rendered with `variables`. */
+export interface TemplatedSendRequest {
+  to: string;
+  template_id: string;
+  variables?: Record<string, unknown>;
+  from_email?: string;
+  from_name?: string;
+  reply_to?: string;
+  cc?: string[];
+  bcc?: string[];
+  tags?: string[];
+  metadata?: Record<string, unknown>;
+  track_opens?: boolean;
+  track_clicks?: boolean;
+  attachments?: Attachment[];
+  unsubscribe?: boolean | null;
   scheduled_at?: string;
 }
 
 export interface BatchRequest {
-  messages: SendRequest[];
+  /** With a top-level `template_id`, a message may give only `to` and `variables`. */
+  messages: Array<SendRequest | TemplatedSendRequest | { to: string; variables?: Record<string, unknown> }>;
   from_email?: string;
   from_name?: string;
+  template_id?: string;
 }
 
 export interface SuppressedRecipient {
@@ -135,6 +157,7 @@ export interface ResendResult {
   to: string;
   from: string;
   resent_from: string;
+  suppressed?: SuppressedRecipient[] | null;
 }
 
 export interface SuppressionView {

@@ -30,10 +30,12 @@ function schemaKeys(schema) {
 test("types match /openapi.json", async () => {
   const api = await getJson(`${env("MAILPASS_BASE_URL")}/openapi.json`);
   const body = (path) => api.paths[path].post.requestBody.content["application/json"].schema;
+  const variants = Object.fromEntries(body("/api/v1/mail/send").oneOf.map((v) => [v.title, v]));
   const expected = {
-    SendRequest: schemaKeys(body("/api/v1/mail/send")),
+    SendRequest: schemaKeys(variants.SendRequest),
+    TemplatedSendRequest: schemaKeys(variants.TemplatedSendRequest),
     BatchRequest: schemaKeys(body("/api/v1/mail/send-batch")),
-    Attachment: schemaKeys(body("/api/v1/mail/send").$defs.AttachmentIn),
+    Attachment: schemaKeys(variants.SendRequest.properties.attachments.items),
   };
   const sdkOnly = new Set(["Response", "MessageQuery"]);
   const found = interfaces();

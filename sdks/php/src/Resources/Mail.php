@@ -7,6 +7,7 @@ use MailPass\Transport;
 
 /**
  * @phpstan-import-type SendRequest from \MailPass\Types
+ * @phpstan-import-type TemplatedSendRequest from \MailPass\Types
  * @phpstan-import-type BatchRequest from \MailPass\Types
  * @phpstan-import-type SendResult from \MailPass\Types
  * @phpstan-import-type BatchResult from \MailPass\Types
@@ -18,7 +19,7 @@ final class Mail extends Resource
      * POST /api/v1/mail/send. An Idempotency-Key is made for the call (or pass your own
      * in $options['idempotency_key']) and kept on every retry.
      *
-     * @param SendRequest $message
+     * @param SendRequest|TemplatedSendRequest $message
      * @param array{idempotency_key?: string} $options
      * @return array{success: bool, data: SendResult}
      */
