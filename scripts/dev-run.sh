@@ -13,7 +13,21 @@ export PROVIDER_ALLOWED_NETWORKS="${PROVIDER_ALLOWED_NETWORKS:-127.0.0.0/8,::1/1
 export PROVIDER_ALLOWED_SMTP_PORTS="${PROVIDER_ALLOWED_SMTP_PORTS:-1025}"
 # Webhook endpoints may be plain http here (a local receiver on loopback).
 export WEBHOOK_ALLOW_HTTP="${WEBHOOK_ALLOW_HTTP:-true}"
-procs="gateway tracker sender webhooks scheduler mailbox"
+# MailPass SMTP (the `mailpass` provider type) delivers to recipients' MX hosts: here the
+# dev DNS server (mailpass-dev dns) makes the capture server the MX of every .test domain,
+# on the capture port, and the return-path domain's MX mailpass-inbound, to which the
+# capture server reports bounces (bounce@…, delay@…, complain@… recipients). Values
+# already set are kept: then no dev DNS server is started when MTA_DNS_NAMESERVERS is.
+export INBOUND_SMTP_PORT="${INBOUND_SMTP_PORT:-2525}"
+export MTA_SMTP_PORT="${MTA_SMTP_PORT:-1025}"
+export MTA_RETURN_PATH_DOMAIN="${MTA_RETURN_PATH_DOMAIN:-bounces.mailpass.test}"
+export MTA_HELO_HOSTNAME="${MTA_HELO_HOSTNAME:-mta.mailpass.test}"
+procs="gateway tracker sender webhooks inbound scheduler mailbox"
+if [ -z "${MTA_DNS_NAMESERVERS:-}" ]; then
+  export DEV_DNS_PORT="${DEV_DNS_PORT:-1053}"
+  export MTA_DNS_NAMESERVERS="127.0.0.1:$DEV_DNS_PORT"
+  procs="dns $procs"
+fi
 if ! scripts/rabbitmq.sh answering; then
   scripts/rabbitmq.sh install
   procs="rabbitmq $procs"

@@ -31,6 +31,8 @@ GROUPS = [
     "secrets",
     "console",
     "webhooks",
+    "templates",
+    "domains",
 ]
 
 

@@ -1,4 +1,5 @@
-"""``mailpass accounts create NAME | list | set-tracking NAME [--opens/--no-opens] ...``."""
+"""``mailpass accounts create NAME | list | set-tracking NAME [--opens/--no-opens]
+[--clicks/--no-clicks] [--unsubscribe/--no-unsubscribe]``."""
 
 from __future__ import annotations
 
@@ -31,13 +32,21 @@ async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
 
 async def set_tracking(args: argparse.Namespace, ctx: CliContext) -> int:
     """The account's tracking defaults; a message's track_opens/track_clicks still win."""
-    if args.opens is None and args.clicks is None:
-        raise CliError("nothing to change: give --opens/--no-opens and/or --clicks/--no-clicks")
-    doc = await accounts.set_tracking(ctx.db, args.name, opens=args.opens, clicks=args.clicks)
+    if args.opens is None and args.clicks is None and args.unsubscribe is None:
+        raise CliError(
+            "nothing to change: give --opens/--no-opens, --clicks/--no-clicks "
+            "and/or --unsubscribe/--no-unsubscribe"
+        )
+    doc = await accounts.set_tracking(
+        ctx.db, args.name, opens=args.opens, clicks=args.clicks, unsubscribe=args.unsubscribe
+    )
     if doc is None:
         raise CliError(f"no account named {args.name!r}")
     defaults = accounts.tracking_defaults(doc)
-    print(f"{args.name}: track_opens={defaults.opens} track_clicks={defaults.clicks}")
+    print(
+        f"{args.name}: track_opens={defaults.opens} track_clicks={defaults.clicks} "
+        f"unsubscribe={defaults.unsubscribe}"
+    )
     return 0
 
 
@@ -54,4 +63,10 @@ def register(groups: Any) -> None:
     p.add_argument("name")
     p.add_argument("--opens", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--clicks", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument(
+        "--unsubscribe",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="one-click unsubscribe headers on messages that do not choose",
+    )
     p.set_defaults(handler=set_tracking)

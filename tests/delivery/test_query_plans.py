@@ -23,6 +23,7 @@ from mailpass_common.platform.db import Collections, Database, where
 from mailpass_common.platform.jobs import MessageKind
 from mailpass_common.suppressions import service as suppressions
 from mailpass_common.templates import store as template_store
+from mailpass_inbound import service as inbound_service
 
 NOW = datetime.now(UTC)
 
@@ -163,6 +164,11 @@ PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
     "claim and record (by _id)": (
         Collections.MESSAGES,
         {"_id": {"$in": ["<a@x>", "<b@x>"]}, "status": {"$in": ["queued", "deferred"]}},
+        None,
+    ),
+    "mailpass-inbound: the message a return path names (its possible ids)": (
+        Collections.MESSAGES,
+        inbound_service.selector("<0123abcd.1765000000@", ["mail.example", "old.example"]),
         None,
     ),
 }

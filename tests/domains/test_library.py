@@ -13,6 +13,7 @@ import pytest
 from mailpass_common.mta import dkim, domains, lookup
 from mailpass_common.mta.records import domain_records
 from mailpass_common.mta.resolver import make_resolver
+from mailpass_common.mta.signing import DkimSigner
 from mailpass_common.mta.verification import verify_domain
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Collections, Database
@@ -244,3 +245,21 @@ async def test_duplicates_limits_and_removal(db: Database) -> None:
     assert await dkim.domain_keys(db, "acct_a", name) == []
     assert len(await dkim.domain_keys(db, "acct_b", name)) == 2
     assert (await domains.list_domains(db, "acct_b"))[0]["_id"] == other["_id"]
+
+
+async def test_the_senders_signer_uses_the_domains_keys(db: Database, dns: TestDns) -> None:
+    """What MailPass SMTP's sender does with a message (mta.signing.DkimSigner): the keys
+    of the account's verified domain sign it, and dkimpy verifies it against DNS."""
+    name = unique_domain()
+    doc = await domains.create_domain(db, CIPHER, "acct_a", name)
+    signer = DkimSigner(db, CIPHER, ttl_seconds=0)
+    with pytest.raises(LookupError):  # not verified yet: it fails rather than send unsigned
+        await signer.sign("acct_a", name, message(f"orders@{name}"))
+    publish(dns, await records_of(db, doc), "dkim")
+    await verify_domain(db, make_resolver([dns.nameserver]), doc, RETURN_PATH_DOMAIN)
+    signed = await signer.sign("acct_a", name, message(f"orders@{name}"))
+    verifier = dkimpy.DKIM(signed)
+    dnsfunc = dkimpy_dns(dns.nameserver)
+    assert verifier.verify(idx=0, dnsfunc=dnsfunc) and verifier.verify(idx=1, dnsfunc=dnsfunc)
+    with pytest.raises(LookupError):  # another account's signer has no key for it
+        await signer.sign("acct_b", name, message(f"orders@{name}"))

@@ -1,10 +1,13 @@
-"""Domain names as tenants type them: what is accepted, in which form, and what is refused."""
+"""Domain names as tenants type them: what is accepted, in which form, and what is refused;
+the README's bounds checked against the code."""
 
 from __future__ import annotations
 
 import pytest
 
+from mailpass_common.mta import dkim, domains, lookup, resolver
 from mailpass_common.mta.names import DomainNameError, normalize_domain, unicode_name
+from tests.support.readme import readme_text
 
 
 @pytest.mark.parametrize(
@@ -57,3 +60,15 @@ def test_refused_names_say_why(text: str) -> None:
 def test_unicode_form() -> None:
     assert unicode_name("xn--bcher-kva.example") == "bücher.example"
     assert unicode_name("example.com") == "example.com"
+
+
+def test_the_readme_states_the_bounds_the_code_has() -> None:
+    text = " ".join(readme_text().split())
+    resolver_bounds = (
+        f"({resolver.TIMEOUT_SECONDS:g} s a try, {resolver.LIFETIME_SECONDS:g} s in all)"
+    )
+    assert resolver_bounds in text
+    assert f"at most {lookup.MAX_RECORDS} records read per name" in text
+    assert f"and {lookup.MAX_TXT_CHARS:,} characters per TXT record" in text
+    assert f"an account has at most {domains.MAX_DOMAINS_PER_ACCOUNT} domains" in text
+    assert f"RSA {dkim.RSA_BITS}" in text

@@ -15,7 +15,10 @@ from tests.helm.chart import (
     render_error,
 )
 
-MTA = {"mta": {"enabled": True, "heloHostname": "mta.example.com", "maxConnectionsPerHost": 4}}
+MTA = {
+    "mta": {"enabled": True, "heloHostname": "mta.example.com", "maxConnectionsPerHost": 4},
+    "config": {"mtaReturnPathDomain": "bounces.example.com"},
+}
 
 
 def internet_ports(rendered: Rendered) -> set[int]:
@@ -45,8 +48,12 @@ def test_port_25_is_opened_only_for_mailpass_smtp() -> None:
     assert env["MTA_HELO_HOSTNAME"] == "mta.example.com"
     assert env["MTA_MAX_CONNECTIONS_PER_HOST"] == "4"
     assert env["MTA_BACKOFF_SECONDS"] == "300"
+    (config,) = on.of_kind("ConfigMap")
+    assert config["data"]["MTA_RETURN_PATH_DOMAIN"] == "bounces.example.com"
 
 
-def test_mailpass_smtp_needs_a_helo_hostname() -> None:
-    error = render_error(deep_merge(REQUIRED_VALUES, {"mta": {"enabled": True}}))
-    assert "mta.heloHostname" in error
+def test_mailpass_smtp_needs_a_helo_hostname_and_a_return_path_domain() -> None:
+    no_helo = deep_merge(REQUIRED_VALUES, {**MTA, "mta": {"enabled": True}})
+    assert "mta.heloHostname" in render_error(no_helo)
+    no_return_path = deep_merge(REQUIRED_VALUES, {"mta": MTA["mta"]})
+    assert "config.mtaReturnPathDomain" in render_error(no_return_path)

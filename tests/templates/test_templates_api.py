@@ -158,3 +158,21 @@ async def test_broken_and_hostile_templates_are_refused_fast(
     assert time.monotonic() - started < 3
     health = await api.get("/api/v1/templates", headers=tenant.headers)
     assert health.status_code == 200
+
+
+async def test_openapi_describes_templates_and_templated_sends(api: httpx.AsyncClient) -> None:
+    spec = (await api.get("/openapi.json")).json()
+    paths = spec["paths"]
+    assert {"get", "post"} <= set(paths["/api/v1/templates"])
+    assert {"get", "patch", "delete"} <= set(paths["/api/v1/templates/{template_id}"])
+    assert "post" in paths["/api/v1/templates/{template_id}/render"]
+    send = paths["/api/v1/mail/send"]["post"]["requestBody"]["content"]["application/json"]
+    spec_shape, templated = send["schema"]["oneOf"]
+    assert spec_shape["required"] == ["to", "subject"]  # the contract's message, as it was
+    assert {"subject", "html", "text", "unsubscribe"} <= set(spec_shape["properties"])
+    assert templated["required"] == ["to", "template_id"]
+    assert "subject" not in templated["properties"]
+    assert {"template_id", "variables", "unsubscribe"} <= set(templated["properties"])
+    assert "With a template" in send["examples"]
+    batch = paths["/api/v1/mail/send-batch"]["post"]["requestBody"]["content"]["application/json"]
+    assert "template_id" in batch["schema"]["properties"]

@@ -20,7 +20,7 @@ from tests.support.smtp import SmtpServer
 from tests.support.tenants import Tenant, cipher
 from tests.templates.conftest import TRACKER
 from tests.templates.test_templates_api import create
-from tests.tracking.support import running_tracker
+from tests.tracking.support import StallingProxy, running_tracker
 
 FOOTER = '<p>Hi</p><a href="{{ unsubscribe_url }}">Unsubscribe</a>'
 
@@ -145,3 +145,25 @@ async def test_the_account_default_adds_the_headers_and_a_message_can_opt_out(
     received = {r.rcpt_tos[0]: r.message for r in await smtp.wait_for(2)}
     assert "List-Unsubscribe" in received["a@example.com"]
     assert "List-Unsubscribe" not in received["b@example.com"]
+
+
+async def test_a_database_out_of_reach_is_503_not_a_false_success(
+    db: Database, service_env: dict[str, Any]
+) -> None:
+    signer = UnsubscribeSigner(CommonSettings(**service_env).secret_key.get_secret_value())
+    token = signer.token(UnsubscribeLink("acc_a", "<m.1@x>", "ann@example.com"))
+    one_click = {"List-Unsubscribe": "One-Click"}
+    async with (
+        StallingProxy(service_env["mongodb_url"]) as mongo,
+        running_tracker(
+            service_env, mongodb_url=mongo.url, tracker_write_timeout_seconds=1.0
+        ) as tracker,
+        httpx.AsyncClient(base_url=tracker, timeout=10) as web,
+    ):
+        mongo.pause()
+        down = await web.post(f"/t/unsubscribe/{token}", data=one_click)
+        assert down.status_code == 503
+        mongo.resume()
+        up = await web.post(f"/t/unsubscribe/{token}", data=one_click)
+        assert up.status_code == 200
+    assert await suppressions.get(db, "acc_a", "ann@example.com") is not None

@@ -16,6 +16,8 @@ from mailpass_common.platform.lifecycle import wait_for_mongodb
 from mailpass_common.platform.settings import CommonSettings, load_settings
 from mailpass_common.tenants import console_auth
 from mailpass_dev.bootstrap import bootstrap
+from mailpass_dev.bounces import BounceBack
+from mailpass_dev.devdns import DEFAULT_RETURN_PATH_DOMAIN, serve_dns
 from mailpass_dev.mailbox import start_mailbox
 
 BANNER = """
@@ -41,7 +43,13 @@ BANNER = """
 
 async def serve_mailbox(data_dir: Path, host: str, port: int) -> None:
     settings = load_settings(CommonSettings, "mailpass-dev")
-    controller = start_mailbox(data_dir / "mailbox", host, port)
+    # Bounces and complaints of MailPass SMTP's mail, to mailpass-inbound (see bounces).
+    bounce_back = BounceBack(
+        settings.mta_return_path_domain or DEFAULT_RETURN_PATH_DOMAIN,
+        "127.0.0.1",
+        int(os.environ.get("INBOUND_SMTP_PORT", "2525")),
+    )
+    controller = start_mailbox(data_dir / "mailbox", host, port, bounce_back)
     client, db = dbmod.connect(settings)
     try:
         await wait_for_mongodb(db, settings.startup_timeout_seconds)
@@ -80,7 +88,15 @@ def main(argv: list[str] | None = None) -> None:
     box.add_argument("--data-dir", default=".data", type=Path)
     box.add_argument("--host", default="127.0.0.1")
     box.add_argument("--port", default=1025, type=int)
+    dns = sub.add_parser("dns", help="the dev DNS server: .test MX to the capture server")
+    dns.add_argument("--data-dir", default=".data", type=Path)
+    dns.add_argument("--host", default="127.0.0.1")
+    dns.add_argument("--port", default=1053, type=int)
+    dns.add_argument("--interval", default=2.0, type=float, help="seconds between syncs")
     args = parser.parse_args(argv)
     telemetry.setup("mailpass-dev", "INFO")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_mailbox(args.data_dir, args.host, args.port))
+        if args.command == "dns":
+            asyncio.run(serve_dns(args.data_dir, args.host, args.port, args.interval))
+        else:
+            asyncio.run(serve_mailbox(args.data_dir, args.host, args.port))

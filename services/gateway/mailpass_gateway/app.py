@@ -22,6 +22,7 @@ from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyCache
 from mailpass_gateway import rate_limit
+from mailpass_gateway.api_docs import docs_enabled, install_api_docs
 from mailpass_gateway.body_limit import BodySizeLimit
 from mailpass_gateway.bounces.views import router as bounces_router
 from mailpass_gateway.console import install_console
@@ -90,7 +91,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         "Dates are UTC. Request bodies over 10 MiB are refused (413 PAYLOAD_TOO_LARGE).",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        docs_url=None,
+        redoc_url=None,
     )
+    if docs_enabled(settings.api_docs, settings.environment):
+        install_api_docs(app, app.title)
     app.state.settings = settings
     install_error_handlers(app)
 

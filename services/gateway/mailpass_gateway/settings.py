@@ -32,6 +32,8 @@ class GatewaySettings(ServiceSettings):
     # URL prefixes trusted for SNS signing certificates and subscription confirmations
     # besides https://sns.<region>.amazonaws.com/ (tests: a local server's).
     sns_trusted_url_prefixes: CommaList = Field(default_factory=list)
+    # /docs and /redoc (mailpass_gateway.api_docs): unset, on in development only.
+    api_docs: bool | None = None
 
     @field_validator("sns_trusted_url_prefixes", mode="before")
     @classmethod

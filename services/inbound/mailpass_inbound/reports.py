@@ -18,8 +18,10 @@ report (deep nesting, bad encodings) becomes :class:`UnreadableReport`.
 
 from __future__ import annotations
 
+import base64
 import email
 import hashlib
+import quopri
 import re
 from dataclasses import dataclass
 from email.message import Message
@@ -112,10 +114,20 @@ def _blocks(part: Message) -> list[Message]:
     recipient) or a ``message/feedback-report`` part (one): as the email package parsed
     them, or read here from the decoded text when it could not (an encoded part)."""
     payload = part.get_payload()
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
     if isinstance(payload, list) and payload and all(isinstance(p, Message) for p in payload):
-        return list(payload[: MAX_RECIPIENTS + 1])
-    decoded = part.get_payload(decode=True)
-    text = decoded.decode("utf-8", "replace") if isinstance(decoded, bytes) else str(payload)
+        if encoding not in ("base64", "quoted-printable"):
+            return list(payload[: MAX_RECIPIENTS + 1])
+        # Encoded (which RFC 2046 forbids on message/*, and some servers do): the
+        # package took the encoded text for a block without headers.
+        payload = "".join(
+            str(p.get_payload()) for p in payload[:MAX_PARTS] if isinstance(p, Message)
+        )
+    text = str(payload)
+    if encoding == "base64":
+        text = base64.b64decode(text.encode("ascii", "ignore")).decode("utf-8", "replace")
+    elif encoding == "quoted-printable":
+        text = quopri.decodestring(text.encode("utf-8", "replace")).decode("utf-8", "replace")
     chunks = [c for c in re.split(r"\r?\n[ \t]*\r?\n", text.strip()) if c.strip()]
     if not chunks:
         raise UnreadableReport(f"the {part.get_content_type()} part is empty")
@@ -151,8 +163,10 @@ def _delivery_report(message: Message, report_id: str) -> DeliveryReport:
     blocks = _blocks(_part(message, "message/delivery-status"))
     # The per-message block comes first; a report that left it out still counts.
     per_message = blocks[0] if "Final-Recipient" not in blocks[0] else Message()
-    recipients = []
-    for block in blocks[:MAX_RECIPIENTS]:
+    recipients: list[RecipientStatus] = []
+    for block in blocks:
+        if len(recipients) == MAX_RECIPIENTS:
+            break
         final = _address(block.get("Final-Recipient"))
         action = _clean(block.get("Action")).lower().split(" ")[0]
         if final is None or not action:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import cast
+from typing import Any, cast
 
 from mailpass_common.messages.models import MessageDocument
 from mailpass_common.mta import verp
@@ -41,6 +41,11 @@ class Refusal(StrEnum):
     UNKNOWN_MESSAGE = "unknown_message"  # parses, but names no message it signs
 
 
+def selector(message_id_prefix: str, message_id_domains: Sequence[str]) -> dict[str, Any]:
+    """The stored messages a return path may name: one ``$in`` over whole ids."""
+    return {"_id": {"$in": [f"{message_id_prefix}{d}>" for d in message_id_domains]}}
+
+
 def on_domain(address: str, domain: str) -> bool:
     _, sep, at = address.strip().strip("<>").rpartition("@")
     return bool(sep) and at.lower().rstrip(".") == domain.lower().rstrip(".")
@@ -60,10 +65,8 @@ async def message_of(
     path = verp.parse(address, domain)
     if path is None:
         return Refusal.NOT_A_RETURN_PATH
-    candidates = [f"{path.message_id_prefix}{d}>" for d in message_id_domains]
-    found = await (
-        db[Collections.MESSAGES].find({"_id": {"$in": candidates}}, projection=PROJECTION).to_list()
-    )
+    wanted = selector(path.message_id_prefix, message_id_domains)
+    found = await db[Collections.MESSAGES].find(wanted, projection=PROJECTION).to_list()
     for doc in found:
         if path.signs(str(doc["_id"]), keys):
             return cast(MessageDocument, doc)

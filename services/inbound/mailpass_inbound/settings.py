@@ -17,9 +17,8 @@ class InboundSettings(ServiceSettings):
     # as uid 10001, which may not bind 25); its Service maps 25 to it.
     inbound_smtp_host: str = "127.0.0.1"
     inbound_smtp_port: int = Field(default=25, ge=0, le=65535)
-    # The domain of the return paths MailPass's MTA signs (shared with the sender). Only
-    # mail for those addresses is accepted: every other recipient is 550.
-    mta_return_path_domain: str = ""
+    # MTA_RETURN_PATH_DOMAIN (CommonSettings): the domain of the return paths MailPass's
+    # MTA signs. Only mail for those addresses is accepted: every other recipient is 550.
     # Earlier MESSAGE_ID_DOMAIN values: bounces of mail sent under them still find their
     # message (a message id names its domain, and the return path signs the whole id).
     inbound_previous_message_id_domains: CommaList = Field(default_factory=list)

@@ -26,7 +26,7 @@ from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.circuit import CircuitBreakers, CircuitReporter
 from mailpass_sender.failover import Failover
 from mailpass_sender.flows import DeliveryContext
-from mailpass_sender.metrics import IN_FLIGHT, SMTP_CONNECTIONS
+from mailpass_sender.metrics import IN_FLIGHT, MTA_SESSIONS, SMTP_CONNECTIONS
 from mailpass_sender.mta import build_engine
 from mailpass_sender.pipeline import QueuePipeline
 from mailpass_sender.retry import RetryPolicy
@@ -118,6 +118,7 @@ class SenderService:
         values from files that only ``set`` writes.)"""
         IN_FLIGHT.set(sum(p.in_flight for p in self.pipelines))
         SMTP_CONNECTIONS.set(self.pool.smtp_connections())
+        MTA_SESSIONS.set(self.mta.pool.open_sessions if self.mta is not None else 0)
 
     async def _refresh_gauges(self) -> None:
         """With several workers, the others' values are read from their files: each

@@ -62,6 +62,11 @@ SMTP_CONNECTIONS = Gauge(
     "SMTP connections open to providers (in use or idle in a pool).",
     multiprocess_mode="livesum",
 )
+MTA_SESSIONS = Gauge(
+    "mailpass_mta_sessions_open",
+    "SMTP sessions MailPass SMTP holds open to receiving MX hosts (in use or idle).",
+    multiprocess_mode="livesum",
+)
 BATCH_SIZE = Histogram(
     "mailpass_sender_batch_size",
     "Messages claimed or recorded together in one database round trip, by queue.",

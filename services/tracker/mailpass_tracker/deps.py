@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from mailpass_common.messages.signed_links import TrackingSigner
+from mailpass_common.platform.db import Database
+from mailpass_common.unsubscribe.links import UnsubscribeSigner
 from mailpass_tracker.clientip import TrustedProxies
 from mailpass_tracker.ingest import EventWriter
 
@@ -29,3 +31,17 @@ async def _proxies(request: Request) -> TrustedProxies:
 Writer = Annotated[EventWriter, Depends(_writer)]
 Signer = Annotated[TrackingSigner, Depends(_signer)]
 Proxies = Annotated[TrustedProxies, Depends(_proxies)]
+
+
+async def _unsubscribe_signer(request: Request) -> UnsubscribeSigner:
+    signer: UnsubscribeSigner = request.app.state.unsubscribe_signer
+    return signer
+
+
+async def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+Unsubscribes = Annotated[UnsubscribeSigner, Depends(_unsubscribe_signer)]
+Db = Annotated[Database, Depends(_db)]

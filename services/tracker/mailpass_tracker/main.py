@@ -3,6 +3,7 @@ from __future__ import annotations
 import uvicorn
 
 from mailpass_common.platform import telemetry
+from mailpass_common.platform.http_listener import listener_config
 from mailpass_common.platform.settings import load_settings
 from mailpass_tracker.app import create_app
 from mailpass_tracker.settings import TrackerSettings
@@ -11,8 +12,9 @@ from mailpass_tracker.settings import TrackerSettings
 def main() -> None:
     settings = load_settings(TrackerSettings, "mailpass-tracker")
     telemetry.setup("mailpass-tracker", settings.log_level)
-    uvicorn.run(
+    config = listener_config(
         create_app(settings),
+        settings,
         host=settings.tracker_host,
         port=settings.tracker_port,
         log_config=None,
@@ -20,3 +22,4 @@ def main() -> None:
         # (clientip); uvicorn's own handling would trust 127.0.0.1 regardless.
         proxy_headers=False,
     )
+    uvicorn.Server(config).run()

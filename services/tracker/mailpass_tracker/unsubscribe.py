@@ -8,8 +8,9 @@
   link scanners and previews fetch links, and must not unsubscribe anyone.
 
 The token is verified first (HMAC, no database); one that does not verify is 404. The
-body is read up to :data:`MAX_BODY_BYTES`. Should MongoDB be out of reach, the answer is
-503 (the mail client may retry) rather than a success that was not recorded.
+body is read up to :data:`MAX_BODY_BYTES`. Should MongoDB not answer within
+``TRACKER_WRITE_TIMEOUT_SECONDS``, the answer is 503 (the mail client may retry) rather
+than a success that was not recorded.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ import email.policy
 from html import escape
 from urllib.parse import parse_qs
 
+import pymongo
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pymongo.errors import PyMongoError
 
-from mailpass_common.platform.db import Database
-from mailpass_common.unsubscribe.links import PATH, UnsubscribeSigner
+from mailpass_common.unsubscribe.links import PATH
 from mailpass_common.unsubscribe.record import unsubscribe
+from mailpass_tracker.deps import Db, Unsubscribes
 from mailpass_tracker.metrics import INVALID_TOKENS
+from mailpass_tracker.settings import TrackerSettings
 from mailpass_tracker.views import NO_CACHE
 
 MAX_BODY_BYTES = 4096
@@ -91,8 +94,7 @@ def _one_click(content_type: str, body: bytes) -> bool:
 
 
 @router.get("/{token}")
-async def unsubscribe_page(token: str, request: Request) -> Response:
-    signer: UnsubscribeSigner = request.app.state.unsubscribe_signer
+async def unsubscribe_page(token: str, signer: Unsubscribes) -> Response:
     link = signer.verify(token)
     if link is None:
         return _not_found()
@@ -105,8 +107,9 @@ async def unsubscribe_page(token: str, request: Request) -> Response:
 
 
 @router.post("/{token}")
-async def unsubscribe_one_click(token: str, request: Request) -> Response:
-    signer: UnsubscribeSigner = request.app.state.unsubscribe_signer
+async def unsubscribe_one_click(
+    token: str, request: Request, signer: Unsubscribes, db: Db
+) -> Response:
     link = signer.verify(token)
     if link is None:
         return _not_found()
@@ -119,9 +122,10 @@ async def unsubscribe_one_click(token: str, request: Request) -> Response:
             "<p>An unsubscribe request carries <code>List-Unsubscribe=One-Click</code>.</p>",
             400,
         )
-    db: Database = request.app.state.db
+    settings: TrackerSettings = request.app.state.settings
     try:
-        await unsubscribe(db, link, source=SOURCE)
+        with pymongo.timeout(settings.tracker_write_timeout_seconds):
+            await unsubscribe(db, link, source=SOURCE)
     except PyMongoError:
         return _page("Try again", "<p>This could not be recorded now; try again.</p>", 503)
     return _page(

@@ -35,6 +35,10 @@ since production settings refuse to start without it). */}}
     fieldRef:
       fieldPath: metadata.namespace
 {{- range $name := include "mailpass.secretEnvNames" . | fromJsonArray }}
+{{- $external := include "mailpass.externalUrl" (dict "context" $root "name" $name) }}
+{{- if $external }}
+{{- $external }}
+{{- else }}
 - name: {{ $name }}
   valueFrom:
     secretKeyRef:
@@ -43,6 +47,7 @@ since production settings refuse to start without it). */}}
       {{- if eq $name "SECRET_KEY_PREVIOUS" }}
       optional: true
       {{- end }}
+{{- end }}
 {{- end }}
 - name: OTEL_SERVICE_NAME
   value: {{ printf "mailpass-%s" (kebabcase .component) }}
@@ -194,4 +199,30 @@ checksum/secret: {{ include (print $root.Template.BasePath "/secret.yaml") $root
 {{- with (index .context.Values .component).podLabels }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/* MONGODB_URL or AMQP_URL built from externalMongodb/externalRabbitmq (when its host is
+set): the password from that Secret as MONGODB_PASSWORD/AMQP_PASSWORD, which the settings
+put into the URL percent-encoded. Empty for any other name, or without a host. */}}
+{{- define "mailpass.externalUrl" -}}
+{{- $root := .context -}}
+{{- $db := $root.Values.externalMongodb -}}
+{{- $mq := $root.Values.externalRabbitmq -}}
+{{- if and (eq .name "MONGODB_URL") $db.host }}
+- name: MONGODB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "externalMongodb.existingSecret is required with externalMongodb.host (the Secret holding the MongoDB user's password)" $db.existingSecret | quote }}
+      key: {{ $db.existingSecretPasswordKey | quote }}
+- name: MONGODB_URL
+  value: {{ printf "mongodb://%s@%s:%v/%s" (urlquery $db.username) $db.host $db.port (ternary (printf "?%s" $db.options) "" (ne $db.options "")) | quote }}
+{{- else if and (eq .name "AMQP_URL") $mq.host }}
+- name: AMQP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "externalRabbitmq.existingSecret is required with externalRabbitmq.host (the Secret holding the RabbitMQ user's password)" $mq.existingSecret | quote }}
+      key: {{ $mq.existingSecretPasswordKey | quote }}
+- name: AMQP_URL
+  value: {{ printf "%s://%s@%s:%v/%s" (ternary "amqps" "amqp" $mq.tls) (urlquery $mq.username) $mq.host $mq.port (urlquery $mq.vhost) | quote }}
+{{- end -}}
 {{- end -}}

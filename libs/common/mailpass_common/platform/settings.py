@@ -15,6 +15,7 @@ out: they still verify tracking links and decrypt credentials, never sign or enc
 from __future__ import annotations
 
 import sys
+import urllib.parse
 from typing import Annotated, Any, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -28,6 +29,18 @@ DEV_SECRET = "dev-only-secret-change-me"
 MIN_SECRET_BYTES = 32
 
 CommaList = Annotated[list[str], NoDecode]
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` in its user part, percent-encoded (any character may be in
+    a generated password); ValueError when the URL names no user or has a password."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not sep or not at or not userinfo:
+        raise ValueError(f"{scheme or 'the'} URL must name a user to take a separate password")
+    if ":" in userinfo:
+        raise ValueError(f"{scheme} URL has a password already: give it in one place")
+    return f"{scheme}://{userinfo}:{urllib.parse.quote(password, safe='')}@{hostpart}"
 
 
 def _split(value: Any) -> Any:
@@ -45,6 +58,11 @@ class CommonSettings(BaseSettings):
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongodb_database: str = "mailpass"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # Passwords kept apart from their URLs (e.g. from a Secret made by a database chart or
+    # operator): put into the URL's user part, percent-encoded, when set (the URL must then
+    # name a user and no password).
+    mongodb_password: SecretStr | None = None
+    amqp_password: SecretStr | None = None
     # Prefixes every exchange and queue name, so several installations (or test runs)
     # can share one RabbitMQ virtual host without seeing each other's jobs.
     amqp_prefix: str = "mailpass"
@@ -95,6 +113,19 @@ class CommonSettings(BaseSettings):
     mta_return_path_domain: str = ""
     mta_dns_nameservers: CommaList = Field(default_factory=list)
     mta_smtp_port: int = Field(default=25, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _passwords_into_urls(self) -> CommonSettings:
+        for url_field, password_field in (
+            ("mongodb_url", "mongodb_password"),
+            ("amqp_url", "amqp_password"),
+        ):
+            password = getattr(self, password_field)
+            if password is not None:
+                url = with_password(getattr(self, url_field), password.get_secret_value())
+                object.__setattr__(self, url_field, url)  # frozen: set once, while validating
+                object.__setattr__(self, password_field, None)
+        return self
 
     @field_validator(
         "secret_key_previous",
@@ -179,6 +210,12 @@ class ServiceSettings(CommonSettings):
 
     management_host: str = "127.0.0.1"
     management_port: int
+    # Bounds of the public HTTP listener (mailpass_common.platform.http_listener): the time a
+    # client has to send a request's headers, connections open per process, and how long
+    # an idle kept-alive connection stays.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    http_max_connections: int = Field(default=1000, ge=1)
+    http_keep_alive_seconds: int = Field(default=5, ge=1, le=600)
 
 
 SettingsT = TypeVar("SettingsT", bound=CommonSettings)

@@ -28,7 +28,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.platform.db import Collections, Database, Document, where
+from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
 
 ID_PREFIX = "tpl_"
 KEPT_VERSIONS = 20
@@ -145,15 +145,17 @@ async def update(
         )
         if current is None:
             return None
-        changes: dict[str, Any] = {"updated_at": _now()}
+        changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = name
         if alias is not None:
             changes["alias"] = changes["handle"] = alias
-        operations: dict[str, Any] = {"$set": changes}
+        # A timestamp an update writes is $currentDate: nx-27017 0.8.1 gives back a
+        # datetime $set at the top of a document as a string.
+        operations: dict[str, Any] = {"$set": changes, **now_stamp("updated_at")}
         if parts is not None:
             number = int(current["version"]) + 1
-            version = parts.version(number, changes["updated_at"])
+            version = parts.version(number, _now())
             changes.update({k: v for k, v in version.items() if k != "created_at"})
             changes["versions"] = [*(current.get("versions") or []), version][-KEPT_VERSIONS:]
         try:

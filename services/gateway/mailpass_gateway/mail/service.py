@@ -196,12 +196,15 @@ async def send_now(
         template=template,
     )
     await sending_domains.require_verified(db, provider, key.account_id, doc["from_email"])
-    await bodies.store(db, attach(doc, files))
+    chunks = attach(doc, files)
     if request.scheduled_at is not None:
+        await bodies.store(db, chunks)
         return await _schedule(db, doc, dropped, keyed=ids.keyed)
+    # The limit first: a send refused with 429 stores nothing, attachments included.
     reserved = await reserve_send(db, key, provider)
     stored_before = False
     try:
+        await bodies.store(db, chunks)
         if ids.keyed:
             stored_before = bool(await messages.insert_new_messages(db, [doc]))
         else:

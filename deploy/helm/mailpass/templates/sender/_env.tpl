@@ -3,6 +3,9 @@
   value: {{ .Values.sender.containerPorts.management | quote }}
 {{- with .Values.mta }}
 {{- if .enabled }}
+{{- if not $.Values.config.mtaReturnPathDomain }}
+{{- fail "mta.enabled needs config.mtaReturnPathDomain (MTA_RETURN_PATH_DOMAIN), the domain of the signed return paths, whose MX is mailpass-inbound" }}
+{{- end }}
 {{- if not .heloHostname }}
 {{- fail "mta.enabled needs mta.heloHostname (MTA_HELO_HOSTNAME), the name the sender greets receiving servers with" }}
 {{- end }}
