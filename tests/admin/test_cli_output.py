@@ -75,6 +75,8 @@ async def test_output_formats_of_listings_and_shows(
         ("messages", "list", "--account", "acme"),
         ("console", "sessions", "--account", "acme"),
         ("console-sessions", "--account", "acme"),
+        ("templates", "list", "--account", "acme"),
+        ("domains", "list", "--account", "acme"),
     ):
         assert yaml.safe_load(await cli(env, capsys, *command, "-o", "yaml")) == [], command
 
