@@ -24,6 +24,7 @@ export MTA_RETURN_PATH_DOMAIN="${MTA_RETURN_PATH_DOMAIN:-bounces.mailpass.test}"
 export MTA_HELO_HOSTNAME="${MTA_HELO_HOSTNAME:-mta.mailpass.test}"
 procs="gateway tracker sender webhooks inbound scheduler mailbox"
 if [ -z "${MTA_DNS_NAMESERVERS:-}" ]; then
+  scripts/debian-packages.sh unbound:unbound unbound-control:unbound
   export DEV_DNS_PORT="${DEV_DNS_PORT:-1053}"
   export MTA_DNS_NAMESERVERS="127.0.0.1:$DEV_DNS_PORT"
   procs="dns $procs"

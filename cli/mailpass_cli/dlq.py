@@ -17,6 +17,7 @@ from typing import Any
 from mailpass_cli import CliContext, CliError
 from mailpass_cli.output import add_output_option, structured
 from mailpass_common.messages import events
+from mailpass_common.messages import failed as failed_messages
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import EventType, MessageDocument, MessageStatus
 from mailpass_common.platform import broker
@@ -76,7 +77,7 @@ async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
 async def _reset(ctx: CliContext, doc: MessageDocument) -> None:
     """Make a failed message claimable again, with a new attempt budget. One that is not
     failed (a duplicate letter, a replay already under way) is left as it is."""
-    failed = await messages.requeue_failed(ctx.db, doc["_id"])
+    failed = await failed_messages.requeue_failed(ctx.db, doc["_id"])
     if failed is None:
         return
     # The failure was the message's outcome; it now moves into its history.

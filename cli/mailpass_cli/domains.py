@@ -16,9 +16,9 @@ from mailpass_cli import CliContext, CliError
 from mailpass_cli.keys import account_id
 from mailpass_cli.output import add_output_option, structured
 from mailpass_common.mta import dkim, domains
+from mailpass_common.mta.lookup import checking_resolver
 from mailpass_common.mta.names import DomainNameError, normalize_domain, unicode_name
 from mailpass_common.mta.records import DnsRecord, domain_records
-from mailpass_common.mta.resolver import make_resolver
 from mailpass_common.mta.verification import verify_domain
 
 PENDING_EXIT = 3
@@ -106,7 +106,7 @@ async def add(args: argparse.Namespace, ctx: CliContext) -> int:
 
 async def verify(args: argparse.Namespace, ctx: CliContext) -> int:
     doc = await _owned(ctx, args.account, args.domain)
-    resolver = make_resolver(ctx.settings.mta_dns_nameservers)
+    resolver = checking_resolver(ctx.settings.mta_dns_nameservers)
     rp = ctx.settings.mta_return_path_domain
     checked = await verify_domain(ctx.db, resolver, doc, rp)
     _print(checked.domain, domain_records(checked.domain, checked.keys, rp))

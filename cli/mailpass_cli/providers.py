@@ -20,18 +20,16 @@ from mailpass_cli.keys import account_id
 from mailpass_cli.output import add_output_option, structured
 from mailpass_common.platform.db import Document
 from mailpass_common.providers import service as providers
-from mailpass_common.providers.config import (
-    CONFIG_MODELS,
+from mailpass_common.providers.config import ProviderConfigError, ProviderFields, validate_fields
+from mailpass_common.providers.delivery.check import check_connection, check_options
+from mailpass_common.providers.delivery.options import delivery_options
+from mailpass_common.providers.registry import (
+    PLUGINS,
     PROVIDER_TYPES,
-    ProviderConfigError,
-    ProviderFields,
+    check_targets,
     public_view,
     validate_config,
-    validate_fields,
 )
-from mailpass_common.providers.delivery.check import check_connection, check_options
-from mailpass_common.providers.delivery.registry import delivery_options
-from mailpass_common.providers.delivery.targets import check_targets
 
 # The options of ``providers add`` are made from the models that validate providers, so
 # the CLI offers exactly what the API accepts: one option per field (``--max-connections``),
@@ -122,7 +120,7 @@ async def _provider(ctx: CliContext, account: str, name_or_id: str) -> tuple[str
 
 async def add(args: argparse.Namespace, ctx: CliContext) -> int:
     owner = await account_id(ctx, args.account)
-    values = _config_values(args, CONFIG_MODELS[args.type])
+    values = _config_values(args, PLUGINS[args.type].config_model)
     try:
         fields = validate_fields(
             {name: getattr(args, name) for name in ProviderFields.model_fields}
@@ -215,7 +213,8 @@ def _add_parser(commands: Any) -> None:
     for name, field in ProviderFields.model_fields.items():
         _add_field(common, name, field, secret=False, file=False, required=field.is_required())
     seen: set[str] = set()
-    for type_, model in CONFIG_MODELS.items():
+    for type_, plugin in PLUGINS.items():
+        model = plugin.config_model
         group = p.add_argument_group(type_)
         for name, field in model.model_fields.items():
             if name not in seen:  # a field several types share is one option

@@ -152,7 +152,7 @@ INVALID: list[tuple[dict[str, Any], str]] = [
         {"name": "x", "from_email": FROM, "type": "ses", "config": {"region": "Mars"}},
         "config.region",
     ),
-    ({"name": "x", "from_email": FROM, "type": "postmark", "config": {}}, "type"),
+    ({"name": "x", "from_email": FROM, "type": "pigeon", "config": {}}, "type"),
     ({**smtp_body(25), "hourly_limit": 0}, "hourly_limit"),
     ({**smtp_body(25), "daily_limit": -5}, "daily_limit"),
     ({**smtp_body(25), "from_email": "not-an-address"}, "from_email"),

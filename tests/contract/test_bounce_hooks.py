@@ -24,8 +24,8 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 
 from mailpass_common.platform.db import Database
+from mailpass_common.providers.sns import sns_string_to_sign
 from mailpass_common.suppressions import service as suppressions
-from mailpass_gateway.bounces.verify import sns_string_to_sign
 from tests.support.fake_http_apis import _Served
 from tests.support.stack import running_gateway
 from tests.support.tenants import Tenant, add_provider, make_admin

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from mailpass_common.platform.db import Database
+from mailpass_common.providers.notifications import MAX_SKEW_SECONDS
 from mailpass_common.suppressions import service as suppressions
-from mailpass_gateway.bounces.verify import MAX_SKEW_SECONDS
 from tests.contract.test_bounce_hooks import SnsStandIn, _hook, _ses_bounce, sns_now
 from tests.support.readme import readme_text
 from tests.support.services import free_port

@@ -22,10 +22,10 @@ from mailpass_common.providers.delivery.base import (
 )
 from mailpass_common.providers.delivery.mailgun import MailgunProvider
 from mailpass_common.providers.delivery.sendgrid import SendGridProvider
-from mailpass_common.providers.delivery.smtp import SmtpProvider
 from tests.support.delivery import deliver
 from tests.support.fake_http_apis import FakeSendGrid
 from tests.support.listener import listener
+from tests.support.providers import mailgun_provider, sendgrid_provider, smtp_provider
 from tests.support.services import free_port
 from tests.support.smtp import CapturingHandler
 from tests.support.stack import serve_app
@@ -135,7 +135,7 @@ def test_the_operators_networks_are_allowed_in_every_form() -> None:
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 async def test_an_smtp_provider_aimed_at_loopback_fails_without_connecting(host: str) -> None:
     async with listener(b"220 internal ready\r\n") as internal:
-        smtp = SmtpProvider(
+        smtp = smtp_provider(
             {"host": host, "port": internal.port, "security": "none"},
             {},
             egress=policy(port=internal.port),
@@ -149,10 +149,10 @@ async def test_an_smtp_provider_aimed_at_loopback_fails_without_connecting(host:
 
 def test_smtp_ports_are_the_mail_ports_unless_the_operator_adds_more() -> None:
     for port in (25, 465, 587, 2525):
-        SmtpProvider({"host": "smtp.example.com", "port": port}, {})
+        smtp_provider({"host": "smtp.example.com", "port": port}, {})
     with pytest.raises(ValueError, match=r"port 6379 is not an SMTP port.*25, 465, 587, 2525"):
-        SmtpProvider({"host": "smtp.example.com", "port": 6379}, {})
-    SmtpProvider({"host": "smtp.example.com", "port": 6379}, {}, egress=policy(port=6379))
+        smtp_provider({"host": "smtp.example.com", "port": 6379}, {})
+    smtp_provider({"host": "smtp.example.com", "port": 6379}, {}, egress=policy(port=6379))
 
 
 async def test_smtp_connects_to_the_checked_address_and_tls_verifies_the_host_name(
@@ -166,14 +166,14 @@ async def test_smtp_connects_to_the_checked_address_and_tls_verifies_the_host_na
     rules = policy(networks=("127.0.0.0/8",), port=port, resolver=names)
     config = {"port": port, "security": "starttls", "ca_cert": cert.cert_pem}
 
-    pinned = SmtpProvider({"host": "mail.pinned.test", **config}, {}, egress=rules)
+    pinned = smtp_provider({"host": "mail.pinned.test", **config}, {}, egress=rules)
     await deliver(pinned, message())
     await pinned.close()
     assert len(relay.received) == 1
 
     # Same address, a name the certificate does not carry (it does carry 127.0.0.1):
     # verification is of the name, not of the address we connected to.
-    other = SmtpProvider({"host": "other.pinned.test", **config}, {}, egress=rules)
+    other = smtp_provider({"host": "other.pinned.test", **config}, {}, egress=rules)
     with pytest.raises(TemporaryDeliveryError, match="certificate"):
         await deliver(other, message())
     await other.close()
@@ -188,7 +188,7 @@ async def test_a_name_rebound_to_a_refused_address_is_refused_at_the_next_connec
     names = Names({"mx.rebind.test": [["127.0.0.2"], ["127.0.0.1"]]})
     rules = policy(networks=("127.0.0.2/32",), port=port, resolver=names)
     async with listener(b"220 internal\r\n", port=port) as internal:
-        smtp = SmtpProvider(
+        smtp = smtp_provider(
             {"host": "mx.rebind.test", "port": port, "security": "none"}, {}, egress=rules
         )
         await deliver(smtp, message())
@@ -213,7 +213,7 @@ async def test_a_name_rebound_to_a_refused_address_is_refused_at_the_next_connec
 )
 async def test_a_service_that_is_not_smtp_is_not_quoted(banner: bytes) -> None:
     async with listener(banner) as other:
-        smtp = SmtpProvider(
+        smtp = smtp_provider(
             {"host": "127.0.0.1", "port": other.port, "security": "none"},
             {},
             egress=policy(networks=("127.0.0.0/8",), port=other.port),
@@ -228,7 +228,7 @@ async def test_a_service_that_is_not_smtp_is_not_quoted(banner: bytes) -> None:
 async def test_an_smtp_reply_is_quoted_on_one_line_and_truncated() -> None:
     reply = b"554 5.7.1 " + b"x" * 2000 + b"\r\n"
     async with listener(reply) as relay:
-        smtp = SmtpProvider(
+        smtp = smtp_provider(
             {"host": "127.0.0.1", "port": relay.port, "security": "none"},
             {},
             egress=policy(networks=("127.0.0.0/8",), port=relay.port),
@@ -257,12 +257,12 @@ def test_api_base_urls_are_the_official_hosts_only(base_url: str) -> None:
     with pytest.raises(
         ValueError, match=re.escape("https://api.sendgrid.com or https://api.eu.sendgrid.com")
     ):
-        SendGridProvider({"base_url": base_url}, {"api_key": "SG.k"}, egress=EgressPolicy())
+        sendgrid_provider({"base_url": base_url}, {"api_key": "SG.k"}, egress=EgressPolicy())
 
 
 def test_the_official_us_and_eu_hosts_are_accepted() -> None:
     for base_url in ("https://api.sendgrid.com", "https://api.eu.sendgrid.com/", None):
-        SendGridProvider({"base_url": base_url}, {"api_key": "SG.k"}, egress=EgressPolicy())
+        sendgrid_provider({"base_url": base_url}, {"api_key": "SG.k"}, egress=EgressPolicy())
 
 
 @pytest.fixture
@@ -276,7 +276,7 @@ async def test_an_allowed_api_host_still_needs_an_allowed_address(
     sendgrid_api: FakeSendGrid,
 ) -> None:
     rules = policy(extra_api_hosts=frozenset({"127.0.0.1"}))
-    provider = SendGridProvider(
+    provider = sendgrid_provider(
         {"base_url": sendgrid_api.base_url}, {"api_key": "SG.local"}, egress=rules
     )
     with pytest.raises(PermanentDeliveryError, match=r"127\.0\.0\.1 is a loopback address"):
@@ -297,14 +297,14 @@ async def test_http_connects_to_the_address_the_policy_resolved(
         resolver=names,
     )
     port = sendgrid_api.base_url.rsplit(":", 1)[1]
-    pinned = SendGridProvider(
+    pinned = sendgrid_provider(
         {"base_url": f"http://sendgrid.pinned.test:{port}"}, {"api_key": "SG.local"}, egress=rules
     )
     await deliver(pinned, message())
     await pinned.close()
     assert len(sendgrid_api.received) == 1
 
-    private = SendGridProvider(
+    private = sendgrid_provider(
         {"base_url": f"http://evil.pinned.test:{port}"}, {"api_key": "SG.local"}, egress=rules
     )
     with pytest.raises(PermanentDeliveryError, match=r"evil\.pinned\.test resolves to a private"):
@@ -315,9 +315,9 @@ async def test_http_connects_to_the_address_the_policy_resolved(
 
 def http_api(api: str, base_url: str, rules: EgressPolicy) -> SendGridProvider | MailgunProvider:
     if api == "sendgrid":
-        return SendGridProvider({"base_url": base_url}, {"api_key": "k"}, egress=rules)
+        return sendgrid_provider({"base_url": base_url}, {"api_key": "k"}, egress=rules)
     config = {"base_url": base_url, "domain": "mg.example.com"}
-    return MailgunProvider(config, {"api_key": "k"}, egress=rules)
+    return mailgun_provider(config, {"api_key": "k"}, egress=rules)
 
 
 @pytest.mark.parametrize("api", ["sendgrid", "mailgun"])

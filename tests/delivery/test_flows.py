@@ -22,13 +22,14 @@ from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform.cache import TtlCache
 from mailpass_common.platform.db import Collections, Database
 from mailpass_common.platform.jobs import MessageKind, SendJob
-from mailpass_common.providers.delivery.registry import ProviderPool
+from mailpass_common.providers.delivery.pool import ProviderPool
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.webhooks import endpoints
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.circuit import CircuitBreakers
 from mailpass_sender.failover import Failover
-from mailpass_sender.flows import Claimed, DeliveryContext, attempt, record
+from mailpass_sender.flows import attempt, record
+from mailpass_sender.models import Claimed, DeliveryContext
 from mailpass_sender.retry import RetryDelay, RetryPolicy
 from mailpass_sender.settings import SenderSettings
 from tests.support.messages import event_types, insert_messages

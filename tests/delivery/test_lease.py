@@ -19,11 +19,12 @@ from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform.cache import TtlCache
 from mailpass_common.platform.db import Database
 from mailpass_common.platform.jobs import MessageKind, SendJob
-from mailpass_common.providers.delivery.registry import ProviderPool
+from mailpass_common.providers.delivery.pool import ProviderPool
 from mailpass_common.providers.service import ProviderCache
 from mailpass_sender.circuit import CircuitBreakers
 from mailpass_sender.failover import Failover
-from mailpass_sender.flows import Claimed, DeliveryContext, attempt, record
+from mailpass_sender.flows import attempt, record
+from mailpass_sender.models import Claimed, DeliveryContext
 from mailpass_sender.retry import RetryPolicy
 from mailpass_sender.settings import SenderSettings
 from tests.delivery.test_flows import MemoryRouter

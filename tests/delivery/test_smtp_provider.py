@@ -22,6 +22,7 @@ from mailpass_common.providers.delivery.base import (
 from mailpass_common.providers.delivery.smtp import SmtpProvider
 from tests.support.delivery import deliver
 from tests.support.egress import LOCAL_EGRESS
+from tests.support.providers import smtp_provider
 from tests.support.services import free_port
 from tests.support.smtp import CapturingHandler
 from tests.support.tls import SelfSignedCert, self_signed_cert
@@ -230,7 +231,7 @@ async def provider() -> AsyncIterator[Callable[..., SmtpProvider]]:
             secrets["password"] = password
         kwargs.setdefault("timeout", 5.0)
         kwargs.setdefault("egress", LOCAL_EGRESS)
-        opened.append(SmtpProvider(config, secrets, **kwargs))
+        opened.append(smtp_provider(config, secrets, **kwargs))
         return opened[-1]
 
     yield open_provider

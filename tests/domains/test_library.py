@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import dkim as dkimpy
+import dns.asyncresolver
 import pytest
 
 from mailpass_common.mta import dkim, domains, lookup
@@ -263,3 +264,10 @@ async def test_the_senders_signer_uses_the_domains_keys(db: Database, dns: TestD
     assert verifier.verify(idx=0, dnsfunc=dnsfunc) and verifier.verify(idx=1, dnsfunc=dnsfunc)
     with pytest.raises(LookupError):  # another account's signer has no key for it
         await signer.sign("acct_b", name, message(f"orders@{name}"))
+
+
+async def test_without_any_resolver_a_verify_reports_failed_look_ups(db: Database) -> None:
+    doc = await domains.create_domain(db, CIPHER, "acct_a", unique_domain())
+    resolver = dns.asyncresolver.Resolver(configure=False)  # what no resolv.conf leaves
+    checked = await verify_domain(db, resolver, doc, RETURN_PATH_DOMAIN)
+    assert checked.domain["status"] == "pending" and len(checked.lookup_errors) == 5

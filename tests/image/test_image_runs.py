@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import smtplib
 import subprocess
 import time
 import tomllib
@@ -23,7 +24,7 @@ import httpx
 import pytest
 
 from mailpass_common.platform.db import Database
-from tests.helm.chart import ROOT, containers, render, scenario_values, workloads
+from tests.helm.chart import ROOT, containers, deep_merge, render, scenario_values, workloads
 from tests.support.services import free_port
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import make_tenant
@@ -46,10 +47,18 @@ def image() -> str:
     return IMAGE
 
 
+# Every optional component on, so that each one's container is rendered.
+OPTIONAL_ON: dict[str, Any] = {
+    "config": {"mtaReturnPathDomain": "bounces.example.com"},
+    "inbound": {"enabled": True},
+}
+
+
 def chart_containers() -> dict[str, dict[str, Any]]:
-    """Each component's container as the chart renders it (the default values)."""
+    """Each component's container as the chart renders it."""
     found = {}
-    for workload in workloads(render(scenario_values()["default"])):
+    values = deep_merge(scenario_values()["default"], OPTIONAL_ON)
+    for workload in workloads(render(values)):
         component = workload["metadata"]["labels"]["app.kubernetes.io/component"]
         (container,) = containers(workload)
         found[component] = container
@@ -150,7 +159,10 @@ async def test_every_component_runs_from_the_image_and_mail_goes_through(
         "LOG_LEVEL": "WARNING",
     }
     ports = {name: free_port() for name in ("gateway", "tracker")}
-    management = {name: free_port() for name in ("gateway", "sender", "tracker", "webhooks")}
+    management = {
+        name: free_port() for name in ("gateway", "sender", "tracker", "webhooks", "inbound")
+    }
+    inbound_smtp = free_port()
     with containers_of(image, env) as running:
         init = running.run(chart["db-init"], detach=False)
         assert init
@@ -168,6 +180,11 @@ async def test_every_component_runs_from_the_image_and_mail_goes_through(
             ),
             "webhooks": running.run(
                 chart["webhooks"], detach=True, MANAGEMENT_PORT=str(management["webhooks"])
+            ),
+            "inbound": running.run(
+                chart["inbound"], detach=True, MANAGEMENT_PORT=str(management["inbound"]),
+                INBOUND_SMTP_HOST="127.0.0.1", INBOUND_SMTP_PORT=str(inbound_smtp),
+                MTA_RETURN_PATH_DOMAIN="bounces.example.com",
             ),
         }  # fmt: skip
         for component, name in names.items():
@@ -188,6 +205,12 @@ async def test_every_component_runs_from_the_image_and_mail_goes_through(
         (received,) = await smtp.wait_for(1)
         assert received.message["Subject"] == "From the image"
         running.run(chart["scheduler"], detach=False)  # one run, exits 0
+        # mailpass-inbound answers SMTP and refuses what it did not sign
+        with smtplib.SMTP("127.0.0.1", inbound_smtp, timeout=30) as client:
+            assert client.ehlo()[0] == 250
+            client.mail("mailer-daemon@example.net")
+            code, _ = client.rcpt("nobody@bounces.example.com")
+            assert code == 550
 
 
 def test_the_image_holds_only_what_runs(image: str) -> None:

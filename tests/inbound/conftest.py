@@ -8,17 +8,21 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import dns.asyncresolver
 import httpx
 import pytest
 
 from mailpass_common.messages.ids import new_message_id
 from mailpass_common.messages.models import new_message
 from mailpass_common.mta import verp
+from mailpass_common.mta.resolver import make_resolver
 from mailpass_common.platform.db import Database, connect, ensure_indexes
 from mailpass_common.platform.jobs import MessageKind
 from mailpass_common.platform.settings import CommonSettings
+from mailpass_dev.dns import free_udp_tcp_port
 from tests.support.processes import BIN, process_env
 from tests.support.services import free_port
 
@@ -141,3 +145,28 @@ async def running_inbound(
 async def inbound(inbound_env: dict[str, Any], inbound_db: Database) -> AsyncIterator[Inbound]:
     async with running_inbound(inbound_env, inbound_db) as found:
         yield found
+
+
+@contextlib.asynccontextmanager
+async def running_dev_dns(
+    env: dict[str, Any], data_dir: Path
+) -> AsyncIterator[tuple[dns.asyncresolver.Resolver, str]]:
+    """A real ``mailpass-dev dns`` process (unbound) on a free port, syncing every 0.2 s;
+    a resolver that asks it, and its ``host:port``."""
+    port = free_udp_tcp_port("127.0.0.1")
+    process = await asyncio.create_subprocess_exec(
+        str(BIN / "mailpass-dev"),
+        *("dns", "--data-dir", str(data_dir), "--port", str(port), "--interval", "0.2"),
+        env=process_env(env, log_level="INFO"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(30):
+            while not (line := (await process.stdout.readline()).decode()).startswith("dev DNS"):
+                assert line, "mailpass-dev dns exited before serving"
+        yield make_resolver([f"127.0.0.1:{port}"]), f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        await process.wait()

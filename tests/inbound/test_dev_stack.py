@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import smtplib
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,47 +17,26 @@ import pytest
 
 from mailpass_common.mta import dkim
 from mailpass_common.mta.domains import create_domain, delete_domain
-from mailpass_common.mta.resolver import make_resolver
 from mailpass_common.mta.verification import verify_domain
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Database, where
 from mailpass_dev.bounces import BounceBack
-from mailpass_dev.dns import free_udp_tcp_port
 from mailpass_dev.mailbox import start_mailbox
-from tests.inbound.conftest import DOMAIN, SECRET, Inbound
-from tests.support.processes import process_env
+from tests.inbound.conftest import DOMAIN, SECRET, Inbound, running_dev_dns
 from tests.support.services import free_port
-
-MAILPASS_DEV = Path(sys.executable).with_name("mailpass-dev")
 
 
 @pytest.fixture
 async def dev_dns(
     inbound_env: dict[str, Any], tmp_path: Path
 ) -> AsyncIterator[dns.asyncresolver.Resolver]:
-    port = free_udp_tcp_port("127.0.0.1")
-    process = await asyncio.create_subprocess_exec(
-        str(MAILPASS_DEV),
-        *("dns", "--data-dir", str(tmp_path), "--port", str(port), "--interval", "0.2"),
-        env=process_env(inbound_env, log_level="INFO"),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    try:
-        async with asyncio.timeout(30):
-            while not (line := (await process.stdout.readline()).decode()).startswith("dev DNS"):
-                assert line, "mailpass-dev dns exited before serving"
-        yield make_resolver([f"127.0.0.1:{port}"])
-    finally:
-        process.terminate()
-        await process.wait()
-    assert not (tmp_path / "dns" / "unbound.pid").exists() or not _unbound_alive(tmp_path)
+    async with running_dev_dns(inbound_env, tmp_path) as (resolver, _):
+        yield resolver
+    assert not unbound_alive(tmp_path / "dns" / "unbound.pid")  # it stops with the process
 
 
-def _unbound_alive(data_dir: Path) -> bool:
-    pid = (data_dir / "dns" / "unbound.pid").read_text().strip()
-    return pid.isdigit() and Path(f"/proc/{pid}").exists()
+def unbound_alive(pid_file: Path) -> bool:
+    return pid_file.exists() and Path(f"/proc/{pid_file.read_text().strip()}").exists()
 
 
 async def answers(resolver: dns.asyncresolver.Resolver, name: str, kind: str) -> list[str]:

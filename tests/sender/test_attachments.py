@@ -14,15 +14,12 @@ import pytest
 
 from mailpass_common.messages.attachments import Attachment
 from mailpass_common.providers.delivery.base import OutgoingEmail
-from mailpass_common.providers.delivery.mailgun import MailgunProvider
-from mailpass_common.providers.delivery.sendgrid import SendGridProvider
-from mailpass_common.providers.delivery.ses import SesProvider
-from mailpass_common.providers.delivery.smtp import SmtpProvider
 from tests.sender.test_http_providers import moto_raw_messages
 from tests.support.delivery import deliver
 from tests.support.egress import LOCAL_EGRESS
 from tests.support.fake_http_apis import FakeMailgun, FakeSendGrid
 from tests.support.moto import moto_ses
+from tests.support.providers import mailgun_provider, sendgrid_provider, ses_provider, smtp_provider
 from tests.support.smtp import SmtpServer
 
 VERIFIED = "sender@verified.test"
@@ -68,7 +65,7 @@ def assert_mime_carries_the_files(raw: bytes) -> None:
 
 async def test_smtp_sends_the_files() -> None:
     server = SmtpServer().start()
-    provider = SmtpProvider(
+    provider = smtp_provider(
         {"host": "127.0.0.1", "port": server.port, "security": "none"}, {}, egress=LOCAL_EGRESS
     )
     try:
@@ -87,7 +84,7 @@ def moto_url() -> Iterator[str]:
 
 
 async def test_ses_raw_send_carries_the_files(moto_url: str) -> None:
-    provider = SesProvider(
+    provider = ses_provider(
         {"region": "us-east-1"},
         {"access_key_id": "testing", "secret_access_key": "testing"},
         endpoint_url=moto_url,
@@ -108,7 +105,7 @@ def sendgrid_api() -> Iterator[FakeSendGrid]:
 
 
 async def test_sendgrid_sends_the_attachments_json(sendgrid_api: FakeSendGrid) -> None:
-    provider = SendGridProvider(
+    provider = sendgrid_provider(
         {"base_url": sendgrid_api.base_url}, {"api_key": sendgrid_api.api_key}, egress=LOCAL_EGRESS
     )
     try:
@@ -135,7 +132,7 @@ async def mailgun_api() -> AsyncIterator[FakeMailgun]:
 
 
 async def test_mailgun_mime_upload_carries_the_files(mailgun_api: FakeMailgun) -> None:
-    provider = MailgunProvider(
+    provider = mailgun_provider(
         {"domain": mailgun_api.domain, "base_url": mailgun_api.base_url},
         {"api_key": mailgun_api.api_key},
         egress=LOCAL_EGRESS,

@@ -27,6 +27,7 @@ from tests.support.delivery import deliver
 from tests.support.egress import LOCAL_EGRESS
 from tests.support.fake_http_apis import FakeMailgun, FakeSendGrid
 from tests.support.moto import moto_ses
+from tests.support.providers import mailgun_provider, sendgrid_provider, ses_provider
 from tests.support.services import free_port
 
 VERIFIED = "sender@verified.test"
@@ -67,7 +68,7 @@ def moto_url() -> Iterator[str]:
 
 @pytest.fixture
 async def ses(moto_url: str) -> AsyncIterator[SesProvider]:
-    provider = SesProvider({"region": "us-east-1"}, AWS_SECRETS, endpoint_url=moto_url)
+    provider = ses_provider({"region": "us-east-1"}, AWS_SECRETS, endpoint_url=moto_url)
     yield provider
     await provider.close()
 
@@ -128,7 +129,7 @@ def moto_auth_after(moto_url: str, free_actions: str) -> str:
 
 async def test_ses_rejects_an_unknown_access_key(moto_url: str) -> None:
     previous = moto_auth_after(moto_url, "0")
-    provider = SesProvider({"region": "us-east-1"}, AWS_SECRETS, endpoint_url=moto_url)
+    provider = ses_provider({"region": "us-east-1"}, AWS_SECRETS, endpoint_url=moto_url)
     try:
         with pytest.raises(PermanentDeliveryError) as caught:
             await provider.check()
@@ -139,7 +140,7 @@ async def test_ses_rejects_an_unknown_access_key(moto_url: str) -> None:
 
 
 async def test_ses_connection_refused_is_temporary() -> None:
-    provider = SesProvider({"region": "us-east-1"}, AWS_SECRETS, endpoint_url=unused_url())
+    provider = ses_provider({"region": "us-east-1"}, AWS_SECRETS, endpoint_url=unused_url())
     try:
         with pytest.raises(TemporaryDeliveryError):
             await deliver(provider, make_email())
@@ -187,7 +188,7 @@ async def sendgrid(sendgrid_api: FakeSendGrid) -> AsyncIterator[SendGridProvider
     sendgrid_api.received.clear()
     sendgrid_api.fail_next.clear()
     sendgrid_api.stall_seconds = 0.0
-    provider = SendGridProvider(
+    provider = sendgrid_provider(
         {"base_url": sendgrid_api.base_url}, {"api_key": sendgrid_api.api_key}, egress=LOCAL_EGRESS
     )
     yield provider
@@ -273,7 +274,7 @@ async def test_sendgrid_error_replies(
 
 async def test_sendgrid_timeout_is_temporary(sendgrid_api: FakeSendGrid) -> None:
     sendgrid_api.stall_seconds = 2.0
-    provider = SendGridProvider(
+    provider = sendgrid_provider(
         {"base_url": sendgrid_api.base_url, "timeout": 0.3},
         {"api_key": sendgrid_api.api_key},
         egress=LOCAL_EGRESS,
@@ -290,7 +291,7 @@ async def test_sendgrid_timeout_is_temporary(sendgrid_api: FakeSendGrid) -> None
 async def test_sendgrid_stopped_server_is_temporary() -> None:
     api = FakeSendGrid().start()
     api.stop()
-    provider = SendGridProvider(
+    provider = sendgrid_provider(
         {"base_url": api.base_url}, {"api_key": api.api_key}, egress=LOCAL_EGRESS
     )
     try:
@@ -304,7 +305,7 @@ async def test_sendgrid_stopped_server_is_temporary() -> None:
 async def test_sendgrid_check(sendgrid: SendGridProvider, sendgrid_api: FakeSendGrid) -> None:
     await sendgrid.check()
 
-    bad = SendGridProvider(
+    bad = sendgrid_provider(
         {"base_url": sendgrid_api.base_url}, {"api_key": "SG.wrong"}, egress=LOCAL_EGRESS
     )
     with pytest.raises(PermanentDeliveryError) as caught:
@@ -325,7 +326,7 @@ async def test_sendgrid_check_refuses_a_key_that_cannot_send(
 
 
 async def test_sendgrid_wrong_key_on_send_is_permanent(sendgrid_api: FakeSendGrid) -> None:
-    provider = SendGridProvider(
+    provider = sendgrid_provider(
         {"base_url": sendgrid_api.base_url}, {"api_key": "SG.wrong"}, egress=LOCAL_EGRESS
     )
     try:
@@ -354,7 +355,7 @@ async def mailgun(mailgun_api: FakeMailgun) -> AsyncIterator[MailgunProvider]:
     mailgun_api.received.clear()
     mailgun_api.fail_next.clear()
     mailgun_api.state = "active"
-    provider = MailgunProvider(
+    provider = mailgun_provider(
         mailgun_config(mailgun_api), {"api_key": mailgun_api.api_key}, egress=LOCAL_EGRESS
     )
     yield provider
@@ -407,7 +408,7 @@ async def test_mailgun_error_replies(
 
 
 async def test_mailgun_unknown_domain_is_permanent(mailgun_api: FakeMailgun) -> None:
-    provider = MailgunProvider(
+    provider = mailgun_provider(
         {"domain": "other.test", "base_url": mailgun_api.base_url},
         {"api_key": mailgun_api.api_key},
         egress=LOCAL_EGRESS,
@@ -422,7 +423,7 @@ async def test_mailgun_unknown_domain_is_permanent(mailgun_api: FakeMailgun) -> 
 
 
 async def test_mailgun_connection_refused_is_temporary() -> None:
-    provider = MailgunProvider(
+    provider = mailgun_provider(
         {"domain": "mg.example.test", "base_url": unused_url()},
         {"api_key": "k"},
         egress=LOCAL_EGRESS,
@@ -437,7 +438,7 @@ async def test_mailgun_connection_refused_is_temporary() -> None:
 async def test_mailgun_check(mailgun: MailgunProvider, mailgun_api: FakeMailgun) -> None:
     await mailgun.check()
 
-    bad = MailgunProvider(
+    bad = mailgun_provider(
         mailgun_config(mailgun_api), {"api_key": "key-wrong"}, egress=LOCAL_EGRESS
     )
     try:

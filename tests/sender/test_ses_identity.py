@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Document
 from mailpass_common.providers.delivery.check import check_connection
-from mailpass_common.providers.delivery.registry import DeliveryOptions
+from mailpass_common.providers.delivery.options import DeliveryOptions
 from tests.support.moto import moto_ses
 from tests.support.stack import serve_app
 

@@ -32,9 +32,14 @@ async def test_list_and_export(db: Database, service_env: dict[str, Any], tmp_pa
         (second["_id"], "-", "Receipt", "1"),
     ]
 
-    exported = await mailpass(service_env, "templates", "export", "--account", "acme", "welcome")
-    assert exported.code == 0, exported.err
-    [template] = json.loads(exported.out)
+    target = tmp_path / "templates.json"
+    everything = await mailpass(
+        service_env, "templates", "export", "--account", "acme", "--output", str(target)
+    )
+    assert everything.code == 0 and "2 template(s)" in everything.err
+    exported = json.loads(target.read_text())
+    assert [t["name"] for t in exported] == ["Welcome", "Receipt"]
+    template = exported[0]
     assert (template["id"], template["subject"], template["text"]) == (
         first["_id"],
         "Hey {{ name }}",
@@ -42,14 +47,9 @@ async def test_list_and_export(db: Database, service_env: dict[str, Any], tmp_pa
     )
     assert [v["version"] for v in template["versions"]] == [2, 1]
     assert template["versions"][1]["subject"] == "Hi {{ name }}"
-
-    target = tmp_path / "templates.json"
-    everything = await mailpass(
-        service_env, "templates", "export", "--account", "acme", "--output", str(target)
+    missing = await mailpass(
+        service_env, "templates", "export", "--account", "acme", "welcome", "nope"
     )
-    assert everything.code == 0 and "2 template(s)" in everything.err
-    assert [t["name"] for t in json.loads(target.read_text())] == ["Welcome", "Receipt"]
-    missing = await mailpass(service_env, "templates", "export", "--account", "acme", "nope")
     assert missing.code == 1 and "no template 'nope'" in missing.err
 
 

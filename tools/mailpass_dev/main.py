@@ -29,8 +29,11 @@ BANNER = """
              (a new link: .venv/bin/mailpass console-link --account dev)
    tracker   http://127.0.0.1:{tracker_port}
    metrics   http://127.0.0.1:9100/metrics (gateway), :9101 (sender), :9102 (tracker),
-             :9103 (scheduler); /healthz and /readyz on the same ports
+             :9103 (scheduler), :9104 (webhooks), :9105 (inbound); /healthz and
+             /readyz on the same ports
    mailbox   smtp://127.0.0.1:{smtp_port}  ->  {mailbox}
+   inbound   smtp://127.0.0.1:{inbound_port}  bounces of MailPass SMTP's mail (send to
+             bounce@example.test from a verified .test domain; README: make run)
    API key   {key}
 
  curl -X POST http://127.0.0.1:{gateway_port}/api/v1/mail/send \\
@@ -67,6 +70,7 @@ async def serve_mailbox(data_dir: Path, host: str, port: int) -> None:
                 gateway_port=gateway_port,
                 tracker_port=os.environ.get("TRACKER_PORT", "8001"),
                 smtp_port=port,
+                inbound_port=bounce_back.inbound_port,
                 mailbox=(data_dir / "mailbox").resolve(),
                 key=dev.api_key,
                 console_link=link_url(

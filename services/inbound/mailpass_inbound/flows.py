@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 from bson import ObjectId
 
 from mailpass_common.messages import events
-from mailpass_common.messages.models import EventType, MessageDocument, MessageStatus
+from mailpass_common.messages.models import EventType, MessageDocument
+from mailpass_common.messages.transitions import BOUNCE
 from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
 from mailpass_common.suppressions import service as suppressions
 from mailpass_common.webhooks import outbox
@@ -206,9 +207,9 @@ async def mark_bounced(db: Database, message: MessageDocument, diagnostic: str) 
     reply as the message's error; False when it was not ``sent`` (already bounced,
     failed, or a report that outran the sender's record)."""
     result = await db[Collections.MESSAGES].update_one(
-        where(_id=message["_id"], status=MessageStatus.SENT.value),
+        {**where(_id=message["_id"]), **BOUNCE.selector()},
         {
-            "$set": {"status": MessageStatus.BOUNCED.value, "error_message": diagnostic},
+            "$set": BOUNCE.fields(error_message=diagnostic),
             **now_stamp("bounced_at", "updated_at"),
         },
     )

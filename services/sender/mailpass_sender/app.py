@@ -20,13 +20,13 @@ from mailpass_common.platform.lifecycle import (
     wait_for_mongodb,
 )
 from mailpass_common.platform.management import ManagementServer
-from mailpass_common.providers.delivery.registry import ProviderPool
+from mailpass_common.providers.delivery.pool import ProviderPool
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.circuit import CircuitBreakers, CircuitReporter
 from mailpass_sender.failover import Failover
-from mailpass_sender.flows import DeliveryContext
 from mailpass_sender.metrics import IN_FLIGHT, MTA_SESSIONS, SMTP_CONNECTIONS
+from mailpass_sender.models import DeliveryContext
 from mailpass_sender.mta import build_engine
 from mailpass_sender.pipeline import QueuePipeline
 from mailpass_sender.retry import RetryPolicy

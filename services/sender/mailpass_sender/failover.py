@@ -36,7 +36,7 @@ from mailpass_common.providers.delivery.base import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from mailpass_common.providers.delivery.registry import SANDBOX_ID, ProviderPool
+from mailpass_common.providers.delivery.pool import SANDBOX_ID, ProviderPool
 from mailpass_common.providers.service import ProviderCache, list_fallbacks
 from mailpass_sender.circuit import CircuitBreakers, CircuitReporter
 from mailpass_sender.lease import Lease

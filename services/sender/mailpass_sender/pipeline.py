@@ -28,15 +28,12 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections import deque
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from opentelemetry import context as otel_context
-from opentelemetry.context import Context
 
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageStatus
@@ -45,48 +42,11 @@ from mailpass_common.platform import telemetry
 from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_sender import flows
-from mailpass_sender.flows import Claimed, Decision, DeliveryContext, DeliveryOutcome
 from mailpass_sender.metrics import BATCH_SIZE, JOBS
+from mailpass_sender.models import Claimed, Decision, DeliveryContext, DeliveryOutcome
+from mailpass_sender.stages import Delivery, Item, Stage
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Delivery:
-    """One job as it came off the queue, and how many of its messages are still open."""
-
-    job: SendJob
-    message: AbstractIncomingMessage
-    open: int
-    # The consume span's context: its messages' deliveries, retries and reply belong to it.
-    trace: Context
-    given_back: bool = False
-
-
-@dataclass(frozen=True)
-class Item:
-    """One message of a job, as it moves through the stages."""
-
-    delivery: Delivery
-    message_id: str
-
-
-class _Stage:
-    """A list that a worker task drains in batches, waking when something arrives."""
-
-    def __init__(self) -> None:
-        self.items: deque[object] = deque()
-        self.ready = asyncio.Event()
-
-    def put(self, item: object) -> None:
-        self.items.append(item)
-        self.ready.set()
-
-    def take(self, limit: int) -> list[object]:
-        taken = [self.items.popleft() for _ in range(min(limit, len(self.items)))]
-        if not self.items:
-            self.ready.clear()
-        return taken
 
 
 class QueuePipeline:
@@ -98,8 +58,8 @@ class QueuePipeline:
         self._linger = (
             0.0 if kind is MessageKind.IMMEDIATE else context.settings.sender_batch_linger_seconds
         )
-        self._intake = _Stage()
-        self._decided = _Stage()
+        self._intake = Stage()
+        self._decided = Stage()
         self._busy: set[asyncio.Task[None]] = set()  # attempts under way
         self._handling = 0  # items in a claim or a record that has not returned yet
         self._workers: list[asyncio.Task[None]] = []
@@ -135,7 +95,7 @@ class QueuePipeline:
         for message_id in job.message_ids:
             self._intake.put(Item(delivery, message_id))
 
-    async def _run(self, stage: _Stage, handle: object) -> None:
+    async def _run(self, stage: Stage, handle: object) -> None:
         assert callable(handle)
         while True:
             await stage.ready.wait()

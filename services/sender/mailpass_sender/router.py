@@ -1,4 +1,4 @@
-"""Where a job goes when it is not done: RabbitMQ's side of :class:`flows.JobRouter`."""
+"""Where a job goes when it is not done: RabbitMQ's side of :class:`models.JobRouter`."""
 
 from __future__ import annotations
 

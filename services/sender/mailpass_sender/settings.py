@@ -5,7 +5,7 @@ from pydantic import Field, model_validator
 from mailpass_common.mta.engine import MtaEngine
 from mailpass_common.platform.broker import MAX_JITTER
 from mailpass_common.platform.settings import DEVELOPMENT, ServiceSettings
-from mailpass_common.providers.delivery.registry import DeliveryOptions, delivery_options
+from mailpass_common.providers.delivery.options import DeliveryOptions, delivery_options
 
 
 class SenderSettings(ServiceSettings):

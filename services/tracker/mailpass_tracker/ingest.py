@@ -50,10 +50,11 @@ from pymongo.errors import PyMongoError
 
 from mailpass_common.messages import events
 from mailpass_common.messages import service as messages
+from mailpass_common.messages import webhook_events as producers
 from mailpass_common.messages.models import EventType, MessageDocument
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.telemetry import log_fields
-from mailpass_common.webhooks import outbox, producers
+from mailpass_common.webhooks import outbox
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_tracker.classify import EventKind, classify
 from mailpass_tracker.fair_buffer import FairBuffer, KnownAccounts, RecentOpens, open_event_id

@@ -32,7 +32,8 @@ from mailpass_dev.bench.packages import ensure_installed
 from mailpass_dev.bench.probes import PeakMemory
 from mailpass_dev.bench.sink import SmtpSink
 from mailpass_dev.bench.tenant import Tenant, clear_messages, create_tenant, preload
-from mailpass_dev.stack import StackConfig, free_port, running_stack
+from mailpass_dev.processes import free_port
+from mailpass_dev.stack import StackConfig, running_stack
 
 Log = Callable[[str], None]
 DEFAULT_SMTP_MAX_CONNECTIONS = 8

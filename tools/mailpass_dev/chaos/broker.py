@@ -27,7 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from mailpass_dev.stack import REPO_ROOT, StackError
+from mailpass_dev.processes import StackError
+from mailpass_dev.stack import REPO_ROOT
 
 WRAPPED_SCRIPTS = Path("/usr/lib/rabbitmq/bin")
 DIST_PORT_OFFSET = 20_000

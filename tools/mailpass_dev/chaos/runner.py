@@ -22,7 +22,8 @@ from mailpass_dev.chaos.faults import Fault, Faults
 from mailpass_dev.chaos.load import LoadClient, LoadResult
 from mailpass_dev.chaos.options import ChaosOptions
 from mailpass_dev.chaos.sink import SinkProcess
-from mailpass_dev.stack import Stack, StackConfig, free_port
+from mailpass_dev.processes import free_port
+from mailpass_dev.stack import Stack, StackConfig
 
 Log = Callable[[str], None]
 

@@ -9,6 +9,8 @@
 - ``stats``             counts over a window
 - ``retention``         bodies first, the rest later
 - ``attachments``       what is accepted; ``attachment_store`` where it is kept
-- ``jobs``              what travels on the broker; ``ids``, ``sequences``, ``idempotency``
+- ``replies``           the sender's answer to a ``/send`` job; ``ids``, ``sequences``,
+  ``idempotency``
+- ``webhook_events``    what the sender and the tracker report to webhooks, in one shape
 - ``signed_links``      open and click tracking tokens; ``validation`` header field rules
 """

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from mailpass_common.messages.models import MessageStatus
+from mailpass_common.messages.transitions import FAIL_UNSENT
 from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
 from mailpass_common.platform.jobs import MessageKind
 
@@ -79,7 +80,7 @@ async def fail_due(db: Database, ids: Sequence[str], provider_id: str, error: st
     result = await db[Collections.MESSAGES].update_many(
         {"_id": {"$in": list(ids)}, **due_selector(provider_id)},
         {
-            "$set": {"status": MessageStatus.FAILED.value, "error_message": error},
+            "$set": FAIL_UNSENT.fields(error_message=error),
             **now_stamp("failed_at", "updated_at"),
         },
     )

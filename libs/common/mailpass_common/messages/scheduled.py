@@ -31,7 +31,8 @@ from typing import Any, cast
 
 from pymongo import ReturnDocument
 
-from mailpass_common.messages.models import MessageDocument, MessageStatus
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.messages.transitions import CANCEL, RELEASE
 from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
 
 MAX_AHEAD_DAYS = 30
@@ -39,7 +40,7 @@ IN_DUE_ORDER = [("status", 1), ("scheduled_at", 1)]
 
 
 def due_selector(now: datetime) -> dict[str, Any]:
-    return where(status=MessageStatus.SCHEDULED.value, scheduled_at={"$lte": now})
+    return {**RELEASE.selector(), **where(scheduled_at={"$lte": now})}
 
 
 async def due(db: Database, now: datetime, limit: int) -> list[Document]:
@@ -61,7 +62,7 @@ async def release(db: Database, ids: Sequence[str], now: datetime) -> int:
     result = await db[Collections.MESSAGES].update_many(
         {"_id": {"$in": list(ids)}, **due_selector(now)},
         {
-            "$set": {"status": MessageStatus.QUEUED.value, "published_at": None},
+            "$set": RELEASE.fields(published_at=None),
             **now_stamp("updated_at"),
         },
     )
@@ -74,14 +75,9 @@ async def cancel(
     """Cancel the account's message while it is still scheduled; the message as it is now,
     or None when it was not scheduled (or is not the account's, or of the key's mode)."""
     found = await db[Collections.MESSAGES].find_one_and_update(
-        where(
-            _id=message_id,
-            account_id=account_id,
-            sandbox=sandbox,
-            status=MessageStatus.SCHEDULED.value,
-        ),
+        {**where(_id=message_id, account_id=account_id, sandbox=sandbox), **CANCEL.selector()},
         {
-            "$set": {"status": MessageStatus.CANCELLED.value},
+            "$set": CANCEL.fields(),
             **now_stamp("cancelled_at", "updated_at"),
         },
         return_document=ReturnDocument.AFTER,

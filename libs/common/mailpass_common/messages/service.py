@@ -1,8 +1,9 @@
 """Messages: inserts, the atomic claim, forward-only outcomes, in bulk.
 
-Every transition is a conditional update whose filter names where it may move from, so
-status only moves forward (``queued → sending → sent``, ``sending → deferred →
-sending``, ``→ failed``) however many senders race on one message:
+Every transition is a conditional update whose filter names where it may move from (the
+table in :mod:`mailpass_common.messages.transitions`), so status only moves forward
+(``queued → sending → sent``, ``sending → deferred → sending``, ``→ failed``) however many
+senders race on one message:
 
 - a claim matches only a claimable message (``queued``, ``deferred``, or ``sending``
   whose lease ran out) and stamps it with a fresh claim token;
@@ -26,10 +27,9 @@ from typing import Any, cast
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError
 
-from mailpass_common.messages.models import CLAIMABLE, MessageDocument, MessageStatus
+from mailpass_common.messages.models import MessageDocument, MessageStatus
+from mailpass_common.messages.transitions import CLAIM, DEFER, FAIL, RECLAIM, SEND
 from mailpass_common.platform.db import DUPLICATE_KEY, Collections, Database, now_stamp, where
-
-_CLAIMABLE = [status.value for status in CLAIMABLE]
 
 
 async def insert_messages(db: Database, docs: Sequence[MessageDocument]) -> None:
@@ -72,7 +72,7 @@ async def message_exists(db: Database, account_id: str, message_id: str, *, sand
 
 def _claim_update(token: str) -> dict[str, Any]:
     return {
-        "$set": {"status": MessageStatus.SENDING.value, "claim_token": token},
+        "$set": CLAIM.fields(claim_token=token),
         "$inc": {"attempts": 1},
         **now_stamp("claimed_at", "updated_at"),
     }
@@ -80,7 +80,7 @@ def _claim_update(token: str) -> dict[str, Any]:
 
 def _expired(lease: timedelta) -> dict[str, Any]:
     """A ``sending`` message whose sender has held it longer than the lease (it died)."""
-    return where(status=MessageStatus.SENDING.value, claimed_at={"$lt": datetime.now(UTC) - lease})
+    return {**RECLAIM.selector(), **where(claimed_at={"$lt": datetime.now(UTC) - lease})}
 
 
 async def claim_one(
@@ -93,7 +93,7 @@ async def claim_one(
     ``$or``). ``sent`` and ``failed`` are never claimed again.
     """
     messages = db[Collections.MESSAGES]
-    for selector in ({"status": {"$in": _CLAIMABLE}}, _expired(lease)):
+    for selector in (CLAIM.selector(), _expired(lease)):
         found = await messages.find_one_and_update(
             {"_id": message_id, **selector},
             _claim_update(token),
@@ -119,7 +119,7 @@ async def claim_many(
     ids = list(message_ids)
     update = _claim_update(token)
     taken = (
-        await messages.update_many({"_id": {"$in": ids}, "status": {"$in": _CLAIMABLE}}, update)
+        await messages.update_many({"_id": {"$in": ids}, **CLAIM.selector()}, update)
     ).modified_count
     if taken < len(ids):
         taken += (
@@ -186,15 +186,14 @@ class Sent:
 
     def update(self) -> dict[str, Any]:
         return {
-            "$set": {
-                "status": MessageStatus.SENT.value,
-                "error_message": None,
-                "delivered_by": self.provider_id,
-                "provider_type": self.provider_type,
-                "provider_message_id": self.provider_message_id,
-                "provider_reply": self.reply,
-                "fallback": self.fallback,
-            },
+            "$set": SEND.fields(
+                error_message=None,
+                delivered_by=self.provider_id,
+                provider_type=self.provider_type,
+                provider_message_id=self.provider_message_id,
+                provider_reply=self.reply,
+                fallback=self.fallback,
+            ),
             **now_stamp("sent_at", "updated_at"),
         }
 
@@ -208,11 +207,7 @@ class Failed:
 
     def update(self) -> dict[str, Any]:
         return {
-            "$set": {
-                "status": MessageStatus.FAILED.value,
-                "error_message": self.error,
-                "dead_lettered": self.dead_lettered,
-            },
+            "$set": FAIL.fields(error_message=self.error, dead_lettered=self.dead_lettered),
             **now_stamp("failed_at", "updated_at"),
         }
 
@@ -225,7 +220,7 @@ class Deferred:
 
     def update(self) -> dict[str, Any]:
         return {
-            "$set": {"status": MessageStatus.DEFERRED.value, "error_message": self.error},
+            "$set": DEFER.fields(error_message=self.error),
             **now_stamp("updated_at"),
         }
 
@@ -265,56 +260,10 @@ async def record(db: Database, outcomes: Sequence[Outcome]) -> set[str]:
 
 def _status_of(outcome: Outcome) -> str:
     if isinstance(outcome, Sent):
-        return MessageStatus.SENT.value
+        return SEND.target.value
     if isinstance(outcome, Failed):
-        return MessageStatus.FAILED.value
-    return MessageStatus.DEFERRED.value
-
-
-async def requeue_failed(db: Database, message_id: str) -> MessageDocument | None:
-    """Make a failed message claimable again with a fresh attempt budget (a DLQ replay);
-    return it as it was, or None when it was not failed.
-
-    The one move back from a final status, taken only on an operator's request; a message
-    that is not failed (a duplicate letter, a replay already under way), or whose body
-    was purged under the retention policy (nothing left to send), is left alone.
-    The caller keeps the failure in the message's history (its events).
-    """
-    before = await db[Collections.MESSAGES].find_one_and_update(
-        where(_id=message_id, status=MessageStatus.FAILED.value, body_purged_at=None),
-        {
-            "$set": {
-                "status": MessageStatus.QUEUED.value,
-                "attempts": 0,
-                "error_message": None,
-                "dead_lettered": False,
-            },
-            **now_stamp("published_at", "updated_at"),
-        },
-        return_document=ReturnDocument.BEFORE,
-    )
-    return cast(MessageDocument | None, before)
-
-
-async def mark_resent(db: Database, account_id: str, message_id: str, new_id: str) -> bool:
-    """Link a failed message to the message that resends it; False when it is not failed
-    or was resent already (of two racing resends, one wins). Its status stays final."""
-    result = await db[Collections.MESSAGES].update_one(
-        {
-            **where(_id=message_id, account_id=account_id, status=MessageStatus.FAILED.value),
-            # Never written as null, so $exists means the same on MongoDB and nx-27017.
-            "resent_as": {"$exists": False},
-        },
-        {"$set": {"resent_as": new_id}},
-    )
-    return result.modified_count == 1
-
-
-async def unmark_resent(db: Database, message_id: str, new_id: str) -> None:
-    """Undo :func:`mark_resent` when the new message could not be stored."""
-    await db[Collections.MESSAGES].update_one(
-        {"_id": message_id, **where(resent_as=new_id)}, {"$unset": {"resent_as": ""}}
-    )
+        return FAIL.target.value
+    return DEFER.target.value
 
 
 async def get_message(db: Database, message_id: str) -> MessageDocument | None:

@@ -17,13 +17,18 @@ within that time, one this sender decides is seen at once.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import time
 from datetime import UTC, datetime, timedelta
 
 from pymongo import ASCENDING, IndexModel
+from pymongo.errors import PyMongoError
 
 from mailpass_common.platform.db import Database
+
+log = logging.getLogger(__name__)
 
 COLLECTION = "mta_destinations"
 REFRESH_SECONDS = 2.0
@@ -50,27 +55,41 @@ class DestinationBackoff:
         self._until: dict[str, datetime] = {}
         self._reasons: dict[str, str] = {}
         self._read_at = float("-inf")
+        self._refreshing: asyncio.Future[None] | None = None
 
     async def blocked(self, host: str) -> str | None:
         """Why ``host`` is backed off (its reply and until when), else None."""
         if time.monotonic() - self._read_at >= self._refresh_seconds:
-            await self._refresh()
+            # One read for every delivery that finds the view old, not one each.
+            if self._refreshing is None:
+                self._refreshing = asyncio.ensure_future(self._refresh())
+                self._refreshing.add_done_callback(self._refreshed)
+            await asyncio.shield(self._refreshing)
         until = self._until.get(host)
         if until is None or until <= datetime.now(UTC):
             return None
         reason = self._reasons.get(host, "")
         return f"{host} asked us to slow down ({reason}); resuming after {until:%H:%M:%S} UTC"
 
+    def _refreshed(self, task: asyncio.Future[None]) -> None:
+        self._refreshing = None
+
     async def _refresh(self) -> None:
+        """Read the hosts backed off now. A failed read keeps the view held (a back-off is
+        politeness, not a record: deliveries go on while MongoDB is briefly away)."""
         now = datetime.now(UTC)
-        cursor = self._db[COLLECTION].find({"until": {"$gt": now}}).limit(MAX_TRACKED)
         until: dict[str, datetime] = {}
         reasons: dict[str, str] = {}
-        async for doc in cursor:
-            when = doc["until"]
-            until[doc["_id"]] = when if when.tzinfo else when.replace(tzinfo=UTC)
-            reasons[doc["_id"]] = str(doc.get("reason", ""))
-        self._until, self._reasons = until, reasons
+        try:
+            cursor = self._db[COLLECTION].find({"until": {"$gt": now}}).limit(MAX_TRACKED)
+            async for doc in cursor:
+                when = doc["until"]
+                until[doc["_id"]] = when if when.tzinfo else when.replace(tzinfo=UTC)
+                reasons[doc["_id"]] = str(doc.get("reason", ""))
+        except PyMongoError as exc:
+            log.warning("back-off state not read; the view held is kept", extra={"error": str(exc)})
+        else:
+            self._until, self._reasons = until, reasons
         self._read_at = time.monotonic()
 
     async def back_off(self, host: str, reply: str) -> None:

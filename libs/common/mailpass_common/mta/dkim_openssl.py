@@ -9,11 +9,12 @@ its contract: the same hash object, the same parsed key, the same signature byte
 v1.5 is deterministic, so both give identical output; a test checks it). Everything else
 (canonicalization, header selection, the signature header) stays dkimpy's.
 
-Keys are turned into OpenSSL keys once and kept (at most :data:`MAX_KEYS`, by modulus).
+Keys are parsed and turned into OpenSSL keys once and kept (at most :data:`MAX_KEYS`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from typing import Any
 
@@ -54,5 +55,17 @@ def rsassa_pkcs1_v1_5_sign(hash: Any, private_key: dict[str, Any]) -> bytes:
     )
 
 
+@functools.lru_cache(maxsize=MAX_KEYS)
+def _parsed_private_key(pem: bytes) -> dict[str, Any]:
+    # dkimpy parses the PEM (in pure Python, ~1 ms) on every signature; the parsed key is
+    # only read, so one parse per key is kept.
+    parsed: dict[str, Any] = _parse_pem_private_key(pem)
+    return parsed
+
+
+_parse_pem_private_key = dkim.parse_pem_private_key
+
+
 def install() -> None:
     dkim.RSASSA_PKCS1_v1_5_sign = rsassa_pkcs1_v1_5_sign
+    dkim.parse_pem_private_key = _parsed_private_key

@@ -16,12 +16,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import dns.asyncresolver
 import dns.exception
 import dns.rdatatype
 import dns.resolver
+
+from mailpass_common.mta.resolver import make_resolver
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,17 @@ class TxtAnswer:
 class MxAnswer:
     hosts: list[tuple[int, str]] = field(default_factory=list)  # (preference, exchange)
     error: str | None = None
+
+
+def checking_resolver(nameservers: Sequence[str]) -> dns.asyncresolver.Resolver:
+    """The MTA's resolver (:func:`~mailpass_common.mta.resolver.make_resolver`) for checking
+    records; when the system's cannot be read (no ``/etc/resolv.conf``), one without
+    servers, whose look-ups all fail and say so, rather than a failed request."""
+    try:
+        return make_resolver(nameservers)
+    except dns.resolver.NoResolverConfiguration:
+        log.warning("no DNS resolver configured: sending domains cannot be checked")
+        return dns.asyncresolver.Resolver(configure=False)
 
 
 def clean_text(raw: bytes | str, limit: int | None = None) -> str:

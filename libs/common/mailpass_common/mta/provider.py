@@ -26,8 +26,9 @@ NOT_ENABLED = (
 class MtaProvider:
     type = TYPE
 
-    def __init__(self, engine: MtaEngine | None) -> None:
+    def __init__(self, engine: MtaEngine | None, *, enabled: bool = False) -> None:
         self._engine = engine
+        self._enabled = enabled or engine is not None
 
     async def send(self, email: OutgoingEmail, mime: bytes) -> DeliveryResult:
         if self._engine is None:
@@ -35,8 +36,9 @@ class MtaProvider:
         return await self._engine.deliver(email, mime, email.account_id)
 
     async def check(self) -> None:
-        """Nothing to log in to: the check is that this installation delivers by itself."""
-        if self._engine is None:
+        """Nothing to log in to: the check is that this installation delivers by itself
+        (the gateway, which runs it, holds no engine: only the sender delivers)."""
+        if not self._enabled:
             raise PermanentDeliveryError(NOT_ENABLED)
 
     async def close(self) -> None:

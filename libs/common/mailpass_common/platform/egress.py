@@ -38,11 +38,6 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SMTP_PORTS = frozenset({25, 465, 587, 2525})
-# The official API hosts (US and EU regions): the only base URLs a tenant may give.
-OFFICIAL_API_HOSTS: dict[str, tuple[str, ...]] = {
-    "sendgrid": ("api.sendgrid.com", "api.eu.sendgrid.com"),
-    "mailgun": ("api.mailgun.net", "api.eu.mailgun.net"),
-}
 RESOLVE_TIMEOUT_SECONDS = 5.0
 
 _PRIVATE = tuple(
@@ -169,13 +164,13 @@ class EgressPolicy:
         ]
         return ", ".join([*map(str, sorted(SMTP_PORTS)), *extra])
 
-    def api_url_refusal(self, provider_type: str, url: str) -> str | None:
-        """Why ``url`` may not be the base URL of an HTTP API provider, else None."""
+    def api_url_refusal(self, official: tuple[str, ...], url: str) -> str | None:
+        """Why ``url`` may not be the base URL of an HTTP API provider whose official hosts
+        are ``official`` (its type's), else None."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if host in self.extra_api_hosts:
             return None
-        official = OFFICIAL_API_HOSTS.get(provider_type, ())
         if host in official and parts.scheme == "https" and parts.port in (None, 443):
             return None
         choices = " or ".join(f"https://{h}" for h in official)

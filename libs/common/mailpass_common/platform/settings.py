@@ -84,9 +84,9 @@ class CommonSettings(BaseSettings):
     message_retention_days: float = Field(default=30.0, ge=0)
     message_metadata_retention_days: float = Field(default=90.0, ge=0)
 
-    # Where tenants' providers may connect (see mailpass_common.platform.egress): networks allowed
-    # besides public addresses (CIDRs, e.g. an in-cluster relay), SMTP ports besides 25,
-    # 465, 587 and 2525 (ports or ranges), and API hosts besides SendGrid's and Mailgun's
+    # Where tenants' providers may connect (see mailpass_common.platform.egress): networks
+    # allowed besides public addresses (CIDRs, e.g. an in-cluster relay), SMTP ports besides
+    # 25, 465, 587 and 2525 (ports or ranges), and API hosts besides the HTTP API types'
     # official ones. The dev stack and the tests allow loopback.
     provider_allowed_networks: CommaList = Field(default_factory=list)
     provider_allowed_smtp_ports: CommaList = Field(default_factory=list)

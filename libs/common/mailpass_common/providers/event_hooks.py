@@ -1,13 +1,13 @@
-"""Provider event hooks: the public URLs where SES (through SNS), SendGrid and Mailgun
-report bounces and complaints of an account's provider.
+"""Provider event hooks: the public URLs where a provider reports bounces and complaints
+(the types with an ``event_hook`` in their plugin: SES through SNS, SendGrid, Mailgun...).
 
 One hook per provider, in ``event_hooks``: ``{_id: sha256(token), account_id,
 provider_id, type, verification (encrypted), created_at}``. The URL's last segment is
 the token (32 random bytes), shown once when the hook is made (as API keys are): it both
 names the provider, so an unguessable URL is all a provider needs, and is never stored in
 the clear. What each provider's notifications are verified with is kept encrypted
-(``verification``): SendGrid's public key, Mailgun's webhook signing key, SES's optional
-topic ARN.
+(``verification``): the fields of its type's ``EventHook`` (SendGrid's public key,
+Mailgun's webhook signing key, SES's optional topic ARN...).
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from typing import Any
 
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Collections, Database, Document, where
-
-HOOK_TYPES = ("ses", "sendgrid", "mailgun")
 
 
 def token_id(token: str) -> str:

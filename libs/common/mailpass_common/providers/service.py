@@ -1,4 +1,4 @@
-"""Provider documents: an account's SMTP, SES, SendGrid and Mailgun providers.
+"""Provider documents: an account's providers, of any type (``providers.registry``).
 
 Validate input first with :mod:`mailpass_common.providers.config`; secrets are stored only
 encrypted (:class:`~mailpass_common.platform.crypto.CredentialCipher`). Every change bumps the
@@ -19,7 +19,8 @@ from pymongo.errors import DuplicateKeyError
 from mailpass_common.platform.cache import TtlCache
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
-from mailpass_common.providers.config import ProviderConfigError, ValidatedConfig, merge_config
+from mailpass_common.providers.config import ProviderConfigError, ValidatedConfig
+from mailpass_common.providers.registry import merge_config
 from mailpass_common.tenants.accounts import new_id
 
 # A default switch holds a per-account lock for two small writes; a holder that died

@@ -1,5 +1,6 @@
-"""Provider event hooks: where SES (through SNS), SendGrid and Mailgun report bounces and
-complaints, and the routes that make those URLs.
+"""Provider event hooks: where providers report bounces and complaints (each type with an
+``event_hook`` in its plugin, ``mailpass_common.providers.types``), and the routes that
+make those URLs.
 
 ``PUT /api/v1/providers/{provider_id}/event-hook`` (``providers`` permission, live keys)
 makes the provider's hook with what its notifications are verified with, and answers the
@@ -8,33 +9,31 @@ URL's path once; ``GET`` says whether there is one, ``DELETE`` ends it.
 ``POST /api/v1/provider-events/{token}`` is public: the provider calls it. It answers 404
 to a token that names no hook, 413 past ``EVENT_HOOK_MAX_BYTES`` (the declared length is
 checked before anything is read), 429 past ``EVENT_HOOK_RATE_PER_SECOND`` for the hook,
-401 WEBHOOK_SIGNATURE_INVALID to a notification that does not verify
-(:mod:`.verify`), and 200 with how many addresses it suppressed. Suppressing is
+401 WEBHOOK_SIGNATURE_INVALID to a notification that does not verify (the type's
+``EventHook.read``), and 200 with how many addresses it suppressed. Suppressing is
 idempotent, so a provider's retry of a notification changes nothing.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
-import pydantic_core
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.providers import event_hooks
+from mailpass_common.providers.plugin import (
+    HookCall,
+    HookContext,
+    NotificationInvalid,
+    SignatureInvalid,
+)
+from mailpass_common.providers.registry import PLUGINS
 from mailpass_common.suppressions import service as suppressions
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
-from mailpass_gateway.bounces import parse, replay
-from mailpass_gateway.bounces.verify import (
-    SignatureInvalid,
-    SnsVerifier,
-    verify_mailgun,
-    verify_sendgrid,
-)
 from mailpass_gateway.deps import Db, LiveProvidersKey, Settings
 from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
@@ -43,22 +42,26 @@ from mailpass_gateway.providers.service import Cipher, owned_provider
 router = APIRouter(tags=["bounces"])
 
 
-class HookCreate(BaseModel):
+class _HookInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    public_key: str | None = Field(
-        None, max_length=4096, description="SendGrid: the Signed Event Webhook's public key"
-    )
-    signing_key: str | None = Field(
-        None, max_length=512, description="Mailgun: the HTTP webhook signing key"
-    )
-    topic_arn: str | None = Field(
-        None, max_length=512, description="SES: only accept this SNS topic (optional)"
-    )
 
-
+# What any type's hook is made with (each type documents and requires its own fields).
+HOOK_FIELDS: dict[str, str] = {
+    name: description
+    for plugin in PLUGINS.values()
+    if plugin.event_hook is not None
+    for name, description in plugin.event_hook.fields.items()
+}
+HookCreate = create_model(  # type: ignore[call-overload]
+    "HookCreate",
+    __base__=_HookInput,
+    **{
+        name: (str | None, Field(None, max_length=4096, description=description))
+        for name, description in HOOK_FIELDS.items()
+    },
+)
 HookBody = Annotated[HookCreate, Depends(after_key(HookCreate))]
-_NEEDS = {"sendgrid": "public_key", "mailgun": "signing_key"}
 
 
 @router.put(
@@ -66,10 +69,8 @@ _NEEDS = {"sendgrid": "public_key", "mailgun": "signing_key"}
     status_code=201,
     summary="Make the URL where this provider reports bounces and complaints",
     description="The answer's `path` (append it to the gateway's public address) is shown "
-    "once; making the hook again replaces it. SES: subscribe the path to the SNS topic of "
-    "the configuration set's bounce and complaint notifications (HTTPS). SendGrid: the "
-    "Event Webhook's URL with signing on, and its public key here. Mailgun: the webhook URL "
-    "of `permanent_fail` and `complained`, and the signing key here.",
+    "once; making the hook again replaces it. "
+    + " ".join(p.event_hook.setup for p in PLUGINS.values() if p.event_hook is not None),
     responses=error_responses(
         ErrorCode.VALIDATION_ERROR, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND
     ),
@@ -80,7 +81,8 @@ async def make_hook(
 ) -> JSONResponse:
     provider = await owned_provider(db, key.account_id, provider_id)
     kind = str(provider.get("type"))
-    if kind not in event_hooks.HOOK_TYPES:
+    plugin = PLUGINS.get(kind)
+    if plugin is None or plugin.event_hook is None:
         raise ApiError(
             ErrorCode.VALIDATION_ERROR,
             "Invalid request: provider",
@@ -91,12 +93,14 @@ async def make_hook(
                 }
             ],
         )
-    needed = _NEEDS.get(kind)
-    if needed and not getattr(body, needed):
+    fields = plugin.event_hook.fields
+    given = {k: v for k, v in body.model_dump(exclude_none=True).items() if k in fields}
+    missing = [name for name in plugin.event_hook.required if not given.get(name)]
+    if missing:
         raise ApiError(
             ErrorCode.VALIDATION_ERROR,
-            f"Invalid request: {needed}",
-            [{"field": needed, "message": f"required for a {kind} provider"}],
+            f"Invalid request: {', '.join(missing)}",
+            [{"field": n, "message": f"required for a {kind} provider"} for n in missing],
         )
     token = await event_hooks.create_hook(
         db,
@@ -104,7 +108,7 @@ async def make_hook(
         account_id=key.account_id,
         provider_id=provider_id,
         type=kind,
-        verification=body.model_dump(exclude_none=True),
+        verification=given,
     )
     data = {"type": kind, "path": f"/api/v1/provider-events/{token}"}
     return JSONResponse({"success": True, "data": data}, status_code=201)
@@ -154,15 +158,15 @@ class _Buckets:
         return True
 
 
-def _state(request: Request) -> tuple[_Buckets, SnsVerifier]:
+def _state(request: Request) -> tuple[_Buckets, HookContext]:
     state = request.app.state
     if not hasattr(state, "event_hook_buckets"):
         settings = state.settings
         state.event_hook_buckets = _Buckets()
-        state.sns_verifier = SnsVerifier(
-            settings.egress_policy(), list(settings.sns_trusted_url_prefixes)
+        state.event_hook_context = HookContext(
+            settings.egress_policy(), tuple(settings.sns_trusted_url_prefixes)
         )
-    return state.event_hook_buckets, state.sns_verifier
+    return state.event_hook_buckets, state.event_hook_context
 
 
 async def _bounded_body(request: Request, limit: int) -> bytes:
@@ -180,13 +184,6 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
     return raw
 
 
-def _json(raw: bytes) -> Any:
-    try:
-        return pydantic_core.from_json(raw, allow_inf_nan=False)
-    except ValueError as exc:
-        raise ApiError(ErrorCode.VALIDATION_ERROR, f"The body is not JSON: {exc}") from exc
-
-
 @router.post(
     "/api/v1/provider-events/{token}",
     summary="Where a provider reports bounces and complaints (public: the provider calls it)",
@@ -201,7 +198,8 @@ def _json(raw: bytes) -> Any:
         "requestBody": {
             "required": True,
             "description": "The provider's notification as it sends it: an SNS message "
-            "(SES), an array of events (SendGrid), an event with its signature (Mailgun)",
+            "(SES), an array of events (SendGrid), an event with its signature (Mailgun), "
+            "a bounce or spam complaint record (Postmark), an event (Resend)",
             "content": {
                 "application/json": {"schema": {"anyOf": [{"type": "object"}, {"type": "array"}]}}
             },
@@ -218,7 +216,7 @@ async def provider_events(
     hook = await event_hooks.find_hook(db, cipher, token)
     if hook is None:
         raise ApiError(ErrorCode.NOT_FOUND, "No such event hook")
-    buckets, sns = _state(request)
+    buckets, context = _state(request)
     if not buckets.allow(hook.id, settings.event_hook_rate_per_second):
         raise ApiError(
             ErrorCode.RATE_LIMITED,
@@ -227,42 +225,16 @@ async def provider_events(
             headers={"Retry-After": "1"},
         )
     raw = await _bounded_body(request, settings.event_hook_max_bytes)
+    plugin = PLUGINS.get(hook.type)
+    if plugin is None or plugin.event_hook is None:  # a type no longer reporting events
+        raise ApiError(ErrorCode.NOT_FOUND, "No such event hook")
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    call = HookCall(db, hook.id, hook.account_id, hook.verification, raw, headers, context)
     try:
-        found = await _verified_events(hook, raw, request, sns, db)
+        found = await plugin.event_hook.read(call)
     except SignatureInvalid as exc:
         raise ApiError(ErrorCode.WEBHOOK_SIGNATURE_INVALID, str(exc)) from exc
+    except NotificationInvalid as exc:
+        raise ApiError(ErrorCode.VALIDATION_ERROR, str(exc)) from exc
     added = await suppressions.add_many(db, found)
     return JSONResponse({"success": True, "data": {"events": len(found), "suppressed": len(added)}})
-
-
-async def _verified_events(
-    hook: event_hooks.Hook, raw: bytes, request: Request, sns: SnsVerifier, db: Database
-) -> list[suppressions.Suppression]:
-    keys = hook.verification
-    if hook.type == "sendgrid":
-        verify_sendgrid(
-            str(keys.get("public_key", "")),
-            request.headers.get("x-twilio-email-event-webhook-signature", ""),
-            request.headers.get("x-twilio-email-event-webhook-timestamp", ""),
-            raw,
-        )
-        return parse.sendgrid(hook.account_id, _json(raw))
-    body = _json(raw)
-    if not isinstance(body, dict):
-        raise ApiError(ErrorCode.VALIDATION_ERROR, "The body must be a JSON object")
-    if hook.type == "mailgun":
-        signature = body.get("signature")
-        signature = signature if isinstance(signature, dict) else {}
-        verify_mailgun(str(keys.get("signing_key", "")), signature)
-        await replay.take_token(db, hook.id, str(signature.get("token", "")))
-        return parse.mailgun(hook.account_id, body)
-    await sns.verify(body)
-    topic = keys.get("topic_arn")
-    if topic and body.get("TopicArn") != topic:
-        raise SignatureInvalid("the notification comes from another SNS topic")
-    if body.get("Type") == "SubscriptionConfirmation":
-        await sns.confirm_subscription(body)
-        return []
-    if body.get("Type") != "Notification":
-        return []
-    return parse.ses(hook.account_id, str(body.get("Message", "")))

@@ -1,7 +1,7 @@
 """The provider forms: their fields made from the API's own models, and a posted form
 read back into the API's input, so the console validates exactly as the API does.
 
-Each type's fields come from its config model (``mailpass_common.providers.config``):
+Each type's fields come from its plugin's config model (``mailpass_common.providers.types``):
 its annotations give the input (a checkbox for a boolean, a list for a choice, a number,
 a password field for a secret, a text area for a certificate), its descriptions the
 help text. Secrets are write-only: the form never shows them; left empty on an edit they
@@ -12,30 +12,19 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
 from mailpass_common.platform.db import Document
-from mailpass_common.providers.config import CONFIG_MODELS, ProviderFields
+from mailpass_common.providers.config import ProviderFields
+from mailpass_common.providers.registry import PLUGINS
 from mailpass_gateway.console.forms import Form
 
-TYPE_NAMES = {
-    "smtp": "SMTP",
-    "ses": "Amazon SES",
-    "sendgrid": "SendGrid",
-    "mailgun": "Mailgun",
-    "mailpass": "MailPass SMTP",
-}
-TYPE_BLURBS = {
-    "smtp": "Any SMTP server or relay: your own, your ISP's, or MailPass's.",
-    "ses": "Amazon Simple Email Service (v2 API), with keys or the pod's IAM role.",
-    "sendgrid": "Twilio SendGrid's v3 Mail Send API, with an API key.",
-    "mailgun": "Mailgun's messages API for one sending domain, with an API key.",
-    "mailpass": "MailPass delivers by itself to recipients' mail servers, DKIM-signed, "
-    "from your verified sending domains.",
-}
+TYPE_NAMES = {type_: plugin.form.name for type_, plugin in PLUGINS.items()}
+TYPE_BLURBS = {type_: plugin.form.blurb for type_, plugin in PLUGINS.items()}
 LABELS = {
     "name": "Name",
     "from_email": "Default sender address",
@@ -43,31 +32,12 @@ LABELS = {
     "hourly_limit": "Hourly limit",
     "daily_limit": "Daily limit",
     "fallback_priority": "Fallback priority",
-    "verify_tls": "Verify the server's TLS certificate",
-    "ca_cert": "CA certificate (PEM)",
-    "max_connections": "Connections kept open",
-    "access_key_id": "Access key ID",
-    "secret_access_key": "Secret access key",
-    "endpoint_url": "Endpoint URL",
     "base_url": "Base URL",
     "api_key": "API key",
     "timeout": "Timeout (seconds)",
 }
 COMMON = ("name", "from_email", "from_name", "hourly_limit", "daily_limit", "fallback_priority")
 LIMITS = ("hourly_limit", "daily_limit", "fallback_priority")
-# Settings most providers never need: folded away under "Advanced settings".
-ADVANCED = frozenset(
-    {
-        "verify_tls",
-        "ca_cert",
-        "max_connections",
-        "endpoint_url",
-        "configuration_set",
-        "timeout",
-        "session_token",
-        "base_url",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -115,8 +85,8 @@ def _kind(annotation: Any, secret: bool, long_text: bool, name: str) -> tuple[st
     return ("email" if name == "from_email" else "text"), ()
 
 
-def _label(name: str) -> str:
-    return LABELS.get(name, name.replace("_", " ").capitalize())
+def _label(name: str, labels: Mapping[str, str]) -> str:
+    return labels.get(name) or LABELS.get(name, name.replace("_", " ").capitalize())
 
 
 def _fields(
@@ -125,6 +95,8 @@ def _fields(
     prefix: str,
     secrets: tuple[str, ...],
     files: tuple[str, ...],
+    labels: Mapping[str, str] = {},
+    advanced: frozenset[str] = frozenset(),
 ) -> list[FieldSpec]:
     found = []
     for name in names:
@@ -134,14 +106,14 @@ def _fields(
         found.append(
             FieldSpec(
                 name=f"{prefix}{name}",
-                label=_label(name),
+                label=_label(name, labels),
                 kind=kind,
                 required=info.is_required(),
                 help=(info.description or "")[:1].upper() + (info.description or "")[1:],
                 choices=choices,
                 secret=name in secrets,
                 default=default,
-                advanced=name in ADVANCED,
+                advanced=name in advanced,
             )
         )
     return found
@@ -152,8 +124,10 @@ def common_fields() -> list[FieldSpec]:
 
 
 def config_fields(type_: str) -> list[FieldSpec]:
-    model = CONFIG_MODELS[type_]
-    return _fields(model, list(model.model_fields), "config.", model.SECRETS, model.FILES)
+    plugin = PLUGINS[type_]
+    model, form = plugin.config_model, plugin.form
+    names = list(model.model_fields)
+    return _fields(model, names, "config.", model.SECRETS, model.FILES, form.labels, form.advanced)
 
 
 def form_values(doc: Document | None) -> dict[str, Any]:
@@ -222,11 +196,5 @@ def field_errors(details: list[dict[str, str]]) -> dict[str, str]:
 
 def summary(doc: Document) -> str:
     """Where a provider sends, in a few words."""
-    config = doc.get("config") or {}
-    if doc["type"] == "smtp":
-        return f"{config.get('host')}:{config.get('port')} ({config.get('security')})"
-    if doc["type"] == "ses":
-        return f"region {config.get('region')}"
-    if doc["type"] == "mailgun":
-        return f"domain {config.get('domain')}"
-    return str(config.get("base_url") or "api.sendgrid.com")
+    plugin = PLUGINS.get(doc["type"])
+    return plugin.form.summary(doc.get("config") or {}) if plugin else ""

@@ -11,9 +11,9 @@ from fastapi import Depends, Request
 
 from mailpass_common.messages.models import stored_datetime
 from mailpass_common.mta import dkim, domains
+from mailpass_common.mta.lookup import checking_resolver
 from mailpass_common.mta.names import DomainNameError, normalize_domain, unicode_name
 from mailpass_common.mta.records import domain_records
-from mailpass_common.mta.resolver import make_resolver
 from mailpass_common.mta.verification import verify_domain
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Database, Document
@@ -41,7 +41,7 @@ async def get_resolver(request: Request) -> dns.asyncresolver.Resolver:
     resolver: dns.asyncresolver.Resolver | None = getattr(request.app.state, "resolver", None)
     if resolver is None:
         settings: CommonSettings = request.app.state.settings
-        resolver = make_resolver(settings.mta_dns_nameservers)
+        resolver = checking_resolver(settings.mta_dns_nameservers)
         request.app.state.resolver = resolver
     return resolver
 

@@ -35,10 +35,11 @@ from mailpass_common.providers import limits
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_gateway.errors import ApiError
-from mailpass_gateway.mail import sending_domains, suppressed
+from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.parsing import message_errors
+from mailpass_gateway.mail.provider_check import refusals
 from mailpass_gateway.mail.service import MessageIds, build_message, default_provider
 from mailpass_gateway.mail.status import spec_datetime
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
@@ -128,19 +129,20 @@ async def queue_batch(
             for a in suppressed.recipients(request)
         ),
     )
-    # MailPass SMTP: the From domains it may not send from (one read per distinct domain).
-    unverified = await sending_domains.unverified(
+    # The provider type's own refusals (MailPass SMTP: From domains not verified), checked
+    # once for the batch's senders.
+    refused = await refusals(
         db,
+        key,
         provider,
-        key.account_id,
         (r.from_email or provider.get("from_email") or "" for r, _ in checked if r is not None),
     )
     for index, (raw, (request, error)) in enumerate(zip(batch.messages, checked, strict=True)):
         if request is not None:
             try:
                 sender = request.from_email or provider.get("from_email") or ""
-                if sending_domains.domain_of(sender) in unverified:
-                    raise sending_domains.refusal(sending_domains.domain_of(sender))
+                if sender in refused:
+                    raise refused[sender]
                 files = prepare(request, policy)
                 request, dropped = suppressed.screen(request, found)
                 doc = build_message(

@@ -29,9 +29,10 @@ from mailpass_common.providers import limits
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_gateway.errors import ApiError
-from mailpass_gateway.mail import sending_domains, suppressed
+from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import SendRequest
+from mailpass_gateway.mail.provider_check import accepted_by_provider
 from mailpass_gateway.mail.responses import SendResponse, SendResult
 from mailpass_gateway.mail.status import spec_datetime
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
@@ -195,7 +196,7 @@ async def send_now(
         message_id=ids.of(0),
         template=template,
     )
-    await sending_domains.require_verified(db, provider, key.account_id, doc["from_email"])
+    await accepted_by_provider(db, key, provider, doc["from_email"])
     chunks = attach(doc, files)
     if request.scheduled_at is not None:
         await bodies.store(db, chunks)

@@ -4,7 +4,7 @@ the filtered list, and resending a failed message.
 **Resending makes a new message** linked to the failed one (``resent_from`` on the new,
 ``resent_as`` on the old), as Postmark and Resend do, rather than moving the failed
 message back to ``queued`` (what an operator's dead-letter replay does with
-``messages.requeue_failed``):
+``failed.requeue_failed``):
 
 - status only moves forward: the failed message keeps its outcome and its timeline,
   which is what someone reading it later needs to see;
@@ -26,6 +26,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+from mailpass_common.messages import failed
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.ids import new_message_id, normalize_message_id
 from mailpass_common.messages.models import MessageDocument, MessageStatus, new_message
@@ -148,14 +149,14 @@ async def resend(
         doc["body_id"] = old.get("body_id") or old["_id"]
     reserved = await reserve_send(db, _SandboxAware(caller.account_id, doc["sandbox"]), provider)
     try:
-        if not await messages.mark_resent(db, caller.account_id, old["_id"], doc["_id"]):
+        if not await failed.mark_resent(db, caller.account_id, old["_id"], doc["_id"]):
             current = await messages.find_message(db, caller.account_id, old["_id"])
             winner = current.get("resent_as") if current is not None else None
             raise _resent_already(old["_id"], str(winner or "another message"))
         try:
             await messages.insert_messages(db, [doc])
         except BaseException:
-            await messages.unmark_resent(db, old["_id"], doc["_id"])
+            await failed.unmark_resent(db, old["_id"], doc["_id"])
             raise
     except BaseException:
         if reserved:  # nothing will be sent with it

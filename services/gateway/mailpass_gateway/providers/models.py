@@ -15,21 +15,15 @@ from mailpass_common.providers.config import (
     FallbackPriority,
     ProviderFields,
     ProviderName,
-    ProviderType,
     SendLimit,
 )
+from mailpass_common.providers.registry import PLUGINS, PROVIDER_TYPES
 from mailpass_gateway.dates import ApiDateTime
 
 SMTP_EXAMPLE: dict[str, JsonValue] = {
     "name": "main-relay",
     "type": "smtp",
-    "config": {
-        "host": "smtp.yourdomain.com",
-        "port": 587,
-        "security": "starttls",
-        "username": "mailer",
-        "password": "s3cret",
-    },
+    "config": dict(PLUGINS["smtp"].example),
     "is_default": True,
     "hourly_limit": 1000,
     "daily_limit": 20000,
@@ -37,11 +31,13 @@ SMTP_EXAMPLE: dict[str, JsonValue] = {
     "from_name": "Your App",
 }
 CONFIG_EXAMPLES: dict[str, JsonValue] = {
-    "ses": {"region": "eu-west-1", "access_key_id": "AKIA...", "secret_access_key": "..."},
-    "sendgrid": {"api_key": "SG.xxxx"},
-    "mailgun": {"domain": "mg.yourdomain.com", "api_key": "key-xxxx"},
-    "mailpass": {},
+    type_: dict(plugin.example) for type_, plugin in PLUGINS.items() if type_ != "smtp"
 }
+# What each type's config takes, for the API's documentation.
+CONFIG_FIELDS = "By type: " + "; ".join(
+    f"{type_} {{{', '.join(plugin.config_model.model_fields)}}}"
+    for type_, plugin in PLUGINS.items()
+)
 COMMON_FIELDS = (
     "name",
     "from_email",
@@ -53,15 +49,10 @@ COMMON_FIELDS = (
 
 
 class ProviderCreate(ProviderFields):
-    """A new provider. ``config`` by type: smtp {host, port, security none|starttls|tls,
-    username, password, verify_tls, ca_cert, max_connections}; ses {region,
-    configuration_set, timeout, access_key_id, secret_access_key, session_token};
-    sendgrid {api_key, base_url, timeout}; mailgun {domain, api_key, base_url, timeout};
-    mailpass ("MailPass SMTP": MailPass delivers to recipients' mail servers itself) {}, and
-    it sends only from the account's verified sending domains (422 DOMAIN_NOT_VERIFIED).
+    """A new provider. ``config`` holds its type's fields (see ``config``'s description).
     Hosts must resolve to public addresses and SMTP ports be 25, 465, 587 or 2525 (unless
-    the operator allows more); base URLs are the API's official US or EU host; SES needs
-    its own access keys. A destination refused is a VALIDATION_ERROR naming the field."""
+    the operator allows more); base URLs are the API's official hosts; SES needs its own
+    access keys. A destination refused is a VALIDATION_ERROR naming the field."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -76,9 +67,16 @@ class ProviderCreate(ProviderFields):
         },
     )
 
-    type: ProviderType
-    config: dict[str, Any]
+    type: str = Field(json_schema_extra={"enum": list(PROVIDER_TYPES)})
+    config: dict[str, Any] = Field(description=CONFIG_FIELDS)
     is_default: bool = False
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in PLUGINS:
+            raise ValueError(f"must be one of {', '.join(PROVIDER_TYPES)}")
+        return value
 
 
 class ProviderUpdate(BaseModel):

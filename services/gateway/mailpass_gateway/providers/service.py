@@ -14,7 +14,7 @@ from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.providers import service as providers
 from mailpass_common.providers.config import ProviderConfigError
 from mailpass_common.providers.delivery.check import check_connection, check_options
-from mailpass_common.providers.delivery.registry import DeliveryOptions
+from mailpass_common.providers.delivery.options import DeliveryOptions
 from mailpass_gateway.deps import Settings
 from mailpass_gateway.errors import ApiError
 

@@ -1,6 +1,6 @@
 """Routes of the provider administration API (``providers`` permission).
 
-Where a provider may point is checked when it is saved (``delivery.targets``: the egress
+Where a provider may point is checked when it is saved (``registry.check_targets``: the egress
 policy, official API hosts, SES keys) and again at every connection. Test keys may only
 read providers (see ``deps.LiveProvidersKey``).
 """
@@ -13,13 +13,13 @@ from fastapi import Depends, Response
 
 from mailpass_common.platform.db import Document
 from mailpass_common.providers import service as providers
-from mailpass_common.providers.config import (
-    ProviderConfigError,
-    ValidatedConfig,
+from mailpass_common.providers.config import ProviderConfigError, ValidatedConfig
+from mailpass_common.providers.registry import (
+    PROVIDER_TYPES,
+    check_targets,
     public_view,
     validate_config,
 )
-from mailpass_common.providers.delivery.targets import check_targets
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, LiveProvidersKey, Providers, ProvidersKey
 from mailpass_gateway.mail.responses import resource_router
@@ -68,7 +68,7 @@ async def list_providers(key: ProvidersKey, db: Db, page: Page) -> ProviderListR
     "",
     status_code=201,
     response_model=ProviderResponse,
-    summary="Add a provider (smtp, ses, sendgrid or mailgun); secrets are write-only",
+    summary=f"Add a provider ({', '.join(PROVIDER_TYPES)}); secrets are write-only",
     openapi_extra=openapi_json_body(model_schema(ProviderCreate)),
 )
 async def create_provider(

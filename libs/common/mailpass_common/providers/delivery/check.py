@@ -13,11 +13,8 @@ from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Document
 from mailpass_common.platform.settings import CommonSettings
 from mailpass_common.providers.delivery.base import DeliveryError
-from mailpass_common.providers.delivery.registry import (
-    DeliveryOptions,
-    build_provider,
-    delivery_options,
-)
+from mailpass_common.providers.delivery.options import DeliveryOptions, delivery_options
+from mailpass_common.providers.delivery.pool import build_provider
 
 # A test from the API or CLI has someone waiting: fail faster than a delivery would.
 CHECK_TIMEOUT_SECONDS = 15.0

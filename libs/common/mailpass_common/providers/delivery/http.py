@@ -1,9 +1,10 @@
-"""What the HTTP API providers (SendGrid, Mailgun) share: one client, one failure rule.
+"""What the HTTP API providers (SendGrid, Mailgun, Postmark, Resend) share: one client,
+one failure rule.
 
 The rule is the platform's: transport errors, timeouts, HTTP 429 and 5xx are temporary
 (worth a retry or another provider); any other non-success status is permanent.
 
-Where they may connect: the official API hosts of their type (``egress.OFFICIAL_API_HOSTS``)
+Where they may connect: the official API hosts of their type (its plugin's ``api_hosts``)
 or a host the operator allows, and only addresses the egress policy allows, checked at
 each connect (``egress_http``). A failure's reply is the status line plus the message the
 API's documented error body carries; the body itself is never repeated.
@@ -27,6 +28,15 @@ from mailpass_common.providers.delivery.egress_http import egress_client
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
 
+def json_mailbox(address: str, name: str | None) -> str:
+    """``Name <address>`` as the JSON APIs take a sender (the name quoted when it must be)."""
+    if not name:
+        return address
+    if any(c in name for c in '",;<>@()[]:\\'):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{address}>"
+
+
 class HttpApiProvider:
     """An httpx client against ``base_url``; subclasses name the API and read its errors."""
 
@@ -35,18 +45,20 @@ class HttpApiProvider:
 
     def __init__(
         self,
-        config: dict[str, Any],
         *,
+        base_url: str | None,
+        timeout: float | None,
         default_base_url: str,
+        api_hosts: tuple[str, ...],
         egress: EgressPolicy,
         auth: httpx.Auth | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        self._base_url = str(config.get("base_url") or default_base_url).rstrip("/")
-        refusal = egress.api_url_refusal(self.type, self._base_url)
+        self._base_url = (base_url or default_base_url).rstrip("/")
+        refusal = egress.api_url_refusal(api_hosts, self._base_url)
         if refusal is not None:  # saved before the rule existed, or the operator changed it
             raise ValueError(f"base_url {refusal}")
-        self._timeout = float(config.get("timeout") or DEFAULT_TIMEOUT_SECONDS)
+        self._timeout = timeout or DEFAULT_TIMEOUT_SECONDS
         self._auth = auth
         self._headers = {"Accept": "application/json", **(headers or {})}
         self._client = egress_client(egress, self._timeout)

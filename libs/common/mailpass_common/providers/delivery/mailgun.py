@@ -11,7 +11,7 @@ recipients, which is the only place Bcc can be. Tags and metadata still travel a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -24,6 +24,9 @@ from mailpass_common.providers.delivery.base import (
     reply_text,
 )
 from mailpass_common.providers.delivery.http import HttpApiProvider
+
+if TYPE_CHECKING:
+    from mailpass_common.providers.types.mailgun import MailgunConfig
 
 DEFAULT_BASE_URL = "https://api.mailgun.net"  # EU accounts: https://api.eu.mailgun.net
 
@@ -42,22 +45,16 @@ class MailgunProvider(HttpApiProvider):
     api_name = "Mailgun"
 
     def __init__(
-        self,
-        config: dict[str, Any],
-        secrets: dict[str, Any],
-        *,
-        egress: EgressPolicy,
+        self, config: MailgunConfig, *, egress: EgressPolicy, api_hosts: tuple[str, ...]
     ) -> None:
-        if not config.get("domain"):
-            raise ValueError("Mailgun provider needs a domain")
-        if not secrets.get("api_key"):
-            raise ValueError("Mailgun provider needs an api_key")
-        self._domain = str(config["domain"])
+        self._domain = config.domain
         super().__init__(
-            config,
+            base_url=config.base_url,
+            timeout=config.timeout,
             default_base_url=DEFAULT_BASE_URL,
+            api_hosts=api_hosts,
             egress=egress,
-            auth=httpx.BasicAuth("api", str(secrets["api_key"])),
+            auth=httpx.BasicAuth("api", config.api_key),
         )
 
     def error_detail(self, response: httpx.Response) -> str:

@@ -12,7 +12,7 @@ Subject, Reply-To, CC, BCC) and Message-ID is not among them, so replies thread 
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -26,6 +26,9 @@ from mailpass_common.providers.delivery.base import (
 )
 from mailpass_common.providers.delivery.http import HttpApiProvider
 from mailpass_common.unsubscribe.links import ONE_CLICK
+
+if TYPE_CHECKING:
+    from mailpass_common.providers.types.sendgrid import SendgridConfig
 
 DEFAULT_BASE_URL = "https://api.sendgrid.com"
 # The scope a key needs to send; check() refuses keys that cannot (e.g. read-only keys).
@@ -107,19 +110,15 @@ class SendGridProvider(HttpApiProvider):
     api_name = "SendGrid"
 
     def __init__(
-        self,
-        config: dict[str, Any],
-        secrets: dict[str, Any],
-        *,
-        egress: EgressPolicy,
+        self, config: SendgridConfig, *, egress: EgressPolicy, api_hosts: tuple[str, ...]
     ) -> None:
-        if not secrets.get("api_key"):
-            raise ValueError("SendGrid provider needs an api_key")
         super().__init__(
-            config,
+            base_url=config.base_url,
+            timeout=config.timeout,
             default_base_url=DEFAULT_BASE_URL,
+            api_hosts=api_hosts,
             egress=egress,
-            headers={"Authorization": f"Bearer {secrets['api_key']}"},
+            headers={"Authorization": f"Bearer {config.api_key}"},
         )
 
     def error_detail(self, response: httpx.Response) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions
 from aiobotocore.config import AioConfig
@@ -31,6 +31,9 @@ from mailpass_common.providers.delivery.base import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
+
+if TYPE_CHECKING:
+    from mailpass_common.providers.types.ses import SesConfig
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -85,37 +88,33 @@ class SesProvider:
 
     def __init__(
         self,
-        config: dict[str, Any],
-        secrets: dict[str, Any],
+        config: SesConfig,
         *,
         endpoint_url: str | None = None,
         allow_ambient_credentials: bool = False,
     ) -> None:
-        if not config.get("region"):
-            raise ValueError("SES provider needs a region")
-        if not secrets.get("access_key_id") and not allow_ambient_credentials:
+        if not config.access_key_id and not allow_ambient_credentials:
             raise ValueError(
                 "SES provider has no access keys, and this platform does not lend its own "
                 "AWS identity (SES_ALLOW_AMBIENT_CREDENTIALS is off)"
             )
-        self._configuration_set: str | None = config.get("configuration_set") or None
-        timeout = float(config.get("timeout") or DEFAULT_TIMEOUT_SECONDS)
+        self._configuration_set = config.configuration_set
+        timeout = config.timeout or DEFAULT_TIMEOUT_SECONDS
         self._client_kwargs: dict[str, Any] = {
-            "region_name": config["region"],
+            "region_name": config.region,
             "config": AioConfig(
                 connect_timeout=timeout,
                 read_timeout=timeout,
                 retries={"total_max_attempts": 1},
             ),
         }
-        # A config's own endpoint_url (stored before it became the operator's) is ignored.
         if endpoint_url:
             self._client_kwargs["endpoint_url"] = endpoint_url
-        if secrets.get("access_key_id"):
-            self._client_kwargs["aws_access_key_id"] = secrets["access_key_id"]
-            self._client_kwargs["aws_secret_access_key"] = secrets.get("secret_access_key", "")
-            if secrets.get("session_token"):
-                self._client_kwargs["aws_session_token"] = secrets["session_token"]
+        if config.access_key_id:
+            self._client_kwargs["aws_access_key_id"] = config.access_key_id
+            self._client_kwargs["aws_secret_access_key"] = config.secret_access_key or ""
+            if config.session_token:
+                self._client_kwargs["aws_session_token"] = config.session_token
         self._exit_stack: AsyncExitStack | None = None
         self._client: Any = None
         self._opening = asyncio.Lock()

@@ -3,10 +3,11 @@
 Connections are reused across messages (a TLS handshake and AUTH per message would cost
 more than the message), and the pool size caps the concurrent sessions a provider sees.
 
-Config: ``host``, ``port``, ``security`` (``starttls``, the default and required when
-chosen; ``tls`` for implicit TLS, port 465; ``none``), ``username`` (AUTH, with the
-``password`` secret), ``verify_tls`` (default true) and ``ca_cert`` (PEM of a private CA
-to trust, for self-hosted relays). Classification: 5xx replies are permanent; 4xx
+Config (``mailpass_common.providers.types.smtp.SmtpConfig``): ``host``, ``port``,
+``security`` (``starttls``, the default and required when chosen; ``tls`` for implicit
+TLS, port 465; ``none``), ``username`` (AUTH, with the ``password`` secret),
+``verify_tls`` (default true) and ``ca_cert`` (PEM of a private CA to trust, for
+self-hosted relays). Classification: 5xx replies are permanent; 4xx
 replies, refused or dropped connections, TLS failures and timeouts are temporary.
 
 Every connection of a tenant's provider goes through the egress policy
@@ -25,12 +26,11 @@ import select
 import ssl
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosmtplib
 
 from mailpass_common.platform.egress import EgressPolicy, EgressRefused
-from mailpass_common.providers.config import SMTP_DEFAULT_PORTS
 from mailpass_common.providers.delivery.base import (
     Bounce,
     DeliveryError,
@@ -41,9 +41,12 @@ from mailpass_common.providers.delivery.base import (
     reply_text,
 )
 from mailpass_common.providers.delivery.mime import needs_smtputf8, wire_address
+from mailpass_common.providers.delivery.options import STRICT_EGRESS
+
+if TYPE_CHECKING:
+    from mailpass_common.providers.types.smtp import SmtpConfig
 
 _TRANSIENT = (aiosmtplib.SMTPException, OSError, TimeoutError)
-STRICT_EGRESS = EgressPolicy()
 
 
 def _classify(code: int, message: str) -> DeliveryError:
@@ -55,14 +58,14 @@ def _classify(code: int, message: str) -> DeliveryError:
     return PermanentDeliveryError(reply) if 500 <= code < 600 else TemporaryDeliveryError(reply)
 
 
-def _tls_context(config: dict[str, Any]) -> ssl.SSLContext | None:
-    if config.get("verify_tls") is False:
+def _tls_context(config: SmtpConfig) -> ssl.SSLContext | None:
+    if not config.verify_tls:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         return context
-    if config.get("ca_cert"):
-        return ssl.create_default_context(cadata=str(config["ca_cert"]))
+    if config.ca_cert:
+        return ssl.create_default_context(cadata=config.ca_cert)
     return None  # aiosmtplib's default: the system trust store, hostname checked
 
 
@@ -93,19 +96,16 @@ class SmtpProvider:
 
     def __init__(
         self,
-        config: dict[str, Any],
-        secrets: dict[str, Any],
+        config: SmtpConfig,
         *,
         max_connections: int = 8,
         timeout: float = 30.0,
         idle_check_seconds: float = 10.0,
         egress: EgressPolicy | None = STRICT_EGRESS,
     ) -> None:
-        security = config.get("security", "starttls")
-        if security not in ("starttls", "tls", "none"):
-            raise ValueError(f"SMTP security must be starttls, tls or none, not {security!r}")
-        self._host = str(config["host"])
-        self._port = int(config.get("port") or SMTP_DEFAULT_PORTS[security])
+        security = config.security
+        self._host = config.host
+        self._port = config.smtp_port
         if egress is not None and not egress.smtp_port_allowed(self._port):
             raise ValueError(
                 f"port {self._port} is not an SMTP port providers may use "
@@ -124,9 +124,9 @@ class SmtpProvider:
         context = _tls_context(config) if security != "none" else None
         if context is not None:
             self._options["tls_context"] = context
-        if config.get("username"):
-            self._options["username"] = config["username"]
-            self._options["password"] = secrets.get("password", "")
+        if config.username:
+            self._options["username"] = config.username
+            self._options["password"] = config.password or ""
         self._idle_check_seconds = idle_check_seconds
         # (connection, when it was last used): most recent last, so the warmest is reused.
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []

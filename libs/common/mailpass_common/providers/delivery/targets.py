@@ -1,4 +1,5 @@
-"""Where a provider would connect, checked when it is saved (REST API and CLI).
+"""Where a provider would connect, checked when it is saved (REST API, CLI, console):
+the pieces each type's plugin uses (``mailpass_common.providers.registry.check_targets``).
 
 The same rules as at connect time (``mailpass_common.platform.egress``), applied early so that a
 tenant learns at once, with a 400 naming the field, that ``config.host`` or
@@ -13,60 +14,20 @@ which only the operator may allow (``SES_ALLOW_AMBIENT_CREDENTIALS``).
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from mailpass_common.platform.egress import EgressPolicy, EgressRefused
-from mailpass_common.providers.config import ProviderConfigError, ValidatedConfig
-from mailpass_common.providers.delivery.registry import DeliveryOptions
 
 Problems = list[dict[str, str]]
 
 
-async def check_targets(type_: str, checked: ValidatedConfig, options: DeliveryOptions) -> None:
-    """Raise ProviderConfigError naming each field whose destination the rules refuse."""
-    config, egress = checked.config, options.egress
-    problems: Problems = []
-    if type_ == "smtp":
-        port = int(config["port"])
-        if not egress.smtp_port_allowed(port):
-            problems.append(
-                _problem("config.port", f"must be an SMTP port: {egress.smtp_ports_text()}")
-            )
-        problems += await _address_problems("config.host", str(config["host"]), port, egress)
-    elif type_ in ("sendgrid", "mailgun") and config.get("base_url"):
-        url = str(config["base_url"])
-        refusal = egress.api_url_refusal(type_, url)
-        if refusal is not None:
-            problems.append(_problem("config.base_url", refusal))
-        else:
-            parts = urlsplit(url)
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            problems += await _address_problems(
-                "config.base_url", parts.hostname or "", port, egress
-            )
-    elif type_ == "ses" and not (
-        checked.secrets.get("access_key_id") or options.ses_allow_ambient_credentials
-    ):
-        problems.append(
-            _problem(
-                "config.access_key_id",
-                "required with secret_access_key: providers send with their own AWS keys, "
-                "never with the platform's identity",
-            )
-        )
-    if problems:
-        raise ProviderConfigError(problems)
-
-
-async def _address_problems(field: str, host: str, port: int, egress: EgressPolicy) -> Problems:
+async def address_problems(field: str, host: str, port: int, egress: EgressPolicy) -> Problems:
     try:
         await egress.resolve(host, port)
     except EgressRefused as exc:
-        return [_problem(field, f"refused: {exc}")]
+        return [problem(field, f"refused: {exc}")]
     except (OSError, TimeoutError):
         return []  # does not resolve (yet): nothing to reach; every connect checks again
     return []
 
 
-def _problem(field: str, message: str) -> dict[str, str]:
+def problem(field: str, message: str) -> dict[str, str]:
     return {"field": field, "message": message}

@@ -20,15 +20,13 @@ from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.providers import circuits
 from mailpass_common.providers import service as providers
-from mailpass_common.providers.config import (
-    CONFIG_MODELS,
-    ProviderConfigError,
-    ValidatedConfig,
+from mailpass_common.providers.config import ProviderConfigError, ValidatedConfig, validate_fields
+from mailpass_common.providers.registry import (
+    PLUGINS,
+    check_targets,
     public_view,
     validate_config,
-    validate_fields,
 )
-from mailpass_common.providers.delivery.targets import check_targets
 from mailpass_common.tenants.api_keys import Permission
 from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_gateway.console import provider_forms as forms
@@ -54,7 +52,7 @@ def live_only(session: ConsoleSession) -> None:
 
 
 def _type_or_404(type_: str) -> str:
-    if type_ not in CONFIG_MODELS:
+    if type_ not in PLUGINS:
         raise ApiError(ErrorCode.NOT_FOUND, f"No provider type {type_!r}")
     return type_
 
@@ -89,7 +87,7 @@ async def provider_list(request: Request, session: Session, db: Db) -> Response:
 async def choose_type(request: Request, session: Session) -> Response:
     live_only(session)
     require(session, Permission.PROVIDERS)
-    types = [(t, forms.TYPE_NAMES[t], forms.TYPE_BLURBS[t]) for t in CONFIG_MODELS]
+    types = [(t, forms.TYPE_NAMES[t], forms.TYPE_BLURBS[t]) for t in PLUGINS]
     return render(request, "providers/choose.html", session=session, types=types)
 
 

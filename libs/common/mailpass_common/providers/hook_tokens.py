@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pymongo.errors import DuplicateKeyError
 
 from mailpass_common.platform.db import Collections, Database
-from mailpass_gateway.bounces.verify import MAX_SKEW_SECONDS, SignatureInvalid
+from mailpass_common.providers.notifications import MAX_SKEW_SECONDS
+from mailpass_common.providers.plugin import SignatureInvalid
 
 MAX_TOKEN_CHARS = 256
 

@@ -1,50 +1,35 @@
-"""Each provider's way of proving a notification is its own, as it documents it.
+"""Amazon SNS message signatures: how SES bounce and complaint notifications are proven.
 
-- **SES through SNS**: the message is signed with the key of an X.509 certificate SNS
-  names in ``SigningCertURL`` (``SignatureVersion`` 1: SHA1withRSA, 2: SHA256withRSA)
-  over the message's fields in SNS's documented order. The certificate is fetched only
-  from ``https://sns.<region>.amazonaws.com/…pem`` (or a prefix the operator trusts,
-  ``SNS_TRUSTED_URL_PREFIXES``: how the tests use a certificate of their own), through
-  the egress policy, and kept for an hour. ``SubscribeURL`` is held to the same rule.
-- **SendGrid** (Signed Event Webhook): ECDSA P-256 with SHA-256 over the
-  ``X-Twilio-Email-Event-Webhook-Timestamp`` header followed by the raw body, verified
-  with the account's public key (base64 DER, as SendGrid shows it).
-- **Mailgun**: HMAC-SHA256 of ``timestamp + token`` with the webhook signing key,
-  compared in constant time.
-
-Signed timestamps (SNS's ``Timestamp``, SendGrid's and Mailgun's) older or newer than
-``MAX_SKEW_SECONDS`` are refused, so a captured notification cannot be replayed later
-(it would re-suppress an address the account removed meanwhile). Mailgun's signature
-covers only its timestamp and token, not the event: a token is taken once within that
-window (:mod:`.replay`), so one captured signature cannot carry other events.
-
-Whatever fails on the way (an unreachable or malformed certificate URL, a certificate
-that does not parse) is a notification not proven, :class:`SignatureInvalid` (401),
-never an error of ours.
+The message is signed with the key of an X.509 certificate SNS names in
+``SigningCertURL`` (``SignatureVersion`` 1: SHA1withRSA, 2: SHA256withRSA) over the
+message's fields in SNS's documented order. The certificate is fetched only from
+``https://sns.<region>.amazonaws.com/…pem`` (or a prefix the operator trusts,
+``SNS_TRUSTED_URL_PREFIXES``: how the tests use a certificate of their own), through the
+egress policy, and kept for an hour. ``SubscribeURL`` is held to the same rule. The
+signed ``Timestamp`` must be fresh. Whatever fails on the way (an unreachable or malformed
+certificate URL, a certificate that does not parse) is a notification not proven,
+``SignatureInvalid`` (401), never an error of ours.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
-import math
 import re
 import time
 import urllib.parse
-from datetime import datetime
 from typing import Any
 
 import httpx
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from mailpass_common.platform.egress import EgressPolicy, EgressRefused
 from mailpass_common.providers.delivery.egress_http import egress_client
+from mailpass_common.providers.notifications import fresh_iso
+from mailpass_common.providers.plugin import SignatureInvalid
 
-MAX_SKEW_SECONDS = 600
 CERT_TTL_SECONDS = 3600
 _SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 _SIGNED_FIELDS = {
@@ -62,52 +47,6 @@ _SIGNED_FIELDS = {
 _SIGNED_FIELDS["UnsubscribeConfirmation"] = _SIGNED_FIELDS["SubscriptionConfirmation"]
 
 
-class SignatureInvalid(Exception):
-    """The notification is not proven to come from the provider (the text says why)."""
-
-
-def fresh(timestamp: str, now: float | None = None) -> None:
-    try:
-        sent = float(timestamp)
-    except ValueError as exc:
-        raise SignatureInvalid("the timestamp is not a number") from exc
-    if not math.isfinite(sent) or abs((now or time.time()) - sent) > MAX_SKEW_SECONDS:
-        raise SignatureInvalid("the timestamp is too old or in the future")
-
-
-def fresh_iso(timestamp: object, now: float | None = None) -> None:
-    """SNS's ``Timestamp`` (ISO 8601, e.g. ``2026-01-30T12:00:00.000Z``) within the window."""
-    try:
-        sent = datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise SignatureInvalid("the Timestamp is not an ISO 8601 date") from exc
-    if sent.tzinfo is None:
-        raise SignatureInvalid("the Timestamp has no time zone")
-    fresh(str(sent.timestamp()), now)
-
-
-def verify_sendgrid(public_key: str, signature: str, timestamp: str, body: bytes) -> None:
-    fresh(timestamp)
-    try:
-        key = serialization.load_der_public_key(base64.b64decode(public_key))
-        assert isinstance(key, ec.EllipticCurvePublicKey)
-        key.verify(
-            base64.b64decode(signature), timestamp.encode() + body, ec.ECDSA(hashes.SHA256())
-        )
-    except (InvalidSignature, ValueError, AssertionError) as exc:
-        raise SignatureInvalid("the ECDSA signature does not verify") from exc
-
-
-def verify_mailgun(signing_key: str, signature: dict[str, Any]) -> None:
-    timestamp, token = str(signature.get("timestamp", "")), str(signature.get("token", ""))
-    fresh(timestamp)
-    expected = hmac.new(
-        signing_key.encode(), (timestamp + token).encode(), hashlib.sha256
-    ).hexdigest()
-    if not hmac.compare_digest(expected, str(signature.get("signature", ""))):
-        raise SignatureInvalid("the HMAC signature does not verify")
-
-
 def sns_string_to_sign(message: dict[str, Any]) -> bytes:
     fields = _SIGNED_FIELDS.get(str(message.get("Type")))
     if fields is None:
@@ -120,7 +59,7 @@ def sns_string_to_sign(message: dict[str, Any]) -> bytes:
 
 
 class SnsVerifier:
-    def __init__(self, policy: EgressPolicy, trusted_prefixes: list[str]) -> None:
+    def __init__(self, policy: EgressPolicy, trusted_prefixes: tuple[str, ...]) -> None:
         self._policy = policy
         self._trusted = tuple(trusted_prefixes)
         self._certificates: dict[str, tuple[float, rsa.RSAPublicKey]] = {}

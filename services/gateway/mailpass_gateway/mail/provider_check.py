@@ -1,0 +1,36 @@
+"""The provider type's own check of messages before they are accepted (most types have none).
+
+A type's plugin may refuse senders for its providers (``ProviderPlugin.accept``), e.g.
+MailPass's own delivery refusing a From domain the account has not verified (422
+DOMAIN_NOT_VERIFIED); the refusal carries its error code and is answered as it is (a
+batch lists it for each message it concerns). A batch is checked once for all its senders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.providers.plugin import Acceptance
+from mailpass_common.providers.registry import refused_senders
+from mailpass_common.tenants.api_keys import ApiKeyRecord
+from mailpass_gateway.errors import ApiError
+
+
+async def refusals(
+    db: Database, key: ApiKeyRecord, provider: Document, from_emails: Iterable[str]
+) -> dict[str, ApiError]:
+    """The senders among ``from_emails`` the provider's type refuses, as API errors."""
+    senders = tuple(dict.fromkeys(a for a in from_emails if a))
+    acceptance = Acceptance(db, key.account_id, provider, senders, key.test)
+    refused = await refused_senders(acceptance)
+    return {a: ApiError(r.code, r.message, r.details) for a, r in refused.items()}
+
+
+async def accepted_by_provider(
+    db: Database, key: ApiKeyRecord, provider: Document, from_email: str
+) -> None:
+    """Raise the type's refusal of this sender; return when the type takes the message."""
+    refused = await refusals(db, key, provider, [from_email])
+    if from_email in refused:
+        raise refused[from_email]
