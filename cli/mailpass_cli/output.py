@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from mailpass_common.messages.models import api_datetime
+from mailpass_common.platform.dates import api_datetime
 
 FORMATS = ("table", "json", "yaml")
 

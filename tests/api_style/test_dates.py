@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from mailpass_common.messages.models import api_datetime
+from mailpass_common.platform.dates import api_datetime
 from mailpass_common.platform.db import Database
 from mailpass_common.tenants.api_keys import Permission
 from mailpass_common.webhooks.outbox import WebhookEvent, event_document

@@ -10,6 +10,6 @@ from typing import Annotated
 
 from pydantic import PlainSerializer
 
-from mailpass_common.messages.models import api_datetime
+from mailpass_common.platform.dates import api_datetime
 
 ApiDateTime = Annotated[datetime, PlainSerializer(api_datetime, return_type=str)]

@@ -231,13 +231,3 @@ def stored_datetime(value: Any) -> datetime | None:
     if not isinstance(value, datetime):
         return None
     return value.astimezone(UTC) if value.tzinfo is not None else value
-
-
-def api_datetime(value: Any) -> str | None:
-    """A date as the API writes it outside the spec's endpoints, and webhooks everywhere:
-    RFC 3339 in UTC with ``Z``, to the millisecond (``2026-01-30T12:00:00.000Z``), one
-    fixed width that every JSON client parses. None for no date."""
-    when = stored_datetime(value)  # in UTC, aware or naive
-    if when is None:
-        return None
-    return f"{when.replace(tzinfo=None).isoformat(timespec='milliseconds')}Z"

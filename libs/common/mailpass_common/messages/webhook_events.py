@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from mailpass_common.messages.models import MessageDocument, api_datetime
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.platform.dates import api_datetime
 from mailpass_common.platform.db import Document
 from mailpass_common.webhooks.outbox import WebhookEvent
 

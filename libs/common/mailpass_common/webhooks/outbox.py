@@ -41,7 +41,7 @@ from typing import Any
 
 from pymongo.errors import BulkWriteError
 
-from mailpass_common.messages.models import api_datetime
+from mailpass_common.platform.dates import api_datetime
 from mailpass_common.platform.db import (
     DUPLICATE_KEY,
     Collections,

@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 
 from mailpass_common.messages import scheduled
 from mailpass_common.messages import service as messages
-from mailpass_common.messages.models import MessageDocument, api_datetime
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.platform.dates import api_datetime
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.deps import Db, MailKey, Providers, Publisher, Settings
 from mailpass_gateway.errors import ApiError

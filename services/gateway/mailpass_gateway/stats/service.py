@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from mailpass_common.messages import stats
-from mailpass_common.messages.models import api_datetime
 from mailpass_common.platform.cache import TtlCache
+from mailpass_common.platform.dates import api_datetime
 from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.errors import ApiError
