@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CHECKOV_VENV := $(VENV)/checkov
 
-.PHONY: run test fuzz lint format lock install bench chaos chart image clean
+.PHONY: run test fuzz lint format lock install bench chaos chart image screenshots clean
 
 install: $(STAMP)
 
@@ -67,6 +67,14 @@ CHAOS_ARGS ?=
 chaos: $(STAMP)
 	scripts/rabbitmq.sh install
 	$(BIN)/python -m mailpass_dev.chaos $(CHAOS_ARGS)
+
+# The pictures in docs/, taken again by the console's browser tests (tests/console/browser.py
+# names which screenshot becomes which picture).
+screenshots: $(STAMP)
+	scripts/rabbitmq.sh ensure-running
+	MAILPASS_DOCS_SCREENSHOTS=1 ENVIRONMENT=development $(BIN)/pytest -q -p no:cacheprovider \
+		tests/console/test_console_browser.py tests/console/test_templates_browser.py \
+		tests/console/test_domains_page.py
 
 # The image from the Dockerfile: docker where an engine answers, else podman on a base made
 # with debootstrap (scripts/image.sh; IMAGE=name:tag). tests/image builds and runs it.

@@ -13,6 +13,14 @@ export PROVIDER_ALLOWED_NETWORKS="${PROVIDER_ALLOWED_NETWORKS:-127.0.0.0/8,::1/1
 export PROVIDER_ALLOWED_SMTP_PORTS="${PROVIDER_ALLOWED_SMTP_PORTS:-1025}"
 # Webhook endpoints may be plain http here (a local receiver on loopback).
 export WEBHOOK_ALLOW_HTTP="${WEBHOOK_ALLOW_HTTP:-true}"
+# SMTP submission (mailpass-smtp) on 2587 (STARTTLS) and 2465 (implicit TLS), with a
+# self-signed certificate made once into .data/smtp-tls (clients must not verify it here).
+export SMTP_HOST="${SMTP_HOST:-127.0.0.1}"
+export SMTP_SUBMISSION_PORT="${SMTP_SUBMISSION_PORT:-2587}"
+export SMTP_SUBMISSIONS_PORT="${SMTP_SUBMISSIONS_PORT:-2465}"
+export SMTP_TLS_CERT_FILE="${SMTP_TLS_CERT_FILE:-$PWD/.data/smtp-tls/tls.crt}"
+export SMTP_TLS_KEY_FILE="${SMTP_TLS_KEY_FILE:-$PWD/.data/smtp-tls/tls.key}"
+scripts/dev-smtp-cert.sh "$SMTP_TLS_CERT_FILE" "$SMTP_TLS_KEY_FILE"
 # MailPass SMTP (the `mailpass` provider type) delivers to recipients' MX hosts: here the
 # dev DNS server (mailpass-dev dns) makes the capture server the MX of every .test domain,
 # on the capture port, and the return-path domain's MX mailpass-inbound, to which the
@@ -22,7 +30,7 @@ export INBOUND_SMTP_PORT="${INBOUND_SMTP_PORT:-2525}"
 export MTA_SMTP_PORT="${MTA_SMTP_PORT:-1025}"
 export MTA_RETURN_PATH_DOMAIN="${MTA_RETURN_PATH_DOMAIN:-bounces.mailpass.test}"
 export MTA_HELO_HOSTNAME="${MTA_HELO_HOSTNAME:-mta.mailpass.test}"
-procs="gateway tracker sender webhooks inbound scheduler mailbox"
+procs="gateway tracker sender webhooks smtp inbound scheduler mailbox"
 if [ -z "${MTA_DNS_NAMESERVERS:-}" ]; then
   scripts/debian-packages.sh unbound:unbound unbound-control:unbound
   export DEV_DNS_PORT="${DEV_DNS_PORT:-1053}"

@@ -87,10 +87,22 @@ async def check_accessibility(page: Page) -> None:
     assert result == [], f"axe-core on {page.url}:\n{json.dumps(result, indent=2)}"
 
 
+# The pictures in docs/ are these screenshots, taken again by `make screenshots` (which
+# runs the browser tests with MAILPASS_DOCS_SCREENSHOTS=1), never edited by hand.
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOC_SCREENSHOTS = {
+    "desktop-message": "console.png",
+    "desktop-template-editor": "console-template-editor.png",
+    "desktop-domain-verified": "console-domain.png",
+}
+
+
 async def screenshot(page: Page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
+    if name in DOC_SCREENSHOTS and os.environ.get("MAILPASS_DOCS_SCREENSHOTS") == "1":
+        shutil.copyfile(path, DOCS / DOC_SCREENSHOTS[name])
     return path
 
 

@@ -244,3 +244,11 @@ async def test_every_page_carries_the_security_headers(
     script = await console.get("/console/static/console.js")
     assert script.status_code == 200 and script.headers["cache-control"] == "no-cache"
     assert (await console.get("/console/nope")).status_code == 404
+
+
+def test_the_keys_page_explains_every_permission() -> None:
+    """A permission added to the API and not to the keys page would make it answer 500."""
+    from mailpass_common.tenants.api_keys import Permission
+    from mailpass_gateway.console.views.keys import PERMISSION_HELP
+
+    assert set(PERMISSION_HELP) == set(Permission)

@@ -80,6 +80,7 @@ def test_the_chart_runs_one_command_per_component() -> None:
         ("mailpass-inbound",),
         ("mailpass-scheduler", "flush"),
         ("mailpass-sender",),
+        ("mailpass-smtp",),
         ("mailpass-tracker",),
         ("mailpass-webhooks",),
     ]

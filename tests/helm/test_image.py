@@ -12,7 +12,7 @@ from tests.helm.chart import CHART_DIR, ROOT
 from tests.helm.image import DOCKERFILE, build_stage
 
 DOCKERFILE_TEXT = DOCKERFILE.read_text()
-COMPONENTS = ["gateway", "sender", "tracker", "webhooks", "inbound", "scheduler", "dbInit"]
+COMPONENTS = ["gateway", "sender", "tracker", "webhooks", "inbound", "smtp", "scheduler", "dbInit"]
 
 
 def pins(lock: str) -> dict[str, str]:

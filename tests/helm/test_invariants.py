@@ -30,6 +30,7 @@ MANAGEMENT_PORTS = {
     "tracker": 9102,
     "webhooks": 9104,
     "inbound": 9105,
+    "smtp": 9106,
 }
 RUN_AS_USER = 10001  # the image's user (Dockerfile)
 
@@ -287,11 +288,18 @@ def test_network_policies_admit_only_the_ingress_controller_and_prometheus(
                 "kubernetes.io/metadata.name"
             ]
             for rule in rules
+            if "namespaceSelector" in rule["from"][0]
         }
         if component in ("gateway", "tracker"):
             assert by_port == {"http": peers["ingress"], "management": peers["prometheus"]}
         elif component in ("sender", "webhooks", "inbound"):
             assert by_port == {"management": peers["prometheus"]}
+        elif component == "smtp":
+            (clients, monitoring) = rules
+            cidrs = scenario.values["smtp"].get("networkPolicy", {}).get("clientCidrs")
+            assert [p["ipBlock"]["cidr"] for p in clients["from"]] == (cidrs or ["0.0.0.0/0"])
+            assert [p["port"] for p in clients["ports"]] == ["submission", "submissions"]
+            assert [p["port"] for p in monitoring["ports"]] == ["management"]
         else:
             assert by_port == {}, component
 

@@ -29,6 +29,7 @@ METRICS_MODULES = [
     "mailpass_webhooks.metrics",
     "mailpass_inbound.metrics",
     "mailpass_common.smtp_server.metrics",
+    "mailpass_smtp.metrics",
 ]
 SUFFIXES = {
     "counter": ["_total"],
@@ -118,6 +119,8 @@ def test_every_alert_tells_what_happened_and_what_to_do() -> None:
         "MailPassBatchBacklogGrowing",
         "MailPassSendQueueNoConsumer",
         "MailPassDeliveryLate",
+        "MailPassInboundErrors",
+        "MailPassInboundRefusingReturnPaths",
     }
     for rule in rules:
         annotations = set(rule["annotations"])

@@ -35,11 +35,17 @@ BANNER = """
    inbound   smtp://127.0.0.1:{inbound_port}  bounces of MailPass SMTP's mail (send to
              bounce@example.test from a verified .test domain; README: make run)
    API key   {key}
+   SMTP      submission 127.0.0.1:{submission_port} (STARTTLS), {submissions_port} (TLS);
+             user: anything, password: the API key; self-signed certificate
 
  curl -X POST http://127.0.0.1:{gateway_port}/api/v1/mail/send \\
    -H "Authorization: Bearer {key}" \\
    -H "Content-Type: application/json" \\
    -d '{{"to": "user@example.com", "subject": "Hello", "html": "<p>Hello World</p>"}}'
+
+ swaks --server 127.0.0.1:{submission_port} --tls --auth-user mailpass \\
+   --auth-password {key} --from dev@mailpass.local --to user@example.com \\
+   --header "Subject: Hello over SMTP" --body "Sent with swaks"
 ================================================================================
 """
 
@@ -73,6 +79,8 @@ async def serve_mailbox(data_dir: Path, host: str, port: int) -> None:
                 inbound_port=bounce_back.inbound_port,
                 mailbox=(data_dir / "mailbox").resolve(),
                 key=dev.api_key,
+                submission_port=os.environ.get("SMTP_SUBMISSION_PORT", "2587"),
+                submissions_port=os.environ.get("SMTP_SUBMISSIONS_PORT", "2465"),
                 console_link=link_url(
                     gateway_url, await console_auth.create_link(db, dev.account_id)
                 ),

@@ -49,6 +49,9 @@ class StackConfig:
     # A broker the harness brought itself (``make chaos`` runs a node of its own): used as
     # is, never started by ``scripts/rabbitmq.sh``. None: ``AMQP_URL`` or the local broker.
     amqp_url: str | None = None
+    # Also run mailpass-smtp (implicit TLS on ``Stack.submission_port``, a self-signed
+    # certificate made into the log directory).
+    smtp_submission: bool = False
 
 
 class Stack:
@@ -76,6 +79,7 @@ class Stack:
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         }
         self.gateway_port = free_port()
+        self.submission_port: int | None = None
 
     @property
     def mongodb_url(self) -> str:
@@ -177,12 +181,31 @@ class Stack:
             for n in range(1, self.config.senders + 1):
                 self._service(f"sender-{n}", [script("mailpass-sender")])
             self._service("scheduler", [script("mailpass-scheduler"), "loop"])
+            if self.config.smtp_submission:
+                self._add_submission()
             for service in self.services.values():
                 service.start()
             asyncio.run(self._wait_ready())
         except BaseException:
             self.stop()
             raise
+
+    def _add_submission(self) -> None:
+        tls = self.config.log_dir / "smtp-tls"
+        cert, key = tls / "tls.crt", tls / "tls.key"
+        subprocess.run(
+            [str(REPO_ROOT / "scripts" / "dev-smtp-cert.sh"), str(cert), str(key)], check=True
+        )
+        self.submission_port = free_port()
+        env = {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_SUBMISSION_PORT": str(free_port()),
+            "SMTP_SUBMISSIONS_PORT": str(self.submission_port),
+            "SMTP_TLS_CERT_FILE": str(cert),
+            "SMTP_TLS_KEY_FILE": str(key),
+            "SMTP_HOSTNAME": "localhost",
+        }
+        self._service("smtp", [script("mailpass-smtp")], env)
 
     async def _wait_ready(self) -> None:
         async with httpx.AsyncClient(timeout=2) as client:

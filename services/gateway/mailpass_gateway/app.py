@@ -23,7 +23,7 @@ from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyCache
 from mailpass_gateway import rate_limit
 from mailpass_gateway.api_docs import docs_enabled, install_api_docs
-from mailpass_gateway.body_limit import BodySizeLimit
+from mailpass_gateway.bodies import BodySizeLimit
 from mailpass_gateway.bounces.views import router as bounces_router
 from mailpass_gateway.console import install_console
 from mailpass_gateway.conventions import ApiConventions, RequestIds

@@ -8,8 +8,9 @@ fields dotted: ``cc.1``, ``metadata``). Anything unexpected becomes a generic 50
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,7 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mailpass_common.acceptance.refusals import Refused
 from mailpass_common.platform.errors import CODE_OF_STATUS, ERRORS, ErrorCode, error_body
+from mailpass_common.providers.plugin import AcceptanceRefused
 from mailpass_gateway.metrics import ERRORS as ERRORS_BY_CODE
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,25 @@ class ApiError(Exception):
 
     def response(self) -> JSONResponse:
         return error_response(self.code, self.message, self.details, self.headers)
+
+
+def api_error(refused: AcceptanceRefused) -> ApiError:
+    """A refusal of the library's acceptance steps or of a provider type, answered in the
+    envelope (with Retry-After when it says when to try again)."""
+    headers = None
+    if isinstance(refused, Refused) and refused.retry_after_seconds is not None:
+        headers = {"Retry-After": str(refused.retry_after_seconds)}
+    return ApiError(refused.code, refused.message, refused.details, headers)
+
+
+@contextlib.contextmanager
+def refusals_answered() -> Iterator[None]:
+    """Inside, a refusal of the acceptance steps becomes the :class:`ApiError` every route
+    and the idempotency wrapper know."""
+    try:
+        yield
+    except AcceptanceRefused as exc:
+        raise api_error(exc) from None
 
 
 class FieldError(ValueError):

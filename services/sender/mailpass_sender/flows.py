@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from bson import ObjectId
@@ -72,10 +73,16 @@ def outgoing_email(doc: MessageDocument, files: tuple[Attachment, ...] = ()) -> 
 
 
 async def _prepare(
-    doc: MessageDocument, ctx: DeliveryContext, files: tuple[Attachment, ...]
+    doc: MessageDocument,
+    ctx: DeliveryContext,
+    files: tuple[Attachment, ...],
+    submitted: bytes | None,
 ) -> tuple[OutgoingEmail, bytes, Document | None]:
     """The email as it goes out, its MIME, and a ``tracking_skipped`` event when tracking
-    was asked for but the HTML could not be rewritten in budget (it goes out untracked)."""
+    was asked for but the HTML could not be rewritten in budget (it goes out untracked).
+    A message submitted over SMTP goes out as it came (its stored bytes)."""
+    if submitted is not None:
+        return replace(outgoing_email(doc), as_submitted=True), submitted, None
     defaults = await ctx.tracking_defaults(doc["account_id"])
     choice = tracking_choice(doc, defaults)
     email = outgoing_email(doc, files)
@@ -108,11 +115,12 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
     token = doc["claim_token"]
     try:  # a database error propagates: the pipeline gives the job back
         files = await bodies.load_attachments(ctx.db, doc)
+        submitted = await bodies.load_submitted(ctx.db, doc)
     except LookupError as exc:  # purged under the retention policy: nothing left to send
         error = f"the message could not be built: {exc}"
         return Decision(claimed, messages.Failed(doc["_id"], token, error))
     try:
-        email, mime, skipped = await _prepare(doc, ctx, files)
+        email, mime, skipped = await _prepare(doc, ctx, files, submitted)
     except Exception as exc:
         # The message itself cannot be built: it fails alone, at once. Retrying would
         # fail the same way, and no provider is to blame.

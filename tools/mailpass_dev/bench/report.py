@@ -139,6 +139,31 @@ def build_rows(
             Target(">=", 80),
         ),
         Row(
+            "smtp_submit_rate",
+            "SMTP submission x10: answered 250 (stored)",
+            _get(m, "smtp_c10", "submit_rate"),
+            "msg/s",
+        ),
+        Row(
+            "smtp_delivered_rate",
+            "SMTP submission x10: delivered",
+            _get(m, "smtp_c10", "rate"),
+            "msg/s",
+        ),
+        Row(
+            "smtp_vs_batch",
+            "SMTP submission delivered / batch",
+            _ratio(_get(m, "smtp_c10", "rate"), empty),
+            "%",
+        ),
+        Row(
+            "smtp_lost",
+            "SMTP messages missing at the timeout",
+            _total(runs, ("smtp_c10",), "lost"),
+            "",
+            Target("<=", 0),
+        ),
+        Row(
             "batch_lost",
             "batch messages missing at the timeout",
             _total(runs, BATCH_PHASES, "lost"),
@@ -212,6 +237,12 @@ def build_rows(
             _get(m, "batch_preloaded", "round_trips_per_message"),
             "",
             Target("<=", 0.2),
+        ),
+        Row(
+            "smtp_round_trips",
+            "round trips / message, SMTP submission",
+            _get(m, "smtp_c10", "round_trips_per_message"),
+            "",
         ),
         *(
             Row(

@@ -31,6 +31,7 @@ from mailpass_dev.bench.options import BenchOptions
 from mailpass_dev.bench.packages import ensure_installed
 from mailpass_dev.bench.probes import PeakMemory
 from mailpass_dev.bench.sink import SmtpSink
+from mailpass_dev.bench.submission import run_submission
 from mailpass_dev.bench.tenant import Tenant, clear_messages, create_tenant, preload
 from mailpass_dev.processes import free_port
 from mailpass_dev.stack import StackConfig, running_stack
@@ -133,6 +134,17 @@ async def _phases(ctx: phases.BenchContext, result: BenchResult, log: Log) -> No
     await _batch_phase(ctx, result, "batch_empty", clear=True, log=log)
     if ctx.mta is not None:
         await _batch_phase(ctx, result, "batch_mta", clear=True, log=log, mta=ctx.mta)
+    for i in range(1, options.runs + 1):
+        await clear_messages(ctx.db, ctx.tenant)
+        smtp = await run_submission(ctx)
+        result.add("smtp_c10", smtp)
+        log(
+            f"SMTP submission x{smtp['sessions']} {i}/{options.runs}: {smtp['submit_rate']:.0f} "
+            f"msg/s answered 250, {smtp['received']}/{smtp['messages']} delivered in "
+            f"{smtp['seconds']:.1f}s = {smtp['rate']:.0f} msg/s, "
+            f"{smtp['round_trips_per_message'] or 0:.3f} round trips/msg"
+        )
+        ctx.stack.check_alive()
     if options.preload > 0:
         await clear_messages(ctx.db, ctx.tenant)
         log(f"preloading {options.preload:,} older messages")
@@ -181,6 +193,7 @@ async def run_bench(options: BenchOptions, log: Log) -> BenchResult:
         extra_env={"API_RATE_LIMIT": "0", **mta_env, **options.env},
         amqp_prefix=f"mailpass-bench-{tag}",
         mongodb_database=f"bench_{tag}",
+        smtp_submission=True,
     )
     try:
         log(f"starting the stack (logs: {log_dir})")

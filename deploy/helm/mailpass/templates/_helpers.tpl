@@ -1,6 +1,6 @@
 {{/*
 Names, labels and the image. Component helpers take (dict "context" $ "component" NAME)
-where NAME is the values key (gateway, sender, tracker, webhooks, scheduler, dbInit); objects and
+where NAME is the values key (gateway, sender, tracker, webhooks, smtp, scheduler, dbInit); objects and
 labels use its kebab-case form (db-init).
 */}}
 
@@ -120,9 +120,11 @@ annotations:
 {{- end -}}
 
 {{/* The long-running services (a Deployment each, with Service, PDB, HPA, monitor):
-mailpass-inbound only when enabled. A JSON list: include ... | fromJsonArray. */}}
+mailpass-inbound and SMTP submission (mailpass-smtp) only when enabled. A JSON list:
+include ... | fromJsonArray. */}}
 {{- define "mailpass.services" -}}
 {{- $services := list "gateway" "sender" "tracker" "webhooks" -}}
 {{- if .Values.inbound.enabled }}{{ $services = append $services "inbound" }}{{ end -}}
+{{- if .Values.smtp.enabled }}{{ $services = append $services "smtp" }}{{ end -}}
 {{- toJson $services -}}
 {{- end -}}

@@ -12,6 +12,7 @@ since production settings refuse to start without it). */}}
   "tracker" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL")
   "webhooks" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
   "inbound" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL")
+  "smtp" (list "SECRET_KEY" "MONGODB_URL" "AMQP_URL")
   "scheduler" (list "SECRET_KEY" "MONGODB_URL" "AMQP_URL")
   "dbInit" (list "SECRET_KEY" "MONGODB_URL") -}}
 {{- toJson (index $names .component) -}}
@@ -57,7 +58,7 @@ since production settings refuse to start without it). */}}
   {{- $attributes = append $attributes (printf "%s=%v" $key $value) }}
   {{- end }}
   value: {{ join "," $attributes | quote }}
-{{- if has .component (list "gateway" "sender" "tracker" "webhooks" "inbound") }}
+{{- if has .component (list "gateway" "sender" "tracker" "webhooks" "inbound" "smtp") }}
 {{- include (printf "mailpass.%s.env" .component) $root }}
 {{- end }}
 {{- with $values.extraEnv }}
@@ -137,6 +138,11 @@ volumeMounts:
     mountPath: /etc/mailpass/inbound-tls
     readOnly: true
   {{- end }}
+  {{- if eq .component "smtp" }}
+  - name: smtp-tls
+    mountPath: /etc/mailpass/smtp-tls
+    readOnly: true
+  {{- end }}
   {{- with $values.extraVolumeMounts }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
@@ -160,6 +166,13 @@ volumes:
   - name: inbound-tls
     secret:
       secretName: {{ $values.tls.secretName }}
+  {{- end }}
+  {{- if eq .component "smtp" }}
+  {{- /* Mounted whole (no subPath), so a renewal reaches the running pod, which reloads it. */}}
+  - name: smtp-tls
+    secret:
+      secretName: {{ required "smtp.tls.secretName: the kubernetes.io/tls Secret of the submission certificate (cert-manager's, for instance)" .context.Values.smtp.tls.secretName }}
+      defaultMode: 0440
   {{- end }}
   {{- with $values.extraVolumes }}
   {{- toYaml . | nindent 2 }}

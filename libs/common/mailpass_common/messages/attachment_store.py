@@ -97,11 +97,20 @@ async def delete(db: Database, message_chunks: dict[str, int]) -> None:
         await db[Collections.MESSAGE_BODIES].delete_many({"_id": {"$in": ids}})
 
 
+async def load_submitted(db: Database, doc: MessageDocument) -> bytes | None:
+    """A message submitted over SMTP: its stored bytes, the whole message as it is
+    delivered (its ``attachments`` only describe what is inside); None for any other."""
+    if doc.get("raw_mime_bytes") is None:
+        return None
+    return await load(db, doc.get("body_id") or doc["_id"], int(doc.get("body_chunks") or 0))
+
+
 async def load_attachments(db: Database, doc: MessageDocument) -> tuple[Attachment, ...]:
     """The message's attachments as the MIME builder and the providers take them: views
-    into its bytes, loaded in one round trip (none when it has no attachments)."""
+    into its bytes, loaded in one round trip (none when it has no attachments, or when
+    it was submitted over SMTP: see :func:`load_submitted`)."""
     described = doc.get("attachments") or []
-    if not described:
+    if not described or doc.get("raw_mime_bytes") is not None:
         return ()
     owner = doc.get("body_id") or doc["_id"]
     data = memoryview(await load(db, owner, int(doc.get("body_chunks") or 0)))

@@ -137,6 +137,10 @@ class MessageDocument(TypedDict):
     attachments: NotRequired[list[dict[str, Any]]]
     body_chunks: NotRequired[int]
     body_id: NotRequired[str]  # whose chunks they are, when not its own (a resend's)
+    # Submitted over SMTP (source "smtp"): the chunks hold the whole message as it is
+    # delivered, this many bytes; the sender sends them as they are.
+    source: NotRequired[str]
+    raw_mime_bytes: NotRequired[int]
     # When html and text were removed (MESSAGE_RETENTION_DAYS after created_at); None
     # while the message still has its body.
     body_purged_at: NotRequired[datetime | None]

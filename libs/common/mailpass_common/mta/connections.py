@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import ssl
 import time
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 import aiosmtplib
 from prometheus_client import Counter
 
+from mailpass_common.platform.egress import connect_first
 from mailpass_common.providers.delivery.smtp import _hung_up
 
 CONNECTIONS_OPENED = Counter(
@@ -76,25 +76,6 @@ def _opportunistic_context() -> ssl.SSLContext:
     return context
 
 
-async def _connect_socket(addresses: Sequence[str], port: int, timeout: float) -> socket.socket:
-    loop = asyncio.get_running_loop()
-    failure: OSError | None = None
-    for address in addresses:
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        try:
-            async with asyncio.timeout(timeout):
-                await loop.sock_connect(sock, (address, port))
-            return sock
-        except BaseException as exc:
-            sock.close()
-            if not isinstance(exc, OSError):
-                raise
-            failure = exc
-    raise failure or OSError("no address")
-
-
 async def open_session(
     host: str, addresses: Sequence[str], options: SessionOptions, *, verified: bool
 ) -> Session:
@@ -117,7 +98,8 @@ async def _open(
     host: str, addresses: Sequence[str], options: SessionOptions, *, verified: bool, tls: bool
 ) -> Session:
     try:
-        sock = await _connect_socket(addresses, options.port, options.timeout)
+        async with asyncio.timeout(options.timeout):
+            sock = await connect_first(addresses, options.port)
     except (OSError, TimeoutError) as exc:
         raise SessionRefused(f"{host}: connection failed: {exc or type(exc).__name__}") from exc
     client = aiosmtplib.SMTP(

@@ -203,21 +203,25 @@ class EgressPolicy:
         The caller keeps ``host`` for TLS (SNI and certificate verification), so a pinned
         address changes where we connect, never whom we trust.
         """
-        loop = asyncio.get_running_loop()
         async with asyncio.timeout(timeout):
-            addresses = await self.resolve(host, port)
-            failure: OSError | None = None
-            for address in addresses:
-                family = socket.AF_INET6 if ":" in address else socket.AF_INET
-                sock = socket.socket(family, socket.SOCK_STREAM)
-                sock.setblocking(False)
-                try:
-                    await loop.sock_connect(sock, (address, port))
-                    return sock
-                except BaseException as exc:
-                    sock.close()
-                    if not isinstance(exc, OSError):
-                        raise
-                    failure = exc
-        assert failure is not None  # resolve() returned at least one address
-        raise failure
+            return await connect_first(await self.resolve(host, port), port)
+
+
+async def connect_first(addresses: Iterable[str], port: int) -> socket.socket:
+    """A TCP socket connected to the first of ``addresses`` that takes the connection
+    (addresses already checked; the caller bounds the time); the last OSError if none."""
+    loop = asyncio.get_running_loop()
+    failure: OSError | None = None
+    for address in addresses:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            await loop.sock_connect(sock, (address, port))
+            return sock
+        except BaseException as exc:
+            sock.close()
+            if not isinstance(exc, OSError):
+                raise
+            failure = exc
+    raise failure or OSError("no address to connect to")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -101,7 +100,6 @@ class SmtpServer:
             "enable_SMTPUTF8": options.smtputf8,
             "timeout": options.idle_timeout_seconds,
             "auth_required": options.auth_required,
-            "auth_require_tls": not implicit,
             "loop": asyncio.get_running_loop(),
         }
         if not options.auth_mechanisms:
@@ -110,11 +108,13 @@ class SmtpServer:
             assert self.tls is not None
             kwargs["tls_context"] = self.tls.context
             kwargs["require_starttls"] = listener.require_tls
-        with warnings.catch_warnings():
-            # aiosmtpd warns about AUTH without STARTTLS: on an implicit-TLS port the
-            # whole connection is encrypted (see the module docstring).
-            warnings.simplefilter("ignore")
-            return ServedSMTP(self.handler, owner=self, **kwargs)
+        protocol = ServedSMTP(self.handler, owner=self, **kwargs)
+        if implicit:
+            # aiosmtpd counts only STARTTLS as encryption (and warns at every connection
+            # when told otherwise): on an implicit-TLS port the whole connection is
+            # encrypted, so its "AUTH needs STARTTLS" rule is lifted here, after the fact.
+            protocol._auth_require_tls = False
+        return protocol
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()

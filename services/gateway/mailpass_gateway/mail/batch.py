@@ -34,11 +34,11 @@ from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import limits
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyRecord
+from mailpass_gateway.bodies import message_errors
 from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
-from mailpass_gateway.mail.parsing import message_errors
 from mailpass_gateway.mail.provider_check import refusals
 from mailpass_gateway.mail.service import MessageIds, build_message, default_provider
 from mailpass_gateway.mail.status import spec_datetime

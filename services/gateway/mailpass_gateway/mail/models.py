@@ -8,14 +8,15 @@ beyond small flat shapes, numbers MongoDB cannot store.
 
 from __future__ import annotations
 
-import math
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from mailpass_common.messages import attachments as rules
+from mailpass_common.messages.labels import MAX_METADATA_KEYS, MAX_TAGS
+from mailpass_common.messages.labels import metadata as _metadata
+from mailpass_common.messages.labels import tag as _tag
 from mailpass_common.messages.validation import DisplayName, EmailAddress, HeaderText
 from mailpass_gateway.errors import FieldError
 from mailpass_gateway.mail import examples
@@ -23,51 +24,13 @@ from mailpass_gateway.mail import examples
 MAX_RECIPIENTS = 50
 MAX_BODY_CHARS = 512 * 1024  # per part (html, text)
 MAX_SUBJECT_CHARS = 998  # RFC 5322 line limit
-MAX_TAGS = 10
-MAX_METADATA_KEYS = 20
-MAX_METADATA_VALUE_CHARS = 512
 MAX_BATCH = 100
 MAX_SCHEDULE_AHEAD = timedelta(days=30)
-TAG_PATTERN = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
-METADATA_KEY_PATTERN = re.compile(r"^[^\x00-\x1f\x7f.$][^\x00-\x1f\x7f.]{0,63}$")
-INT64 = (-(2**63), 2**63 - 1)
 
 
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
-    return value
-
-
-def _tag(value: str) -> str:
-    if not TAG_PATTERN.match(value):
-        raise ValueError("tags are 1-64 characters of letters, digits and _ . : / -")
-    return value
-
-
-def _metadata_value_ok(item: object) -> bool:
-    if isinstance(item, bool):
-        return True
-    if isinstance(item, int):
-        return INT64[0] <= item <= INT64[1]  # MongoDB stores 8-byte integers at most
-    if isinstance(item, float):
-        return math.isfinite(item)
-    return isinstance(item, str) and len(item) <= MAX_METADATA_VALUE_CHARS
-
-
-def _metadata(value: dict[str, Any]) -> dict[str, Any]:
-    if len(value) > MAX_METADATA_KEYS:
-        raise ValueError(f"at most {MAX_METADATA_KEYS} keys")
-    for key, item in value.items():
-        if not METADATA_KEY_PATTERN.match(key):
-            raise ValueError(
-                f"key {key!r}: 1-64 characters, no '.', no control characters, no leading '$'"
-            )
-        if not _metadata_value_ok(item):
-            raise ValueError(
-                f"key {key!r}: values are strings (up to {MAX_METADATA_VALUE_CHARS} chars), "
-                "64-bit integers, finite numbers or booleans"
-            )
     return value
 
 

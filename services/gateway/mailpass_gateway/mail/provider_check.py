@@ -10,21 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mailpass_common.acceptance import service as acceptance
 from mailpass_common.platform.db import Database, Document
-from mailpass_common.providers.plugin import Acceptance
-from mailpass_common.providers.registry import refused_senders
 from mailpass_common.tenants.api_keys import ApiKeyRecord
-from mailpass_gateway.errors import ApiError
+from mailpass_gateway.errors import ApiError, api_error
 
 
 async def refusals(
     db: Database, key: ApiKeyRecord, provider: Document, from_emails: Iterable[str]
 ) -> dict[str, ApiError]:
     """The senders among ``from_emails`` the provider's type refuses, as API errors."""
-    senders = tuple(dict.fromkeys(a for a in from_emails if a))
-    acceptance = Acceptance(db, key.account_id, provider, senders, key.test)
-    refused = await refused_senders(acceptance)
-    return {a: ApiError(r.code, r.message, r.details) for a, r in refused.items()}
+    refused = await acceptance.refused_senders(db, key, provider, from_emails)
+    return {address: api_error(r) for address, r in refused.items()}
 
 
 async def accepted_by_provider(

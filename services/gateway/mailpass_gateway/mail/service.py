@@ -5,16 +5,23 @@ The ``/send`` path costs at most four database round trips, three of them withou
 limits: the key and the default provider come from short-lived caches, the limit
 reservation is one conditional update, the message one insert, and the sender claims and
 records it with one round trip each.
+
+The steps every way in shares (the default provider, the sending-domain rule, the limit
+reservation and the insert) are the library's (:mod:`mailpass_common.acceptance`), so
+SMTP submission stores and delivers a message exactly as this does; their refusals are
+answered here in the envelope.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from mailpass_common.acceptance import service as acceptance
+from mailpass_common.acceptance.service import Caller
 from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.ids import keyed_message_id, new_message_id
@@ -25,10 +32,9 @@ from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
-from mailpass_common.providers import limits
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyRecord
-from mailpass_gateway.errors import ApiError
+from mailpass_gateway.errors import ApiError, refusals_answered
 from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import SendRequest
@@ -65,49 +71,17 @@ class MessageIds:
         return keyed_message_id(self.domain, self.nonce, index)
 
 
-class Caller(Protocol):
-    """Who asks: an API key or a console session (both name an account and a mode)."""
-
-    @property
-    def account_id(self) -> str: ...
-
-    @property
-    def test(self) -> bool: ...
-
-
 async def default_provider(providers: ProviderCache, account_id: str) -> Document:
-    provider = await providers.default(account_id)
-    if provider is None:
-        raise ApiError(
-            ErrorCode.NO_SMTP_PROVIDER,
-            "No default SMTP provider is configured for this account: "
-            "add one and set it as default",
-        )
-    return provider
+    """The account's default provider, or 422 NO_SMTP_PROVIDER."""
+    with refusals_answered():
+        return await acceptance.default_provider(providers, account_id)
 
 
 async def reserve_send(db: Database, key: Caller, provider: Document) -> bool:
-    """Count one send against the provider's hourly and daily limits, or refuse it (429).
-
-    Test keys deliver to the sandbox capture, never through the provider, so they do not
-    use up its quota. Returns whether anything was reserved (to give it back on failure).
-    """
-    if key.test or not limits.windows(provider):
-        return False
-    exceeded = await limits.reserve(db, provider)
-    if exceeded is not None:
-        raise ApiError(
-            ErrorCode.SEND_LIMIT_EXCEEDED,
-            f"The provider's {exceeded.window} sending limit ({exceeded.limit}) is reached; "
-            f"retry in {exceeded.retry_after_seconds} s",
-            {
-                "window": exceeded.window,
-                "limit": exceeded.limit,
-                "retry_after_seconds": exceeded.retry_after_seconds,
-            },
-            headers={"Retry-After": str(exceeded.retry_after_seconds)},
-        )
-    return True
+    """Count one send against the provider's limits, or 429 SEND_LIMIT_EXCEEDED (see
+    :func:`mailpass_common.acceptance.service.reserve_send`)."""
+    with refusals_answered():
+        return await acceptance.reserve_send(db, key, provider)
 
 
 def build_message(
@@ -201,23 +175,11 @@ async def send_now(
     if request.scheduled_at is not None:
         await bodies.store(db, chunks)
         return await _schedule(db, doc, dropped, keyed=ids.keyed)
-    # The limit first: a send refused with 429 stores nothing, attachments included.
-    reserved = await reserve_send(db, key, provider)
-    stored_before = False
-    try:
-        await bodies.store(db, chunks)
-        if ids.keyed:
-            stored_before = bool(await messages.insert_new_messages(db, [doc]))
-        else:
-            await messages.insert_messages(db, [doc])
-    except BaseException:
-        if reserved:  # nothing was stored: the send it was reserved for will not happen
-            await limits.give_back(db, provider)
-        raise
-    if stored_before:
-        if reserved:  # the first run reserved for this message already
-            await limits.give_back(db, provider)
-    else:
+    with refusals_answered():
+        stored_before = await acceptance.accept(
+            db, key, provider, doc, keyed=ids.keyed, chunks=chunks
+        )
+    if not stored_before:  # a keyed retry's message was counted by its first run
         MESSAGES_ACCEPTED.labels("send").inc()
     with telemetry.message_scope(doc["_id"]):
         return await _publish_and_wait(doc, publisher, waiter, timeout, dropped)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from mailpass_common.messages import service as messages
 from mailpass_common.platform.errors import ErrorCode
-from mailpass_gateway.bodies import model_schema, openapi_json_body
+from mailpass_gateway.bodies import model_schema, openapi_json_body, parse_json_object, validate
 from mailpass_gateway.deps import (
     Db,
     IdempotencyKey,
@@ -27,7 +27,6 @@ from mailpass_gateway.mail.batch import queue_batch
 from mailpass_gateway.mail.files import AttachmentPolicy
 from mailpass_gateway.mail.idempotency import run_idempotent
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
-from mailpass_gateway.mail.parsing import parse_json_object, validate
 from mailpass_gateway.mail.responses import (
     BatchResponse,
     SendResponse,

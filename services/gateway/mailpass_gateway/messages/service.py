@@ -26,6 +26,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+from mailpass_common.acceptance.service import Caller
 from mailpass_common.messages import failed
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.ids import new_message_id, normalize_message_id
@@ -40,7 +41,7 @@ from mailpass_common.providers import limits
 from mailpass_common.providers.service import ProviderCache
 from mailpass_gateway.errors import ApiError, validation_error
 from mailpass_gateway.mail import suppressed
-from mailpass_gateway.mail.service import Caller, default_provider, reserve_send
+from mailpass_gateway.mail.service import default_provider, reserve_send
 from mailpass_gateway.messages.models import MessageQuery
 
 log = logging.getLogger(__name__)
@@ -140,11 +141,15 @@ async def resend(
         track_clicks=old.get("track_clicks"),
     )
     doc["resent_from"] = old["_id"]
-    for kept in ("unsubscribe", "template"):  # as the first message was asked for
+    # As the first message was asked for; one submitted over SMTP goes out as the same
+    # stored message again (its Message-ID header too: the first was never delivered).
+    for kept in ("unsubscribe", "template", "source", "raw_mime_bytes"):
         if old.get(kept) is not None:
             doc[kept] = old[kept]
-    if old.get("attachments"):  # the same stored bytes, under the first message's id
-        doc["attachments"] = old["attachments"]
+    if old.get("attachments") or old.get("raw_mime_bytes") is not None:
+        # the same stored bytes, under the first message's id
+        if old.get("attachments"):
+            doc["attachments"] = old["attachments"]
         doc["body_chunks"] = old.get("body_chunks", 0)
         doc["body_id"] = old.get("body_id") or old["_id"]
     reserved = await reserve_send(db, _SandboxAware(caller.account_id, doc["sandbox"]), provider)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailpass_common.acceptance.service import Caller
 from mailpass_common.messages import stats
 from mailpass_common.platform.cache import TtlCache
 from mailpass_common.platform.dates import api_datetime
 from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.errors import ApiError
-from mailpass_gateway.mail.service import Caller
 
 # Counting a window reads every message and event in it: a dashboard polling the API,
 # or an overview reloaded, is answered from memory for this long.

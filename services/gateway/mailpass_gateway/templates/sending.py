@@ -22,9 +22,9 @@ from typing import Any
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.templates import store
 from mailpass_common.templates.rendering import RenderBudget, TemplateProblem
+from mailpass_gateway.bodies import validate
 from mailpass_gateway.errors import ApiError, validation_error
 from mailpass_gateway.mail.models import SendRequest
-from mailpass_gateway.mail.parsing import validate
 from mailpass_gateway.templates.service import (
     UNSUBSCRIBE_URL,
     UnsubscribeLinks,

@@ -46,6 +46,9 @@ class OutgoingEmail:
     tags: tuple[str, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
+    # Submitted over SMTP: the MIME handed to ``send`` is the message as it came, and the
+    # fields only describe it (a provider that builds from fields cannot send it).
+    as_submitted: bool = False
     # The List-Unsubscribe value (RFC 2369), with List-Unsubscribe-Post (RFC 8058): set
     # when the message offers one-click unsubscribe.
     list_unsubscribe: str | None = None

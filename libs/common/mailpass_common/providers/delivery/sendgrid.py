@@ -139,6 +139,13 @@ class SendGridProvider(HttpApiProvider):
         return "; ".join(messages) or super().error_detail(response)
 
     async def send(self, email: OutgoingEmail, mime: bytes) -> DeliveryResult:
+        if email.as_submitted:
+            # Mail Send builds the message from fields: a message submitted over SMTP,
+            # with its own headers and parts, would lose them.
+            raise PermanentDeliveryError(
+                "SendGrid's API cannot send a message as it was submitted over SMTP; "
+                "use an SMTP, SES or Mailgun provider for SMTP submission"
+            )
         response = await self._request("POST", "/v3/mail/send", json=build_payload(email))
         if response.status_code != 202:
             # 200 only comes back in sandbox mode, which means nothing was sent.

@@ -34,6 +34,7 @@ PERMISSION_HELP = {
     Permission.KEYS: "create and revoke API keys",
     Permission.CONSOLE: "sign in to this console",
     Permission.WEBHOOKS: "add, change and delete webhook endpoints; replay deliveries",
+    Permission.TEMPLATES: "create, change and delete templates",
 }
 
 
