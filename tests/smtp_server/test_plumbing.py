@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import aiosmtplib
-import httpx
 import pytest
 from aiosmtpd.smtp import Envelope, Session
 
-from mailpass_common.platform.management import ManagementServer
 from mailpass_common.smtp_server import (
     FailureWindow,
     Listener,
@@ -26,52 +24,10 @@ from mailpass_common.smtp_server import (
     ServedSMTP,
     SmtpOptions,
     SmtpServer,
-    SmtpServing,
     TlsMode,
 )
+from tests.smtp_server.conftest import OPTIONS, Recorder, client_context, peer_certificate
 from tests.support.tls import self_signed_cert
-
-OPTIONS = SmtpOptions(hostname="mx.test", max_message_bytes=100_000)
-
-
-class Recorder:
-    """Accepts everything; DATA takes ``delay`` seconds, as a handler storing a message."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
-        self.received: list[bytes] = []
-        self.encrypted: list[bool] = []
-        self.storing = asyncio.Event()
-
-    async def handle_DATA(self, server: ServedSMTP, session: Session, envelope: Envelope) -> str:
-        self.encrypted.append(server.encrypted)
-        self.storing.set()
-        await asyncio.sleep(self.delay)
-        assert isinstance(envelope.content, bytes)
-        self.received.append(envelope.content)
-        return "250 2.0.0 Ok: stored"
-
-
-def client_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def peer_certificate(port: int) -> bytes:
-    with smtplib.SMTP_SSL("127.0.0.1", port, context=client_context(), timeout=5) as client:
-        sock = client.sock
-        assert isinstance(sock, ssl.SSLSocket)
-        der = sock.getpeercert(binary_form=True)
-        assert der is not None
-        return der
-
-
-@pytest.fixture
-def tls(tmp_path: Path) -> ReloadingTlsContext:
-    cert = self_signed_cert(tmp_path)
-    return ReloadingTlsContext(cert.cert_path, cert.key_path, check_interval=3600)
 
 
 @pytest.fixture
@@ -247,58 +203,3 @@ async def test_an_address_failing_too_often_is_cut_off_and_refused(
         assert "Too many failures" in refused.value.message
     finally:
         await server.stop(1)
-
-
-async def test_graceful_stop_answers_the_message_being_stored_then_says_421(
-    tls: ReloadingTlsContext,
-) -> None:
-    handler = Recorder(delay=0.5)
-    server = SmtpServer(
-        Listener("submissions", "127.0.0.1", 0, TlsMode.IMPLICIT), handler, OPTIONS, tls
-    )
-    await server.start()
-    port = server.port
-    idle = aiosmtplib.SMTP(
-        hostname="127.0.0.1", port=port, use_tls=True, tls_context=client_context()
-    )
-    await idle.connect()
-    busy = aiosmtplib.SMTP(
-        hostname="127.0.0.1", port=port, use_tls=True, tls_context=client_context()
-    )
-    await busy.connect()
-    sending = asyncio.create_task(
-        busy.sendmail("a@x.test", ["b@y.test"], b"Subject: s\r\n\r\nx\r\n")
-    )
-    await handler.storing.wait()
-    await server.stop(grace_seconds=5)
-    _, reply = await sending
-    assert reply.startswith("2.0.0 Ok: stored")  # answered before the connections closed
-    assert handler.received == [b"Subject: s\r\n\r\nx\r\n"]
-    with pytest.raises(aiosmtplib.SMTPResponseException) as closed:
-        await idle.noop()
-    assert closed.value.code == 421
-    with pytest.raises(OSError):
-        await asyncio.open_connection("127.0.0.1", port)
-
-
-async def test_serving_runs_the_management_port(tls: ReloadingTlsContext) -> None:
-    async def ready() -> dict[str, str]:
-        return {"smtp": "ok"}
-
-    server = SmtpServer(
-        Listener("submissions", "127.0.0.1", 0, TlsMode.IMPLICIT), Recorder(), OPTIONS, tls
-    )
-    serving = SmtpServing([server], management=ManagementServer(ready, "127.0.0.1", 0), tls=tls)
-    await serving.start()
-    try:
-        await asyncio.to_thread(peer_certificate, serving.server("submissions").port)
-        base = f"http://127.0.0.1:{serving.management.port}"
-        async with httpx.AsyncClient(base_url=base) as http:
-            assert (await http.get("/readyz")).json()["checks"] == {"smtp": "ok"}
-            metrics = (await http.get("/metrics")).text
-        assert (
-            'mailpass_smtp_server_connections_total{listener="submissions",outcome="accepted"}'
-            in metrics
-        )
-    finally:
-        await serving.stop()

@@ -16,6 +16,7 @@ import aiosmtplib
 from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages import service as messages
 from mailpass_common.platform.db import Database
+from mailpass_dev.main import BANNER
 from tests.submission.conftest import Submission, client_context
 from tests.support.messages import wait_for_status
 from tests.support.processes import BIN, process_env
@@ -127,3 +128,30 @@ async def test_a_killed_process_loses_nothing_it_answered_250_to(
         assert stored is not None and stored.endswith(
             b"\r\n\r\n" + doc["subject"][1:].encode() + b"\r\n"
         )
+
+
+async def test_the_swaks_line_make_run_prints_sends(submission: Submission) -> None:
+    """The banner's own command, run as printed (with this test's port and key)."""
+    banner = BANNER.format(
+        gateway_port=8000,
+        tracker_port=8001,
+        smtp_port=1025,
+        inbound_port=2525,
+        mailbox="/data/mailbox",
+        key=submission.tenant.key,
+        console_link="http://127.0.0.1:8000/console/link",
+        submission_port=submission.port,
+        submissions_port=submission.tls_port,
+    )
+    command = banner[banner.index(" swaks ") : banner.index("=====", banner.index(" swaks "))]
+    done = await asyncio.to_thread(
+        subprocess.run,
+        ["sh", "-c", command.replace("\\\n", " ")],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    found = QUEUED.search(done.stdout)
+    assert found, (done.stdout + done.stderr).decode()
+    doc = await wait_for_status(submission.db, found.group(1).decode(), "sent")
+    assert doc["subject"] == "Hello over SMTP"

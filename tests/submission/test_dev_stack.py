@@ -28,6 +28,7 @@ def test_the_banner_prints_the_submission_settings_and_a_swaks_line() -> None:
         gateway_port=8000,
         tracker_port=8001,
         smtp_port=1025,
+        inbound_port=2525,
         mailbox="/data/mailbox",
         key="mp_live_example",
         console_link="http://127.0.0.1:8000/console/link",

@@ -1,14 +1,11 @@
 """The API's rules as SMTP replies, each seen by a real client: no TLS, no AUTH, a wrong
-key (then 421), too many recipients, oversized, suppressed, the send limit, header
-injection and malformed MIME; none of them ends the session in a crash."""
+key (then 421), too many recipients, oversized, suppressed, the send limit, a From the
+provider may not send (header injection and malformed MIME: test_malformed)."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import smtplib
-import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosmtplib
@@ -19,35 +16,10 @@ from mailpass_common.providers import service as providers
 from mailpass_common.suppressions import service as suppressions
 from mailpass_common.suppressions.service import Suppression, SuppressionReason
 from tests.submission.conftest import Submission, client_context, shared_stack
+from tests.submission.refusal_stack import LIMITS, SIMPLE, shared, submission, tls_client
 from tests.support.tenants import cipher
 
-SIMPLE = b"From: noreply@acme.example.com\r\nTo: ann@example.com\r\nSubject: s\r\n\r\nbody\r\n"
-
-
-LIMITS = {"smtp_max_recipients": 3, "smtp_auth_failures": 3, "max_message_bytes": 64 * 1024}
-
-
-@pytest.fixture(scope="module")
-async def shared(
-    mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Submission]:
-    async with shared_stack(mongo_url, amqp_url, tmp_path_factory.mktemp("tls"), **LIMITS) as s:
-        yield s
-
-
-@pytest.fixture
-async def submission(shared: Submission) -> AsyncIterator[Submission]:
-    """The module's service, its messages and suppressions cleared after each test."""
-    yield shared
-    for collection in (Collections.MESSAGES, Collections.MESSAGE_BODIES, Collections.SUPPRESSIONS):
-        await shared.db[collection].delete_many({})
-    await shared.db[Collections.COUNTERS].delete_many({})
-
-
-def tls_client(submission: Submission) -> aiosmtplib.SMTP:
-    return aiosmtplib.SMTP(
-        hostname="127.0.0.1", port=submission.tls_port, use_tls=True, tls_context=client_context()
-    )
+__all__ = ["shared", "submission"]  # the module's stack (tests.submission.refusal_stack)
 
 
 async def test_without_tls_no_auth_is_offered_or_taken(submission: Submission) -> None:
@@ -184,91 +156,6 @@ async def test_the_send_limit_gets_451_so_the_client_retries(submission: Submiss
     assert refused.value.code == 451
     assert refused.value.message.startswith("4.7.1 The provider's hourly sending limit (1)")
     assert await submission.db[Collections.MESSAGES].count_documents({}) == 1
-
-
-@pytest.mark.parametrize(
-    ("content", "expected"),
-    [
-        (
-            b"From: noreply@acme.example.com\r\nSubject: one\r\nSubject: two\r\n\r\nx\r\n",
-            "Subject header appears twice",
-        ),
-        (b"From: noreply@acme.example.com\r\nnot a header\r\n\r\nx\r\n", "is not 'Name: value'"),
-        (b"Subject: no from\r\n\r\nx\r\n", "no From header"),
-        (
-            b"From: noreply@acme.example.com\r\nMIME-Version: 1.0\r\n"
-            b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\n'
-            b"Content-Type: text/plain\r\n\r\nunterminated\r\n",
-            "malformed MIME",
-        ),
-        (
-            b"From: noreply@acme.example.com\r\nX-MailPass-Metadata: [1, 2]\r\n\r\nx\r\n",
-            "X-MailPass-Metadata must be a JSON object",
-        ),
-        (
-            b"From: noreply@acme.example.com\r\nX-MailPass-Tags: ok, not ok!\r\n\r\nx\r\n",
-            "X-MailPass-Tags",
-        ),
-        (
-            b"From: noreply@acme.example.com\r\nMIME-Version: 1.0\r\n"
-            b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\n'
-            b"Content-Type: application/octet-stream\r\n"
-            b'Content-Disposition: attachment; filename="setup.exe"\r\n'
-            b"Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA\r\n--b1--\r\n",
-            "executable files are refused",
-        ),
-    ],
-)
-async def test_injection_and_malformed_mime_get_5xx_and_the_session_goes_on(
-    submission: Submission, content: bytes, expected: str
-) -> None:
-    async with tls_client(submission) as client:
-        await client.login("mailpass", submission.tenant.key)
-        with pytest.raises(aiosmtplib.SMTPDataError) as refused:
-            await client.sendmail("noreply@acme.example.com", ["ann@example.com"], content)
-        assert 550 <= refused.value.code <= 554
-        assert expected in refused.value.message
-        code, _ = await client.noop()
-        assert code == 250
-        _, reply = await client.sendmail("noreply@acme.example.com", ["ann@example.com"], SIMPLE)
-    assert reply.startswith("2.0.0 Ok: queued as <")
-    assert await submission.db[Collections.MESSAGES].count_documents({}) == 1
-
-
-def raw_session(port: int, key: str, content: bytes) -> bytes:
-    """An SMTP session over implicit TLS that sends ``content`` exactly as given (smtplib
-    and aiosmtplib both turn bare LFs into CRLF, as a client should)."""
-    with (
-        socket.create_connection(("127.0.0.1", port), timeout=10) as plain,
-        client_context().wrap_socket(plain) as sock,
-    ):
-        reader = sock.makefile("rb")
-
-        def command(line: bytes) -> bytes:
-            sock.sendall(line + b"\r\n")
-            reply = reader.readline()
-            while reply[3:4] == b"-":
-                reply = reader.readline()
-            return reply
-
-        reader.readline()  # greeting
-        command(b"EHLO client.test")
-        plain_auth = base64.b64encode(b"\0mailpass\0" + key.encode())
-        assert command(b"AUTH PLAIN " + plain_auth).startswith(b"235")
-        command(b"MAIL FROM:<noreply@acme.example.com>")
-        command(b"RCPT TO:<ann@example.com>")
-        assert command(b"DATA").startswith(b"354")
-        return command(content + b"\r\n.")
-
-
-async def test_a_bare_lf_is_refused(submission: Submission) -> None:
-    # A bare LF smuggles a Bcc into the header section for any reader that splits on LF.
-    content = b"From: noreply@acme.example.com\r\nSubject: hi\nBcc: victim@example.com\r\n\r\nx"
-    reply = await asyncio.to_thread(
-        raw_session, submission.tls_port, submission.tenant.key, content
-    )
-    assert reply.startswith(b"554 5.6.0 Message refused: bare CR or LF"), reply
-    assert await submission.db[Collections.MESSAGES].count_documents({}) == 0
 
 
 async def test_a_from_domain_the_provider_may_not_send_gets_550_5_7_1(

@@ -5,6 +5,7 @@ and per-message variables, parsed once; every refusal a VALIDATION_ERROR naming 
 from __future__ import annotations
 
 import time
+import urllib.parse
 from typing import Any
 
 import httpx
@@ -168,3 +169,30 @@ async def test_a_batch_names_one_template_with_variables_per_message_parsed_once
     assert first.get("template") == {"id": made["id"], "version": 1}
     own = await wait_for_status(db, data["messages"][3]["message_id"], "sent")
     assert "template" not in own
+
+
+async def test_a_resend_keeps_the_template_version_and_the_unsubscribe_choice(
+    api: httpx.AsyncClient, tenant: Tenant, smtp: SmtpServer, db: Database
+) -> None:
+    made = await create(api, tenant, subject="Hi", html="<p>{{ name }}</p>", text=None)
+    smtp.handler.fail_next.append("554 5.7.1 Message rejected")
+    refused = await api.post(
+        "/api/v1/mail/send",
+        json={
+            "to": "ann@example.com",
+            "template_id": "order",
+            "variables": {"name": "Ann"},
+            "unsubscribe": True,
+        },
+        headers=tenant.headers,
+    )
+    assert refused.status_code == 500, refused.text
+    failed = refused.json()["error"]["details"]["message_id"]
+    path = f"/api/v1/mail/messages/{urllib.parse.quote(failed, safe='')}/resend"
+    resent = await api.post(path, headers=tenant.headers)
+    assert resent.status_code == 202, resent.text
+    again = await wait_for_status(db, resent.json()["data"]["message_id"], "sent")
+    assert again.get("template") == {"id": made["id"], "version": 1}
+    assert again.get("unsubscribe") is True
+    [received] = await smtp.wait_for(1)
+    assert "List-Unsubscribe" in received.message

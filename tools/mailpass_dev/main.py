@@ -29,8 +29,8 @@ BANNER = """
              (a new link: .venv/bin/mailpass console-link --account dev)
    tracker   http://127.0.0.1:{tracker_port}
    metrics   http://127.0.0.1:9100/metrics (gateway), :9101 (sender), :9102 (tracker),
-             :9103 (scheduler), :9104 (webhooks), :9105 (inbound); /healthz and
-             /readyz on the same ports
+             :9103 (scheduler), :9104 (webhooks), :9105 (inbound), :9106 (smtp);
+             /healthz and /readyz on the same ports
    mailbox   smtp://127.0.0.1:{smtp_port}  ->  {mailbox}
    inbound   smtp://127.0.0.1:{inbound_port}  bounces of MailPass SMTP's mail (send to
              bounce@example.test from a verified .test domain; README: make run)
@@ -44,7 +44,7 @@ BANNER = """
    -d '{{"to": "user@example.com", "subject": "Hello", "html": "<p>Hello World</p>"}}'
 
  swaks --server 127.0.0.1:{submission_port} --tls --auth-user mailpass \\
-   --auth-password {key} --from dev@mailpass.local --to user@example.com \\
+   --auth-password {key} --from dev@mailpass.test --to user@example.com \\
    --header "Subject: Hello over SMTP" --body "Sent with swaks"
 ================================================================================
 """

@@ -1,6 +1,7 @@
 """Waiting for the sender's answer to one job (RPC over RabbitMQ).
 
-Each gateway process consumes an exclusive reply queue of its own; a job published with
+Each gateway process consumes an exclusive reply queue of its own (its name and declaration
+are the broker topology's: ``platform.broker``); a job published with
 ``reply_to`` set to it and a fresh ``correlation_id`` gets its outcome back here.
 """
 
@@ -13,6 +14,7 @@ import secrets
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
 from mailpass_common.messages.replies import SendReply
+from mailpass_common.platform.broker import Topology, declare_reply_queue
 from mailpass_common.platform.telemetry import log_fields
 
 log = logging.getLogger(__name__)
@@ -21,7 +23,7 @@ log = logging.getLogger(__name__)
 class ReplyWaiter:
     def __init__(self, connection: AbstractRobustConnection, prefix: str) -> None:
         self._connection = connection
-        self._queue_name = f"{prefix}.reply.{secrets.token_hex(6)}"
+        self._queue_name = Topology(prefix).reply_queue()
         self._pending: dict[str, asyncio.Future[SendReply]] = {}
         self._queue: AbstractQueue | None = None
 
@@ -31,9 +33,7 @@ class ReplyWaiter:
 
     async def start(self) -> None:
         channel = await self._connection.channel()
-        self._queue = await channel.declare_queue(
-            self._queue_name, exclusive=True, auto_delete=True
-        )
+        self._queue = await declare_reply_queue(channel, self._queue_name)
         await self._queue.consume(self._on_reply, no_ack=True)
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:

@@ -23,6 +23,7 @@ where ``mailpass dlq list|replay`` finds them.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,10 @@ class Topology:
     def routing_key(kind: MessageKind) -> str:
         return f"send.{kind.value}"
 
+    def reply_queue(self) -> str:
+        """A fresh name for one process's RPC reply queue (``/send`` waits on it)."""
+        return f"{self.prefix}.reply.{secrets.token_hex(6)}"
+
 
 async def connect(url: str) -> AbstractRobustConnection:
     return await aio_pika.connect_robust(url, client_properties={"connection_name": "mailpass"})
@@ -104,6 +109,11 @@ async def declare_dead_letter_queue(channel: AbstractChannel, topology: Topology
     return await channel.declare_queue(
         topology.dead_letter_queue, durable=True, arguments=dict(QUORUM)
     )
+
+
+async def declare_reply_queue(channel: AbstractChannel, name: str) -> AbstractQueue:
+    """One process's own reply queue: exclusive, gone with its connection."""
+    return await channel.declare_queue(name, exclusive=True, auto_delete=True)
 
 
 async def declare_delay_queue(

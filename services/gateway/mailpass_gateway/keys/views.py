@@ -1,10 +1,9 @@
-"""Routes of the API key administration API (``keys`` permission).
+"""Routes of the API key administration API (``keys`` permission); the rules are the
+service's (:mod:`mailpass_gateway.keys.service`), shared with the console.
 
-A key can only hand out what it has: the permissions of a new key must be a subset of
-the creating key's, and a test key creates only test keys, so neither the ``keys``
-permission nor a sandbox key is a way to gain more. A test key sees and revokes only
-test keys: to it, the account's live keys do not exist (404), as test data is all a
-sandbox integration needs, and live keys are the production credentials.
+A test key sees and revokes only test keys: to it, the account's live keys do not exist
+(404), as test data is all a sandbox integration needs, and live keys are the production
+credentials.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from mailpass_common.tenants.api_keys import ApiKeyCache, ApiKeyRecord
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, KeyCache, KeysKey
 from mailpass_gateway.errors import ApiError
+from mailpass_gateway.keys import service
 from mailpass_gateway.keys.models import (
     CreatedKey,
     CreatedKeyResponse,
@@ -58,19 +58,7 @@ async def list_keys(key: KeysKey, db: Db) -> KeyListResponse:
     openapi_extra=openapi_json_body(model_schema(KeyCreate)),
 )
 async def create_key(key: KeysKey, body: CreateBody, db: Db) -> CreatedKeyResponse:
-    beyond = sorted(set(body.permissions) - key.permissions)
-    if beyond:
-        raise ApiError(
-            ErrorCode.FORBIDDEN,
-            f"This API key cannot grant permissions it lacks: {', '.join(beyond)}",
-        )
-    if key.test and not body.test:
-        raise ApiError(ErrorCode.FORBIDDEN, "A test API key can only create test keys")
-    created = await api_keys.create_api_key(
-        db, key.account_id, body.permissions, test=body.test, name=body.name
-    )
-    doc = await api_keys.get_api_key(db, key.account_id, created.id)
-    assert doc is not None  # just inserted
+    created, doc = await service.create_key(db, _creator(key), body)
     return CreatedKeyResponse(data=CreatedKey(**_view(doc).model_dump(), key=created.key))
 
 
@@ -101,9 +89,11 @@ async def revoke_key(key_id: str, key: KeysKey, db: Db, keys: KeyCache) -> KeyRe
 
 
 async def _revoke(db: Database, keys: ApiKeyCache, by: ApiKeyRecord, key_id: str) -> Document:
-    doc = await api_keys.revoke_api_key(db, by.account_id, key_id, test_only=by.test)
+    doc = await service.revoke_key(db, keys, _creator(by), key_id)
     if doc is None:
         raise _not_found(key_id)
-    # Refused by this process at once; by the others once their cache entry expires.
-    keys.forget(doc["_id"])
     return doc
+
+
+def _creator(key: ApiKeyRecord) -> service.Creator:
+    return service.Creator(key.account_id, frozenset(key.permissions), key.test, "API key")

@@ -1,10 +1,14 @@
-"""What the provider routes share: the credential cipher, the operator's provider rules,
-lookups and error shapes."""
+"""An account's providers as the API and the console change them (:class:`AccountProviders`:
+config validated, its destinations checked, the provider cache forgotten after every
+change, in one place), and what their routes share: the credential cipher, the
+operator's provider rules, lookups and error shapes."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 
@@ -12,9 +16,11 @@ from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.providers import service as providers
-from mailpass_common.providers.config import ProviderConfigError
+from mailpass_common.providers.config import ProviderConfigError, ProviderFields, ValidatedConfig
 from mailpass_common.providers.delivery.check import check_connection, check_options
 from mailpass_common.providers.delivery.options import DeliveryOptions
+from mailpass_common.providers.registry import check_targets, validate_config
+from mailpass_common.providers.service import ProviderCache
 from mailpass_gateway.deps import Settings
 from mailpass_gateway.errors import ApiError
 
@@ -73,3 +79,66 @@ async def owned_provider(db: Database, account_id: str, provider_id: str) -> Doc
 
 def not_found(provider_id: str) -> ApiError:
     return ApiError(ErrorCode.NOT_FOUND, f"No provider {provider_id!r} in this account")
+
+
+@dataclass(frozen=True)
+class AccountProviders:
+    """One account's providers, changed: every change forgets the account in this process's
+    provider cache (the other processes see it within the cache's TTL). Refusals are
+    ``ProviderConfigError`` (naming fields) and ``ProviderNameTaken``."""
+
+    db: Database
+    cipher: CredentialCipher
+    options: DeliveryOptions
+    cache: ProviderCache
+    account_id: str
+
+    async def checked_config(self, type_: str, values: Mapping[str, Any]) -> ValidatedConfig:
+        """A new provider's config, valid and pointing only where providers may connect."""
+        checked = validate_config(type_, values)
+        await check_targets(type_, checked, self.options)
+        return checked
+
+    async def add(
+        self, fields: ProviderFields, type_: str, checked: ValidatedConfig, *, default: bool
+    ) -> Document:
+        doc = await providers.add_provider(
+            self.db,
+            self.cipher,
+            account_id=self.account_id,
+            name=fields.name,
+            type=type_,
+            config=checked.config,
+            secrets_=checked.secrets,
+            from_email=fields.from_email,
+            from_name=fields.from_name,
+            hourly_limit=fields.hourly_limit,
+            daily_limit=fields.daily_limit,
+            fallback_priority=fields.fallback_priority,
+            default=default,
+        )
+        self.cache.forget(self.account_id)
+        return doc
+
+    async def update(
+        self, doc: Document, changes: Mapping[str, Any], config: Mapping[str, Any] | None
+    ) -> Document | None:
+        """Apply common field changes and a partial config (checked like a new one)."""
+
+        async def check_merged(merged: ValidatedConfig) -> None:
+            await check_targets(doc["type"], merged, self.options)
+
+        try:
+            return await providers.update_provider(
+                self.db, self.cipher, self.account_id, doc["_id"], changes, config, check_merged
+            )
+        finally:
+            self.cache.forget(self.account_id)
+
+    async def make_default(self, provider_id: str) -> bool:
+        self.cache.forget(self.account_id)
+        return await providers.set_default_provider(self.db, self.account_id, provider_id)
+
+    async def delete(self, provider_id: str) -> bool:
+        self.cache.forget(self.account_id)
+        return await providers.delete_provider(self.db, self.account_id, provider_id)

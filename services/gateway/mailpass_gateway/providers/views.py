@@ -13,12 +13,10 @@ from fastapi import Depends, Response
 
 from mailpass_common.platform.db import Document
 from mailpass_common.providers import service as providers
-from mailpass_common.providers.config import ProviderConfigError, ValidatedConfig
+from mailpass_common.providers.config import ProviderConfigError
 from mailpass_common.providers.registry import (
     PROVIDER_TYPES,
-    check_targets,
     public_view,
-    validate_config,
 )
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, LiveProvidersKey, Providers, ProvidersKey
@@ -33,6 +31,7 @@ from mailpass_gateway.providers.models import (
     ProviderView,
 )
 from mailpass_gateway.providers.service import (
+    AccountProviders,
     Cipher,
     Options,
     config_error,
@@ -74,30 +73,15 @@ async def create_provider(
     options: Options,
     cache: Providers,
 ) -> ProviderResponse:
+    store = AccountProviders(db, cipher, options, cache, key.account_id)
     try:
-        checked = validate_config(body.type, body.config)
-        await check_targets(body.type, checked, options)
+        checked = await store.checked_config(body.type, body.config)
     except ProviderConfigError as exc:
         raise config_error(exc) from exc
     try:
-        doc = await providers.add_provider(
-            db,
-            cipher,
-            account_id=key.account_id,
-            name=body.name,
-            type=body.type,
-            config=checked.config,
-            secrets_=checked.secrets,
-            from_email=body.from_email,
-            from_name=body.from_name,
-            hourly_limit=body.hourly_limit,
-            daily_limit=body.daily_limit,
-            fallback_priority=body.fallback_priority,
-            default=body.is_default,
-        )
+        doc = await store.add(body, body.type, checked, default=body.is_default)
     except providers.ProviderNameTaken as exc:
         raise name_taken(body.name) from exc
-    cache.forget(key.account_id)
     return ProviderResponse(data=_view(doc))
 
 
@@ -121,19 +105,12 @@ async def update_provider(
     options: Options,
     cache: Providers,
 ) -> ProviderResponse:
-    # This process sees the change at once; the other processes within the cache's TTL.
-    cache.forget(key.account_id)
+    store = AccountProviders(db, cipher, options, cache, key.account_id)
     fields = body.common_changes()
     doc = await owned_provider(db, key.account_id, provider_id)
-
-    async def check_merged(merged: ValidatedConfig) -> None:
-        await check_targets(doc["type"], merged, options)
-
     if fields or body.config:
         try:
-            updated = await providers.update_provider(
-                db, cipher, key.account_id, provider_id, fields, body.config, check_merged
-            )
+            updated = await store.update(doc, fields, body.config)
         except ProviderConfigError as exc:
             raise config_error(exc) from exc
         except providers.ProviderNameTaken as exc:
@@ -142,7 +119,7 @@ async def update_provider(
             raise not_found(provider_id)
         doc = updated
     if body.is_default and not doc.get("is_default"):
-        if not await providers.set_default_provider(db, key.account_id, provider_id):
+        if not await store.make_default(provider_id):
             raise not_found(provider_id)
         doc = await owned_provider(db, key.account_id, provider_id)
     return ProviderResponse(data=_view(doc))
@@ -155,10 +132,15 @@ async def update_provider(
     summary="Delete a provider (deleting the default leaves the account without one)",
 )
 async def delete_provider(
-    provider_id: str, key: LiveProvidersKey, db: Db, cache: Providers
+    provider_id: str,
+    key: LiveProvidersKey,
+    db: Db,
+    cipher: Cipher,
+    options: Options,
+    cache: Providers,
 ) -> Response:
-    cache.forget(key.account_id)
-    if not await providers.delete_provider(db, key.account_id, provider_id):
+    store = AccountProviders(db, cipher, options, cache, key.account_id)
+    if not await store.delete(provider_id):
         raise not_found(provider_id)
     return Response(status_code=204)
 
@@ -169,10 +151,15 @@ async def delete_provider(
     summary="Make this provider the account's default (the one /mail/send uses)",
 )
 async def set_default(
-    provider_id: str, key: LiveProvidersKey, db: Db, cache: Providers
+    provider_id: str,
+    key: LiveProvidersKey,
+    db: Db,
+    cipher: Cipher,
+    options: Options,
+    cache: Providers,
 ) -> ProviderResponse:
-    cache.forget(key.account_id)
-    if not await providers.set_default_provider(db, key.account_id, provider_id):
+    store = AccountProviders(db, cipher, options, cache, key.account_id)
+    if not await store.make_default(provider_id):
         raise not_found(provider_id)
     return ProviderResponse(data=_view(await owned_provider(db, key.account_id, provider_id)))
 

@@ -24,6 +24,7 @@ from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.deps import Db, KeyCache
 from mailpass_gateway.errors import ApiError, validation_details
+from mailpass_gateway.keys import service
 from mailpass_gateway.keys.models import KeyCreate
 
 router = APIRouter(prefix="/console/keys", route_class=ConsoleRoute, include_in_schema=False)
@@ -86,19 +87,7 @@ async def create_key(request: Request, session: Session, form: CheckedForm, db: 
         return _page(
             request, session, await _visible_keys(db, session), errors=errors, values=values
         )
-    beyond = sorted(set(body.permissions) - session.permissions)
-    if beyond:
-        raise ApiError(
-            ErrorCode.FORBIDDEN,
-            f"This session cannot grant permissions it lacks: {', '.join(beyond)}",
-        )
-    if session.test and not body.test:
-        raise ApiError(ErrorCode.FORBIDDEN, "A test key's session can only create test keys")
-    created = await api_keys.create_api_key(
-        db, session.account_id, body.permissions, test=body.test, name=body.name
-    )
-    doc = await api_keys.get_api_key(db, session.account_id, created.id)
-    assert doc is not None  # just inserted
+    created, doc = await service.create_key(db, _creator(session), body)
     return render(
         request,
         "keys/created.html",
@@ -137,7 +126,11 @@ async def revoke_key(
 ) -> Response:
     require(session, Permission.KEYS)
     await _owned_key(db, session, key_id)
-    doc = await api_keys.revoke_api_key(db, session.account_id, key_id)
-    if doc is not None:
-        keys.forget(doc["_id"])  # refused by this gateway at once
+    await service.revoke_key(db, keys, _creator(session), key_id)
     return RedirectResponse("/console/keys?notice=key-revoked", status_code=303)
+
+
+def _creator(session: ConsoleSession) -> service.Creator:
+    return service.Creator(
+        session.account_id, frozenset(session.permissions), session.test, "session"
+    )

@@ -20,12 +20,10 @@ from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.providers import circuits
 from mailpass_common.providers import service as providers
-from mailpass_common.providers.config import ProviderConfigError, ValidatedConfig, validate_fields
+from mailpass_common.providers.config import ProviderConfigError, validate_fields
 from mailpass_common.providers.registry import (
     PLUGINS,
-    check_targets,
     public_view,
-    validate_config,
 )
 from mailpass_common.tenants.api_keys import Permission
 from mailpass_common.tenants.console_auth import ConsoleSession
@@ -37,7 +35,13 @@ from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.console.views.overview import provider_usage
 from mailpass_gateway.deps import Db, Providers
 from mailpass_gateway.errors import ApiError
-from mailpass_gateway.providers.service import Cipher, Options, owned_provider, run_check
+from mailpass_gateway.providers.service import (
+    AccountProviders,
+    Cipher,
+    Options,
+    owned_provider,
+    run_check,
+)
 
 router = APIRouter(prefix="/console/providers", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -158,34 +162,19 @@ async def create_provider(
         fields = validate_fields(forms.common_input(form))
     except ProviderConfigError as exc:
         problems += exc.errors
+    store = AccountProviders(db, cipher, options, cache, session.account_id)
     try:
-        checked = validate_config(type_, forms.config_input(form, type_))
-        # Where it may connect: the egress policy, as for the API.
-        await check_targets(type_, checked, options)
+        # Valid, and pointing only where providers may connect, as for the API.
+        checked = await store.checked_config(type_, forms.config_input(form, type_))
     except ProviderConfigError as exc:
         problems += exc.errors
     if problems:
         return _invalid(request, session, type_, None, form, problems)
     try:
-        doc = await providers.add_provider(
-            db,
-            cipher,
-            account_id=session.account_id,
-            name=fields.name,
-            type=type_,
-            config=checked.config,
-            secrets_=checked.secrets,
-            from_email=fields.from_email,
-            from_name=fields.from_name,
-            hourly_limit=fields.hourly_limit,
-            daily_limit=fields.daily_limit,
-            fallback_priority=fields.fallback_priority,
-            default=form.has("is_default"),
-        )
+        doc = await store.add(fields, type_, checked, default=form.has("is_default"))
     except providers.ProviderNameTaken:
         taken = [{"field": "name", "message": f"a provider named {fields.name!r} already exists"}]
         return _invalid(request, session, type_, None, form, taken)
-    cache.forget(session.account_id)
     return RedirectResponse(
         f"/console/providers?notice=provider-added#{doc['_id']}", status_code=303
     )
@@ -218,31 +207,19 @@ async def edit_provider(
 ) -> Response:
     require(session, Permission.PROVIDERS)
     doc = await _owned(db, session, provider_id)
-
-    async def check_merged(merged: ValidatedConfig) -> None:
-        await check_targets(doc["type"], merged, options)
-
+    store = AccountProviders(db, cipher, options, cache, session.account_id)
     try:
         fields = validate_fields(forms.common_input(form))
     except ProviderConfigError as exc:
         return _invalid(request, session, doc["type"], doc, form, exc.errors)
     changes = {name: getattr(fields, name) for name in forms.COMMON}
     try:
-        updated = await providers.update_provider(
-            db,
-            cipher,
-            session.account_id,
-            provider_id,
-            changes,
-            forms.config_changes(form, doc["type"]),
-            check_merged,
-        )
+        updated = await store.update(doc, changes, forms.config_changes(form, doc["type"]))
     except ProviderConfigError as exc:
         return _invalid(request, session, doc["type"], doc, form, exc.errors)
     except providers.ProviderNameTaken:
         taken = [{"field": "name", "message": f"a provider named {fields.name!r} already exists"}]
         return _invalid(request, session, doc["type"], doc, form, taken)
-    cache.forget(session.account_id)
     if updated is None:
         raise ApiError(ErrorCode.NOT_FOUND, f"No provider {provider_id!r} in this account")
     return RedirectResponse(
@@ -269,12 +246,18 @@ async def test_provider(
 
 @router.post("/{provider_id}/default")
 async def make_default(
-    provider_id: str, session: Session, form: CheckedForm, db: Db, cache: Providers
+    provider_id: str,
+    session: Session,
+    form: CheckedForm,
+    db: Db,
+    cipher: Cipher,
+    options: Options,
+    cache: Providers,
 ) -> Response:
     require(session, Permission.PROVIDERS)
     await _owned(db, session, provider_id)
-    cache.forget(session.account_id)
-    if not await providers.set_default_provider(db, session.account_id, provider_id):
+    store = AccountProviders(db, cipher, options, cache, session.account_id)
+    if not await store.make_default(provider_id):
         raise ApiError(ErrorCode.NOT_FOUND, f"No provider {provider_id!r} in this account")
     return RedirectResponse(
         f"/console/providers?notice=provider-default#{provider_id}", status_code=303
@@ -290,10 +273,16 @@ async def delete_page(provider_id: str, request: Request, session: Session, db: 
 
 @router.post("/{provider_id}/delete")
 async def delete_provider(
-    provider_id: str, session: Session, form: CheckedForm, db: Db, cache: Providers
+    provider_id: str,
+    session: Session,
+    form: CheckedForm,
+    db: Db,
+    cipher: Cipher,
+    options: Options,
+    cache: Providers,
 ) -> Response:
     require(session, Permission.PROVIDERS)
     await _owned(db, session, provider_id)
-    cache.forget(session.account_id)
-    await providers.delete_provider(db, session.account_id, provider_id)
+    store = AccountProviders(db, cipher, options, cache, session.account_id)
+    await store.delete(provider_id)
     return RedirectResponse("/console/providers?notice=provider-deleted", status_code=303)

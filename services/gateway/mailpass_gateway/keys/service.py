@@ -1,0 +1,58 @@
+"""API keys as the API and the console manage them: the rules, written once.
+
+A key can only hand out what it has: the permissions of a new key must be a subset of
+the creator's (an API key, or the console session signed in with one), and a test key
+creates only test keys, so neither the ``keys`` permission nor a sandbox key is a way to
+gain more. A test key sees and revokes only test keys. A revoked key is refused by this
+process at once (this module forgets it in the key cache) and by the others once their
+cache entry expires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.tenants import api_keys
+from mailpass_common.tenants.api_keys import ApiKeyCache, CreatedApiKey
+from mailpass_gateway.errors import ApiError
+from mailpass_gateway.keys.models import KeyCreate
+
+
+@dataclass(frozen=True)
+class Creator:
+    """Who creates or revokes a key: an API key, or a console session (``name`` says which,
+    in the refusals)."""
+
+    account_id: str
+    permissions: frozenset[str]
+    test: bool
+    name: str  # "API key" or "session"
+
+
+async def create_key(db: Database, by: Creator, body: KeyCreate) -> tuple[CreatedApiKey, Document]:
+    """The new key (shown once) and its document; FORBIDDEN beyond the creator's rights."""
+    beyond = sorted(set(body.permissions) - by.permissions)
+    if beyond:
+        raise ApiError(
+            ErrorCode.FORBIDDEN,
+            f"This {by.name} cannot grant permissions it lacks: {', '.join(beyond)}",
+        )
+    if by.test and not body.test:
+        who = "A test API key" if by.name == "API key" else "A test key's session"
+        raise ApiError(ErrorCode.FORBIDDEN, f"{who} can only create test keys")
+    created = await api_keys.create_api_key(
+        db, by.account_id, body.permissions, test=body.test, name=body.name
+    )
+    doc = await api_keys.get_api_key(db, by.account_id, created.id)
+    assert doc is not None  # just inserted
+    return created, doc
+
+
+async def revoke_key(db: Database, keys: ApiKeyCache, by: Creator, key_id: str) -> Document | None:
+    """Revoke the account's key (a test creator: test keys only); None when there is none."""
+    doc = await api_keys.revoke_api_key(db, by.account_id, key_id, test_only=by.test)
+    if doc is not None:
+        keys.forget(doc["_id"])
+    return doc
