@@ -7,12 +7,16 @@ import asyncio
 import re
 import smtplib
 import urllib.parse
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
+import pytest
 
+from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.messages import retention
 from mailpass_common.messages import service as messages
 from mailpass_common.tenants import api_keys
 from tests.console.support import sign_in
@@ -22,6 +26,8 @@ from tests.support.stack import running_gateway
 
 QUEUED = re.compile(r"^2\.0\.0 Ok: queued as (<[^>]+>)$")
 PIXEL = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+# Large enough that the message goes to the body store in chunks (over 64 KiB).
+PDF = b"%PDF-1.4 invoice\n" + bytes(range(256)) * 400
 
 
 def message_with_files() -> EmailMessage:
@@ -39,9 +45,7 @@ def message_with_files() -> EmailMessage:
     html = msg.get_body(("html",))
     assert isinstance(html, EmailMessage)
     html.add_related(PIXEL, maintype="image", subtype="png", cid="<logo@acme>")
-    msg.add_attachment(
-        b"%PDF-1.4 invoice", maintype="application", subtype="pdf", filename="invoice.pdf"
-    )
+    msg.add_attachment(PDF, maintype="application", subtype="pdf", filename="invoice.pdf")
     return msg
 
 
@@ -114,7 +118,7 @@ async def test_implicit_tls_with_attachments_and_an_inline_image(submission: Sub
         (a["filename"], a["content_type"], a["content_id"], a["size"]) for a in doc["attachments"]
     ] == [
         ("attachment", "image/png", "logo@acme", len(PIXEL)),
-        ("invoice.pdf", "application/pdf", None, 16),
+        ("invoice.pdf", "application/pdf", None, len(PDF)),
     ]
     [delivered] = submission.relay.received
     got = message_from_bytes(delivered.data, policy=policy.default)
@@ -123,7 +127,8 @@ async def test_implicit_tls_with_attachments_and_an_inline_image(submission: Sub
     parts = {p.get_content_type(): p for p in got.walk()}
     assert parts["image/png"].get_payload(decode=True) == PIXEL
     assert parts["image/png"]["Content-ID"] == "<logo@acme>"
-    assert parts["application/pdf"].get_payload(decode=True) == b"%PDF-1.4 invoice"
+    assert parts["application/pdf"].get_payload(decode=True) == PDF
+    assert doc["body_chunks"] == 1 and "raw_mime" not in doc  # in the body store
     html = got.get_body(("html",))
     assert html is not None
     assert html.get_content().rstrip() == '<p>Your invoice <img src="cid:logo@acme"></p>'
@@ -208,3 +213,28 @@ async def test_a_submitted_message_has_its_status_and_console_page(
         )
     assert page.status_code == 200
     assert "Your invoice, €12" in page.text
+
+
+async def test_a_small_message_lives_in_its_document_until_the_retention_purge(
+    submission: Submission,
+) -> None:
+    """Up to 64 KiB the message is kept in its document (no body-store round trips); the
+    retention purge removes it with the html and text, and the bytes are then gone."""
+    client = aiosmtplib.SMTP(
+        hostname="127.0.0.1", port=submission.tls_port, use_tls=True, tls_context=client_context()
+    )
+    body = b"From: noreply@acme.example.com\r\nTo: ann@example.com\r\nSubject: small\r\n\r\nhi\r\n"
+    async with client:
+        await client.login("mailpass", submission.tenant.key)
+        _, reply = await client.sendmail("noreply@acme.example.com", ["ann@example.com"], body)
+    found = QUEUED.match(reply)
+    assert found, reply
+    doc = await wait_for_status(submission.db, found.group(1), "sent")
+    assert doc["body_chunks"] == 0
+    stored = await bodies.load_submitted(submission.db, doc)
+    assert stored is not None and stored.endswith(b"\r\n\r\nhi\r\n")
+    assert await retention.purge_bodies(submission.db, datetime.now(UTC) + timedelta(1), 100) == 1
+    purged = await messages.get_message(submission.db, found.group(1))
+    assert purged is not None and "raw_mime" not in purged and purged["text"] is None
+    with pytest.raises(LookupError, match="purged"):
+        await bodies.load_submitted(submission.db, purged)

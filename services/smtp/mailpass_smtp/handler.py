@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 from aiosmtpd.smtp import Envelope, Session
+from bson import Binary
 
 from mailpass_common.acceptance import service as acceptance
 from mailpass_common.messages import attachment_store as bodies
@@ -47,6 +48,10 @@ from mailpass_smtp.submitted import read_message
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = "451 4.3.0 The message could not be stored; try again later"
+# A message up to this size is kept in its own document (as an API message's html and
+# text are): no write to the body store when it is accepted, no read when it is sent.
+# Larger ones go to the body store in chunks, as attachments do.
+INLINE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,11 @@ class SubmissionHandler:
                 recipients=list(envelope.rcpt_tos),
                 size=len(data),
             )
-            chunks = bodies.chunk_documents(message_id, data)
+            chunks = []
+            if len(data) <= INLINE_BYTES:
+                doc["raw_mime"] = Binary(data)
+            else:
+                chunks = bodies.chunk_documents(message_id, data)
             doc["body_chunks"] = len(chunks)
             await acceptance.accept(self.ctx.db, key, provider, doc, keyed=False, chunks=chunks)
         except AcceptanceRefused as exc:

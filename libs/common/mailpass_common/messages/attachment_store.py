@@ -102,7 +102,13 @@ async def load_submitted(db: Database, doc: MessageDocument) -> bytes | None:
     delivered (its ``attachments`` only describe what is inside); None for any other."""
     if doc.get("raw_mime_bytes") is None:
         return None
-    return await load(db, doc.get("body_id") or doc["_id"], int(doc.get("body_chunks") or 0))
+    inline = doc.get("raw_mime")  # a small one is kept in its document (no round trip)
+    if inline is not None:
+        return bytes(inline)
+    chunks = int(doc.get("body_chunks") or 0)
+    if not chunks:
+        raise LookupError("its bytes were purged under the retention policy")
+    return await load(db, doc.get("body_id") or doc["_id"], chunks)
 
 
 async def load_attachments(db: Database, doc: MessageDocument) -> tuple[Attachment, ...]:

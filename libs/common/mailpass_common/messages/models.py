@@ -141,6 +141,7 @@ class MessageDocument(TypedDict):
     # delivered, this many bytes; the sender sends them as they are.
     source: NotRequired[str]
     raw_mime_bytes: NotRequired[int]
+    raw_mime: NotRequired[bytes]  # those bytes, when small enough to live in the document
     # When html and text were removed (MESSAGE_RETENTION_DAYS after created_at); None
     # while the message still has its body.
     body_purged_at: NotRequired[datetime | None]

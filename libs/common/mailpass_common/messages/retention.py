@@ -70,7 +70,12 @@ async def purge_bodies(db: Database, before: datetime, chunk: int) -> int:
                     "_id": {"$in": [doc["_id"] for doc in found]},
                     **where(body_purged_at=None, status=status.value),
                 },
-                {"$set": {"html": None, "text": None}, **now_stamp("body_purged_at")},
+                {
+                    "$set": {"html": None, "text": None},
+                    # A message submitted over SMTP keeps its (small) self in the document.
+                    "$unset": {"raw_mime": ""},
+                    **now_stamp("body_purged_at"),
+                },
             )
             purged += result.modified_count
             # Attachments go with the bodies (a resend's borrowed ones stay with their owner).

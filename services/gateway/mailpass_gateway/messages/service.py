@@ -143,7 +143,7 @@ async def resend(
     doc["resent_from"] = old["_id"]
     # As the first message was asked for; one submitted over SMTP goes out as the same
     # stored message again (its Message-ID header too: the first was never delivered).
-    for kept in ("unsubscribe", "template", "source", "raw_mime_bytes"):
+    for kept in ("unsubscribe", "template", "source", "raw_mime_bytes", "raw_mime"):
         if old.get(kept) is not None:
             doc[kept] = old[kept]
     if old.get("attachments") or old.get("raw_mime_bytes") is not None:
