@@ -9,10 +9,13 @@ CHECKOV_VENV := $(VENV)/checkov
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.lock requirements-checkov.lock scripts/bootstrap-venv.sh
+$(STAMP): pyproject.toml sdks/python/pyproject.toml requirements.lock requirements-checkov.lock \
+		scripts/bootstrap-venv.sh
 	PYTHON=$(PYTHON) scripts/bootstrap-venv.sh $(VENV)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	# The Python client SDK (its one dependency, httpx, is in the lock already).
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e sdks/python
 	[ -x $(CHECKOV_VENV)/bin/python ] || $(BIN)/uv venv --quiet --python $(BIN)/python $(CHECKOV_VENV)
 	$(BIN)/uv pip install --quiet --python $(CHECKOV_VENV)/bin/python -r requirements-checkov.lock
 	touch $@
@@ -27,6 +30,9 @@ TEST_PACKAGES := unbound:unbound unbound-control:unbound promtool:prometheus \
 test: $(STAMP)
 	scripts/rabbitmq.sh ensure-running
 	scripts/debian-packages.sh $(TEST_PACKAGES)
+	# The client SDKs' tests (tests/sdks): php-cli, phpunit, node and npm from apt when
+	# missing, then npm ci and tsc in sdks/typescript.
+	scripts/sdk-tools.sh ensure
 	ENVIRONMENT=development $(BIN)/pytest -q
 
 # Schemathesis against /openapi.json with many more examples per operation than the
@@ -38,7 +44,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/common cli services tools tests
+	$(BIN)/mypy libs/common cli services tools tests sdks/python
 	$(BIN)/lint-imports
 
 format: $(STAMP)

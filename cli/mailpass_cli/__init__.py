@@ -3,6 +3,8 @@
 Each command group is a module with ``register(subparsers)`` that adds its parsers and
 sets ``handler``, an async function of (args, context) returning the exit code. The CLI
 reads the same environment variables as the services (``MONGODB_URL``, ``SECRET_KEY``...).
+Commands are noun then verb (``mailpass keys list``, ``mailpass console link``); every
+listing and show takes ``-o table|json|yaml`` (:mod:`mailpass_cli.output`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import importlib.metadata
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -47,15 +50,36 @@ class CliError(Exception):
     """A user-facing failure: printed to stderr, exit code 1, no traceback."""
 
 
+EXIT_CODES = """exit codes:
+  0  done
+  1  refused or failed: an unknown account, key, provider or message, a provider that
+     failed its test, dead letters not found, credentials no key decrypts, a service
+     (MongoDB, RabbitMQ) that does not answer; the reason is on stderr
+  2  the command line itself is wrong (usage on stderr)"""
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("mailpass")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mailpass", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="mailpass",
+        description=__doc__.splitlines()[0],
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mailpass {version()}")
     groups = parser.add_subparsers(dest="group", required=True)
     for name in GROUPS:
         importlib.import_module(f"mailpass_cli.{name}").register(groups)
     return parser
 
 
-async def _run(args: argparse.Namespace, settings: CommonSettings) -> int:
+async def run_command(args: argparse.Namespace, settings: CommonSettings) -> int:
     client, db = connect(settings)
     cipher = CredentialCipher(settings.secret_key.get_secret_value(), settings.previous_secrets())
     try:
@@ -70,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = load_settings(CommonSettings, "mailpass")
     try:
-        code = asyncio.run(_run(args, settings))
+        code = asyncio.run(run_command(args, settings))
     except CliError as exc:
         print(f"mailpass: {exc}", file=sys.stderr)
         code = 1

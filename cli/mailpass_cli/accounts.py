@@ -7,6 +7,7 @@ import argparse
 from typing import Any
 
 from mailpass_cli import CliContext, CliError
+from mailpass_cli.output import add_output_option, structured
 from mailpass_common.tenants import accounts
 
 
@@ -20,7 +21,11 @@ async def create(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
-    for doc in await accounts.list_accounts(ctx.db):
+    found = await accounts.list_accounts(ctx.db)
+    rows = [{"id": d["_id"], "name": d["name"], "created_at": d["created_at"]} for d in found]
+    if structured(args, rows):
+        return 0
+    for doc in found:
         print(f"{doc['_id']}\t{doc['name']}\t{doc['created_at']:%Y-%m-%dT%H:%M:%SZ}")
     return 0
 
@@ -51,7 +56,9 @@ def register(groups: Any) -> None:
     p = commands.add_parser("create", help="create an account")
     p.add_argument("name")
     p.set_defaults(handler=create)
-    commands.add_parser("list", help="list accounts").set_defaults(handler=list_)
+    p = commands.add_parser("list", help="list accounts")
+    add_output_option(p)
+    p.set_defaults(handler=list_)
     p = commands.add_parser("set-tracking", help="default open/click tracking of an account")
     p.add_argument("name")
     p.add_argument("--opens", action=argparse.BooleanOptionalAction, default=None)

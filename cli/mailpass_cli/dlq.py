@@ -15,6 +15,7 @@ import argparse
 from typing import Any
 
 from mailpass_cli import CliContext, CliError
+from mailpass_cli.output import add_output_option, structured
 from mailpass_common.messages import events
 from mailpass_common.messages import failed as failed_messages
 from mailpass_common.messages import service as messages
@@ -38,21 +39,38 @@ async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
         channel = await connection.channel()
         # Read unacked, then the channel closes: every dead letter goes back untouched.
         dead_letters = await broker.read_dead_letters(channel, topology)
-        print("message_id\taccount_id\tstatus\treason\tattempts\terror")
+        rows: list[dict[str, Any]] = []
         for dead in dead_letters:
             job = dead.job
             if job is None:
-                print(f"(not a job)\t-\t-\t{dead.reason}\t-\t{dead.error or '-'}")
+                rows.append({"message_id": None, "reason": dead.reason, "error": dead.error})
                 continue
             for message_id in job.message_ids:
                 doc = await messages.get_message(ctx.db, message_id)
-                status = doc["status"] if doc else "(no message)"
-                attempts = str(doc.get("attempts", "-")) if doc else "-"
-                error = (doc.get("error_message") if doc else None) or dead.error or "-"
-                print(
-                    f"{message_id}\t{job.account_id}\t{status}\t{dead.reason}\t{attempts}\t{error}"
+                rows.append(
+                    {
+                        "message_id": message_id,
+                        "account_id": job.account_id,
+                        "status": doc["status"] if doc else None,
+                        "reason": dead.reason,
+                        "attempts": doc.get("attempts") if doc else None,
+                        "error": (doc.get("error_message") if doc else None) or dead.error,
+                    }
                 )
-        print(f"{len(dead_letters)} dead letter(s) in {topology.dead_letter_queue}")
+    if structured(args, rows):
+        return 0
+    print("message_id\taccount_id\tstatus\treason\tattempts\terror")
+    for row in rows:
+        if row["message_id"] is None:
+            print(f"(not a job)\t-\t-\t{row['reason']}\t-\t{row['error'] or '-'}")
+            continue
+        status = row["status"] or "(no message)"
+        attempts = "-" if row["attempts"] is None else str(row["attempts"])
+        print(
+            f"{row['message_id']}\t{row['account_id']}\t{status}\t{row['reason']}\t"
+            f"{attempts}\t{row['error'] or '-'}"
+        )
+    print(f"{len(dead_letters)} dead letter(s) in {topology.dead_letter_queue}")
     return 0
 
 
@@ -118,9 +136,9 @@ def register(groups: Any) -> None:
         "dlq", help="inspect and replay the dead-letter queue"
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list dead letters (leaves them in place)").set_defaults(
-        handler=list_
-    )
+    p = commands.add_parser("list", help="list dead letters (leaves them in place)")
+    add_output_option(p)
+    p.set_defaults(handler=list_)
     p = commands.add_parser("replay", help="deliver dead-lettered messages again")
     p.add_argument("message_ids", nargs="*", metavar="MESSAGE_ID")
     p.add_argument("--all", action="store_true", help="replay every dead letter")

@@ -14,6 +14,7 @@ from typing import Any
 
 from mailpass_cli import CliContext, CliError
 from mailpass_cli.keys import account_id
+from mailpass_cli.output import add_output_option, structured
 from mailpass_common.mta import dkim, domains
 from mailpass_common.mta.lookup import checking_resolver
 from mailpass_common.mta.names import DomainNameError, normalize_domain, unicode_name
@@ -58,8 +59,22 @@ def _print(doc: dict[str, Any], records: list[DnsRecord]) -> None:
 
 async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
     owner = await account_id(ctx, args.account)
+    found = await domains.list_domains(ctx.db, owner)
+    rows = [
+        {
+            "id": doc["_id"],
+            "domain": unicode_name(doc["domain"]),
+            "status": doc.get("status", "pending"),
+            "checked_at": doc.get("checked_at"),
+            "verified_at": doc.get("verified_at"),
+            "created_at": doc.get("created_at"),
+        }
+        for doc in found
+    ]
+    if structured(args, rows):
+        return 0
     print("ID\tDOMAIN\tSTATUS\tCHECKED\tVERIFIED\tCREATED")
-    for doc in await domains.list_domains(ctx.db, owner):
+    for doc in found:
         print(
             "\t".join(
                 [
@@ -128,6 +143,7 @@ def register(groups: Any) -> None:
 
     p = commands.add_parser("list", help="an account's sending domains")
     p.add_argument("--account", required=True)
+    add_output_option(p)
     p.set_defaults(handler=list_)
 
     p = commands.add_parser("add", help="add a domain; prints the DNS records to publish")

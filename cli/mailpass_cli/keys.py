@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from mailpass_cli import CliContext, CliError
+from mailpass_cli.output import add_output_option, structured
 from mailpass_common.tenants import accounts, api_keys
 from mailpass_common.tenants.api_keys import Permission
 
@@ -42,9 +43,11 @@ async def create(args: argparse.Namespace, ctx: CliContext) -> int:
 
 async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
     owner = await account_id(ctx, args.account)
+    views = [api_keys.api_key_view(doc) for doc in await api_keys.list_api_keys(ctx.db, owner)]
+    if structured(args, views):
+        return 0
     print("ID\tPREFIX\tNAME\tPERMISSIONS\tTEST\tREVOKED\tCREATED\tLAST_USED")
-    for doc in await api_keys.list_api_keys(ctx.db, owner):
-        view = api_keys.api_key_view(doc)
+    for view in views:
         print(
             "\t".join(
                 [
@@ -85,6 +88,7 @@ def register(groups: Any) -> None:
 
     p = commands.add_parser("list", help="list an account's keys (never the keys themselves)")
     p.add_argument("--account", required=True)
+    add_output_option(p)
     p.set_defaults(handler=list_)
 
     p = commands.add_parser("revoke", help="revoke a key: refused from the next request on")

@@ -18,6 +18,7 @@ from typing import Any
 
 from mailpass_cli import CliContext, CliError
 from mailpass_cli.keys import account_id
+from mailpass_cli.output import add_output_option, structured
 from mailpass_common.messages import events
 from mailpass_common.messages import search as message_search
 from mailpass_common.messages import service as messages
@@ -86,6 +87,19 @@ def _event_line(event: Document) -> str:
     return "  ".join(parts).rstrip()
 
 
+def _event_record(event: Document) -> dict[str, Any]:
+    record = {
+        "event_type": event.get("event_type"),
+        "created_at": stored_datetime(event.get("created_at")),
+    }
+    for field in ("attempt", "detail", "url", "classification"):
+        if event.get(field) is not None:
+            record[field] = event[field]
+    if event.get("event_type") == "deferred":
+        record["retry_at"] = events.retry_due(event)
+    return record
+
+
 async def show(args: argparse.Namespace, ctx: CliContext) -> int:
     message_id = normalize_message_id(args.message_id)
     doc = await messages.get_message(ctx.db, message_id)
@@ -94,13 +108,28 @@ async def show(args: argparse.Namespace, ctx: CliContext) -> int:
     history = await events.timeline(ctx.db, doc)
     deferrals = [e for e in history if e.get("event_type") == "deferred"]
     now = datetime.now(UTC)
+    status = state(doc, deferrals[-1] if deferrals else None, now)
+    record = {
+        "message_id": doc["_id"],
+        "account_id": doc["account_id"],
+        "kind": doc.get("kind"),
+        "to": doc.get("to"),
+        "subject": doc.get("subject"),
+        "attempts": doc.get("attempts", 0),
+        "status": doc["status"],
+        "state": status,
+        "created_at": doc.get("created_at"),
+        "timeline": [_event_record(event) for event in history],
+    }
+    if structured(args, record):
+        return 0
     print(f"message   {doc['_id']}")
     print(f"account   {doc['account_id']}")
     print(f"kind      {doc.get('kind', '-')}")
     print(f"to        {doc.get('to', '-')}")
     print(f"subject   {doc.get('subject', '-')}")
     print(f"attempts  {doc.get('attempts', 0)}")
-    print(f"status    {state(doc, deferrals[-1] if deferrals else None, now)}")
+    print(f"status    {status}")
     print()
     print("timeline")
     print(f"{stamp(doc.get('created_at'))}  accepted")
@@ -126,17 +155,32 @@ async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
-    print("MESSAGE_ID\tSTATUS\tATTEMPTS\tCREATED\tNEXT_ATTEMPT\tTO\tLAST_ERROR")
+    rows: list[dict[str, Any]] = []
     for doc in found:
-        next_attempt = "-"
+        due = None
         if doc["status"] == MessageStatus.DEFERRED.value:
             deferral = await events.last_deferral(ctx.db, doc)
             due = events.retry_due(deferral) if deferral else None
-            next_attempt = stamp(due)
-        error = (doc.get("error_message") or "-").replace("\t", " ").replace("\n", " ")
+        rows.append(
+            {
+                "message_id": doc["_id"],
+                "status": doc["status"],
+                "attempts": doc.get("attempts", 0),
+                "created_at": stored_datetime(doc.get("created_at")),
+                "next_attempt_at": due,
+                "to": doc.get("to"),
+                "error_message": doc.get("error_message"),
+            }
+        )
+    if structured(args, rows):
+        return 0
+    print("MESSAGE_ID\tSTATUS\tATTEMPTS\tCREATED\tNEXT_ATTEMPT\tTO\tLAST_ERROR")
+    for row in rows:
+        error = (row["error_message"] or "-").replace("\t", " ").replace("\n", " ")
         print(
-            f"{doc['_id']}\t{doc['status']}\t{doc.get('attempts', 0)}\t"
-            f"{stamp(doc.get('created_at'))}\t{next_attempt}\t{doc.get('to', '-')}\t{error[:120]}"
+            f"{row['message_id']}\t{row['status']}\t{row['attempts']}\t"
+            f"{stamp(row['created_at'])}\t{stamp(row['next_attempt_at'])}\t"
+            f"{row['to'] or '-'}\t{error[:120]}"
         )
     print(f"{len(found)} message(s) created in the last {args.days} day(s), newest first")
     return 0
@@ -149,6 +193,7 @@ def register(groups: Any) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("show", help="a message's state and timeline")
     p.add_argument("message_id", metavar="MESSAGE_ID", help="with or without its <>")
+    add_output_option(p)
     p.set_defaults(handler=show)
     p = commands.add_parser("list", help="an account's messages, newest first")
     p.add_argument("--account", required=True, help="the account's name")
@@ -156,4 +201,5 @@ def register(groups: Any) -> None:
     p.add_argument("--limit", type=int, default=20, choices=range(1, 1001), metavar="1..1000")
     p.add_argument("--days", type=int, default=7, help="created in the last DAYS days (default 7)")
     p.add_argument("--test", action="store_true", help="messages sent with test keys instead")
+    add_output_option(p)
     p.set_defaults(handler=list_)

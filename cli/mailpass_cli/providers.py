@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 
 from mailpass_cli import CliContext, CliError
 from mailpass_cli.keys import account_id
+from mailpass_cli.output import add_output_option, structured
 from mailpass_common.platform.db import Document
 from mailpass_common.providers import service as providers
 from mailpass_common.providers.config import ProviderConfigError, ProviderFields, validate_fields
@@ -157,9 +158,11 @@ def _target(view: dict[str, Any]) -> str:
 
 async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
     owner = await account_id(ctx, args.account)
+    views = [public_view(doc) for doc in await providers.list_providers(ctx.db, owner)]
+    if structured(args, views):
+        return 0
     print("ID\tNAME\tTYPE\tDEFAULT\tTARGET\tHOURLY\tDAILY\tFALLBACK\tFROM\tVERSION")
-    for doc in await providers.list_providers(ctx.db, owner):
-        view = public_view(doc)
+    for view in views:
         columns = [
             view["id"],
             view["name"],
@@ -228,6 +231,7 @@ def register(groups: Any) -> None:
     _add_parser(commands)
     p = commands.add_parser("list", help="list an account's providers (never secrets)")
     p.add_argument("--account", required=True)
+    add_output_option(p)
     p.set_defaults(handler=list_)
     for name, handler, text in [
         ("set-default", set_default, "make a provider the account's default"),

@@ -16,6 +16,7 @@ from typing import Any
 
 from mailpass_cli import CliContext, CliError
 from mailpass_cli.keys import account_id
+from mailpass_cli.output import add_output_option, structured
 from mailpass_common.platform.db import Document
 from mailpass_common.templates import store
 
@@ -60,8 +61,21 @@ def _exported(doc: Document) -> dict[str, Any]:
 
 async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
     owner = await account_id(ctx, args.account)
+    found = await _all(ctx, owner)
+    rows = [
+        {
+            "id": doc["_id"],
+            "alias": doc.get("alias"),
+            "name": doc["name"],
+            "version": doc["version"],
+            "updated_at": doc.get("updated_at"),
+        }
+        for doc in found
+    ]
+    if structured(args, rows):
+        return 0
     print("ID\tALIAS\tNAME\tVERSION\tUPDATED")
-    for doc in await _all(ctx, owner):
+    for doc in found:
         row = [doc["_id"], doc.get("alias") or "-", doc["name"], str(doc["version"])]
         print("\t".join([*row, _stamp(doc.get("updated_at"))]))
     return 0
@@ -91,6 +105,7 @@ def register(groups: Any) -> None:
 
     p = commands.add_parser("list", help="an account's templates")
     p.add_argument("--account", required=True)
+    add_output_option(p)
     p.set_defaults(handler=list_)
 
     p = commands.add_parser("export", help="templates as JSON, with their kept versions")

@@ -12,6 +12,7 @@ from typing import Any
 
 from mailpass_cli import CliContext, CliError
 from mailpass_cli.keys import account_id
+from mailpass_cli.output import add_output_option, structured
 from mailpass_common.webhooks import attempts, endpoints
 from mailpass_common.webhooks.endpoints import WebhookEventType
 from mailpass_common.webhooks.urls import url_problem
@@ -31,22 +32,42 @@ async def _owned(ctx: CliContext, account: str, endpoint_id: str) -> dict[str, A
 
 async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
     owner = await account_id(ctx, args.account)
+    found = [
+        (sandbox, doc)
+        for sandbox in (False, True)
+        for doc in await endpoints.list_endpoints(ctx.db, owner, sandbox=sandbox)
+    ]
+    rows = [
+        {
+            "id": doc["_id"],
+            "url": doc["url"],
+            "events": list(doc["events"]),
+            "enabled": bool(doc.get("enabled")),
+            "disabled_reason": doc.get("disabled_reason"),
+            "sandbox": sandbox,
+            "failing_since": doc.get("failing_since"),
+            "created_at": doc["created_at"],
+        }
+        for sandbox, doc in found
+    ]
+    if structured(args, rows):
+        return 0
     print("ID\tURL\tEVENTS\tENABLED\tTEST\tFAILING_SINCE\tCREATED")
-    for sandbox in (False, True):
-        for doc in await endpoints.list_endpoints(ctx.db, owner, sandbox=sandbox):
-            print(
-                "\t".join(
-                    [
-                        doc["_id"],
-                        doc["url"],
-                        ",".join(doc["events"]),
-                        "yes" if doc.get("enabled") else f"no ({doc.get('disabled_reason')})",
-                        "yes" if sandbox else "no",
-                        _stamp(doc.get("failing_since")),
-                        _stamp(doc["created_at"]),
-                    ]
-                )
+    for row in rows:
+        enabled = "yes" if row["enabled"] else f"no ({row['disabled_reason']})"
+        print(
+            "\t".join(
+                [
+                    row["id"],
+                    row["url"],
+                    ",".join(row["events"]),
+                    enabled,
+                    "yes" if row["sandbox"] else "no",
+                    _stamp(row["failing_since"]),
+                    _stamp(row["created_at"]),
+                ]
             )
+        )
     return 0
 
 
@@ -101,9 +122,11 @@ async def rotate(args: argparse.Namespace, ctx: CliContext) -> int:
 async def attempts_(args: argparse.Namespace, ctx: CliContext) -> int:
     doc = await _owned(ctx, args.account, args.id)
     page = await attempts.page(ctx.db, doc["account_id"], doc["_id"], limit=args.limit, before=None)
+    views = [attempts.attempt_view(found) for found in page.attempts]
+    if structured(args, views):
+        return 0
     print("ID\tTIME\tEVENT\tWEBHOOK_ID\tATTEMPT\tOUTCOME\tSTATUS\tERROR")
-    for found in page.attempts:
-        view = attempts.attempt_view(found)
+    for view in views:
         print(
             "\t".join(
                 [
@@ -127,6 +150,7 @@ def register(groups: Any) -> None:
 
     p = commands.add_parser("list", help="an account's endpoints (never their secrets)")
     p.add_argument("--account", required=True)
+    add_output_option(p)
     p.set_defaults(handler=list_)
 
     p = commands.add_parser("add", help="add an endpoint (its secret printed once, last line)")
@@ -157,4 +181,5 @@ def register(groups: Any) -> None:
     p.add_argument("--account", required=True)
     p.add_argument("id")
     p.add_argument("--limit", type=int, default=20)
+    add_output_option(p)
     p.set_defaults(handler=attempts_)

@@ -17,7 +17,7 @@ async def test_another_accounts_providers_and_keys_are_out_of_reach(
         "/api/v1/providers", json=smtp_body(25, is_default=True), headers=acme.headers
     )
     provider_id = created.json()["data"]["id"]
-    acme_keys = (await api.get("/api/v1/keys", headers=acme.headers)).json()["data"]
+    acme_keys = (await api.get("/api/v1/keys", headers=acme.headers)).json()["data"]["keys"]
     [acme_key_id] = [k["id"] for k in acme_keys]
 
     for method, path, body in [
@@ -34,8 +34,10 @@ async def test_another_accounts_providers_and_keys_are_out_of_reach(
         assert response.status_code == 404, (method, path, response.text)
         assert response.json()["error"]["code"] == "NOT_FOUND"
 
-    assert (await api.get("/api/v1/providers", headers=intruder.headers)).json()["data"] == []
-    intruder_keys = (await api.get("/api/v1/keys", headers=intruder.headers)).json()["data"]
+    assert (await api.get("/api/v1/providers", headers=intruder.headers)).json()["data"][
+        "providers"
+    ] == []
+    intruder_keys = (await api.get("/api/v1/keys", headers=intruder.headers)).json()["data"]["keys"]
     assert acme_key_id not in [k["id"] for k in intruder_keys]
 
     # Nothing of acme's changed, and acme's key still works.

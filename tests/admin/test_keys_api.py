@@ -43,7 +43,7 @@ async def test_a_key_is_shown_once_listed_without_secrets_and_revoked_at_once(
 
     listed = await api.get("/api/v1/keys", headers=admin.headers)
     assert listed.status_code == 200
-    views = {k["id"]: k for k in listed.json()["data"]}
+    views = {k["id"]: k for k in listed.json()["data"]["keys"]}
     assert len(views) == 2 and all(set(v) == KEY_FIELDS for v in views.values())
     assert views[data["id"]]["last_used_at"] is not None
     for text in (
@@ -67,7 +67,7 @@ async def test_revoke_by_post_and_revoking_ones_own_key(
     api: httpx.AsyncClient, db: Database
 ) -> None:
     admin = await make_admin(db, "acme")
-    [own] = (await api.get("/api/v1/keys", headers=admin.headers)).json()["data"]
+    [own] = (await api.get("/api/v1/keys", headers=admin.headers)).json()["data"]["keys"]
     revoked = await api.post(f"/api/v1/keys/{own['id']}/revoke", headers=admin.headers)
     assert revoked.status_code == 200, revoked.text
     assert revoked.json()["data"]["revoked"] is True

@@ -34,7 +34,7 @@ async def test_a_reachable_server_is_ok(
     assert response.status_code == 200
     assert response.json() == {"success": True, "data": {"ok": True}}
     assert smtp.received == []  # a test sends nothing
-    [view] = (await api.get("/api/v1/providers", headers=acme.headers)).json()["data"]
+    [view] = (await api.get("/api/v1/providers", headers=acme.headers)).json()["data"]["providers"]
     assert view["last_check"]["ok"] is True and view["last_check"]["error"] is None
     assert view["last_check"]["checked_at"] and view["version"] == 1  # not a change
 
@@ -56,7 +56,7 @@ async def test_authentication_is_checked_and_a_refusal_carries_the_servers_reply
     assert data["ok"] is False
     assert data["error"].startswith("535") and "Authentication credentials invalid" in data["error"]
     assert "nope" not in refused.text
-    views = (await api.get("/api/v1/providers", headers=acme.headers)).json()["data"]
+    views = (await api.get("/api/v1/providers", headers=acme.headers)).json()["data"]["providers"]
     last = {view["name"]: view["last_check"] for view in views}
     assert last["good"]["ok"] is True
     assert last["wrong"]["ok"] is False and last["wrong"]["error"] == data["error"]

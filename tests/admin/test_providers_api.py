@@ -53,7 +53,7 @@ async def test_create_read_and_list_never_show_secrets(
     one = await api.get(f"/api/v1/providers/{data['id']}", headers=acme.headers)
     listed = await api.get("/api/v1/providers", headers=acme.headers)
     assert one.status_code == 200 and one.json()["data"] == data
-    assert listed.status_code == 200 and listed.json()["data"] == [data]
+    assert listed.status_code == 200 and listed.json()["data"]["providers"] == [data]
     for response in (created, one, listed):
         assert PASSWORD not in response.text
 
@@ -264,7 +264,7 @@ async def test_the_account_has_exactly_one_default(api: httpx.AsyncClient, db: D
 
     switched = await api.post(f"/api/v1/providers/{ids[2]}/default", headers=acme.headers)
     assert switched.status_code == 200 and switched.json()["data"]["is_default"] is True
-    listed = (await api.get("/api/v1/providers", headers=acme.headers)).json()["data"]
+    listed = (await api.get("/api/v1/providers", headers=acme.headers)).json()["data"]["providers"]
     assert [p["id"] for p in listed if p["is_default"]] == [ids[2]]
 
     by_patch = await api.patch(

@@ -92,16 +92,15 @@ async def test_batch_with_only_invalid_messages_queues_nothing(
     assert [m["to"] for m in data["messages"]] == [None, None, None, None, "user@example.com"]
 
 
-async def test_wrong_content_type_is_still_parsed_as_json(
-    api: httpx.AsyncClient, tenant: Tenant
-) -> None:
+async def test_a_body_that_is_not_json_is_415(api: httpx.AsyncClient, tenant: Tenant) -> None:
     body = json.dumps({"to": "user@example.com", "subject": "Hi", "text": "x"})
     response = await api.post(
         "/api/v1/mail/send",
         content=body,
         headers={**tenant.headers, "Content-Type": "text/plain"},
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 415, response.text
+    assert response.json()["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
 
 
 async def test_unknown_route_and_method_use_the_envelope(

@@ -82,7 +82,9 @@ async def test_a_test_key_reads_providers_but_cannot_change_them(
     provider_id = tenant.provider["_id"]
     sandboxed, _ = await another_key(db, tenant, Permission.PROVIDERS)
     listed = await api.get(PROVIDERS, headers=sandboxed.headers)
-    assert listed.status_code == 200 and [p["id"] for p in listed.json()["data"]] == [provider_id]
+    assert listed.status_code == 200 and [p["id"] for p in listed.json()["data"]["providers"]] == [
+        provider_id
+    ]
     assert (await api.get(f"{PROVIDERS}/{provider_id}", headers=sandboxed.headers)).is_success
 
     body: dict[str, Any] = {"config": {"host": "smtp.attacker.test"}}
@@ -120,7 +122,7 @@ async def test_a_test_key_sees_and_revokes_only_test_keys(
 
     listed = await api.get(KEYS, headers=admin.headers)
     assert listed.status_code == 200
-    assert {k["id"] for k in listed.json()["data"]} == {admin_id, other_id}
+    assert {k["id"] for k in listed.json()["data"]["keys"]} == {admin_id, other_id}
     assert (await api.get(f"{KEYS}/{live_id}", headers=admin.headers)).status_code == 404
     assert (await api.post(f"{KEYS}/{live_id}/revoke", headers=admin.headers)).status_code == 404
     assert (await api.delete(f"{KEYS}/{live_id}", headers=admin.headers)).status_code == 404
@@ -130,4 +132,4 @@ async def test_a_test_key_sees_and_revokes_only_test_keys(
     assert revoked.status_code == 200 and revoked.json()["data"]["revoked"] is True
     # A live key administers every key of the account, live and test.
     everything = await api.get(KEYS, headers=live.headers)
-    assert {k["test"] for k in everything.json()["data"]} == {True, False}
+    assert {k["test"] for k in everything.json()["data"]["keys"]} == {True, False}

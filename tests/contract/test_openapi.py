@@ -41,13 +41,15 @@ async def test_openapi_describes_every_endpoint_with_examples(api: httpx.AsyncCl
         "403": {"FORBIDDEN"},
         "409": {"IDEMPOTENCY_CONFLICT"},
         "413": {"PAYLOAD_TOO_LARGE", "MESSAGE_TOO_LARGE"},
+        "415": {"UNSUPPORTED_MEDIA_TYPE"},
         "422": {"NO_SMTP_PROVIDER", "RECIPIENT_SUPPRESSED", "DOMAIN_NOT_VERIFIED"},
-        "429": {"SEND_LIMIT_EXCEEDED"},
+        "429": {"SEND_LIMIT_EXCEEDED", "RATE_LIMITED"},
         "500": {"SEND_FAILED"},
     }
     assert "202" in send["responses"]
     assert error_codes(status)["404"] == {"NOT_FOUND"}
-    assert "429" not in error_codes(batch)
+    # A batch is never refused for the provider's limits (it queues), only for the key's rate.
+    assert error_codes(batch)["429"] == {"RATE_LIMITED"}
     assert any(p["name"] == "Idempotency-Key" for p in send["parameters"])
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
     assert "UTC" in status["description"]

@@ -59,7 +59,7 @@ async def test_add_publish_verify_rotate_and_remove(
     assert result["records"][0]["found"] == data["records"][0]["value"]
 
     listed = await api.get("/api/v1/domains", headers=acme.headers)
-    assert [d["id"] for d in listed.json()["data"]] == [domain_id]
+    assert [d["id"] for d in listed.json()["data"]["domains"]] == [domain_id]
     one = await api.get(f"/api/v1/domains/{domain_id}", headers=acme.headers)
     assert one.json()["data"]["status"] == "verified"  # as stored: no look-up on GET
 
@@ -143,7 +143,8 @@ async def test_another_accounts_domain_is_out_of_reach(
         response = await api.request(method, path, headers=intruder.headers)
         assert response.status_code == 404, (method, path, response.text)
         assert response.json()["error"]["code"] == "NOT_FOUND"
-    assert (await api.get("/api/v1/domains", headers=intruder.headers)).json()["data"] == []
+    intruders = await api.get("/api/v1/domains", headers=intruder.headers)
+    assert intruders.json()["data"] == {"domains": [], "next_cursor": None}
 
     # The intruder may add the same name, but only DNS control verifies it: acme's
     # published record does not verify the intruder's keys.

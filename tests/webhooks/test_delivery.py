@@ -137,7 +137,9 @@ async def test_an_account_never_receives_another_accounts_events(
     assert verified(sandboxed, secrets["/acme-test"])["data"]["who"] == "acme-test"
 
     # Nor can it see or touch another account's endpoint, or a live one with a test key.
-    [acme_endpoint] = (await api.get("/api/v1/webhooks", headers=acme.headers)).json()["data"]
+    [acme_endpoint] = (await api.get("/api/v1/webhooks", headers=acme.headers)).json()["data"][
+        "webhooks"
+    ]
     for tenant in (globex, acme_test):
         for method, path in (
             ("GET", ""),
@@ -149,7 +151,9 @@ async def test_an_account_never_receives_another_accounts_events(
                 method, f"/api/v1/webhooks/{acme_endpoint['id']}{path}", headers=tenant.headers
             )
             assert response.status_code == 404, (method, path, response.text)
-    listed = (await api.get("/api/v1/webhooks", headers=acme_test.headers)).json()["data"]
+    listed = (await api.get("/api/v1/webhooks", headers=acme_test.headers)).json()["data"][
+        "webhooks"
+    ]
     assert [e["url"] for e in listed] == [receiver.url("/acme-test")]
 
 

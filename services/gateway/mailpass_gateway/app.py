@@ -21,10 +21,12 @@ from mailpass_common.platform.management import management_server
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyCache
+from mailpass_gateway import rate_limit
 from mailpass_gateway.api_docs import docs_enabled, install_api_docs
 from mailpass_gateway.bodies import BodySizeLimit
 from mailpass_gateway.bounces.views import router as bounces_router
 from mailpass_gateway.console import install_console
+from mailpass_gateway.conventions import ApiConventions, RequestIds
 from mailpass_gateway.domains.views import router as domains_router
 from mailpass_gateway.errors import install_error_handlers, internal_error
 from mailpass_gateway.keys.views import router as keys_router
@@ -35,6 +37,7 @@ from mailpass_gateway.mail.responses import (
 from mailpass_gateway.mail.views import router as mail_router
 from mailpass_gateway.messages.views import router as messages_router
 from mailpass_gateway.metrics import REQUEST_SECONDS, REQUESTS
+from mailpass_gateway.openapi_style import document_conventions, operation_id
 from mailpass_gateway.providers.views import router as providers_router
 from mailpass_gateway.rpc import ReplyWaiter
 from mailpass_gateway.settings import GatewaySettings
@@ -54,6 +57,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         await wait_for_mongodb(db, settings.startup_timeout_seconds)
         await dbmod.ensure_indexes(db, settings)
         await idempotency.ensure_indexes(db)
+        await rate_limit.ensure_indexes(db)
         connection = await connect_rabbitmq(settings.amqp_url, settings.startup_timeout_seconds)
         waiter = ReplyWaiter(connection, settings.amqp_prefix)
         await waiter.start()
@@ -86,6 +90,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         '`{"success": false, "error": {"code", "message", "details"}}`. '
         "Dates are UTC. Request bodies over 10 MiB are refused (413 PAYLOAD_TOO_LARGE).",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
         docs_url=None,
         redoc_url=None,
     )
@@ -111,9 +116,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(templates_router)
     app.include_router(domains_router)
     install_console(app)
-    # Added before the measuring, so it runs inside it: refusals are measured too.
+    # Added before the measuring, so they run inside it: refusals are measured too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(ApiConventions, policy=settings.rate_limit_policy)
     _measure(app)
+    app.add_middleware(RequestIds)  # outside the measuring: its fault log has the id too
     telemetry.instrument_app(app)
     _keep_example_nulls(app)
     return app
@@ -127,6 +134,7 @@ def _keep_example_nulls(app: FastAPI) -> None:
             spec = generate()
             restore_null_examples(spec)
             drop_framework_validation_responses(spec)
+            document_conventions(spec, app.state.settings.rate_limit_policy)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -17,6 +17,7 @@ from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyCache, ApiKeyRecord, Permission
+from mailpass_gateway import rate_limit
 from mailpass_gateway.errors import ApiError
 from mailpass_gateway.rpc import ReplyWaiter
 from mailpass_gateway.settings import GatewaySettings
@@ -65,17 +66,40 @@ Providers = Annotated[ProviderCache, Depends(get_provider_cache)]
 _bearer = HTTPBearer(auto_error=False, description="An API key: `mp_live_…` or `mp_test_…`")
 
 
+# RFC 6750: a 401 says which scheme it wants, and why a token given was refused.
+CHALLENGE = 'Bearer realm="mailpass"'
+INVALID_TOKEN_CHALLENGE = (
+    f'{CHALLENGE}, error="invalid_token", error_description="invalid or revoked API key"'
+)
+
+
 async def _api_key(
-    keys: KeyCache, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    keys: KeyCache,
+    db: Db,
+    settings: Settings,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKeyRecord:
     token = credentials.credentials.strip() if credentials else ""
     if not token:
         raise ApiError(
-            ErrorCode.UNAUTHORIZED, "Missing API key: send 'Authorization: Bearer <key>'"
+            ErrorCode.UNAUTHORIZED,
+            "Missing API key: send 'Authorization: Bearer <key>'",
+            headers={"WWW-Authenticate": CHALLENGE},
         )
     record = await keys.authenticate(token)
     if record is None:
-        raise ApiError(ErrorCode.UNAUTHORIZED, "Invalid or revoked API key")
+        raise ApiError(
+            ErrorCode.UNAUTHORIZED,
+            "Invalid or revoked API key",
+            headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
+        )
+    policy = settings.rate_limit_policy
+    if policy.enabled:
+        state = await rate_limit.count_request(db, policy, record.key_hash)
+        request.state.rate_limit = state  # the RateLimit header (mailpass_gateway.conventions)
+        if state.exceeded:
+            raise rate_limit.refusal(state, record.account_id)
     return record
 
 

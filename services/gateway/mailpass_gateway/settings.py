@@ -5,6 +5,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from mailpass_common.platform.settings import CommaList, ServiceSettings
+from mailpass_gateway.rate_limit import RateLimitPolicy
 
 
 class GatewaySettings(ServiceSettings):
@@ -40,6 +41,15 @@ class GatewaySettings(ServiceSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    # Requests an API key may make per window, counted across every replica (in MongoDB;
+    # see mailpass_gateway.rate_limit); beyond, 429 RATE_LIMITED with Retry-After. 0: off.
+    api_rate_limit: int = Field(default=6000, ge=0)
+    api_rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+
+    @property
+    def rate_limit_policy(self) -> RateLimitPolicy:
+        return RateLimitPolicy(self.api_rate_limit, self.api_rate_limit_window_seconds)
 
     # The tracker's public base URL (as the sender's TRACKER_BASE_URL): templates'
     # {{ unsubscribe_url }} is a signed link there. https in production.

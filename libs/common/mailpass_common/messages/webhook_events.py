@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mailpass_common.messages.models import MessageDocument
+from mailpass_common.platform.dates import api_datetime
 from mailpass_common.platform.db import Document
 from mailpass_common.webhooks.outbox import WebhookEvent
 
@@ -29,9 +30,8 @@ def _message_fields(message: MessageDocument | Document) -> dict[str, Any]:
 
 
 def _time(value: Any) -> str:
-    when = value if isinstance(value, datetime) else datetime.now(UTC)
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """RFC 3339 in UTC with ``Z`` (``api_datetime``): when it happened, or now."""
+    return api_datetime(value if isinstance(value, datetime) else datetime.now(UTC)) or ""
 
 
 def outcome_event(

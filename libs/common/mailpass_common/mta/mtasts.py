@@ -8,7 +8,8 @@ over STARTTLS with a certificate that verifies for the MX host's name; anything 
 temporary failure. ``testing`` and ``none`` change nothing here (no TLSRPT reports).
 
 Caching, as §5.1 says: a policy is kept until its ``max_age`` ends. The TXT record is
-looked up for every delivery (the resolver caches it by its TTL); the policy is fetched
+looked up for every delivery (the resolver caches it by its TTL; a domain found without
+one is asked again after :data:`ABSENT_SECONDS`); the policy is fetched
 again only when the record's ``id`` changed, and a failed fetch keeps the cached policy:
 an attacker who blocks the fetch or strips the record cannot downgrade a domain whose
 policy we already hold. Without a cached policy, a failed fetch means no policy (TOFU).
@@ -39,6 +40,9 @@ MAX_AGE_LIMIT = 31_557_600  # RFC 8461 §3.2: up to one year
 MAX_MX_PATTERNS = 64
 MAX_CACHED_DOMAINS = 10_000
 FETCH_TIMEOUT_SECONDS = 10.0
+# A domain without a record is asked again after this long, not at every message (its
+# NXDOMAIN is not always cacheable: an answer without SOA has no negative TTL).
+ABSENT_SECONDS = 60.0
 _ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
 _PATTERN = re.compile(r"^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+$")
 
@@ -132,6 +136,7 @@ class PolicyCache:
         self._https_port = https_port
         self._timeout = timeout
         self._policies: OrderedDict[str, tuple[Policy, float]] = OrderedDict()
+        self._absent: OrderedDict[str, float] = OrderedDict()  # domain -> checked until
         self._http = httpcore.AsyncConnectionPool(
             ssl_context=tls_context or ssl.create_default_context(),
             max_connections=16,
@@ -153,7 +158,14 @@ class PolicyCache:
         if cached is not None and cached[1] <= now:
             del self._policies[domain]
             cached = None
+        if cached is None and self._absent.get(domain, 0.0) > now:
+            return None  # no record a moment ago
         record_id = await self._record_id(domain)
+        if record_id is None and cached is None:
+            self._absent[domain] = now + ABSENT_SECONDS
+            self._absent.move_to_end(domain)
+            while len(self._absent) > MAX_CACHED_DOMAINS:
+                self._absent.popitem(last=False)
         if record_id is None or (cached is not None and cached[0].id == record_id):
             return None if cached is None else cached[0]
         try:

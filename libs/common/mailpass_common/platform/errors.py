@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     NO_SMTP_PROVIDER = "NO_SMTP_PROVIDER"
     SEND_LIMIT_EXCEEDED = "SEND_LIMIT_EXCEEDED"
     SEND_FAILED = "SEND_FAILED"
@@ -66,6 +67,11 @@ ERRORS: dict[ErrorCode, ErrorSpec] = {
     ),
     ErrorCode.PAYLOAD_TOO_LARGE: ErrorSpec(
         413, "Request body exceeds 10485760 bytes", {"max_bytes": 10485760}
+    ),
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: ErrorSpec(
+        415,
+        "Request bodies must be JSON: send 'Content-Type: application/json'",
+        {"content_type": "text/plain"},
     ),
     ErrorCode.NO_SMTP_PROVIDER: ErrorSpec(
         422,
@@ -157,6 +163,7 @@ CODE_OF_STATUS: dict[int, ErrorCode] = {
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED,
     413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
 }
 
 

@@ -58,11 +58,18 @@ _current_message_id: contextvars.ContextVar[str | None] = contextvars.ContextVar
 )
 
 
+# The HTTP request being answered (its X-Request-Id), for the lines written meanwhile.
+_current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "mailpass_request_id", default=None
+)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: ``ts`` (UTC), ``level``, ``service``, ``logger``,
     ``message``, the current ``trace_id`` and ``span_id`` (when there is a trace context:
-    tracing on, or a caller that sent one), ``message_id`` when the line is about one
-    message, then the fields of :func:`log_fields` and any traceback (``exc``).
+    tracing on, or a caller that sent one), ``request_id`` while an HTTP request is
+    answered, ``message_id`` when the line is about one message, then the fields of
+    :func:`log_fields` and any traceback (``exc``).
 
     What goes in is the caller's choice, so the rule is kept at the call sites: ids,
     statuses, counts and the provider's reply; never a message's content, an address
@@ -86,6 +93,9 @@ class JsonFormatter(logging.Formatter):
         if span.is_valid:
             entry["trace_id"] = format(span.trace_id, "032x")
             entry["span_id"] = format(span.span_id, "016x")
+        request_id = _current_request_id.get()
+        if request_id is not None:
+            entry["request_id"] = request_id
         message_id = _current_message_id.get()
         if message_id is not None:
             entry["message_id"] = message_id
@@ -121,6 +131,16 @@ def configure_logging(
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     return handler
+
+
+@contextlib.contextmanager
+def request_scope(request_id: str) -> Iterator[None]:
+    """Log lines written inside carry ``request_id``."""
+    token = _current_request_id.set(request_id)
+    try:
+        yield
+    finally:
+        _current_request_id.reset(token)
 
 
 @contextlib.contextmanager

@@ -3,11 +3,11 @@
 - **Sessions** are documents in ``console_sessions``; the browser holds only a random
   token, and the document's ``_id`` is its SHA-256 (as for API keys: a database dump
   holds no usable session). Ending one is deleting it, so a sign-out, an operator's
-  ``mailpass console-sessions --revoke`` or a revoked API key (checked by the gateway on
+  ``mailpass console sessions --revoke`` or a revoked API key (checked by the gateway on
   every console request) takes effect on the next request. Each session carries its
   CSRF token and what it may do: the signing-in key's permissions, and whether it is a
   test key's session (which sees only test data).
-- **One-time links** (``mailpass console-link``) are tokens stored hashed for 15
+- **One-time links** (``mailpass console link``) are tokens stored hashed for 15
   minutes; using one deletes it in the same atomic operation, so two tabs racing on one
   link get one session between them.
 - **Sign-in attempts** are counted per client address in fixed windows, with the same

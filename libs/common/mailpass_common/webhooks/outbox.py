@@ -41,6 +41,7 @@ from typing import Any
 
 from pymongo.errors import BulkWriteError
 
+from mailpass_common.platform.dates import api_datetime
 from mailpass_common.platform.db import (
     DUPLICATE_KEY,
     Collections,
@@ -86,7 +87,7 @@ def event_document(
         # The body every endpoint receives (Standard Webhooks' recommended shape).
         "payload": {
             "type": event.event_type,
-            "timestamp": now.isoformat().replace("+00:00", "Z"),
+            "timestamp": api_datetime(now),
             "data": event.data,
         },
         "endpoint_ids": list(endpoint_ids),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from mailpass_gateway.dates import ApiDateTime
 
 RSA_VALUE = "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA…"
 EXAMPLE: dict[str, JsonValue] = {
@@ -39,7 +40,7 @@ EXAMPLE: dict[str, JsonValue] = {
         },
     ],
     "lookup_errors": [],
-    "created_at": "2026-12-06T20:00:00Z",
+    "created_at": "2026-12-06T20:00:00.000Z",
     "checked_at": None,
     "verified_at": None,
 }
@@ -91,9 +92,9 @@ class DomainView(BaseModel):
         description="Records whose look-up failed just now (verify only): they keep their "
         "last status"
     )
-    created_at: datetime
-    checked_at: datetime | None = Field(description="The last verify (UTC)")
-    verified_at: datetime | None
+    created_at: ApiDateTime
+    checked_at: ApiDateTime | None = Field(description="The last verify (UTC)")
+    verified_at: ApiDateTime | None
 
 
 class DomainResponse(BaseModel):
@@ -101,6 +102,13 @@ class DomainResponse(BaseModel):
     data: DomainView
 
 
+class DomainPage(BaseModel):
+    domains: list[DomainView] = Field(description="Domains in the order they were added")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
+
+
 class DomainListResponse(BaseModel):
     success: bool = True
-    data: list[DomainView]
+    data: DomainPage

@@ -19,6 +19,7 @@ from mailpass_gateway.deps import Db, ProvidersKey, Settings
 from mailpass_gateway.domains.models import (
     DomainCreate,
     DomainListResponse,
+    DomainPage,
     DomainResponse,
     DomainView,
 )
@@ -33,6 +34,7 @@ from mailpass_gateway.domains.service import (
     verify,
 )
 from mailpass_gateway.mail.responses import error_responses, resource_router
+from mailpass_gateway.pagination import Page, created_then_id, cut_page
 from mailpass_gateway.providers.service import Cipher
 
 router = resource_router("/api/v1/domains", "domains")
@@ -41,9 +43,13 @@ CreateBody = Annotated[DomainCreate, Depends(after_key(DomainCreate))]
 
 
 @router.get("", response_model=DomainListResponse, summary="List the account's sending domains")
-async def list_domains(key: ProvidersKey, db: Db, settings: Settings) -> DomainListResponse:
+async def list_domains(
+    key: ProvidersKey, db: Db, settings: Settings, page: Page
+) -> DomainListResponse:
     views = await list_views(db, key.account_id, settings)
-    return DomainListResponse(data=[DomainView.model_validate(v) for v in views])
+    shown, next_cursor = cut_page(views, page, created_then_id("id"))
+    domains = [DomainView.model_validate(v) for v in shown]
+    return DomainListResponse(data=DomainPage(domains=domains, next_cursor=next_cursor))
 
 
 @router.post(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from mailpass_common.messages.validation import header_text
 from mailpass_common.tenants.api_keys import Permission
+from mailpass_gateway.dates import ApiDateTime
 
 
 class KeyCreate(BaseModel):
@@ -32,9 +32,9 @@ class KeyView(BaseModel):
     permissions: list[str]
     test: bool
     revoked: bool
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: ApiDateTime
+    last_used_at: ApiDateTime | None
+    revoked_at: ApiDateTime | None
 
 
 class CreatedKey(KeyView):
@@ -51,6 +51,13 @@ class CreatedKeyResponse(BaseModel):
     data: CreatedKey
 
 
+class KeyPage(BaseModel):
+    keys: list[KeyView] = Field(description="Keys in the order they were created")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
+
+
 class KeyListResponse(BaseModel):
     success: bool = True
-    data: list[KeyView]
+    data: KeyPage

@@ -25,10 +25,12 @@ from mailpass_gateway.keys.models import (
     CreatedKeyResponse,
     KeyCreate,
     KeyListResponse,
+    KeyPage,
     KeyResponse,
     KeyView,
 )
 from mailpass_gateway.mail.responses import resource_router
+from mailpass_gateway.pagination import Page, created_then_id, cut_page
 
 router = resource_router("/api/v1/keys", "keys")
 
@@ -45,9 +47,10 @@ def _not_found(key_id: str) -> ApiError:
 
 
 @router.get("", response_model=KeyListResponse, summary="List the account's API keys")
-async def list_keys(key: KeysKey, db: Db) -> KeyListResponse:
+async def list_keys(key: KeysKey, db: Db, page: Page) -> KeyListResponse:
     docs = await api_keys.list_api_keys(db, key.account_id, test_only=key.test)
-    return KeyListResponse(data=[_view(d) for d in docs])
+    shown, next_cursor = cut_page(docs, page, created_then_id("id"))
+    return KeyListResponse(data=KeyPage(keys=[_view(d) for d in shown], next_cursor=next_cursor))
 
 
 @router.post(

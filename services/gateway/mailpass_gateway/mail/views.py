@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from mailpass_common.messages import service as messages
@@ -35,6 +35,7 @@ from mailpass_gateway.mail.responses import (
 )
 from mailpass_gateway.mail.service import MessageIds, send_now
 from mailpass_gateway.mail.status import MAX_MESSAGE_ID_CHARS, message_status, requested_id
+from mailpass_gateway.pagination import PageQuery, page_query
 from mailpass_gateway.templates.schemas import (
     TEMPLATE_BATCH_EXAMPLE,
     TEMPLATE_SEND_EXAMPLE,
@@ -47,6 +48,8 @@ router = APIRouter(prefix="/api/v1/mail", tags=["mail"])
 
 DEFAULT_STATUS_EVENTS = 100
 MAX_STATUS_EVENTS = 1000
+
+EVENT_PAGES = page_query(default=DEFAULT_STATUS_EVENTS, maximum=MAX_STATUS_EVENTS, former="before")
 
 COMMON_ERRORS = (ErrorCode.VALIDATION_ERROR, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN)
 
@@ -215,9 +218,9 @@ async def send_batch(
     "(`queued`, `sent`, `deferred`, `failed`, with the provider's reply in `detail`) and "
     "tracking (`open`, `click`, with `url` and `classification`). The newest `limit` events "
     "(default 100), oldest first; `event_totals` counts every event by type, and "
-    "`next_cursor`, passed back as `before`, gives the events just older (null when there "
-    "are none). Another account's message is 404, like a missing one, and so is a live "
-    "message to a test key and a test key's message to a live key.",
+    "`next_cursor`, passed back as `cursor` (formerly `before`), gives the events just "
+    "older (null when there are none). Another account's message is 404, like a missing "
+    "one, and so is a live message to a test key and a test key's message to a live key.",
     response_model=StatusResponse,
     responses=error_responses(
         ErrorCode.VALIDATION_ERROR, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND
@@ -227,13 +230,7 @@ async def status(
     message_id: str,
     key: MailKey,
     db: Db,
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_STATUS_EVENTS, description="Events per page (newest first)")
-    ] = DEFAULT_STATUS_EVENTS,
-    before: Annotated[
-        str | None,
-        Query(max_length=64, description="`next_cursor` of the previous page: older events"),
-    ] = None,
+    page: Annotated[PageQuery, Depends(EVENT_PAGES)],
 ) -> JSONResponse:
     # Test keys see only messages sent with test keys, live keys only live messages: the
     # other mode's message is as absent as another account's.
@@ -242,5 +239,7 @@ async def status(
         db, key.account_id, wanted, sandbox=key.test
     ):
         raise ApiError(ErrorCode.NOT_FOUND, "Message not found", {"message_id": wanted})
-    data = await message_status(db, key.account_id, message_id, limit=limit, before=before)
+    data = await message_status(
+        db, key.account_id, message_id, limit=page.limit, before=page.cursor
+    )
     return JSONResponse({"success": True, "data": data})

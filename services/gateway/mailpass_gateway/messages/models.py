@@ -65,8 +65,8 @@ class MessageSummary(BaseModel):
     sandbox: bool = Field(description="Sent with a test key: delivered to the sandbox only")
     resent_from: str | None = Field(description="The failed message this one resends")
     resent_as: str | None = Field(description="The message that resent this one")
-    sent_at: str | None = Field(description="UTC, YYYY-MM-DDTHH:MM:SS")
-    created_at: str = Field(description="UTC, YYYY-MM-DDTHH:MM:SS")
+    sent_at: str | None = Field(description="RFC 3339, UTC: 2026-01-30T12:00:00.000Z")
+    created_at: str = Field(description="RFC 3339, UTC: 2026-01-30T12:00:00.000Z")
     body_purged_at: str | None = Field(
         description="When the retention sweep removed the message's body (UTC), or null"
     )

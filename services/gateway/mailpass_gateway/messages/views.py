@@ -11,11 +11,12 @@ from fastapi.responses import JSONResponse
 from mailpass_common.messages import scheduled
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageDocument
+from mailpass_common.platform.dates import api_datetime
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.deps import Db, MailKey, Providers, Publisher, Settings
 from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
-from mailpass_gateway.mail.status import message_view, requested_id, spec_datetime
+from mailpass_gateway.mail.status import message_view, requested_id
 from mailpass_gateway.messages.models import (
     CancelResponse,
     MessageListResponse,
@@ -27,8 +28,12 @@ from mailpass_gateway.messages.service import message_page, resend
 router = APIRouter(prefix="/api/v1/mail/messages", tags=["mail"])
 
 
+DATE_FIELDS = ("sent_at", "created_at", "body_purged_at", "scheduled_at")
+
+
 def summary(doc: MessageDocument) -> dict[str, Any]:
-    """A message as the list shows it: the status endpoint's fields, tags, mode and links."""
+    """A message as the list shows it: the status endpoint's fields, tags, mode and links.
+    Not a spec endpoint: its dates are RFC 3339 (``api_datetime``)."""
     view = message_view(doc)
     return {
         **view,
@@ -36,7 +41,7 @@ def summary(doc: MessageDocument) -> dict[str, Any]:
         "sandbox": bool(doc.get("sandbox")),
         "resent_from": doc.get("resent_from"),
         "resent_as": doc.get("resent_as"),
-        "sent_at": spec_datetime(doc.get("sent_at")),
+        **{field: api_datetime(doc.get(field)) for field in DATE_FIELDS if field in view},
     }
 
 

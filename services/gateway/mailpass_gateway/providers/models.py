@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
@@ -19,6 +18,7 @@ from mailpass_common.providers.config import (
     SendLimit,
 )
 from mailpass_common.providers.registry import PLUGINS, PROVIDER_TYPES
+from mailpass_gateway.dates import ApiDateTime
 
 SMTP_EXAMPLE: dict[str, JsonValue] = {
     "name": "main-relay",
@@ -127,7 +127,7 @@ class ProviderUpdate(BaseModel):
 class LastCheck(BaseModel):
     ok: bool
     error: str | None = Field(description="The provider's reply when ok is false")
-    checked_at: datetime
+    checked_at: ApiDateTime
 
 
 class ProviderView(BaseModel):
@@ -142,8 +142,8 @@ class ProviderView(BaseModel):
     daily_limit: int | None
     fallback_priority: int | None
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: ApiDateTime
+    updated_at: ApiDateTime
     last_check: LastCheck | None = Field(
         description="The last POST /{id}/test (or the console's Send test), if any"
     )
@@ -154,9 +154,16 @@ class ProviderResponse(BaseModel):
     data: ProviderView
 
 
+class ProviderPage(BaseModel):
+    providers: list[ProviderView] = Field(description="Providers in the order they were created")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
+
+
 class ProviderListResponse(BaseModel):
     success: bool = True
-    data: list[ProviderView]
+    data: ProviderPage
 
 
 class ProviderCheck(BaseModel):

@@ -21,11 +21,13 @@ from mailpass_common.providers.registry import (
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, LiveProvidersKey, Providers, ProvidersKey
 from mailpass_gateway.mail.responses import resource_router
+from mailpass_gateway.pagination import Page, created_then_id, cut_page
 from mailpass_gateway.providers.models import (
     ProviderCheck,
     ProviderCheckResponse,
     ProviderCreate,
     ProviderListResponse,
+    ProviderPage,
     ProviderResponse,
     ProviderUpdate,
     ProviderView,
@@ -53,9 +55,12 @@ def _view(doc: Document) -> ProviderView:
 
 
 @router.get("", response_model=ProviderListResponse, summary="List the account's providers")
-async def list_providers(key: ProvidersKey, db: Db) -> ProviderListResponse:
+async def list_providers(key: ProvidersKey, db: Db, page: Page) -> ProviderListResponse:
     docs = await providers.list_providers(db, key.account_id)
-    return ProviderListResponse(data=[_view(doc) for doc in docs])
+    shown, next_cursor = cut_page(docs, page, created_then_id("_id"))
+    return ProviderListResponse(
+        data=ProviderPage(providers=[_view(doc) for doc in shown], next_cursor=next_cursor)
+    )
 
 
 @router.post(

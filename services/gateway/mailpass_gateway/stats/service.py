@@ -7,10 +7,10 @@ from typing import Any
 from mailpass_common.acceptance.service import Caller
 from mailpass_common.messages import stats
 from mailpass_common.platform.cache import TtlCache
+from mailpass_common.platform.dates import api_datetime
 from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.errors import ApiError
-from mailpass_gateway.mail.status import spec_datetime
 
 # Counting a window reads every message and event in it: a dashboard polling the API,
 # or an overview reloaded, is answered from memory for this long.
@@ -42,14 +42,14 @@ def stats_view(found: stats.WindowStats) -> dict[str, Any]:
     return {
         "window": found.window,
         "sandbox": found.sandbox,
-        "start": spec_datetime(found.start),
-        "end": spec_datetime(found.end),
+        "start": api_datetime(found.start),
+        "end": api_datetime(found.end),
         "totals": found.totals.as_dict(),
         "capped": found.capped,
         "buckets": [
             {
-                "start": spec_datetime(bucket.start),
-                "end": spec_datetime(bucket.end),
+                "start": api_datetime(bucket.start),
+                "end": api_datetime(bucket.end),
                 **bucket.counts.as_dict(),
                 "capped": bucket.capped,
             }

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from mailpass_common.messages.validation import EmailAddress, header_text
+from mailpass_gateway.dates import ApiDateTime
 
 
 class SuppressionCreate(BaseModel):
@@ -28,7 +28,7 @@ class SuppressionView(BaseModel):
     source: str = Field(description="smtp, ses, sendgrid, mailgun, api or console")
     message_id: str | None = Field(description="The message that caused it, when known")
     detail: str = Field(description="The provider's reply, or the note it was added with")
-    created_at: datetime
+    created_at: ApiDateTime
 
 
 class SuppressionResponse(BaseModel):

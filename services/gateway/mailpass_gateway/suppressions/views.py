@@ -21,6 +21,7 @@ from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, MailKey, require
 from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
+from mailpass_gateway.pagination import PageQuery, page_query
 from mailpass_gateway.suppressions.models import (
     RemovedResponse,
     SuppressionCreate,
@@ -48,6 +49,7 @@ LiveMailKey = Annotated[
     ),
 ]
 CreateBody = Annotated[SuppressionCreate, Depends(after_key(SuppressionCreate))]
+PAGES = page_query(default=100, maximum=suppressions.MAX_PAGE, former="after")
 
 
 def view(doc: Document) -> SuppressionView:
@@ -64,16 +66,13 @@ def view(doc: Document) -> SuppressionView:
 async def list_suppressions(
     key: MailKey,
     db: Db,
-    limit: Annotated[int, Query(ge=1, le=suppressions.MAX_PAGE)] = 100,
-    after: Annotated[
-        str | None, Query(max_length=320, description="`next_cursor` of the previous page")
-    ] = None,
+    page: Annotated[PageQuery, Depends(PAGES)],
     prefix: Annotated[
         str, Query(max_length=320, description="Only addresses starting with this")
     ] = "",
 ) -> JSONResponse:
     found, cursor = await suppressions.page(
-        db, key.account_id, limit=limit, prefix=prefix, after=after
+        db, key.account_id, limit=page.limit, prefix=prefix, after=page.cursor
     )
     data = {
         "suppressions": [view(doc).model_dump(mode="json") for doc in found],

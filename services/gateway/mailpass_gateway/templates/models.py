@@ -108,7 +108,7 @@ class TemplateResponse(BaseModel):
 
 class TemplatePage(BaseModel):
     templates: list[TemplateSummary] = Field(description="Oldest first")
-    next_cursor: str | None = Field(description="Pass as `after` for the next page")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
 
 
 class TemplateListResponse(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends
 
 from mailpass_common.templates import store
 from mailpass_common.templates.rendering import RenderBudget, TemplateProblem
@@ -14,6 +14,7 @@ from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, MailKey, Settings, TemplatesKey
 from mailpass_gateway.errors import validation_error
 from mailpass_gateway.mail.responses import resource_router
+from mailpass_gateway.pagination import PageQuery, page_query
 from mailpass_gateway.templates.models import (
     DeletedResponse,
     RenderedView,
@@ -40,6 +41,7 @@ router = resource_router("/api/v1/templates", "templates")
 CreateBody = Annotated[TemplateCreate, Depends(after_key(TemplateCreate))]
 UpdateBody = Annotated[TemplateUpdate, Depends(after_key(TemplateUpdate))]
 RenderBody = Annotated[RenderRequest, Depends(after_key(RenderRequest))]
+PAGES = page_query(default=50, maximum=store.MAX_PAGE, former="after")
 PREVIEW_UNSUBSCRIBE_PATH = "/t/u/preview"
 
 
@@ -51,10 +53,9 @@ def _alias_taken() -> Exception:
 async def list_templates(
     key: MailKey,
     db: Db,
-    limit: Annotated[int, Query(ge=1, le=store.MAX_PAGE)] = 50,
-    after: Annotated[str | None, Query(max_length=64, description="`next_cursor`")] = None,
+    page: Annotated[PageQuery, Depends(PAGES)],
 ) -> TemplateListResponse:
-    docs, cursor = await store.page(db, key.account_id, limit=limit, after=after)
+    docs, cursor = await store.page(db, key.account_id, limit=page.limit, after=page.cursor)
     return TemplateListResponse(
         data=TemplatePage(templates=[summary(d) for d in docs], next_cursor=cursor)
     )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from mailpass_common.webhooks.endpoints import WebhookEventType
+from mailpass_gateway.dates import ApiDateTime
 
 CREATE_EXAMPLE: dict[str, JsonValue] = {
     "url": "https://example.com/hooks/mailpass",
@@ -47,13 +47,13 @@ class WebhookView(BaseModel):
     enabled: bool
     sandbox: bool = Field(description="Made with a test key: receives test messages' events")
     disabled_reason: str | None
-    failing_since: datetime | None = Field(
+    failing_since: ApiDateTime | None = Field(
         description="First failed attempt since the last success (UTC); null when healthy"
     )
-    previous_secret_valid_until: datetime | None = Field(
+    previous_secret_valid_until: ApiDateTime | None = Field(
         description="After a rotation, until when the old secret still signs (UTC)"
     )
-    created_at: datetime
+    created_at: ApiDateTime
 
 
 class CreatedWebhook(WebhookView):
@@ -70,9 +70,16 @@ class CreatedWebhookResponse(BaseModel):
     data: CreatedWebhook
 
 
+class WebhookPage(BaseModel):
+    webhooks: list[WebhookView] = Field(description="Endpoints in the order they were created")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
+
+
 class WebhookListResponse(BaseModel):
     success: bool = True
-    data: list[WebhookView]
+    data: WebhookPage
 
 
 class AttemptView(BaseModel):
@@ -89,7 +96,7 @@ class AttemptView(BaseModel):
     next_attempt_in_seconds: float | None = Field(
         description="When the next retry follows (failed attempts with retries left)"
     )
-    created_at: datetime
+    created_at: ApiDateTime
 
 
 class AttemptPage(BaseModel):

@@ -18,6 +18,7 @@ from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, Settings, WebhooksKey
 from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses, resource_router
+from mailpass_gateway.pagination import Page, created_then_id, cut_page
 from mailpass_gateway.providers.service import Cipher
 from mailpass_gateway.webhooks.models import (
     AttemptListResponse,
@@ -29,6 +30,7 @@ from mailpass_gateway.webhooks.models import (
     ReplayResponse,
     WebhookCreate,
     WebhookListResponse,
+    WebhookPage,
     WebhookResponse,
     WebhookUpdate,
     WebhookView,
@@ -49,9 +51,11 @@ DAY = 86400
 
 
 @router.get("", response_model=WebhookListResponse, summary="List the account's endpoints")
-async def list_webhooks(key: WebhooksKey, db: Db) -> WebhookListResponse:
+async def list_webhooks(key: WebhooksKey, db: Db, page: Page) -> WebhookListResponse:
     docs = await endpoints.list_endpoints(db, key.account_id, sandbox=key.test)
-    return WebhookListResponse(data=[WebhookView(**endpoint_view(d)) for d in docs])
+    shown, next_cursor = cut_page(docs, page, created_then_id("_id"))
+    views = [WebhookView(**endpoint_view(d)) for d in shown]
+    return WebhookListResponse(data=WebhookPage(webhooks=views, next_cursor=next_cursor))
 
 
 @router.post(

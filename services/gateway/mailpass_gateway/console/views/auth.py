@@ -147,7 +147,7 @@ async def sign_in(request: Request, form: SignInForm, db: Db, settings: Settings
             request,
             settings,
             error="This API key lacks the 'console' permission: create one that has it, "
-            "or ask for a sign-in link (mailpass console-link).",
+            "or ask for a sign-in link (mailpass console link).",
             status=403,
             target=target,
         )
@@ -195,7 +195,7 @@ async def use_link(
         raise ApiError(
             ErrorCode.NOT_FOUND,
             "This sign-in link was used already or has expired: ask for a new one "
-            "(mailpass console-link).",
+            "(mailpass console link).",
         )
     # A link is an operator's: the account's whole console, live.
     return await _signed_in(

@@ -1,0 +1,9 @@
+<?php
+declare(strict_types=1);
+
+namespace MailPass\Exception;
+
+/** Anything this client throws. */
+class MailPassException extends \RuntimeException
+{
+}
