@@ -6,14 +6,19 @@ from __future__ import annotations
 import asyncio
 import re
 import smtplib
+import urllib.parse
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from typing import Any
 
 import aiosmtplib
 
 from mailpass_common.messages import service as messages
+from mailpass_common.tenants import api_keys
+from tests.console.support import sign_in
 from tests.submission.conftest import Submission, client_context
 from tests.support.messages import wait_for_status
+from tests.support.stack import running_gateway
 
 QUEUED = re.compile(r"^2\.0\.0 Ok: queued as (<[^>]+>)$")
 PIXEL = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -169,3 +174,37 @@ async def test_messages_stored_before_250_even_when_nothing_delivers_yet(
             ids.append(found.group(1))
             assert await messages.get_message(submission.db, found.group(1)) is not None
     assert len(set(ids)) == 3
+
+
+async def test_a_submitted_message_has_its_status_and_console_page(
+    submission: Submission, service_env: dict[str, Any]
+) -> None:
+    client = aiosmtplib.SMTP(
+        hostname="127.0.0.1", port=submission.tls_port, use_tls=True, tls_context=client_context()
+    )
+    async with client:
+        await client.login("mailpass", submission.tenant.key)
+        _, reply = await client.send_message(message_with_files(), recipients=["ann@example.com"])
+    found = QUEUED.match(reply)
+    assert found, reply
+    message_id = found.group(1)
+    await wait_for_status(submission.db, message_id, "sent")
+    viewer = await api_keys.create_api_key(
+        submission.db, submission.tenant.account_id, ["mail", "console"]
+    )
+    async with running_gateway(service_env) as api:
+        status = await api.get(
+            f"/api/v1/mail/status/{urllib.parse.quote(message_id, safe='')}",
+            headers=submission.tenant.headers,
+        )
+        assert status.status_code == 200, status.text
+        data = status.json()["data"]
+        assert data["message"]["status"] == "sent"
+        assert data["message"]["subject"] == "Your invoice, €12"
+        assert data["event_totals"].get("sent") == 1
+        await sign_in(api, viewer.key)
+        page = await api.get(
+            "/console/messages/" + urllib.parse.quote(message_id.strip("<>"), safe="@")
+        )
+    assert page.status_code == 200
+    assert "Your invoice, €12" in page.text
