@@ -121,6 +121,7 @@ def test_every_alert_tells_what_happened_and_what_to_do() -> None:
         "MailPassDeliveryLate",
         "MailPassInboundErrors",
         "MailPassInboundRefusingReturnPaths",
+        "MailPassMtaThrottled",
     }
     for rule in rules:
         annotations = set(rule["annotations"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from prometheus_client import REGISTRY
 
 from mailpass_common.mta import backoff, progress
 from mailpass_common.providers.delivery.base import TemporaryDeliveryError
@@ -21,8 +22,10 @@ async def test_421_greeting_backs_the_host_off_for_every_sender(internet: Intern
     backup = internet.mx(shop, 20)
     email = outgoing(f"orders@{sender}", f"a@{shop}")
 
+    backoffs = REGISTRY.get_sample_value("mailpass_mta_backoffs_total") or 0.0
     await internet.engine().deliver(email, render(email), "acc_mta")
     assert busy.connections == 1 and len(backup.received) == 1
+    assert REGISTRY.get_sample_value("mailpass_mta_backoffs_total") == backoffs + 1
     stored = await internet.db[backoff.COLLECTION].find_one({"_id": f"mx10.{shop}"})
     assert stored is not None and "421 4.7.0" in stored["reason"]
 

@@ -3,7 +3,7 @@
 :class:`RequestIds` (outermost): the request's ``X-Request-Id`` — the caller's when it
 sent a usable one (1-128 of ``A-Z a-z 0-9 . _ : @ / + = -``), else a new ``req_…`` — is
 echoed on the answer and carried by every log line written meanwhile
-(``mailpass_common.telemetry.request_scope``), so a client's report finds its lines.
+(``mailpass_common.platform.telemetry.request_scope``), so a client's report finds its lines.
 
 :class:`ApiConventions` (inside the measuring, so its refusals are counted): on
 ``/api/`` paths, a request body that is not JSON is refused with 415

@@ -1,4 +1,4 @@
-"""How the API writes dates (see ``mailpass_common.documents.api_datetime``): the spec's
+"""How the API writes dates (see ``mailpass_common.messages.models.api_datetime``): the spec's
 endpoints keep the spec's ``YYYY-MM-DDTHH:MM:SS`` (``mail.status.spec_datetime``); every
 other answer writes RFC 3339 in UTC with ``Z``, to the millisecond. Response models
 declare their dates as :data:`ApiDateTime`."""

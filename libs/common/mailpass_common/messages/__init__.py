@@ -1,7 +1,9 @@
 """Messages: the documents, their status lifecycle, and every query and write on them.
 
 - ``models``            the message document, its status and kind, the collections' names
-- ``service``           inserts, the atomic claim, forward-only outcomes, in bulk
+- ``transitions``       the one table of status moves every status write goes through
+- ``service``           inserts, the atomic claim, forward-only outcomes, in bulk;
+  ``failed``: a failed message's replay and resend links
 - ``due``               the scheduler's queries: due batch messages, lost jobs
 - ``scheduled``         messages waiting for their ``scheduled_at``
 - ``events``            deferrals, opens, clicks: one document an event

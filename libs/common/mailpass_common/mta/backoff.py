@@ -23,12 +23,19 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import Counter
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import PyMongoError
 
 from mailpass_common.platform.db import Database
 
 log = logging.getLogger(__name__)
+
+BACKOFFS = Counter(
+    "mailpass_mta_backoffs_total",
+    "Times a receiving host asked the MTA to slow down (421 or 4.7.x) and was backed off "
+    "for every sender (many in a short time: the sending addresses' reputation).",
+)
 
 COLLECTION = "mta_destinations"
 REFRESH_SECONDS = 2.0
@@ -94,6 +101,7 @@ class DestinationBackoff:
 
     async def back_off(self, host: str, reply: str) -> None:
         """Leave ``host`` alone for the back-off period, here at once and in every replica."""
+        BACKOFFS.inc()
         until = datetime.now(UTC) + timedelta(seconds=self._seconds)
         # Stored to the millisecond, as MongoDB keeps dates.
         until = until.replace(microsecond=until.microsecond // 1000 * 1000)

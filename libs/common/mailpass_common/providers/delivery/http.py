@@ -63,6 +63,15 @@ class HttpApiProvider:
         self._headers = {"Accept": "application/json", **(headers or {})}
         self._client = egress_client(egress, self._timeout)
 
+    @staticmethod
+    def json_object(response: httpx.Response) -> dict[str, Any]:
+        """The response's body if it is a JSON object, else an empty one."""
+        try:
+            body = response.json()
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
+
     def error_detail(self, response: httpx.Response) -> str:
         """The message of the API's documented error body (overridden per API); "" when
         the body is not one."""

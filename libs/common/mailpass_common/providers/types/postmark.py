@@ -118,11 +118,8 @@ class PostmarkProvider(HttpApiProvider):
 
     def error_detail(self, response: httpx.Response) -> str:
         """Postmark's error body: ``{"ErrorCode": 300, "Message": "..."}``."""
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict) and body.get("Message"):
+        body = self.json_object(response)
+        if body.get("Message"):
             return f"{body['Message']} (ErrorCode {body.get('ErrorCode')})"
         return super().error_detail(response)
 
@@ -130,12 +127,8 @@ class PostmarkProvider(HttpApiProvider):
         response = await self._request("POST", "/email", json=build_payload(email, self._stream))
         if response.status_code != 200:
             raise self.failure(response)
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        message_id = body.get("MessageID") if isinstance(body, dict) else None
-        reply = body.get("Message") if isinstance(body, dict) else None
+        body = self.json_object(response)
+        message_id, reply = body.get("MessageID"), body.get("Message")
         return DeliveryResult(
             provider_message_id=str(message_id) if message_id else None,
             reply=f"Postmark: {reply_text(str(reply or 'OK'))}",

@@ -113,17 +113,9 @@ class ResendProvider(HttpApiProvider):
             headers={"Authorization": f"Bearer {config.api_key}"},
         )
 
-    @staticmethod
-    def _error(response: httpx.Response) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError:
-            return {}
-        return body if isinstance(body, dict) else {}
-
     def error_detail(self, response: httpx.Response) -> str:
         """Resend's error body: ``{"statusCode", "name", "message"}``."""
-        body = self._error(response)
+        body = self.json_object(response)
         if body.get("message"):
             return f"{body['message']} ({body.get('name')})"
         return super().error_detail(response)
@@ -132,7 +124,7 @@ class ResendProvider(HttpApiProvider):
         response = await self._request("POST", "/emails", json=build_payload(email))
         if response.status_code != 200:
             raise self.failure(response)
-        email_id = self._error(response).get("id")
+        email_id = self.json_object(response).get("id")
         return DeliveryResult(
             provider_message_id=str(email_id) if email_id else None, reply="Resend 200 OK"
         )
@@ -141,7 +133,7 @@ class ResendProvider(HttpApiProvider):
         response = await self._request("GET", "/domains")
         if response.status_code == 200:
             return
-        if response.status_code == 401 and self._error(response).get("name") == (
+        if response.status_code == 401 and self.json_object(response).get("name") == (
             "restricted_api_key"
         ):
             return  # a sending-only key: valid, and allowed to send
