@@ -38,7 +38,7 @@ async def test_endpoints_per_account_are_capped_even_when_created_at_once(
         refused = next(a for a in answers if a.status_code == 409).json()["error"]
         assert refused["code"] == "WEBHOOK_ENDPOINT_LIMIT" and refused["details"] == {"limit": 4}
         listed = await api.get("/api/v1/webhooks", headers=tenant.headers)
-        assert len(listed.json()["data"]) == 4
+        assert len(listed.json()["data"]["webhooks"]) == 4
         # Another account's endpoints are its own.
         theirs = await api.post("/api/v1/webhooks", json=body, headers=other.headers)
         assert theirs.status_code == 201, theirs.text
