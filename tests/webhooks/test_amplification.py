@@ -43,7 +43,7 @@ async def test_endpoints_per_account_are_capped_even_when_created_at_once(
         theirs = await api.post("/api/v1/webhooks", json=body, headers=other.headers)
         assert theirs.status_code == 201, theirs.text
         # Deleting one makes room again.
-        gone = listed.json()["data"][0]["id"]
+        gone = listed.json()["data"]["webhooks"][0]["id"]
         assert (await api.delete(f"/api/v1/webhooks/{gone}", headers=tenant.headers)).is_success
         again = await api.post("/api/v1/webhooks", json=body, headers=tenant.headers)
         assert again.status_code == 201, again.text
