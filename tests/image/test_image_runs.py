@@ -14,10 +14,12 @@ import contextlib
 import os
 import secrets
 import smtplib
+import ssl
 import subprocess
 import time
 import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +30,7 @@ from tests.helm.chart import ROOT, containers, deep_merge, render, scenario_valu
 from tests.support.services import free_port
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import make_tenant
+from tests.support.tls import self_signed_cert
 
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 IMAGE = os.environ.get("MAILPASS_IMAGE", f"localhost/mailpass:{VERSION}")
@@ -51,6 +54,7 @@ def image() -> str:
 OPTIONAL_ON: dict[str, Any] = {
     "config": {"mtaReturnPathDomain": "bounces.example.com"},
     "inbound": {"enabled": True},
+    "smtp": {"enabled": True, "tls": {"secretName": "smtp-tls"}},
 }
 
 
@@ -100,10 +104,32 @@ class Containers:
         self.names: list[str] = []
         self.tag = secrets.token_hex(3)
 
-    def run(self, container: dict[str, Any], *, detach: bool, **env: str) -> str:
+    def run(
+        self,
+        container: dict[str, Any],
+        *,
+        detach: bool,
+        volumes: dict[str, Path] | None = None,
+        **env: str,
+    ) -> str:
+        """Start ``container`` as the chart does: its command, its plain settings (the
+        chart's values, then ``env``), its emptyDirs as tmpfs, the Secrets' volumes given
+        as host folders."""
         name = f"mailpass-test-{self.tag}-{len(self.names)}"
         self.names.append(name)
-        variables = [f"--env={k}={v}" for k, v in {**self.env, **env}.items()]
+        plain = {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+        plain = {k: v for k, v in plain.items() if "$(" not in v}  # no downward API here
+        variables = [f"--env={k}={v}" for k, v in {**plain, **self.env, **env}.items()]
+        given = volumes or {}
+        mounts = [
+            # a Secret's files from the host; every other volume is an emptyDir: a tmpfs
+            f"--volume={given[m['name']]}:{m['mountPath']}:ro"
+            if m["name"] in given
+            else f"--tmpfs={m['mountPath']}:rw,size=64m,mode=1777"
+            for m in container.get("volumeMounts", [])
+            if m["mountPath"] != "/tmp"  # podman_run_args mounts it
+        ]
+        variables += mounts
         command = [*container["command"], *container.get("args", [])]
         done = subprocess.run(
             [*PODMAN, "run", *(["-d"] if detach else []), "--name", name,
@@ -144,7 +170,7 @@ async def wait_ready(url: str, what: str, running: Containers, name: str) -> Non
 
 
 async def test_every_component_runs_from_the_image_and_mail_goes_through(
-    image: str, service_env: dict[str, Any], db: Database, smtp: SmtpServer
+    image: str, service_env: dict[str, Any], db: Database, smtp: SmtpServer, tmp_path: Path
 ) -> None:
     chart = chart_containers()
     env = {
@@ -160,9 +186,18 @@ async def test_every_component_runs_from_the_image_and_mail_goes_through(
     }
     ports = {name: free_port() for name in ("gateway", "tracker")}
     management = {
-        name: free_port() for name in ("gateway", "sender", "tracker", "webhooks", "inbound")
+        name: free_port()
+        for name in ("gateway", "sender", "tracker", "webhooks", "inbound", "smtp")
     }
-    inbound_smtp = free_port()
+    inbound_smtp, submission = free_port(), free_port()
+    # the smtp-tls Secret as the pod mounts it: tls.crt and tls.key, readable by uid 10001
+    tls_dir = tmp_path / "smtp-tls"
+    tls_dir.mkdir()
+    cert = self_signed_cert(tls_dir)
+    cert.cert_path.rename(tls_dir / "tls.crt")
+    cert.key_path.rename(tls_dir / "tls.key")
+    for path in (tmp_path, tls_dir, *tls_dir.iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)
     with containers_of(image, env) as running:
         init = running.run(chart["db-init"], detach=False)
         assert init
@@ -185,6 +220,11 @@ async def test_every_component_runs_from_the_image_and_mail_goes_through(
                 chart["inbound"], detach=True, MANAGEMENT_PORT=str(management["inbound"]),
                 INBOUND_SMTP_HOST="127.0.0.1", INBOUND_SMTP_PORT=str(inbound_smtp),
                 MTA_RETURN_PATH_DOMAIN="bounces.example.com",
+            ),
+            "smtp": running.run(
+                chart["smtp"], detach=True, volumes={"smtp-tls": tls_dir},
+                MANAGEMENT_PORT=str(management["smtp"]), SMTP_HOST="127.0.0.1",
+                SMTP_SUBMISSION_PORT=str(submission), SMTP_SUBMISSIONS_PORT=str(free_port()),
             ),
         }  # fmt: skip
         for component, name in names.items():
@@ -211,6 +251,18 @@ async def test_every_component_runs_from_the_image_and_mail_goes_through(
             client.mail("mailer-daemon@example.net")
             code, _ = client.rcpt("nobody@bounces.example.com")
             assert code == 550
+        # mailpass-smtp takes a submission with the API key over STARTTLS
+        with smtplib.SMTP("127.0.0.1", submission, timeout=30) as client:
+            client.starttls(context=ssl._create_unverified_context())
+            client.login("mailpass", tenant.key)
+            client.sendmail(
+                "noreply@acme.example.com",
+                ["user@example.com"],
+                b"From: noreply@acme.example.com\r\nTo: user@example.com\r\n"
+                b"Subject: Submitted to the image\r\n\r\nHello\r\n",
+            )
+        delivered = await smtp.wait_for(2, timeout=60)
+        assert delivered[1].message["Subject"] == "Submitted to the image"
 
 
 def test_the_image_holds_only_what_runs(image: str) -> None:
