@@ -99,7 +99,7 @@ def test_the_exposition_sums_the_counters_of_every_worker(
     ("main", "metrics", "gauges"),
     [
         ("mailpass_gateway.main", "mailpass_gateway.metrics", 0),
-        ("mailpass_sender.main", "mailpass_sender.metrics", 3),
+        ("mailpass_sender.main", "mailpass_sender.metrics", 4),
     ],
 )
 def test_every_gauge_of_a_service_with_workers_says_how_they_combine(
