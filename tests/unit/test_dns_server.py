@@ -3,12 +3,14 @@ asks it (MTA_DNS_NAMESERVERS)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from dns.asyncresolver import Resolver
 from dns.resolver import NXDOMAIN, NoAnswer
 
 from mailpass_common.mta.resolver import make_resolver, parse_nameservers
-from tests.support.dns import Record, TestDns
+from tests.support.dns import DnsServer, Record, TestDns
 
 
 async def test_records_added_are_answered_and_removed_after(dns: TestDns) -> None:
@@ -50,3 +52,14 @@ def test_nameserver_entries() -> None:
 
 def test_system_resolver_when_none_named() -> None:
     assert isinstance(make_resolver([]), Resolver)
+
+
+def test_a_relative_directory_still_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dev stack names `.data/dns`: unbound must still find its control socket."""
+    monkeypatch.chdir(tmp_path)
+    server = DnsServer(Path("relative") / "dns")
+    server.start()
+    try:
+        server.add("rel.dnsfix.test", "A", "127.0.0.9")
+    finally:
+        server.stop()

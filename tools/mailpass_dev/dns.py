@@ -74,7 +74,8 @@ class DnsServer:
         port: int | None = None,
         zones: Sequence[str] = (".",),
     ) -> None:
-        self.directory = directory
+        # Absolute: unbound reads a control-interface that does not start with / as a host.
+        self.directory = directory.resolve()
         self.host = host
         self.port = port or free_udp_tcp_port(host)
         self.zones = tuple(zones)

@@ -67,7 +67,7 @@ class MtaPath:
     """The bench's DNS server and the env that points the sender's MTA at it."""
 
     def __init__(self, log_dir: Path) -> None:
-        self.dns = DnsServer(log_dir.resolve() / "dns")  # unbound needs absolute paths
+        self.dns = DnsServer(log_dir / "dns")
 
     def start(self, sink_port: int) -> dict[str, str]:
         """Start the DNS server; the sender's MTA settings for the stack."""
