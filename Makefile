@@ -25,7 +25,7 @@ run: $(STAMP)
 
 # Debian packages the tests run for real: `scripts/debian-packages.sh command:package ...`.
 TEST_PACKAGES := unbound:unbound unbound-control:unbound promtool:prometheus \
-	podman:podman debootstrap:debootstrap runc:runc
+	podman:podman debootstrap:debootstrap runc:runc swaks:swaks
 
 test: $(STAMP)
 	scripts/rabbitmq.sh ensure-running

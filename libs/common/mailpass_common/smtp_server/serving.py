@@ -44,11 +44,13 @@ class SmtpServing:
         return next(s for s in self.servers if s.listener.name == name)
 
     async def start(self) -> None:
-        await self.management.start()
+        # The SMTP ports first: /readyz answering 200 means the ports accept connections
+        # (a probe, or a test, that saw ready before the bind was refused).
         if self.tls is not None:
             self.tls.start()
         for server in self.servers:
             await server.start()
+        await self.management.start()
 
     async def stop(self) -> None:
         await asyncio.gather(*(s.stop(self.grace_seconds) for s in self.servers))
