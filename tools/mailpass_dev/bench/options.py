@@ -24,6 +24,7 @@ class BenchOptions:
     env: dict[str, str] = field(default_factory=dict)
     limits: bool = False
     quick: bool = False
+    batch_only: bool = False
     strict: bool = False
     out: Path = Path(".data/bench")
     message_bytes: int = 2048
@@ -102,6 +103,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="smoke run: 300 messages, 2000 preloaded, 1 run, 3 s per /send run",
     )
+    p.add_argument(
+        "--batch-only",
+        action="store_true",
+        help="only the relay and MailPass SMTP batch runs, which compare (for iterating)",
+    )
     p.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
     p.add_argument("--out", type=Path, default=Path(".data/bench"), help="output directory")
     return p
@@ -125,6 +131,7 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
         env=dict(args.env),
         limits=args.limits,
         quick=args.quick,
+        batch_only=args.batch_only,
         strict=args.strict,
         out=args.out,
         message_bytes=args.message_bytes,
