@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from dns.resolver import LRUCache, NoAnswer
 import pytest
+from dns.resolver import LRUCache, NoAnswer
 
 from mailpass_common.mta import mx
 from mailpass_common.mta.resolver import make_resolver
