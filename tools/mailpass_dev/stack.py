@@ -55,6 +55,8 @@ class StackConfig:
     # Where the services' console scripts are (``make upgrade`` starts the previous
     # release's); None: this virtual environment's. nx-27017 always comes from this one.
     bin_dir: Path | None = None
+    # Gateway processes, each on a port of its own (``Stack.gateway_urls``), as replicas.
+    gateways: int = 1
 
 
 class Stack:
@@ -81,7 +83,8 @@ class Stack:
             "SCHEDULER_INTERVAL_SECONDS": str(config.scheduler_interval_seconds),
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         }
-        self.gateway_port = free_port()
+        self.gateway_ports = [free_port() for _ in range(config.gateways)]
+        self.gateway_port = self.gateway_ports[0]
         self.submission_port: int | None = None
 
     @property
@@ -91,6 +94,10 @@ class Stack:
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def gateway_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.gateway_ports]
 
     def settings(self) -> CommonSettings:
         """What the services read from the environment, for the harness's own connections."""
@@ -179,9 +186,11 @@ class Stack:
         try:
             self._start_mongodb()
             self._ensure_rabbitmq()
-            gateway_env = {"GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(self.gateway_port)}
             bin_dir = self.config.bin_dir
-            self._service("gateway", [script("mailpass-gateway", bin_dir)], gateway_env)
+            for n, port in enumerate(self.gateway_ports, start=1):
+                env = {"GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port)}
+                name = "gateway" if n == 1 else f"gateway-{n}"
+                self._service(name, [script("mailpass-gateway", bin_dir)], env)
             for n in range(1, self.config.senders + 1):
                 self._service(f"sender-{n}", [script("mailpass-sender", bin_dir)])
             self._service("scheduler", [script("mailpass-scheduler", bin_dir), "loop"])
