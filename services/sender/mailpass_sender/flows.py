@@ -45,7 +45,8 @@ from mailpass_common.messages.models import (
 )
 from mailpass_common.platform.db import Document
 from mailpass_common.platform.formats import format_version
-from mailpass_common.platform.telemetry import log_fields, run_in
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.platform.tracing import run_in
 from mailpass_common.providers.delivery.base import Bounce, OutgoingEmail
 from mailpass_common.providers.delivery.mime import render
 from mailpass_common.webhooks import outbox

@@ -15,7 +15,9 @@ from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.console.views import (
     auth,
     domains,
+    invitations,
     keys,
+    members,
     messages,
     overview,
     providers,
@@ -49,6 +51,8 @@ def install_console(app: FastAPI) -> None:
         webhooks,
         templates,
         domains,
+        members,
+        invitations,
     ):
         app.include_router(module.router)
     app.include_router(_unknown)
