@@ -39,7 +39,8 @@ from mailpass_common.messages import webhook_events as producers
 from mailpass_common.messages.attachments import Attachment
 from mailpass_common.messages.models import EventType, MessageDocument, MessageStatus
 from mailpass_common.platform.db import Document
-from mailpass_common.platform.telemetry import log_fields, run_in
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.platform.tracing import run_in
 from mailpass_common.providers.delivery.base import OutgoingEmail
 from mailpass_common.providers.delivery.mime import render
 from mailpass_common.webhooks import outbox

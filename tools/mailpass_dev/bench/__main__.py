@@ -17,7 +17,8 @@ from typing import Any
 
 from mailpass_dev.bench.chart import draw_chart
 from mailpass_dev.bench.options import BenchOptions, parse_options
-from mailpass_dev.bench.report import build_rows, medians, render_table, write_json
+from mailpass_dev.bench.outputs import render_table, write_json
+from mailpass_dev.bench.report import build_rows, medians
 from mailpass_dev.bench.runner import BenchResult, run_bench
 
 _STARTED = time.monotonic()

@@ -44,7 +44,7 @@ from mailpass_common.platform.amqp_nodes import (
     node_urls,
 )
 from mailpass_common.platform.jobs import MessageKind, SendJob
-from mailpass_common.platform.telemetry import inject_context
+from mailpass_common.platform.tracing import inject_context
 
 QUORUM = {"x-queue-type": "quorum"}
 # A job redelivered this many times (a consumer crashing on it each time) is dead-lettered

@@ -68,6 +68,8 @@ class ConsoleSession:
     user_id: str | None = None
     user_email: str | None = None
     role: str | None = None
+    # The user's other accounts (id, name), to switch to; filled in per request.
+    accounts: tuple[tuple[str, str], ...] = ()
 
     def may(self, permission: str) -> bool:
         return permission in self.permissions

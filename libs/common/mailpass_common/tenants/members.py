@@ -121,6 +121,18 @@ async def memberships(db: Database, user_id: str) -> list[Document]:
     return await db[Collections.MEMBERS].find(where(user_id=user_id)).to_list()
 
 
+async def account_names(db: Database, account_ids: list[str]) -> dict[str, str]:
+    """The names of these accounts (for a user's account switcher)."""
+    if not account_ids:
+        return {}
+    found = (
+        await db[Collections.ACCOUNTS]
+        .find({"_id": {"$in": account_ids}}, projection={"name": 1})
+        .to_list()
+    )
+    return {doc["_id"]: str(doc.get("name") or doc["_id"]) for doc in found}
+
+
 async def _owners_left(db: Database, account_id: str) -> bool:
     found = await db[Collections.MEMBERS].find_one(
         where(account_id=account_id, role=Role.OWNER.value), projection={"_id": 1}
