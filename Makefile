@@ -61,8 +61,9 @@ bench: $(STAMP)
 
 # The real stack under failure (senders killed, its own RabbitMQ node and MongoDB restarted,
 # a provider failing 20% of transactions, requests cut off): nothing accepted may be lost.
-# CHAOS_ARGS="--quick" for the 1,000-message version `make test` runs; see
-# `$(BIN)/python -m mailpass_dev.chaos --help`. Not part of `make test`.
+# CHAOS_ARGS="--quick" for the 1,000-message version `make test` runs; CHAOS_ARGS="--cluster"
+# for a three-node RabbitMQ cluster of its own, one node killed under load and brought back;
+# see `$(BIN)/python -m mailpass_dev.chaos --help`. Not part of `make test`.
 # `make chaos` ends with the rolling upgrade below, in its quick form.
 CHAOS_ARGS ?=
 chaos: $(STAMP)
