@@ -2,7 +2,7 @@
 
 Query shapes. Every query on the hot path is served by an index on both MongoDB and the
 nx-27017 wire server used in development and tests, so its cost does not grow with the
-number of stored messages (``tests/unit/test_query_plans.py`` checks the plans, and
+number of stored messages (``tests/delivery/test_query_plans.py`` checks the plans, and
 ``tests/delivery/test_scale.py`` the cost at two data sizes). On nx-27017 that takes:
 
 - equality written ``{"field": {"$eq": value}}`` (:func:`where`) beside ``_id``: for the
@@ -49,6 +49,10 @@ class Collections:
     TEMPLATES = "templates"
     DOMAINS = "domains"
     DKIM_KEYS = "dkim_keys"
+    USERS = "users"
+    MEMBERS = "members"
+    INVITATIONS = "invitations"
+    CONSOLE_OIDC_FLOWS = "console_oidc_flows"
 
 
 DUPLICATE_KEY = 11000
@@ -137,9 +141,14 @@ INDEXES: dict[str, list[IndexModel]] = {
     Collections.CONSOLE_SESSIONS: [
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
         IndexModel([("account_id", ASCENDING)]),
+        # A user's sessions, ended together when the user is disabled or removed.
+        IndexModel(
+            [("user_id", ASCENDING)], partialFilterExpression={"user_id": {"$exists": True}}
+        ),
     ],
     Collections.CONSOLE_LINKS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
     Collections.CONSOLE_SIGNINS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
+    Collections.CONSOLE_OIDC_FLOWS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
     Collections.CIRCUITS: [
         IndexModel([("account_id", ASCENDING)]),
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
@@ -176,6 +185,26 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("account_id", ASCENDING), ("domain", ASCENDING)], unique=True)
     ],
     Collections.DKIM_KEYS: [IndexModel([("account_id", ASCENDING), ("domain", ASCENDING)])],
+    # Console users (mailpass_common.tenants.users): one per address; one per identity
+    # provider subject. Memberships are found by _id ("<account>/<user>"), an account's
+    # by account_id, a user's accounts by user_id. Invitations go by _id (the token's
+    # hash); an account's pending ones by account_id; they end by themselves (TTL).
+    Collections.USERS: [
+        IndexModel([("email", ASCENDING)], unique=True),
+        IndexModel(
+            [("oidc_subject", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"oidc_subject": {"$exists": True}},
+        ),
+    ],
+    Collections.MEMBERS: [
+        IndexModel([("account_id", ASCENDING), ("role", ASCENDING)]),
+        IndexModel([("user_id", ASCENDING)]),
+    ],
+    Collections.INVITATIONS: [
+        IndexModel([("account_id", ASCENDING)]),
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
+    ],
 }
 
 

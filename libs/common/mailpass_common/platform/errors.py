@@ -42,6 +42,8 @@ class ErrorCode(StrEnum):
     WEBHOOK_ENDPOINT_LIMIT = "WEBHOOK_ENDPOINT_LIMIT"
     DOMAIN_EXISTS = "DOMAIN_EXISTS"
     DOMAIN_LIMIT_REACHED = "DOMAIN_LIMIT_REACHED"
+    MEMBER_EXISTS = "MEMBER_EXISTS"
+    LAST_OWNER = "LAST_OWNER"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -151,6 +153,14 @@ ERRORS: dict[ErrorCode, ErrorSpec] = {
         409,
         "This account has 100 sending domains, the most it may have: remove one first",
         {"limit": 100},
+    ),
+    ErrorCode.MEMBER_EXISTS: ErrorSpec(
+        409,
+        "ada@example.com is a member of this account already",
+        {"user_id": "usr_6f1c2a9b3d4e5f60"},
+    ),
+    ErrorCode.LAST_OWNER: ErrorSpec(
+        409, "The account's last owner stays an owner: make another member owner first"
     ),
     ErrorCode.INTERNAL_ERROR: ErrorSpec(500, "Internal server error; it has been logged"),
 }

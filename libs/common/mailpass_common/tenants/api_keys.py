@@ -43,6 +43,7 @@ class Permission(StrEnum):
     CONSOLE = "console"
     WEBHOOKS = "webhooks"  # manage the account's webhook endpoints, see and replay attempts
     TEMPLATES = "templates"  # create, change and delete templates (sending with one: mail)
+    MEMBERS = "members"  # invite console users, change their roles, remove them
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,17 @@ from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.console.views import (
     auth,
     domains,
+    invitations,
     keys,
+    members,
     messages,
+    oidc,
     overview,
     providers,
     sandbox,
     suppressions,
     templates,
+    user_signin,
     webhooks,
 )
 from mailpass_gateway.errors import ApiError
@@ -38,6 +42,7 @@ def install_console(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     for module in (
         auth,
+        user_signin,
         overview,
         providers,
         keys,
@@ -47,6 +52,9 @@ def install_console(app: FastAPI) -> None:
         webhooks,
         templates,
         domains,
+        members,
+        invitations,
+        oidc,
     ):
         app.include_router(module.router)
     app.include_router(_unknown)

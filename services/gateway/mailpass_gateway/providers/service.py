@@ -84,8 +84,9 @@ def not_found(provider_id: str) -> ApiError:
 @dataclass(frozen=True)
 class AccountProviders:
     """One account's providers, changed: every change forgets the account in this process's
-    provider cache (the other processes see it within the cache's TTL). Refusals are
-    ``ProviderConfigError`` (naming fields) and ``ProviderNameTaken``."""
+    provider cache once written (the other processes see it within the cache's TTL).
+    Refusals are ``ProviderConfigError`` (naming fields), ``ProviderNameTaken`` and
+    NOT_FOUND (:func:`not_found`)."""
 
     db: Database
     cipher: CredentialCipher
@@ -122,23 +123,38 @@ class AccountProviders:
 
     async def update(
         self, doc: Document, changes: Mapping[str, Any], config: Mapping[str, Any] | None
-    ) -> Document | None:
-        """Apply common field changes and a partial config (checked like a new one)."""
+    ) -> Document:
+        """Apply common field changes and a partial config (checked like a new one); the
+        provider as it is now, NOT_FOUND when it is gone."""
 
         async def check_merged(merged: ValidatedConfig) -> None:
             await check_targets(doc["type"], merged, self.options)
 
         try:
-            return await providers.update_provider(
+            updated = await providers.update_provider(
                 self.db, self.cipher, self.account_id, doc["_id"], changes, config, check_merged
             )
         finally:
             self.cache.forget(self.account_id)
+        if updated is None:
+            raise not_found(doc["_id"])
+        return updated
 
-    async def make_default(self, provider_id: str) -> bool:
-        self.cache.forget(self.account_id)
-        return await providers.set_default_provider(self.db, self.account_id, provider_id)
+    async def make_default(self, provider_id: str) -> None:
+        """Make it the provider ``/mail/send`` uses; NOT_FOUND when there is none."""
+        try:
+            made = await providers.set_default_provider(self.db, self.account_id, provider_id)
+        finally:
+            self.cache.forget(self.account_id)
+        if not made:
+            raise not_found(provider_id)
 
-    async def delete(self, provider_id: str) -> bool:
-        self.cache.forget(self.account_id)
-        return await providers.delete_provider(self.db, self.account_id, provider_id)
+    async def delete(self, provider_id: str) -> None:
+        """Delete it (deleting the default leaves the account without one); NOT_FOUND when
+        there is none."""
+        try:
+            deleted = await providers.delete_provider(self.db, self.account_id, provider_id)
+        finally:
+            self.cache.forget(self.account_id)
+        if not deleted:
+            raise not_found(provider_id)

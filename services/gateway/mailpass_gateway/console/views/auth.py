@@ -8,6 +8,7 @@ sign anyone in). Both ways of signing in count against the client address's atte
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -28,6 +29,7 @@ from mailpass_gateway.console.deps import (
     set_session_cookie,
     signin_token,
 )
+from mailpass_gateway.console.headers import csp_with_form_target
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.deps import Db, Settings
@@ -52,7 +54,7 @@ async def home() -> Response:
     return RedirectResponse(HOME, status_code=303)
 
 
-def _signin_page(
+def signin_page(
     request: Request,
     settings: GatewaySettings,
     *,
@@ -63,6 +65,7 @@ def _signin_page(
 ) -> Response:
     """The sign-in form; ``target`` is where a successful sign-in goes on to."""
     token = signin_token(request)
+    headers = {**(headers or {}), **oidc_form_headers(settings)}
     response = render(
         request,
         "signin.html",
@@ -72,17 +75,26 @@ def _signin_page(
         csrf_token=token,
         next=safe_next(target if target is not None else request.query_params.get("next", "")),
         error=error,
+        oidc_name=settings.console_oidc_name if settings.console_oidc else None,
     )
     keep_signin_token(response, settings, token)
     return response
 
 
+def oidc_form_headers(settings: GatewaySettings) -> dict[str, str]:
+    """A page with the identity provider's button lets its form lead there."""
+    if not settings.console_oidc:
+        return {}
+    parts = urllib.parse.urlsplit(settings.console_oidc_issuer)
+    return {"Content-Security-Policy": csp_with_form_target(f"{parts.scheme}://{parts.netloc}")}
+
+
 @router.get("/sign-in")
 async def sign_in_page(request: Request, settings: Settings) -> Response:
-    return _signin_page(request, settings)
+    return signin_page(request, settings)
 
 
-async def _count_attempt(request: Request, db: Db, settings: GatewaySettings) -> None:
+async def count_attempt(request: Request, db: Db, settings: GatewaySettings) -> None:
     retry_after = await console_auth.count_attempt(
         db,
         client_address(request),
@@ -98,7 +110,7 @@ async def _count_attempt(request: Request, db: Db, settings: GatewaySettings) ->
         )
 
 
-async def _signed_in(
+async def signed_in(
     db: Db,
     settings: GatewaySettings,
     target: str,
@@ -109,6 +121,8 @@ async def _signed_in(
     via: str,
     key_hash: str | None = None,
     key_prefix: str | None = None,
+    user: Document | None = None,
+    role: str | None = None,
 ) -> Response:
     """A new session (never one from before the sign-in), its cookie, and the way on."""
     new = await console_auth.open_session(
@@ -120,6 +134,8 @@ async def _signed_in(
         via=via,
         key_hash=key_hash,
         key_prefix=key_prefix,
+        user=user,
+        role=role,
         lifetime=timedelta(hours=settings.console_session_hours),
     )
     response = RedirectResponse(safe_next(target), status_code=303)
@@ -131,19 +147,19 @@ async def _signed_in(
 async def sign_in(request: Request, form: SignInForm, db: Db, settings: Settings) -> Response:
     target = form.get("next")
     try:
-        await _count_attempt(request, db, settings)
+        await count_attempt(request, db, settings)
     except ApiError as exc:
-        return _signin_page(
+        return signin_page(
             request, settings, error=exc.message, status=429, headers=exc.headers, target=target
         )
     record = await api_keys.authenticate(db, form.get("api_key")) if form.get("api_key") else None
     account = await accounts.get_account(db, record.account_id) if record else None
     if record is None or account is None:
-        return _signin_page(
+        return signin_page(
             request, settings, error="Invalid or revoked API key.", status=401, target=target
         )
     if Permission.CONSOLE not in record.permissions:
-        return _signin_page(
+        return signin_page(
             request,
             settings,
             error="This API key lacks the 'console' permission: create one that has it, "
@@ -151,7 +167,7 @@ async def sign_in(request: Request, form: SignInForm, db: Db, settings: Settings
             status=403,
             target=target,
         )
-    return await _signed_in(
+    return await signed_in(
         db,
         settings,
         target,
@@ -188,7 +204,7 @@ async def link_page(token: str, request: Request, db: Db, settings: Settings) ->
 async def use_link(
     token: str, request: Request, form: SignInForm, db: Db, settings: Settings
 ) -> Response:
-    await _count_attempt(request, db, settings)
+    await count_attempt(request, db, settings)
     account_id = await console_auth.use_link(db, token)
     account = await accounts.get_account(db, account_id) if account_id else None
     if account is None:
@@ -198,7 +214,7 @@ async def use_link(
             "(mailpass console link).",
         )
     # A link is an operator's: the account's whole console, live.
-    return await _signed_in(
+    return await signed_in(
         db, settings, HOME, account=account, permissions=list(Permission), test=False, via="link"
     )
 

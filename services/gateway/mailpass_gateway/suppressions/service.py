@@ -1,0 +1,54 @@
+"""The suppression list as the API and the console change it: the rules, written once.
+
+Both read the list a page at a time; adding and removing need the ``mail`` permission and
+a live key (the list applies to live mail too), which each checks at its door (the API's
+``LiveMailKey``, the console's ``require_change``). An address added by hand is a
+``manual`` entry with the note as its detail; adding one that is listed already keeps its
+first reason. Nothing is cached: a send reads the list when it is accepted.
+"""
+
+from __future__ import annotations
+
+from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.suppressions import service as suppressions
+from mailpass_gateway.errors import ApiError
+from mailpass_gateway.suppressions.models import SuppressionCreate
+
+
+async def list_page(
+    db: Database, account_id: str, *, limit: int, prefix: str = "", after: str | None = None
+) -> tuple[list[Document], str | None]:
+    """Up to ``limit`` entries in address order from ``prefix``, and the next page's cursor."""
+    return await suppressions.page(db, account_id, limit=limit, prefix=prefix, after=after)
+
+
+async def add_suppression(
+    db: Database, account_id: str, body: SuppressionCreate, *, source: str
+) -> tuple[Document, bool]:
+    """The address's entry, and whether this call listed it (False: it was listed already,
+    its first entry stands). ``source`` says where it was added: ``api`` or ``console``."""
+    entry = suppressions.Suppression(
+        account_id=account_id,
+        address=body.address,
+        reason=suppressions.SuppressionReason.MANUAL,
+        source=source,
+        detail=body.note,
+    )
+    added = await suppressions.add_many(db, [entry])
+    doc = await suppressions.get(db, account_id, body.address)
+    assert doc is not None  # just upserted
+    return doc, bool(added)
+
+
+async def remove_suppression(db: Database, account_id: str, address: str) -> bool:
+    """Take the address off the list (it may be sent to again); False when it was not on it."""
+    return await suppressions.remove(db, account_id, address)
+
+
+def not_listed(address: str) -> ApiError:
+    return ApiError(
+        ErrorCode.NOT_FOUND,
+        f"{address} is not on this account's suppression list",
+        {"address": address},
+    )
