@@ -39,6 +39,7 @@ from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageStatus
 from mailpass_common.messages.replies import SendReply
 from mailpass_common.platform import telemetry, tracing
+from mailpass_common.platform.formats import UnsupportedFormat
 from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_sender import flows
@@ -85,8 +86,14 @@ class QueuePipeline:
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         try:
             job = SendJob.decode(message.body)
-        except (ValueError, KeyError, TypeError):
-            log.error("undecodable job dead-lettered", extra=log_fields(body=message.body[:200]))
+        except (ValueError, KeyError, TypeError) as exc:
+            # A newer release's format (mid-upgrade) is refused, never guessed at: the
+            # dead-letter queue keeps it for a replay once every sender reads it.
+            log.error(
+                "job dead-lettered: %s",
+                exc if isinstance(exc, UnsupportedFormat) else "not a job",
+                extra=log_fields(body=message.body[:200]),
+            )
             await message.reject(requeue=False)
             JOBS.labels(self.kind.value, "rejected").inc()
             return

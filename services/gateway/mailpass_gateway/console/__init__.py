@@ -19,6 +19,7 @@ from mailpass_gateway.console.views import (
     keys,
     members,
     messages,
+    oidc,
     overview,
     providers,
     sandbox,
@@ -53,6 +54,7 @@ def install_console(app: FastAPI) -> None:
         domains,
         members,
         invitations,
+        oidc,
     ):
         app.include_router(module.router)
     app.include_router(_unknown)
