@@ -33,6 +33,7 @@ GROUPS = [
     "webhooks",
     "templates",
     "domains",
+    "users",
 ]
 
 

@@ -30,9 +30,10 @@ from typing import Any
 
 import aio_pika
 
-from mailpass_common.platform.broker import Topology, read_dead_letters
+from mailpass_common.platform.broker import Topology
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import connect
+from mailpass_common.platform.dead_letters import read_dead_letters
 from mailpass_common.webhooks import endpoints
 from mailpass_dev.bench.tenant import create_tenant
 from mailpass_dev.chaos.accounting import Tally, drain, tally

@@ -13,12 +13,13 @@ from typing import Annotated, Any
 from fastapi import Depends
 
 from mailpass_common.platform.crypto import CredentialCipher
-from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.providers import service as providers
 from mailpass_common.providers.config import ProviderConfigError, ProviderFields, ValidatedConfig
 from mailpass_common.providers.delivery.check import check_connection, check_options
 from mailpass_common.providers.delivery.options import DeliveryOptions
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.registry import check_targets, validate_config
 from mailpass_common.providers.service import ProviderCache
 from mailpass_gateway.deps import Settings
@@ -60,7 +61,7 @@ def name_taken(name: str) -> ApiError:
 
 
 async def run_check(
-    db: Database, cipher: CredentialCipher, doc: Document, options: DeliveryOptions
+    db: Database, cipher: CredentialCipher, doc: ProviderDocument, options: DeliveryOptions
 ) -> str | None:
     """Check the provider as the sender would connect (sending nothing, within the egress
     policy) and keep the result on it: None when it accepted, else its reply."""
@@ -69,7 +70,7 @@ async def run_check(
     return error
 
 
-async def owned_provider(db: Database, account_id: str, provider_id: str) -> Document:
+async def owned_provider(db: Database, account_id: str, provider_id: str) -> ProviderDocument:
     """The account's provider; another account's is as absent as one that never existed."""
     doc = await providers.get_provider(db, account_id, provider_id)
     if doc is None:
@@ -102,7 +103,7 @@ class AccountProviders:
 
     async def add(
         self, fields: ProviderFields, type_: str, checked: ValidatedConfig, *, default: bool
-    ) -> Document:
+    ) -> ProviderDocument:
         doc = await providers.add_provider(
             self.db,
             self.cipher,
@@ -122,8 +123,8 @@ class AccountProviders:
         return doc
 
     async def update(
-        self, doc: Document, changes: Mapping[str, Any], config: Mapping[str, Any] | None
-    ) -> Document:
+        self, doc: ProviderDocument, changes: Mapping[str, Any], config: Mapping[str, Any] | None
+    ) -> ProviderDocument:
         """Apply common field changes and a partial config (checked like a new one); the
         provider as it is now, NOT_FOUND when it is gone."""
 
