@@ -33,6 +33,8 @@ class BenchOptions:
     quick: bool = False
     batch_only: bool = False
     strict: bool = False
+    # The Celery peer (a prefork pool on the same broker, smtplib to the same sink).
+    celery: bool = True
     out: Path = Path(".data/bench")
     message_bytes: int = 2048
     batch_size: int = 100
@@ -135,6 +137,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only the relay and MailPass SMTP batch runs, which compare (for iterating)",
     )
+    p.add_argument(
+        "--no-celery",
+        dest="celery",
+        action="store_false",
+        help="skip the Celery peer (a prefork worker pool sending each mail with smtplib)",
+    )
     p.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
     p.add_argument("--out", type=Path, default=Path(".data/bench"), help="output directory")
     return p
@@ -164,6 +172,7 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
         quick=args.quick,
         batch_only=args.batch_only,
         strict=args.strict,
+        celery=args.celery,
         out=args.out,
         message_bytes=args.message_bytes,
         batch_timeout=args.batch_timeout,
