@@ -19,6 +19,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
+from mailpass_common.audit.record import Actor, ActorType, act_as
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.tenants import api_keys, console_auth
 from mailpass_common.tenants.console_auth import ConsoleSession
@@ -29,6 +30,9 @@ from mailpass_gateway.settings import GatewaySettings
 
 SIGNIN_COOKIE = "mailpass_console_signin"
 SIGNIN_COOKIE_SECONDS = 3600
+# A session opened with a one-time link (`mailpass console link`, made by the platform's
+# operators) acts for them in the audit log.
+LINK_ACTOR = Actor(ActorType.ADMIN, "console-link")
 
 
 class SignInRequired(Exception):
@@ -70,9 +74,14 @@ async def current_session(request: Request, db: Db, settings: Settings) -> Conso
     session = await console_auth.find_session(db, token) if token else None
     if session is None:
         raise SignInRequired("session-ended" if token else None)
-    if session.key_hash is not None and not await api_keys.is_active(db, session.key_hash):
-        await console_auth.end_session(db, session.session_id)
-        raise SignInRequired("session-ended")
+    actor = LINK_ACTOR
+    if session.key_hash is not None:
+        key_id = await api_keys.active_key_id(db, session.key_hash)
+        if key_id is None:
+            await console_auth.end_session(db, session.session_id)
+            raise SignInRequired("session-ended")
+        actor = Actor(ActorType.KEY, key_id)
+    act_as(actor)  # the audit log's actor of what this request changes
     request.state.console_session = session  # for the layout of an error page
     return session
 

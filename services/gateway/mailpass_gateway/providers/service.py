@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 
+from mailpass_common.audit.record import record
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
@@ -81,11 +82,33 @@ def not_found(provider_id: str) -> ApiError:
     return ApiError(ErrorCode.NOT_FOUND, f"No provider {provider_id!r} in this account")
 
 
+_AUDITED = (
+    "name",
+    "type",
+    "config",
+    "from_email",
+    "from_name",
+    "hourly_limit",
+    "daily_limit",
+    "fallback_priority",
+    "default",
+)
+
+
+def audit_state(doc: Document | None) -> dict[str, Any] | None:
+    """A provider as the audit log keeps it: never its credentials (stored apart, in
+    ``secrets``), only its plain settings."""
+    if doc is None:
+        return None
+    return {"id": doc["_id"], **{f: doc.get(f) for f in _AUDITED}}
+
+
 @dataclass(frozen=True)
 class AccountProviders:
     """One account's providers, changed: every change forgets the account in this process's
-    provider cache (the other processes see it within the cache's TTL). Refusals are
-    ``ProviderConfigError`` (naming fields) and ``ProviderNameTaken``."""
+    provider cache (the other processes see it within the cache's TTL) and is recorded in
+    the audit log. Refusals are ``ProviderConfigError`` (naming fields) and
+    ``ProviderNameTaken``."""
 
     db: Database
     cipher: CredentialCipher
@@ -118,7 +141,21 @@ class AccountProviders:
             default=default,
         )
         self.cache.forget(self.account_id)
+        await self._audit("provider.created", doc["_id"], None, doc)
         return doc
+
+    async def _audit(
+        self, action: str, provider_id: str, before: Document | None, after: Document | None
+    ) -> None:
+        await record(
+            self.db,
+            account_id=self.account_id,
+            action=action,
+            resource_type="provider",
+            resource_id=provider_id,
+            before=audit_state(before),
+            after=audit_state(after),
+        )
 
     async def update(
         self, doc: Document, changes: Mapping[str, Any], config: Mapping[str, Any] | None
@@ -129,16 +166,30 @@ class AccountProviders:
             await check_targets(doc["type"], merged, self.options)
 
         try:
-            return await providers.update_provider(
+            updated = await providers.update_provider(
                 self.db, self.cipher, self.account_id, doc["_id"], changes, config, check_merged
             )
         finally:
             self.cache.forget(self.account_id)
+        if updated is not None:
+            # Credentials are never shown: a change of them shows as the config's other
+            # fields unchanged, and the action says the provider was updated.
+            await self._audit("provider.updated", doc["_id"], doc, updated)
+        return updated
 
     async def make_default(self, provider_id: str) -> bool:
         self.cache.forget(self.account_id)
-        return await providers.set_default_provider(self.db, self.account_id, provider_id)
+        before = await providers.get_provider(self.db, self.account_id, provider_id)
+        made = await providers.set_default_provider(self.db, self.account_id, provider_id)
+        if made and before is not None and not before.get("default"):
+            after = await providers.get_provider(self.db, self.account_id, provider_id)
+            await self._audit("provider.default_set", provider_id, before, after)
+        return made
 
     async def delete(self, provider_id: str) -> bool:
         self.cache.forget(self.account_id)
-        return await providers.delete_provider(self.db, self.account_id, provider_id)
+        before = await providers.get_provider(self.db, self.account_id, provider_id)
+        deleted = await providers.delete_provider(self.db, self.account_id, provider_id)
+        if deleted:
+            await self._audit("provider.deleted", provider_id, before, None)
+        return deleted

@@ -36,6 +36,7 @@ PERMISSION_HELP = {
     Permission.CONSOLE: "sign in to this console",
     Permission.WEBHOOKS: "add, change and delete webhook endpoints; replay deliveries",
     Permission.TEMPLATES: "create, change and delete templates",
+    Permission.AUDIT: "read the audit log",
 }
 
 
