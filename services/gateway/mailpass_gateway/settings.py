@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from mailpass_common.platform.settings import CommaList, ServiceSettings
 from mailpass_gateway.rate_limit import RateLimitPolicy
@@ -65,6 +65,24 @@ class GatewaySettings(ServiceSettings):
     # Sign-in attempts (API key or one-time link) allowed per client address and window.
     console_signin_attempts: int = Field(default=10, ge=1)
     console_signin_window_seconds: int = Field(default=300, ge=1)
+
+    # The admin API's token (/admin/v1): given itself, or in a file (a mounted Secret).
+    # Neither: the admin API is off (404).
+    admin_api_token: SecretStr | None = None
+    admin_api_token_file: str | None = None
+
+    def admin_token(self) -> str | None:
+        """The admin token, read from its file on each call (a rotated Secret is taken up
+        without a restart); None when none is configured or the file is empty."""
+        if self.admin_api_token is not None and self.admin_api_token.get_secret_value():
+            return self.admin_api_token.get_secret_value().strip() or None
+        if self.admin_api_token_file:
+            try:
+                with open(self.admin_api_token_file, encoding="utf-8") as token_file:
+                    return token_file.read().strip() or None
+            except OSError:
+                return None
+        return None
 
     @property
     def console_secure_cookie(self) -> bool:

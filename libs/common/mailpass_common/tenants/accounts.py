@@ -61,6 +61,27 @@ async def set_suspended(db: Database, account_id: str, suspended: bool) -> Docum
     )
 
 
+async def default_limits(db: Database, account_id: str) -> dict[str, int]:
+    """The account's default send limits for new providers: ``hourly``, ``daily`` (each
+    absent when not set)."""
+    found = await db[Collections.ACCOUNTS].find_one(
+        {"_id": account_id}, projection={"default_limits": 1}
+    )
+    limits = (found or {}).get("default_limits") or {}
+    return {k: int(v) for k, v in limits.items() if k in ("hourly", "daily") and v is not None}
+
+
+async def set_default_limits(
+    db: Database, account_id: str, *, hourly: int | None, daily: int | None
+) -> Document | None:
+    """Set (or, with None, clear) the account's default limits; the account after."""
+    return await db[Collections.ACCOUNTS].find_one_and_update(
+        {"_id": account_id},
+        {"$set": {"default_limits": {"hourly": hourly, "daily": daily}}},
+        return_document=ReturnDocument.AFTER,
+    )
+
+
 async def suspended_ids(db: Database, account_ids: Iterable[str]) -> set[str]:
     """Which of these accounts are suspended (one read by ``_id``)."""
     ids = sorted(set(account_ids))

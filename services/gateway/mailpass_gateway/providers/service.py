@@ -91,7 +91,7 @@ _AUDITED = (
     "hourly_limit",
     "daily_limit",
     "fallback_priority",
-    "default",
+    "is_default",
 )
 
 
@@ -181,7 +181,7 @@ class AccountProviders:
         self.cache.forget(self.account_id)
         before = await providers.get_provider(self.db, self.account_id, provider_id)
         made = await providers.set_default_provider(self.db, self.account_id, provider_id)
-        if made and before is not None and not before.get("default"):
+        if made and before is not None and not before.get("is_default"):
             after = await providers.get_provider(self.db, self.account_id, provider_id)
             await self._audit("provider.default_set", provider_id, before, after)
         return made
