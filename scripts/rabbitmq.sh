@@ -5,7 +5,8 @@
 #   ensure-running  start an installed (or freshly installed) server detached, and wait for it
 set -euo pipefail
 url=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}
-hostport=${url#*://}; hostport=${hostport#*@}; hostport=${hostport%%/*}
+# Several nodes (amqp://u:p@h1:5672,h2:5673/vhost): the first one is the one checked here.
+hostport=${url#*://}; hostport=${hostport#*@}; hostport=${hostport%%/*}; hostport=${hostport%%,*}
 host=${hostport%%:*}; port=${hostport##*:}; [ "$port" = "$hostport" ] && port=5672
 
 answering() { (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; }

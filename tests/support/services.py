@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pymongo
 
+from mailpass_common.platform.amqp_nodes import node_urls
+
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
 
@@ -89,7 +91,7 @@ def rabbitmq_url() -> str:
     url = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
     import urllib.parse
 
-    parts = urllib.parse.urlparse(url)
+    parts = urllib.parse.urlparse(node_urls(url)[0])  # several nodes: the first must answer
     host, port = parts.hostname or "127.0.0.1", parts.port or 5672
     if not wait_for_port(host, port, 5):
         raise RuntimeError(

@@ -10,13 +10,14 @@ import urllib.parse
 
 import aio_pika
 
-from mailpass_common.platform.broker import Topology
+from mailpass_common.platform.amqp_nodes import node_urls
+from mailpass_common.platform.broker import Topology, connect
 from mailpass_common.platform.jobs import MessageKind
 
 
 def _listed_queues(amqp_url: str, prefix: str) -> list[str]:
     """Queues named ``<prefix>.*`` on a local broker (delay queues are named at run time)."""
-    host = urllib.parse.urlparse(amqp_url).hostname or "127.0.0.1"
+    host = urllib.parse.urlparse(node_urls(amqp_url)[0]).hostname or "127.0.0.1"
     ctl = shutil.which("rabbitmqctl")
     if ctl is None or host not in ("127.0.0.1", "localhost", "::1"):
         return []
@@ -40,7 +41,7 @@ async def delete_prefixed_topology(amqp_url: str, prefix: str) -> list[str]:
     names = {topology.dead_letter_queue, *(topology.work_queue(kind) for kind in MessageKind)}
     names.update(await asyncio.to_thread(_listed_queues, amqp_url, prefix))
     deleted: list[str] = []
-    connection = await aio_pika.connect(amqp_url)
+    connection = await connect(amqp_url)  # AMQP_URL may name several nodes
     async with connection:
         for name in sorted(names):
             # A failed operation closes its channel: one channel per deletion.

@@ -84,6 +84,52 @@ class GatewaySettings(ServiceSettings):
                 return None
         return None
 
+    # Console users (the README's "Sign-in and roles"). With an OpenID Connect issuer set,
+    # people sign in through it (authorization code with PKCE); without, with email,
+    # password and a TOTP code. The redirect URI to register with the provider is
+    # <console public URL>/console/oidc/callback.
+    console_oidc_issuer: str = ""
+    console_oidc_client_id: str = ""
+    console_oidc_client_secret: SecretStr | None = None
+    console_oidc_name: str = "single sign-on"  # on the button: "Sign in with <name>"
+    console_oidc_scopes: str = "openid email profile"
+    # The ID token claim listing the person's groups, and which group grants which role
+    # in which account: "group=account:role", comma-separated (e.g.
+    # "mail-admins=acme:admin,mail-devs=acme:developer").
+    console_oidc_group_claim: str = "groups"
+    console_oidc_group_roles: CommaList = Field(default_factory=list)
+    # The account whose default provider sends the console's own mail (invitations);
+    # unset, an invitation's link is shown to whoever invited, to pass on themselves.
+    console_mail_account: str = ""
+    # The console's public address for links in mail and the OpenID redirect URI
+    # (e.g. https://mail.example.com); unset, the address the request came to.
+    console_public_url: str = ""
+
+    @field_validator("console_oidc_group_roles", mode="before")
+    @classmethod
+    def _comma_separated_roles(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("console_oidc_group_roles")
+    @classmethod
+    def _group_roles(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            group, _, grant = entry.partition("=")
+            account, _, role = grant.rpartition(":")
+            if not group or not account or role not in ("owner", "admin", "developer", "viewer"):
+                raise ValueError(
+                    f"{entry!r}: expected group=account:role (role one of owner, "
+                    "admin, developer, viewer)"
+                )
+        return value
+
+    @property
+    def console_oidc(self) -> bool:
+        """Whether people sign in through an OpenID Connect provider."""
+        return bool(self.console_oidc_issuer and self.console_oidc_client_id)
+
     @property
     def console_secure_cookie(self) -> bool:
         if self.console_cookie_secure is not None:

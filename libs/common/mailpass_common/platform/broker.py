@@ -37,6 +37,12 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
+from mailpass_common.platform.amqp_nodes import (
+    NODE_CONNECT_TIMEOUT_SECONDS,
+    FailoverConnection,
+    connection_name,
+    node_urls,
+)
 from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import inject_context
 
@@ -79,7 +85,13 @@ class Topology:
 
 
 async def connect(url: str) -> AbstractRobustConnection:
-    return await aio_pika.connect_robust(url, client_properties={"connection_name": "mailpass"})
+    """A robust connection to the node(s) ``url`` names (several: see ``amqp_nodes``): it
+    reconnects, to another node when there are several, and restores channels and consumers."""
+    connection = FailoverConnection(
+        node_urls(url), client_properties={"connection_name": connection_name()}
+    )
+    await connection.connect(timeout=NODE_CONNECT_TIMEOUT_SECONDS)
+    return connection
 
 
 async def declare(channel: AbstractChannel, topology: Topology) -> dict[MessageKind, AbstractQueue]:

@@ -1,7 +1,8 @@
 """Secrets at rest: keys derived from ``SECRET_KEY``, and the encryption of stored credentials.
 
 Provider credentials are encrypted with Fernet under a key
-derived from ``SECRET_KEY``; other purposes (tracking links) derive keys of their own.
+derived from ``SECRET_KEY``; other purposes (console users' TOTP secrets, tracking links)
+derive keys of their own.
 Keys being rotated out (``SECRET_KEY_PREVIOUS``) still decrypt, never encrypt.
 """
 
@@ -23,17 +24,24 @@ def derive_key(secret: str, purpose: str) -> bytes:
     )
 
 
+PROVIDER_CREDENTIALS = "mailpass/provider-credentials"
+USER_TOTP = "mailpass/user-totp"
+
+
 class CredentialCipher:
     """Encrypts a provider's secret fields (password, API key) as one Fernet token, under
-    the current key; decrypts under it or any previous one."""
+    the current key; decrypts under it or any previous one. Another ``purpose`` (a
+    user's TOTP secret) encrypts under a key of its own."""
 
-    def __init__(self, secret: str, previous: Sequence[str] = ()) -> None:
+    def __init__(
+        self, secret: str, previous: Sequence[str] = (), *, purpose: str = PROVIDER_CREDENTIALS
+    ) -> None:
+        self._purpose = purpose
         self._current = self._fernet(secret)
         self._any = MultiFernet([self._current, *map(self._fernet, previous)])
 
-    @staticmethod
-    def _fernet(secret: str) -> Fernet:
-        key = derive_key(secret, "mailpass/provider-credentials")
+    def _fernet(self, secret: str) -> Fernet:
+        key = derive_key(secret, self._purpose)
         return Fernet(base64.urlsafe_b64encode(key))
 
     def encrypt(self, values: dict[str, Any]) -> str:
@@ -46,7 +54,7 @@ class CredentialCipher:
             data: dict[str, Any] = json.loads(self._any.decrypt(token.encode()))
         except InvalidToken as exc:
             raise ValueError(
-                "provider credentials cannot be decrypted with SECRET_KEY or SECRET_KEY_PREVIOUS"
+                f"{self._purpose} cannot be decrypted with SECRET_KEY or SECRET_KEY_PREVIOUS"
             ) from exc
         return data
 

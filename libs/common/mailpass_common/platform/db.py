@@ -50,6 +50,9 @@ class Collections:
     DOMAINS = "domains"
     DKIM_KEYS = "dkim_keys"
     AUDIT_EVENTS = "audit_events"
+    USERS = "users"
+    MEMBERS = "members"
+    INVITATIONS = "invitations"
 
 
 DUPLICATE_KEY = 11000
@@ -138,6 +141,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     Collections.CONSOLE_SESSIONS: [
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
         IndexModel([("account_id", ASCENDING)]),
+        # A user's sessions, ended together when the user is disabled or removed.
+        IndexModel(
+            [("user_id", ASCENDING)], partialFilterExpression={"user_id": {"$exists": True}}
+        ),
     ],
     Collections.CONSOLE_LINKS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
     Collections.CONSOLE_SIGNINS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
@@ -191,6 +198,26 @@ INDEXES: dict[str, list[IndexModel]] = {
                 ("seq", ASCENDING),
             ]
         ),
+    ],
+    # Console users (mailpass_common.tenants.users): one per address; one per identity
+    # provider subject. Memberships are found by _id ("<account>/<user>"), an account's
+    # by account_id, a user's accounts by user_id. Invitations go by _id (the token's
+    # hash); an account's pending ones by account_id; they end by themselves (TTL).
+    Collections.USERS: [
+        IndexModel([("email", ASCENDING)], unique=True),
+        IndexModel(
+            [("oidc_subject", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"oidc_subject": {"$exists": True}},
+        ),
+    ],
+    Collections.MEMBERS: [
+        IndexModel([("account_id", ASCENDING), ("role", ASCENDING)]),
+        IndexModel([("user_id", ASCENDING)]),
+    ],
+    Collections.INVITATIONS: [
+        IndexModel([("account_id", ASCENDING)]),
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
     ],
 }
 

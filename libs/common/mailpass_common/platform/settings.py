@@ -22,6 +22,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from mailpass_common.mta.resolver import parse_nameservers
+from mailpass_common.platform.amqp_nodes import node_urls
 from mailpass_common.platform.egress import EgressPolicy, parse_networks, parse_port_ranges
 
 DEVELOPMENT = "development"
@@ -57,6 +58,9 @@ class CommonSettings(BaseSettings):
     environment: str = Field(default="production", description="production | development")
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongodb_database: str = "mailpass"
+    # Several nodes of one cluster: `amqp://user:pass@host1:5672,host2:5672,host3/vhost` (the
+    # credentials, vhost and query shared); each process starts at a random one and fails
+    # over to the next when a node stops answering (mailpass_common.platform.amqp_nodes).
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     # Passwords kept apart from their URLs (e.g. from a Secret made by a database chart or
     # operator): put into the URL's user part, percent-encoded, when set (the URL must then
@@ -128,6 +132,7 @@ class CommonSettings(BaseSettings):
                 url = with_password(getattr(self, url_field), password.get_secret_value())
                 object.__setattr__(self, url_field, url)  # frozen: set once, while validating
                 object.__setattr__(self, password_field, None)
+        node_urls(self.amqp_url)  # a malformed node list fails at start, not at connection
         return self
 
     @field_validator(

@@ -45,6 +45,7 @@ class Permission(StrEnum):
     WEBHOOKS = "webhooks"  # manage the account's webhook endpoints, see and replay attempts
     TEMPLATES = "templates"  # create, change and delete templates (sending with one: mail)
     AUDIT = "audit"  # read the account's audit log (no key can change it)
+    MEMBERS = "members"  # invite console users, change their roles, remove them
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,13 @@ class ConsoleSession:
     csrf_token: str
     created_at: datetime
     expires_at: datetime
+    # A user's session (via "password" or "oidc"): who, and their role in the account,
+    # read again on every request (the permissions follow it).
+    user_id: str | None = None
+    user_email: str | None = None
+    role: str | None = None
+    # The user's other accounts (id, name), to switch to; filled in per request.
+    accounts: tuple[tuple[str, str], ...] = ()
 
     def may(self, permission: str) -> bool:
         return permission in self.permissions
@@ -87,6 +94,9 @@ def _session(doc: Document) -> ConsoleSession:
         csrf_token=doc["csrf_token"],
         created_at=_aware(doc.get("created_at")) or _now(),
         expires_at=_aware(doc.get("expires_at")) or _now(),
+        user_id=doc.get("user_id"),
+        user_email=doc.get("user_email"),
+        role=doc.get("role"),
     )
 
 
@@ -101,8 +111,11 @@ async def open_session(
     lifetime: timedelta,
     key_hash: str | None = None,
     key_prefix: str | None = None,
+    user: Document | None = None,
+    role: str | None = None,
 ) -> NewSession:
-    """A new session with fresh tokens (never one reused from before the sign-in)."""
+    """A new session with fresh tokens (never one reused from before the sign-in);
+    ``user``: a console user's (with their ``role`` in the account)."""
     token = secrets.token_urlsafe(32)
     now = _now()
     doc: Document = {
@@ -118,6 +131,8 @@ async def open_session(
         "created_at": now,
         "expires_at": now + lifetime,
     }
+    if user is not None:
+        doc.update(user_id=user["_id"], user_email=user["email"], role=role)
     await db[Collections.CONSOLE_SESSIONS].insert_one(doc)
     return NewSession(token, _session(doc))
 
@@ -141,6 +156,30 @@ async def end_account_sessions(db: Database, account_id: str) -> int:
     """Sign every console session of an account out; returns how many there were."""
     result = await db[Collections.CONSOLE_SESSIONS].delete_many(where(account_id=account_id))
     return result.deleted_count
+
+
+async def end_user_sessions(db: Database, user_id: str, account_id: str | None = None) -> int:
+    """Sign a user out everywhere (disabled), or of one account (removed from it)."""
+    scope = where(user_id=user_id, **({"account_id": account_id} if account_id else {}))
+    return (await db[Collections.CONSOLE_SESSIONS].delete_many(scope)).deleted_count
+
+
+async def switch_account(
+    db: Database, session_id: str, *, account_id: str, account_name: str, role: str
+) -> None:
+    """Move a user's session to another of their accounts (the caller checked the
+    membership), with a fresh CSRF token."""
+    await db[Collections.CONSOLE_SESSIONS].update_one(
+        {"_id": session_id},
+        {
+            "$set": {
+                "account_id": account_id,
+                "account_name": account_name,
+                "role": role,
+                "csrf_token": secrets.token_urlsafe(32),
+            }
+        },
+    )
 
 
 async def list_sessions(db: Database, account_id: str) -> list[ConsoleSession]:

@@ -22,6 +22,7 @@ from mailpass_gateway.console.views import (
     sandbox,
     suppressions,
     templates,
+    user_signin,
     webhooks,
 )
 from mailpass_gateway.errors import ApiError
@@ -38,6 +39,7 @@ def install_console(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     for module in (
         auth,
+        user_signin,
         overview,
         providers,
         keys,

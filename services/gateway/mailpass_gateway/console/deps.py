@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
 from mailpass_common.audit.record import Actor, ActorType, act_as
+from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
-from mailpass_common.tenants import api_keys, console_auth
+from mailpass_common.tenants import accounts, api_keys, console_auth, members, users
 from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_gateway.console.forms import Form, read_form
 from mailpass_gateway.deps import Db, Settings
@@ -41,6 +44,11 @@ class SignInRequired(Exception):
     def __init__(self, notice: str | None = None) -> None:
         super().__init__(notice or "sign in")
         self.notice = notice
+
+
+def totp_cipher(settings: GatewaySettings) -> CredentialCipher:
+    """What encrypts and decrypts users' TOTP secrets (a key derived from SECRET_KEY)."""
+    return users.totp_cipher(settings.secret_key.get_secret_value(), settings.previous_secrets())
 
 
 def session_cookie_name(settings: GatewaySettings) -> str:
@@ -81,9 +89,44 @@ async def current_session(request: Request, db: Db, settings: Settings) -> Conso
             await console_auth.end_session(db, session.session_id)
             raise SignInRequired("session-ended")
         actor = Actor(ActorType.KEY, key_id)
+    if session.user_id is not None:
+        actor = Actor(ActorType.USER, session.user_id)
+        session = await _as_member_now(db, session)
+    # A suspended account's sessions end (its suspension ends them all; this catches one
+    # opened meanwhile): one read by _id, the console being no hot path.
+    if await accounts.suspended_ids(db, [session.account_id]):
+        await console_auth.end_session(db, session.session_id)
+        raise SignInRequired("session-ended")
     act_as(actor)  # the audit log's actor of what this request changes
     request.state.console_session = session  # for the layout of an error page
     return session
+
+
+async def _as_member_now(db: Database, session: ConsoleSession) -> ConsoleSession:
+    """A user's session as things are now: ended when the user is disabled or no longer in
+    the account; otherwise with the role (so the permissions) the membership has now."""
+    assert session.user_id is not None
+    user = await users.get_user(db, session.user_id)
+    joined = await members.memberships(db, session.user_id) if user else []
+    current = next((m for m in joined if m["account_id"] == session.account_id), None)
+    if user is None or bool(user.get("disabled")) or current is None:
+        await console_auth.end_session(db, session.session_id)
+        raise SignInRequired("session-ended")
+    names = await members.account_names(db, [m["account_id"] for m in joined])
+    others = sorted(
+        (
+            (account_id, name)
+            for account_id, name in names.items()
+            if account_id != session.account_id
+        ),
+        key=lambda pair: pair[1],
+    )
+    return replace(
+        session,
+        role=current["role"],
+        permissions=members.permissions_of(current["role"]),
+        accounts=tuple(others),
+    )
 
 
 Session = Annotated[ConsoleSession, Depends(current_session)]
@@ -142,6 +185,12 @@ SignInForm = Annotated[Form, Depends(checked_signin_form)]
 
 
 def require(session: ConsoleSession, permission: str) -> None:
+    if not session.may(permission) and session.role is not None:
+        raise ApiError(
+            ErrorCode.FORBIDDEN,
+            f"Your role in this account ({session.role}) does not allow that: "
+            "ask an owner or admin for another role",
+        )
     if not session.may(permission):
         raise ApiError(
             ErrorCode.FORBIDDEN,

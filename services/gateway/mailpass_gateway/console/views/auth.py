@@ -52,7 +52,7 @@ async def home() -> Response:
     return RedirectResponse(HOME, status_code=303)
 
 
-def _signin_page(
+def signin_page(
     request: Request,
     settings: GatewaySettings,
     *,
@@ -72,6 +72,7 @@ def _signin_page(
         csrf_token=token,
         next=safe_next(target if target is not None else request.query_params.get("next", "")),
         error=error,
+        oidc_name=settings.console_oidc_name if settings.console_oidc else None,
     )
     keep_signin_token(response, settings, token)
     return response
@@ -79,10 +80,10 @@ def _signin_page(
 
 @router.get("/sign-in")
 async def sign_in_page(request: Request, settings: Settings) -> Response:
-    return _signin_page(request, settings)
+    return signin_page(request, settings)
 
 
-async def _count_attempt(request: Request, db: Db, settings: GatewaySettings) -> None:
+async def count_attempt(request: Request, db: Db, settings: GatewaySettings) -> None:
     retry_after = await console_auth.count_attempt(
         db,
         client_address(request),
@@ -98,7 +99,7 @@ async def _count_attempt(request: Request, db: Db, settings: GatewaySettings) ->
         )
 
 
-async def _signed_in(
+async def signed_in(
     db: Db,
     settings: GatewaySettings,
     target: str,
@@ -109,6 +110,8 @@ async def _signed_in(
     via: str,
     key_hash: str | None = None,
     key_prefix: str | None = None,
+    user: Document | None = None,
+    role: str | None = None,
 ) -> Response:
     """A new session (never one from before the sign-in), its cookie, and the way on."""
     new = await console_auth.open_session(
@@ -120,6 +123,8 @@ async def _signed_in(
         via=via,
         key_hash=key_hash,
         key_prefix=key_prefix,
+        user=user,
+        role=role,
         lifetime=timedelta(hours=settings.console_session_hours),
     )
     response = RedirectResponse(safe_next(target), status_code=303)
@@ -131,19 +136,19 @@ async def _signed_in(
 async def sign_in(request: Request, form: SignInForm, db: Db, settings: Settings) -> Response:
     target = form.get("next")
     try:
-        await _count_attempt(request, db, settings)
+        await count_attempt(request, db, settings)
     except ApiError as exc:
-        return _signin_page(
+        return signin_page(
             request, settings, error=exc.message, status=429, headers=exc.headers, target=target
         )
     record = await api_keys.authenticate(db, form.get("api_key")) if form.get("api_key") else None
     account = await accounts.get_account(db, record.account_id) if record else None
     if record is None or account is None:
-        return _signin_page(
+        return signin_page(
             request, settings, error="Invalid or revoked API key.", status=401, target=target
         )
     if Permission.CONSOLE not in record.permissions:
-        return _signin_page(
+        return signin_page(
             request,
             settings,
             error="This API key lacks the 'console' permission: create one that has it, "
@@ -151,7 +156,7 @@ async def sign_in(request: Request, form: SignInForm, db: Db, settings: Settings
             status=403,
             target=target,
         )
-    return await _signed_in(
+    return await signed_in(
         db,
         settings,
         target,
@@ -188,7 +193,7 @@ async def link_page(token: str, request: Request, db: Db, settings: Settings) ->
 async def use_link(
     token: str, request: Request, form: SignInForm, db: Db, settings: Settings
 ) -> Response:
-    await _count_attempt(request, db, settings)
+    await count_attempt(request, db, settings)
     account_id = await console_auth.use_link(db, token)
     account = await accounts.get_account(db, account_id) if account_id else None
     if account is None:
@@ -198,7 +203,7 @@ async def use_link(
             "(mailpass console link).",
         )
     # A link is an operator's: the account's whole console, live.
-    return await _signed_in(
+    return await signed_in(
         db, settings, HOME, account=account, permissions=list(Permission), test=False, via="link"
     )
 

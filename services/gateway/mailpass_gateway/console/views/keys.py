@@ -37,6 +37,7 @@ PERMISSION_HELP = {
     Permission.WEBHOOKS: "add, change and delete webhook endpoints; replay deliveries",
     Permission.TEMPLATES: "create, change and delete templates",
     Permission.AUDIT: "read the audit log",
+    Permission.MEMBERS: "invite people to the console, change their roles, remove them",
 }
 
 
