@@ -53,12 +53,12 @@ class DeliveryContext:
     async def suspended(self, account_ids: Iterable[str]) -> set[str]:
         """Which of these accounts are suspended: one read for those not cached."""
         wanted = set(account_ids)
-        unknown = [a for a in wanted if self.suspensions.get(a) is None]
-        if unknown:
-            found = await suspended_ids(self.db, unknown)
-            for account_id in unknown:
-                self.suspensions.put(account_id, account_id in found)
-        return {a for a in wanted if self.suspensions.get(a)}
+        known = {a: self.suspensions.get(a) for a in wanted}
+        unknown = [a for a, state in known.items() if state is None]
+        found = await suspended_ids(self.db, unknown) if unknown else set()
+        for account_id in unknown:
+            self.suspensions.put(account_id, account_id in found)
+        return found | {a for a, state in known.items() if state}
 
     @property
     def lease(self) -> timedelta:

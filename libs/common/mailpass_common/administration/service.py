@@ -19,7 +19,9 @@ from mailpass_common.audit.record import Actor, record
 from mailpass_common.messages import stats
 from mailpass_common.platform.dates import api_datetime
 from mailpass_common.platform.db import Collections, Database, Document, where
-from mailpass_common.tenants import accounts, console_auth
+from mailpass_common.tenants import accounts, console_auth, invitations
+from mailpass_common.tenants.invitations import Invitation
+from mailpass_common.tenants.members import Role
 
 # Everything an account owns, removed with it (the audit log is kept).
 OWNED = (
@@ -127,6 +129,25 @@ async def delete_account(db: Database, actor: Actor, account_id: str) -> None:
         await db[name].delete_many(where(account_id=account_id))
     await db[Collections.ACCOUNTS].delete_one({"_id": account_id})
     await _audit(db, actor, "account.deleted", account_id, before, None)
+
+
+async def invite_owner(db: Database, actor: Actor, account_id: str, email: str) -> Invitation:
+    """The account's first owner invitation (any earlier one to the address stops
+    working); the caller passes its link on, since it holds the token."""
+    await _account(db, account_id)
+    invitation = await invitations.create_invitation(
+        db, account_id=account_id, email=email, role=Role.OWNER.value, invited_by="platform"
+    )
+    await record(
+        db,
+        account_id=account_id,
+        action="invitation.created",
+        resource_type="invitation",
+        resource_id=invitation.id,
+        after={"id": invitation.id, "email": invitation.email, "role": invitation.role},
+        actor=actor,
+    )
+    return invitation
 
 
 @dataclass(frozen=True)

@@ -59,3 +59,19 @@ class UsageDay(BaseModel):
 class UsageResponse(BaseModel):
     success: bool = True
     data: dict[str, Any]
+
+
+class InvitationView(BaseModel):
+    id: str
+    email: str
+    role: str
+    url: str = Field(
+        description="The console page that accepts it (CONSOLE_PUBLIC_URL + path; a path "
+        "alone when that is unset): shown once, pass it to the invited person"
+    )
+    expires_at: str
+
+
+class InvitationResponse(BaseModel):
+    success: bool = True
+    data: InvitationView

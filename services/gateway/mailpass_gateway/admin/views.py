@@ -22,10 +22,13 @@ from mailpass_gateway.admin.models import (
     AccountPage,
     AccountResponse,
     AccountView,
+    InvitationCreate,
+    InvitationResponse,
+    InvitationView,
     LimitsBody,
     UsageResponse,
 )
-from mailpass_gateway.deps import Db, KeyCache
+from mailpass_gateway.deps import Db, KeyCache, Settings
 from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
 from mailpass_gateway.pagination import Page, cut_page
@@ -140,6 +143,31 @@ async def usage(account_id: str, admin: Admin, db: Db) -> UsageResponse:
                 for d in days
             ],
         }
+    )
+
+
+@router.post(
+    "/{account_id}/invitations",
+    status_code=201,
+    response_model=InvitationResponse,
+    summary="Invite the account's first owner; the link is in this response only",
+)
+async def invite_owner(
+    account_id: str, body: InvitationCreate, admin: Admin, db: Db, settings: Settings
+) -> InvitationResponse:
+    try:
+        invitation = await service.invite_owner(db, admin, account_id, str(body.email))
+    except NoSuchAccount:
+        raise _not_found(account_id) from None
+    base = settings.console_public_url.rstrip("/")
+    return InvitationResponse(
+        data=InvitationView(
+            id=invitation.id,
+            email=invitation.email,
+            role=invitation.role,
+            url=base + invitation.path,
+            expires_at=api_datetime(invitation.expires_at) or "",
+        )
     )
 
 
