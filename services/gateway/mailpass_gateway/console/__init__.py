@@ -13,6 +13,7 @@ from mailpass_gateway.console.headers import install_console_headers
 from mailpass_gateway.console.pages import STATIC
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.console.views import (
+    audit,
     auth,
     domains,
     keys,
@@ -49,6 +50,7 @@ def install_console(app: FastAPI) -> None:
         webhooks,
         templates,
         domains,
+        audit,
     ):
         app.include_router(module.router)
     app.include_router(_unknown)
