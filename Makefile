@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CHECKOV_VENV := $(VENV)/checkov
 
-.PHONY: run test fuzz lint format lock install bench chaos chart image screenshots clean
+.PHONY: run test fuzz lint format lock install bench chaos upgrade chart image screenshots clean
 
 install: $(STAMP)
 
@@ -61,12 +61,25 @@ bench: $(STAMP)
 
 # The real stack under failure (senders killed, its own RabbitMQ node and MongoDB restarted,
 # a provider failing 20% of transactions, requests cut off): nothing accepted may be lost.
-# CHAOS_ARGS="--quick" for the 1,000-message version `make test` runs; see
-# `$(BIN)/python -m mailpass_dev.chaos --help`. Not part of `make test`.
+# CHAOS_ARGS="--quick" for the 1,000-message version `make test` runs; CHAOS_ARGS="--cluster"
+# for a three-node RabbitMQ cluster of its own, one node killed under load and brought back;
+# see `$(BIN)/python -m mailpass_dev.chaos --help`. Not part of `make test`.
+# `make chaos` ends with the rolling upgrade below, in its quick form.
 CHAOS_ARGS ?=
 chaos: $(STAMP)
 	scripts/rabbitmq.sh install
 	$(BIN)/python -m mailpass_dev.chaos $(CHAOS_ARGS)
+	$(MAKE) --no-print-directory upgrade UPGRADE_ARGS="--quick $(UPGRADE_ARGS)"
+
+# A rolling upgrade under load: the previous release (the last tag, else HEAD~10;
+# UPGRADE_ARGS="--from REF") started on the shared RabbitMQ, its services replaced one at a
+# time by this checkout's while messages flow; nothing may be lost, failed or dead-lettered,
+# and each release must be seen handling the other's jobs and documents. ~2 minutes with
+# --quick; `$(BIN)/python -m mailpass_dev.upgrade --help` lists the options.
+UPGRADE_ARGS ?=
+upgrade: $(STAMP)
+	scripts/rabbitmq.sh ensure-running
+	$(BIN)/python -m mailpass_dev.upgrade $(UPGRADE_ARGS)
 
 # The pictures in docs/, taken again by the console's browser tests (tests/console/browser.py
 # names which screenshot becomes which picture).

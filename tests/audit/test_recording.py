@@ -154,3 +154,46 @@ async def test_each_entry_goes_to_endpoints_asking_for_audit_events(
     assert reported[0]["endpoint_ids"] == [listening.json()["data"]["id"]]
     assert reported[0]["payload"]["type"] == "audit.event"
     assert reported[0]["payload"]["data"] == listed[0]
+
+
+async def test_webhook_and_suppression_changes_are_recorded_without_secrets(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    acme = await make_admin(db, "acme")
+    made = await api.post(
+        "/api/v1/webhooks",
+        json={"url": "https://hooks.example.com/in", "events": ["sent"]},
+        headers=acme.headers,
+    )
+    assert made.status_code == 201, made.text
+    endpoint_id, secret = made.json()["data"]["id"], made.json()["data"]["secret"]
+    changed = await api.patch(
+        f"/api/v1/webhooks/{endpoint_id}", json={"events": ["failed"]}, headers=acme.headers
+    )
+    assert changed.status_code == 200, changed.text
+    rotated = await api.post(f"/api/v1/webhooks/{endpoint_id}/rotate-secret", headers=acme.headers)
+    assert rotated.status_code == 200, rotated.text
+    assert (await api.delete(f"/api/v1/webhooks/{endpoint_id}", headers=acme.headers)).is_success
+
+    added = await api.post(
+        "/api/v1/suppressions", json={"address": "gone@example.com"}, headers=acme.headers
+    )
+    assert added.is_success, added.text
+    removed = await api.delete("/api/v1/suppressions/gone@example.com", headers=acme.headers)
+    assert removed.is_success, removed.text
+
+    hooks = await _entries(api, acme, resource_type="webhook", resource_id=endpoint_id)
+    assert [e["action"] for e in hooks] == [
+        "webhook.deleted",
+        "webhook.secret_rotated",
+        "webhook.updated",
+        "webhook.created",
+    ]
+    assert hooks[2]["before"]["events"] == ["sent"] and hooks[2]["after"]["events"] == ["failed"]
+    listed = await _entries(api, acme, resource_type="suppression")
+    assert [(e["action"], e["resource"]["id"]) for e in listed] == [
+        ("suppression.deleted", "gone@example.com"),
+        ("suppression.created", "gone@example.com"),
+    ]
+    stored = repr(await db[Collections.AUDIT_EVENTS].find().to_list())
+    assert secret not in stored and rotated.json()["data"]["secret"] not in stored

@@ -8,6 +8,7 @@ import pytest
 
 from mailpass_dev.bench.options import parse_options
 from mailpass_dev.bench.probes import parse_command_counts, round_trips
+from mailpass_dev.bench.scaleout import render, summarize
 from mailpass_dev.bench.sink import SinkCounters, parse_counters, subjects_in_dump
 from mailpass_dev.bench.wrk import parse_wrk_output
 
@@ -121,10 +122,44 @@ def test_quick_sets_small_defaults_that_flags_override() -> None:
     full = parse_options(["--clients", "1,10,50", "--senders", "2"])
     assert (full.messages, full.preload, full.runs) == (10_000, 100_000, 3)
     assert full.clients == (1, 10, 50)
-    assert full.senders == 2
+    assert full.senders == 2 and full.scale_out == () and full.gateways == 1
+
+
+def test_a_list_of_sender_counts_or_several_gateways_is_the_scale_out_bench() -> None:
+    sweep = parse_options(["--quick", "--senders", "1,2,4"])
+    assert sweep.scale_out == (1, 2, 4) and sweep.gateways == 1
+    assert sweep.messages == 2000  # a few seconds of sending a run, not the quick 300
+    gateways = parse_options(["--senders", "2", "--gateways", "3", "--messages", "700"])
+    assert (gateways.scale_out, gateways.gateways, gateways.messages) == ((2,), 3, 700)
+
+
+def test_the_scale_out_row_gives_the_rate_per_sender_and_the_spread() -> None:
+    runs = [
+        {
+            "rate": rate,
+            "lost": 0,
+            "duplicates": 0,
+            "round_trips_per_message": 2.0,
+            "sent_by_sender": by_sender,
+            "cpu_seconds_by_process": {"sender-1": 2.0, "sender-2": 1.0, "nx-27017": 3.0},
+        }
+        for rate, by_sender in [(800.0, {"sender-1": 600, "sender-2": 400}), (900.0, {})]
+    ]
+    row = summarize(2, 1, runs[:1])
+    assert (row["rate"], row["rate_per_sender"]) == (800.0, 400.0)
+    assert row["sent_by_sender"] == {"sender-1": 600, "sender-2": 400}
+    assert row["spread_max_over_min"] == 1.5
+    assert row["cpu_seconds_per_run"] == {"nx-27017": 3.0, "sender": 3.0}
+    table = render([row], 2000, 1)
+    assert "600 / 400" in table and "| 400 " in table
 
 
 def test_bad_options_are_refused() -> None:
-    for argv in (["--clients", "0"], ["--clients", "a,b"], ["--env", "NOVALUE"]):
+    for argv in (
+        ["--clients", "0"],
+        ["--clients", "a,b"],
+        ["--env", "NOVALUE"],
+        ["--senders", "1,0"],
+    ):
         with pytest.raises(SystemExit):
             parse_options(argv)

@@ -9,7 +9,8 @@ import pytest
 
 from mailpass_dev.bench.__main__ import exit_status
 from mailpass_dev.bench.options import parse_options
-from mailpass_dev.bench.report import Row, Target, build_rows, medians, render_table
+from mailpass_dev.bench.outputs import render_table
+from mailpass_dev.bench.report import Row, Target, build_rows, medians
 from mailpass_dev.bench.runner import BenchResult
 from mailpass_dev.bench.stats import median, percentile
 

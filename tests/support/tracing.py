@@ -1,7 +1,7 @@
 """Tracing in a test's process: the services' real set-up, with spans kept in memory.
 
 The tracer provider and the instrumentations are process-wide. Each test that traces
-installs them the way a service's ``main`` does (:func:`mailpass_common.platform.telemetry.
+installs them the way a service's ``main`` does (:func:`mailpass_common.platform.tracing.
 configure_tracing`) and takes them away afterwards, as OpenTelemetry's own test utilities
 do, so the tests around it run as a service without an exporter does. Services take their
 tracers when they are built, so those built inside the block trace and the others do not.
@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
 
-from mailpass_common.platform import telemetry
+from mailpass_common.platform import tracing
 
 
 def _reset_global_provider() -> None:
@@ -44,7 +44,7 @@ def exported_spans() -> Iterator[InMemorySpanExporter]:
     """Tracing on, as with an exporter configured; every finished span is kept."""
     exporter = InMemorySpanExporter()
     _reset_global_provider()
-    provider = telemetry.configure_tracing("mailpass-test", SimpleSpanProcessor(exporter))
+    provider = tracing.configure_tracing("mailpass-test", SimpleSpanProcessor(exporter))
     assert provider is not None
     try:
         yield exporter
@@ -58,7 +58,7 @@ def exported_spans() -> Iterator[InMemorySpanExporter]:
 def tracing_without_exporter() -> Iterator[None]:
     """Tracing as a service without any ``OTEL_*`` exporter variable sets it up."""
     _reset_global_provider()
-    assert telemetry.configure_tracing("mailpass-test") is None
+    assert tracing.configure_tracing("mailpass-test") is None
     try:
         yield
     finally:

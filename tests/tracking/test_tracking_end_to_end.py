@@ -68,7 +68,7 @@ async def test_tracked_message_records_opens_and_clicks_shown_in_its_status(
     db: Database, service_env: dict[str, Any], smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # This test clicks within a second of sending, which the classifier would (rightly)
-    # call a scanner; its timing rule has its own tests (tests/unit/test_classify.py).
+    # call a scanner; its timing rule has its own tests (tests/tracking/test_classify.py).
     monkeypatch.setattr(classify, "CLICK_SCANNER_SECONDS", 0.0)
     key = await api_key(db, service_env, "acme", smtp.port)
     other_key = await api_key(db, service_env, "other", smtp.port)

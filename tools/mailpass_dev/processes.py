@@ -25,9 +25,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def script(name: str) -> str:
-    """A console script of the virtual environment running this interpreter."""
-    path = Path(sys.executable).with_name(name)
+def script(name: str, bin_dir: Path | None = None) -> str:
+    """A console script of ``bin_dir`` (another release's virtual environment), by default
+    of the one running this interpreter."""
+    path = (bin_dir or Path(sys.executable).parent) / name
     if not path.exists():
         raise StackError(f"{name} is not installed in {path.parent}: run `make install`")
     return str(path)

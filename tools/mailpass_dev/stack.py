@@ -52,6 +52,11 @@ class StackConfig:
     # Also run mailpass-smtp (implicit TLS on ``Stack.submission_port``, a self-signed
     # certificate made into the log directory).
     smtp_submission: bool = False
+    # Where the services' console scripts are (``make upgrade`` starts the previous
+    # release's); None: this virtual environment's. nx-27017 always comes from this one.
+    bin_dir: Path | None = None
+    # Gateway processes, each on a port of its own (``Stack.gateway_urls``), as replicas.
+    gateways: int = 1
 
 
 class Stack:
@@ -78,7 +83,8 @@ class Stack:
             "SCHEDULER_INTERVAL_SECONDS": str(config.scheduler_interval_seconds),
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         }
-        self.gateway_port = free_port()
+        self.gateway_ports = [free_port() for _ in range(config.gateways)]
+        self.gateway_port = self.gateway_ports[0]
         self.submission_port: int | None = None
 
     @property
@@ -88,6 +94,10 @@ class Stack:
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def gateway_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.gateway_ports]
 
     def settings(self) -> CommonSettings:
         """What the services read from the environment, for the harness's own connections."""
@@ -176,11 +186,14 @@ class Stack:
         try:
             self._start_mongodb()
             self._ensure_rabbitmq()
-            gateway_env = {"GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(self.gateway_port)}
-            self._service("gateway", [script("mailpass-gateway")], gateway_env)
+            bin_dir = self.config.bin_dir
+            for n, port in enumerate(self.gateway_ports, start=1):
+                env = {"GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port)}
+                name = "gateway" if n == 1 else f"gateway-{n}"
+                self._service(name, [script("mailpass-gateway", bin_dir)], env)
             for n in range(1, self.config.senders + 1):
-                self._service(f"sender-{n}", [script("mailpass-sender")])
-            self._service("scheduler", [script("mailpass-scheduler"), "loop"])
+                self._service(f"sender-{n}", [script("mailpass-sender", bin_dir)])
+            self._service("scheduler", [script("mailpass-scheduler", bin_dir), "loop"])
             if self.config.smtp_submission:
                 self._add_submission()
             for service in self.services.values():
@@ -205,7 +218,7 @@ class Stack:
             "SMTP_TLS_KEY_FILE": str(key),
             "SMTP_HOSTNAME": "localhost",
         }
-        self._service("smtp", [script("mailpass-smtp")], env)
+        self._service("smtp", [script("mailpass-smtp", self.config.bin_dir)], env)
 
     async def _wait_ready(self) -> None:
         async with httpx.AsyncClient(timeout=2) as client:
@@ -222,6 +235,23 @@ class Stack:
                     return
             await asyncio.sleep(0.2)
         raise self._failure(service, f"was not ready within {READY_TIMEOUT_SECONDS:.0f}s")
+
+    def replace(self, name: str, bin_dir: Path) -> Service:
+        """Stop service ``name`` (SIGTERM: it finishes what it holds), start it again from
+        ``bin_dir``'s console script with the same ports and environment, and wait until
+        it is ready: one step of a rolling upgrade."""
+        old = self.services[name]
+        old.stop()
+        argv = [script(Path(old.argv[0]).name, bin_dir), *old.argv[1:]]
+        new = Service(name, argv, old.env, old.log_path, management_port=old.management_port)
+        self.services[name] = new
+        new.start()
+        asyncio.run(self._wait_one(new))
+        return new
+
+    async def _wait_one(self, service: Service) -> None:
+        async with httpx.AsyncClient(timeout=2) as client:
+            await self._ready(client, service)
 
     def _failure(self, service: Service, what: str) -> StackError:
         return StackError(

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mailpass_common.messages import idempotency
 from mailpass_common.platform import db as dbmod
-from mailpass_common.platform import telemetry
+from mailpass_common.platform import tracing
 from mailpass_common.platform.broker import JobPublisher, Topology
 from mailpass_common.platform.lifecycle import connect_rabbitmq, wait_for_mongodb
 from mailpass_common.platform.management import management_server
@@ -127,7 +127,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(ApiConventions, policy=settings.rate_limit_policy)
     _measure(app)
     app.add_middleware(RequestIds)  # outside the measuring: its fault log has the id too
-    telemetry.instrument_app(app)
+    tracing.instrument_app(app)
     _keep_example_nulls(app)
     return app
 

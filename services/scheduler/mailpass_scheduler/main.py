@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from prometheus_client import push_to_gateway, pushadd_to_gateway
 
 from mailpass_common.platform import db as dbmod
-from mailpass_common.platform import telemetry
+from mailpass_common.platform import telemetry, tracing
 from mailpass_common.platform.broker import JobPublisher, Topology
 from mailpass_common.platform.lifecycle import connect_rabbitmq, wait_for_mongodb
 from mailpass_common.platform.management import management_server
@@ -43,7 +43,7 @@ async def run_once(settings: SchedulerSettings) -> FlushReport:
     continue the trace in the sender)."""
     started = time.perf_counter()
     client, db = dbmod.connect(settings)
-    run_span = telemetry.tracer("mailpass.scheduler").start_as_current_span("mailpass.flush")
+    run_span = tracing.tracer("mailpass.scheduler").start_as_current_span("mailpass.flush")
     try:
         with run_span:
             await wait_for_mongodb(db, settings.startup_timeout_seconds)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from opentelemetry.trace import Span, SpanKind
 
 from mailpass_common.messages.models import MessageDocument
-from mailpass_common.platform import telemetry
+from mailpass_common.platform import tracing
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import limits
@@ -115,7 +115,7 @@ class Failover:
         self._breakers = breakers
         self._providers = providers
         self._reporter = reporter
-        self._tracer = telemetry.tracer("mailpass.sender")
+        self._tracer = tracing.tracer("mailpass.sender")
 
     async def send(
         self, doc: MessageDocument, email: OutgoingEmail, mime: bytes, lease: Lease | None = None

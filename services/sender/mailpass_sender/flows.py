@@ -37,10 +37,17 @@ from mailpass_common.messages import events
 from mailpass_common.messages import service as messages
 from mailpass_common.messages import webhook_events as producers
 from mailpass_common.messages.attachments import Attachment
-from mailpass_common.messages.models import EventType, MessageDocument, MessageStatus
+from mailpass_common.messages.models import (
+    MESSAGE_FORMAT,
+    EventType,
+    MessageDocument,
+    MessageStatus,
+)
 from mailpass_common.platform.db import Document
-from mailpass_common.platform.telemetry import log_fields, run_in
-from mailpass_common.providers.delivery.base import OutgoingEmail
+from mailpass_common.platform.formats import format_version
+from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.platform.tracing import run_in
+from mailpass_common.providers.delivery.base import Bounce, OutgoingEmail
 from mailpass_common.providers.delivery.mime import render
 from mailpass_common.webhooks import outbox
 from mailpass_sender.bounces import suppress_bounced
@@ -113,6 +120,12 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
     """Build the message and offer it to its providers; decide what happens next."""
     doc = claimed.message
     token = doc["claim_token"]
+    try:
+        format_version(doc, MESSAGE_FORMAT, what="message document")
+    except ValueError as exc:
+        # Written by a newer release (mid-upgrade): retried later, when a newer sender
+        # may take it; never sent from fields this one does not know.
+        return _retry_later(claimed, ctx, str(exc))
     try:  # a database error propagates: the pipeline gives the job back
         files = await bodies.load_attachments(ctx.db, doc)
         submitted = await bodies.load_submitted(ctx.db, doc)
@@ -155,10 +168,24 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
     if result.permanent:
         failed = messages.Failed(doc["_id"], token, error)
         return Decision(claimed, failed, events=notes, bounced=result.bounced)
+    return _retry_later(claimed, ctx, error, notes, result.bounced)
+
+
+def _retry_later(
+    claimed: Claimed,
+    ctx: DeliveryContext,
+    error: str,
+    notes: tuple[Document, ...] = (),
+    bounced: tuple[Bounce, ...] = (),
+) -> Decision:
+    """Deferred with ``error`` and retried after the policy's delay; failed and
+    dead-lettered once its attempts are exhausted."""
+    doc = claimed.message
+    token = doc["claim_token"]
     attempts = int(doc.get("attempts") or 1)
     if ctx.policy.exhausted(attempts):
         failed = messages.Failed(doc["_id"], token, error, dead_lettered=True)
-        return Decision(claimed, failed, dead_letter=True, events=notes, bounced=result.bounced)
+        return Decision(claimed, failed, dead_letter=True, events=notes, bounced=bounced)
     delay = ctx.policy.delay_after(attempts)
     event = events.event_document(
         message_id=doc["_id"],
@@ -171,7 +198,7 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
         retry_in_seconds=round(delay.seconds, 3),
     )
     deferred = messages.Deferred(doc["_id"], token, error)
-    return Decision(claimed, deferred, delay=delay, events=(*notes, event), bounced=result.bounced)
+    return Decision(claimed, deferred, delay=delay, events=(*notes, event), bounced=bounced)
 
 
 async def record(decisions: Sequence[Decision], ctx: DeliveryContext) -> list[DeliveryOutcome]:

@@ -38,7 +38,8 @@ from opentelemetry import context as otel_context
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageStatus
 from mailpass_common.messages.replies import SendReply
-from mailpass_common.platform import telemetry
+from mailpass_common.platform import telemetry, tracing
+from mailpass_common.platform.formats import UnsupportedFormat
 from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_sender import flows
@@ -67,7 +68,7 @@ class QueuePipeline:
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._settled = asyncio.Event()  # set whenever nothing is in flight
-        self._tracer = telemetry.tracer("mailpass.sender")
+        self._tracer = tracing.tracer("mailpass.sender")
 
     @property
     def in_flight(self) -> int:
@@ -85,12 +86,18 @@ class QueuePipeline:
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         try:
             job = SendJob.decode(message.body)
-        except (ValueError, KeyError, TypeError):
-            log.error("undecodable job dead-lettered", extra=log_fields(body=message.body[:200]))
+        except (ValueError, KeyError, TypeError) as exc:
+            # A newer release's format (mid-upgrade) is refused, never guessed at: the
+            # dead-letter queue keeps it for a replay once every sender reads it.
+            log.error(
+                "job dead-lettered: %s",
+                exc if isinstance(exc, UnsupportedFormat) else "not a job",
+                extra=log_fields(body=message.body[:200]),
+            )
             await message.reject(requeue=False)
             JOBS.labels(self.kind.value, "rejected").inc()
             return
-        trace_context = telemetry.job_context(message.headers)
+        trace_context = tracing.job_context(message.headers)
         delivery = Delivery(job, message, open=len(job.message_ids), trace=trace_context)
         for message_id in job.message_ids:
             self._intake.put(Item(delivery, message_id))
@@ -286,7 +293,7 @@ class QueuePipeline:
         """A span for one round trip on behalf of several messages (their jobs' traces)."""
         traces = list({id(item.delivery): item.delivery.trace for item in items}.values())
         attributes = {"messaging.batch.message_count": len(items), "mailpass.kind": self.kind.value}
-        return telemetry.batch_span(self._tracer, name, traces, attributes)
+        return tracing.batch_span(self._tracer, name, traces, attributes)
 
     async def _give_back(self, items: Sequence[Item]) -> None:
         for delivery in {id(item.delivery): item.delivery for item in items}.values():

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mailpass_common.messages.signed_links import TrackingSigner
 from mailpass_common.platform import db as dbmod
-from mailpass_common.platform import telemetry
+from mailpass_common.platform import tracing
 from mailpass_common.platform.errors import CODE_OF_STATUS, error_body
 from mailpass_common.platform.lifecycle import wait_for_mongodb
 from mailpass_common.platform.management import management_server
@@ -79,5 +79,5 @@ def create_app(settings: TrackerSettings) -> FastAPI:
 
     app.include_router(tracking_router)
     app.include_router(unsubscribe_router)
-    telemetry.instrument_app(app)
+    tracing.instrument_app(app)
     return app

@@ -10,6 +10,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustC
 
 from mailpass_common.platform import db as dbmod
 from mailpass_common.platform.crypto import CredentialCipher
+from mailpass_common.platform.formats import UnsupportedFormat
 from mailpass_common.platform.lifecycle import (
     connect_rabbitmq,
     run_until_signalled,
@@ -109,7 +110,13 @@ class WebhookService:
         assert self._context is not None
         try:
             job = DeliveryJob.decode(message.body)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError) as exc:
+            # Not a job, or a newer release's format (mid-upgrade): refused, never guessed at.
+            log.error(
+                "webhook job dead-lettered: %s",
+                exc if isinstance(exc, UnsupportedFormat) else "not a job",
+                extra=log_fields(body=message.body[:200]),
+            )
             await message.reject(requeue=False)  # to the dead-letter queue
             return
         try:

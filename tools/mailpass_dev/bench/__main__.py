@@ -17,8 +17,11 @@ from typing import Any
 
 from mailpass_dev.bench.chart import draw_chart
 from mailpass_dev.bench.options import BenchOptions, parse_options
-from mailpass_dev.bench.report import build_rows, medians, render_table, write_json
+from mailpass_dev.bench.outputs import render_table, write_json
+from mailpass_dev.bench.report import build_rows, medians
 from mailpass_dev.bench.runner import BenchResult, run_bench
+from mailpass_dev.bench.scaleout import render as render_scale_out
+from mailpass_dev.bench.scaleout import run_scale_out
 
 _STARTED = time.monotonic()
 
@@ -55,11 +58,31 @@ def exit_status(result: BenchResult, rows: list[Any], options: BenchOptions) -> 
     return 0
 
 
+def scale_out(options: BenchOptions) -> int:
+    """``--senders 1,2,4`` / ``--gateways N``: the table, ``bench-scaleout.json``; 1 when
+    messages were lost or received twice, 2 when a stack failed."""
+    document = asyncio.run(run_scale_out(options, log))
+    print(render_scale_out(document["rows"], options.messages, options.runs))
+    path = options.out / "bench-scaleout.json"
+    write_json(path, {"options": options.as_json(), **document})
+    print(f"\nwrote {path}")
+    if document["failure"]:
+        print(f"bench failed: {document['failure']}", file=sys.stderr)
+        return 2
+    return 1 if any(r["lost"] or r["duplicates"] for r in document["rows"]) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse_options(argv)
     # SIGTERM (a `timeout`, a CI cancel) unwinds like Ctrl-C, so the stack is stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     options.out.mkdir(parents=True, exist_ok=True)
+    if options.scale_out:
+        try:
+            return scale_out(options)
+        except KeyboardInterrupt:
+            print("bench interrupted; the stack was stopped", file=sys.stderr)
+            return 130
     started = datetime.now(UTC)
     try:
         result = asyncio.run(run_bench(options, log))

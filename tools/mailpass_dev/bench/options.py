@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 # --quick: a smoke run that shows every figure in a minute or two, not a measurement.
 QUICK = {"messages": 300, "preload": 2000, "runs": 1, "duration": 3.0, "warmup": 1.0}
 DEFAULTS = {"messages": 10_000, "preload": 100_000, "runs": 3, "duration": 10.0, "warmup": 3.0}
+# The scale-out bench's batch runs: long enough for a few seconds of sending each.
+SCALE_OUT_MESSAGES = {"quick": 2000, "full": 10_000}
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,10 @@ class BenchOptions:
     warmup: float
     senders: int
     env: dict[str, str] = field(default_factory=dict)
+    # Scale-out: the batch phase once per sender count, with ``gateways`` gateways
+    # (``--senders 1,2,4`` or ``--gateways N``); empty: the whole bench with ``senders``.
+    scale_out: tuple[int, ...] = ()
+    gateways: int = 1
     limits: bool = False
     quick: bool = False
     strict: bool = False
@@ -36,17 +43,24 @@ class BenchOptions:
         data = asdict(self)
         data["out"] = str(self.out)
         data["clients"] = list(self.clients)
+        data["scale_out"] = list(self.scale_out)
         return data
 
 
-def _clients(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError("a comma-separated list of client counts") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError("client counts are positive integers")
-    return values
+def _counts(what: str) -> Callable[[str], tuple[int, ...]]:
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            values = tuple(int(part) for part in text.split(",") if part.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"a comma-separated list of {what} counts") from None
+        if not values or min(values) < 1:
+            raise argparse.ArgumentTypeError(f"{what} counts are positive integers")
+        return values
+
+    return parse
+
+
+_clients = _counts("client")
 
 
 def _env_pair(text: str) -> tuple[str, str]:
@@ -73,7 +87,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--warmup", type=float, help="unmeasured /send seconds before each client count (3)"
     )
-    p.add_argument("--senders", type=int, default=1, help="sender processes (1)")
+    p.add_argument(
+        "--senders",
+        type=_counts("sender"),
+        default=(1,),
+        help="sender processes (1); a list (1,2,4) runs the scale-out bench: the batch phase "
+        "once per count, msg/s per sender replica and messages per sender",
+    )
+    p.add_argument(
+        "--gateways",
+        type=int,
+        default=1,
+        help="gateway processes the batch requests are spread over (1); above 1, the "
+        "scale-out bench",
+    )
     p.add_argument(
         "--env",
         type=_env_pair,
@@ -109,7 +136,9 @@ def parser() -> argparse.ArgumentParser:
 
 def parse_options(argv: list[str] | None = None) -> BenchOptions:
     args = parser().parse_args(argv)
-    base = QUICK if args.quick else DEFAULTS
+    base = dict(QUICK if args.quick else DEFAULTS)
+    if len(args.senders) > 1 or args.gateways > 1:
+        base["messages"] = SCALE_OUT_MESSAGES["quick" if args.quick else "full"]
     picked = {
         name: getattr(args, name) if getattr(args, name) is not None else default
         for name, default in base.items()
@@ -121,7 +150,9 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
         clients=args.clients,
         duration=float(picked["duration"]),
         warmup=float(picked["warmup"]),
-        senders=args.senders,
+        senders=args.senders[0],
+        scale_out=args.senders if len(args.senders) > 1 or args.gateways > 1 else (),
+        gateways=args.gateways,
         env=dict(args.env),
         limits=args.limits,
         quick=args.quick,

@@ -114,8 +114,14 @@ async def _post_batches(ctx: BenchContext, bodies: list[bytes], tenant: Tenant) 
         if response.status_code != 200 or data.get("failed"):
             raise BenchError(f"send-batch answered {response.status_code}: {response.text[:500]}")
 
-    async with httpx.AsyncClient(base_url=ctx.stack.gateway_url, timeout=120) as client:
-        await asyncio.gather(*(post(client, body) for body in bodies))
+    # Spread over the gateways, one request in turn to each (a Service's round robin).
+    clients = [httpx.AsyncClient(base_url=url, timeout=120) for url in ctx.stack.gateway_urls]
+    try:
+        await asyncio.gather(
+            *(post(clients[i % len(clients)], body) for i, body in enumerate(bodies))
+        )
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients))
 
 
 async def run_batch(

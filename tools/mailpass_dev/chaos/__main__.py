@@ -65,6 +65,15 @@ def summary(result: ChaosResult) -> list[str]:
         if f.kind != "sender_kill"
     )
     lines.append(f"faults: {len(kills)} sender kills; {faults or 'no restarts'}")
+    for f in result.faults:
+        if f.kind == "broker_node_kill" and f.detail:
+            d = f.detail
+            lines.append(
+                f"cluster node killed: {d['node']} (leading {len(d['led'])} queues, holding"
+                f" {d['connections_on_it']} client connections); all back on survivors within"
+                f" {d['reconnected_seconds']}s; started again after {d['seconds_down']}s, every"
+                f" replica online {d['replicas_online_seconds_after_restart']}s later"
+            )
     return lines
 
 

@@ -83,10 +83,16 @@ def close_open_brokers() -> None:
 
 
 class OwnBroker:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, cookie: str | None = None) -> None:
+        """``cookie``: the Erlang cookie, the same for every node of a cluster (None: the
+        node makes one of its own on first start)."""
         self.port = port or pick_ports()
         self.dir = Path(tempfile.mkdtemp(prefix=f"mailpass-chaos-rabbitmq-{self.port}-"))
         self.node = f"chaos-{self.port}@localhost"
+        if cookie is not None:
+            cookie_file = self.dir / ".erlang.cookie"
+            cookie_file.write_text(cookie)
+            cookie_file.chmod(0o400)
         (self.dir / "rabbitmq.conf").write_text(
             f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n"
         )
@@ -113,9 +119,16 @@ class OwnBroker:
             "RABBITMQ_PID_FILE": str(self.pid_file),
         }
 
-    def _ctl(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    def ctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """``rabbitmqctl -n <this node> ...``."""
+        return self.script("rabbitmqctl", *args, timeout=timeout)
+
+    def script(
+        self, name: str, *args: str, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """One of RabbitMQ's scripts (rabbitmqctl, rabbitmq-queues) against this node."""
         return subprocess.run(
-            [_script("rabbitmqctl"), "-n", self.node, *args],
+            [_script(name), "-n", self.node, *args],
             env=self._env(),
             capture_output=True,
             text=True,
@@ -136,7 +149,7 @@ class OwnBroker:
             timeout=30,
         )
         try:
-            waited = self._ctl(
+            waited = self.ctl(
                 "wait", str(self.pid_file), "--timeout", str(START_TIMEOUT_SECONDS),
                 timeout=START_TIMEOUT_SECONDS + 10,
             )  # fmt: skip
@@ -158,14 +171,27 @@ class OwnBroker:
     def stop(self) -> None:
         """Stop the node and wait until its process is gone (killed if it lingers)."""
         pid = self._pid()
+        if pid is None and self not in _OPEN:
+            return  # never started
         with contextlib.suppress(subprocess.TimeoutExpired):
-            self._ctl("stop", str(self.pid_file), timeout=STOP_TIMEOUT_SECONDS)
+            self.ctl("stop", str(self.pid_file), timeout=STOP_TIMEOUT_SECONDS)
         if pid is not None and _alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 10
             while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL the node, as a crash or a lost machine would end it."""
+        pid = self._pid()
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def restart(self) -> float:
         """Stop and start again on the same ports and data; the seconds it was down."""

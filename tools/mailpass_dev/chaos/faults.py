@@ -4,7 +4,10 @@ While the load runs: a sender is killed with SIGKILL every ``kill_every`` second
 turn) and started again, the next kill waiting until the restarted sender is ready (a
 sender killed while it starts has nothing to lose, and two starting senders deliver
 nothing); the broker is restarted at 40% of the run and MongoDB (an
-nx-27017 server this run started) at 70%. For every kill the harness keeps what the
+nx-27017 server this run started) at 70%. With ``--cluster`` the broker fault is one node of
+the three killed and brought back (:mod:`mailpass_dev.chaos.cluster`); sender kills wait
+while it happens, so that every client connection it cut can be seen back on a survivor.
+For every kill the harness keeps what the
 sender held (its ``mailpass_sender_in_flight`` gauge read just before) and which of the
 tenant's messages were ``sending`` just after: a message delivered twice must be one a
 dead sender held, accepted by the provider before the kill (the documented window).
@@ -26,17 +29,19 @@ import pymongo
 from mailpass_common.messages.models import MessageStatus
 from mailpass_common.platform.db import Collections, Database
 from mailpass_dev.chaos.broker import OwnBroker
+from mailpass_dev.chaos.cluster import ClusterBroker
 from mailpass_dev.stack import Stack
 
 _IN_FLIGHT = re.compile(r"^mailpass_sender_in_flight\s+([0-9.e+]+)", re.MULTILINE)
 RESTART_PAUSE_SECONDS = 0.5
 AIM_SECONDS = 3.0
 SNAPSHOT_SECONDS = 20.0  # below the chaos run's lease (30 s)
+NODE_DOWN_SECONDS = 10.0  # a killed cluster node stays down this long under load
 
 
 @dataclass
 class Fault:
-    kind: str  # sender_kill | broker_restart | mongodb_restart
+    kind: str  # sender_kill | broker_restart | broker_node_kill | mongodb_restart
     target: str
     at: float  # seconds since the run began
     at_unix: float
@@ -44,6 +49,7 @@ class Fault:
     in_flight: int | None = None  # sender kills: what it held
     sending_after: list[str] = field(default_factory=list)  # sender kills
     error: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)  # broker_node_kill: what it showed
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -53,10 +59,16 @@ class Fault:
 
 class Faults:
     def __init__(
-        self, stack: Stack, broker: OwnBroker, db: Database, account_id: str, began: float
+        self,
+        stack: Stack,
+        broker: OwnBroker | ClusterBroker,
+        db: Database,
+        account_id: str,
+        began: float,
     ) -> None:
         self.stack = stack
         self.broker = broker
+        self._one_kill_at_a_time = asyncio.Lock()
         self.db = db
         self.account_id = account_id
         self.began = began  # time.monotonic() when the load started
@@ -101,6 +113,10 @@ class Faults:
     async def kill_sender(self, name: str) -> Fault:
         """SIGKILL the sender, preferably while it holds messages (waiting up to
         ``AIM_SECONDS`` for its in-flight gauge to show some), and start it again."""
+        async with self._one_kill_at_a_time:
+            return await self._kill_sender(name)
+
+    async def _kill_sender(self, name: str) -> Fault:
         service = self.stack.services[name]
         deadline = time.monotonic() + AIM_SECONDS
         while (in_flight := await _in_flight(service.management_port)) == 0:
@@ -140,12 +156,28 @@ class Faults:
     async def _restart_broker(self, stop: asyncio.Event, offset: float) -> None:
         if not await self._at(offset, stop):
             return
+        if isinstance(self.broker, ClusterBroker):
+            await self._kill_broker_node(self.broker)
+            return
         fault = self._fault("broker_restart", self.broker.node)
         try:
             fault.seconds_down = round(await asyncio.to_thread(self.broker.restart), 2)
         except Exception as exc:
             fault.error = str(exc)
             raise
+
+    async def _kill_broker_node(self, cluster: ClusterBroker) -> None:
+        async with self._one_kill_at_a_time:
+            fault = self._fault("broker_node_kill", "one of three nodes")
+            try:
+                fault.detail = await asyncio.to_thread(
+                    cluster.kill_node, self.stack.config.amqp_prefix, NODE_DOWN_SECONDS
+                )
+            except Exception as exc:
+                fault.error = str(exc)
+                raise
+            fault.target = fault.detail["node"]
+            fault.seconds_down = fault.detail["seconds_down"]
 
     async def _restart_mongodb(self, stop: asyncio.Event, offset: float) -> None:
         if not await self._at(offset, stop):

@@ -70,6 +70,7 @@ class ChaosOptions:
     scheduler_interval: float = 1.0
     report: Path = Path(".data/chaos/chaos.json")
     quick: bool = False
+    cluster: bool = False  # a three-node cluster; its broker fault is one node killed
     env: dict[str, str] = field(default_factory=dict)
 
     def stack_env(self, sink_port: int) -> dict[str, str]:
@@ -95,7 +96,8 @@ def _env_pair(text: str) -> tuple[str, str]:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m mailpass_dev.chaos",
-        description="Start the real stack with a RabbitMQ node of its own and a failing SMTP "
+        description="Start the real stack with a RabbitMQ node (or, with --cluster, a three-node "
+        "cluster) of its own and a failing SMTP "
         "sink, push messages through send-batch and /send while senders are killed, the "
         "broker and MongoDB restarted and requests cut off; check that nothing accepted was "
         "lost. Prints the figures and writes a JSON report.",
@@ -121,6 +123,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, default=Path(".data/chaos/chaos.json"))
     p.add_argument(
         "--quick", action="store_true", help="1,000 messages, one kill, one broker restart"
+    )
+    p.add_argument(
+        "--cluster",
+        action="store_true",
+        help="a three-node RabbitMQ cluster of its own instead of one node (AMQP_URL naming "
+        "the three); its broker fault is one node killed under load and started again",
     )
     p.add_argument(
         "--env",
@@ -156,5 +164,6 @@ def parse_options(argv: list[str] | None = None) -> ChaosOptions:
         drain_timeout=args.drain_timeout,
         report=args.report,
         quick=args.quick,
+        cluster=args.cluster,
         env=dict(args.env),
     )

@@ -18,6 +18,7 @@ from mailpass_common.platform.db import connect
 from mailpass_dev.bench.tenant import create_tenant
 from mailpass_dev.chaos.accounting import Tally, drain, tally
 from mailpass_dev.chaos.broker import OwnBroker, ensure_installed
+from mailpass_dev.chaos.cluster import ClusterBroker, replicated
 from mailpass_dev.chaos.faults import Fault, Faults
 from mailpass_dev.chaos.load import LoadClient, LoadResult
 from mailpass_dev.chaos.options import ChaosOptions
@@ -58,6 +59,20 @@ class ChaosResult:
             ),
             "delivered + failed + lost = accepted": accounted == t.accepted,
             "every request answered": not self.load.given_up,
+        } | (self._cluster_checks() if self.options.cluster else {})
+
+    def _cluster_checks(self) -> dict[str, bool]:
+        kills = [f for f in self.faults if f.kind == "broker_node_kill" and f.error is None]
+        detail = kills[0].detail if kills else {}
+        return {
+            "a node was killed under load and came back": bool(kills),
+            "every queue replicated on the three nodes, all online after the kill": (
+                replicated(detail)
+            ),
+            "every client of the killed node reconnected to a survivor": (
+                detail.get("connections_on_it", 0) > 0
+                and detail.get("reconnected_seconds") is not None
+            ),
         }
 
     def as_json(self) -> dict[str, Any]:
@@ -82,7 +97,7 @@ async def run_chaos(options: ChaosOptions, log: Log) -> ChaosResult:
     log_dir.mkdir(parents=True, exist_ok=True)
     result = ChaosResult(options, log_dir)
     await asyncio.to_thread(ensure_installed)
-    broker = OwnBroker()
+    broker = ClusterBroker() if options.cluster else OwnBroker()
     sink = SinkProcess(
         free_port(),
         log_dir,
@@ -92,7 +107,8 @@ async def run_chaos(options: ChaosOptions, log: Log) -> ChaosResult:
     )
     stack: Stack | None = None
     try:
-        log(f"starting a RabbitMQ node of its own ({broker.node}), the sink, the stack")
+        what = "cluster" if options.cluster else "node"
+        log(f"starting a RabbitMQ {what} of its own ({broker.node}), the sink, the stack")
         await asyncio.to_thread(broker.start)
         await asyncio.to_thread(sink.start)
         stack = Stack(
@@ -121,7 +137,7 @@ async def run_chaos(options: ChaosOptions, log: Log) -> ChaosResult:
 
 async def _run(
     stack: Stack,
-    broker: OwnBroker,
+    broker: OwnBroker | ClusterBroker,
     sink: SinkProcess,
     options: ChaosOptions,
     result: ChaosResult,
@@ -186,7 +202,7 @@ async def _run(
         await client.close()
 
 
-def _stop_all(stack: Stack | None, sink: SinkProcess, broker: OwnBroker) -> None:
+def _stop_all(stack: Stack | None, sink: SinkProcess, broker: OwnBroker | ClusterBroker) -> None:
     try:
         if stack is not None:
             stack.stop()

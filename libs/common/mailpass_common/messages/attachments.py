@@ -34,7 +34,7 @@ _UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*\u2028\u2029]')
 
 # The extensions Gmail blocks and Outlook's Level 1 list (programs, scripts, installers,
 # shortcuts, disk images, code Windows runs on a double click), and shell scripts. The
-# README states the whole list; tests/unit/test_executable_list.py checks the two agree.
+# README states the whole list; tests/contract/test_executable_list.py checks the two agree.
 _BLOCKED_EXTENSIONS = """
     ade adp apk app application appref-ms appx appxbundle asp aspx asx bas bat bgi cab cer
     chm cmd cnt com cpl crt csh der diagcab diagcfg diagpkg dll dmg ex ex_ exe fxp gadget

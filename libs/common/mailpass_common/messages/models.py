@@ -36,6 +36,10 @@ from typing import Any, NotRequired, TypedDict
 
 from mailpass_common.platform.jobs import MessageKind
 
+# The format :func:`new_message` writes (``v``, :mod:`mailpass_common.platform.formats`);
+# the sender delivers this one and the one before, and defers a newer one with the reason.
+MESSAGE_FORMAT = 1
+
 
 class MessageStatus(StrEnum):
     # Waiting for its scheduled_at; the scheduler moves it to queued when it is due, or the
@@ -86,6 +90,7 @@ class MessageDocument(TypedDict):
     """
 
     _id: str  # the Message-ID header, angle brackets included
+    v: NotRequired[int]  # its format, MESSAGE_FORMAT when written (absent: 1, written earlier)
     account_id: str
     kind: str  # MessageKind
     sandbox: bool  # sent with a test key: delivered to the sandbox capture only
@@ -184,6 +189,7 @@ def new_message(
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what BSON keeps
     doc: MessageDocument = {
         "_id": message_id,
+        "v": MESSAGE_FORMAT,
         "account_id": account_id,
         "kind": kind.value,
         "sandbox": sandbox,

@@ -43,8 +43,9 @@ from mailpass_common.platform.amqp_nodes import (
     connection_name,
     node_urls,
 )
+from mailpass_common.platform.formats import UnsupportedFormat
 from mailpass_common.platform.jobs import MessageKind, SendJob
-from mailpass_common.platform.telemetry import inject_context
+from mailpass_common.platform.tracing import inject_context
 
 QUORUM = {"x-queue-type": "quorum"}
 # A job redelivered this many times (a consumer crashing on it each time) is dead-lettered
@@ -273,13 +274,16 @@ class DeadLetter:
 
 def _dead_letter(message: AbstractIncomingMessage) -> DeadLetter:
     headers = message.headers or {}
+    unreadable = ""
     try:
         job: SendJob | None = SendJob.decode(message.body)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError) as exc:
         job = None
+        # A newer release's job (rejected by a sender mid-upgrade) says so.
+        unreadable = str(exc) if isinstance(exc, UnsupportedFormat) else ""
     # Jobs RabbitMQ dead-lettered itself (delivery limit, rejected) carry its reason.
     reason = headers.get(DEAD_REASON) or headers.get("x-first-death-reason") or "unknown"
-    error = headers.get(DEAD_ERROR) or ""
+    error = headers.get(DEAD_ERROR) or unreadable
     return DeadLetter(message, job, _text(reason), _text(error))
 
 

@@ -2,7 +2,7 @@
 
 Query shapes. Every query on the hot path is served by an index on both MongoDB and the
 nx-27017 wire server used in development and tests, so its cost does not grow with the
-number of stored messages (``tests/unit/test_query_plans.py`` checks the plans, and
+number of stored messages (``tests/delivery/test_query_plans.py`` checks the plans, and
 ``tests/delivery/test_scale.py`` the cost at two data sizes). On nx-27017 that takes:
 
 - equality written ``{"field": {"$eq": value}}`` (:func:`where`) beside ``_id``: for the

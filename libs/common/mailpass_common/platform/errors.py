@@ -43,6 +43,8 @@ class ErrorCode(StrEnum):
     DOMAIN_EXISTS = "DOMAIN_EXISTS"
     DOMAIN_LIMIT_REACHED = "DOMAIN_LIMIT_REACHED"
     ACCOUNT_SUSPENDED = "ACCOUNT_SUSPENDED"
+    MEMBER_EXISTS = "MEMBER_EXISTS"
+    LAST_OWNER = "LAST_OWNER"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -157,6 +159,14 @@ ERRORS: dict[ErrorCode, ErrorSpec] = {
         403,
         "This account is suspended by the platform's operators: its keys and console "
         "sessions do not work, and its queued mail is held until it is unsuspended",
+    ),
+    ErrorCode.MEMBER_EXISTS: ErrorSpec(
+        409,
+        "ada@example.com is a member of this account already",
+        {"user_id": "usr_6f1c2a9b3d4e5f60"},
+    ),
+    ErrorCode.LAST_OWNER: ErrorSpec(
+        409, "The account's last owner stays an owner: make another member owner first"
     ),
     ErrorCode.INTERNAL_ERROR: ErrorSpec(500, "Internal server error; it has been logged"),
 }

@@ -1,6 +1,8 @@
 """What travels on the send queues: a job names messages to deliver, of one kind.
 
 Jobs carry ids, never content: the message document in MongoDB is the source of truth.
+A job says its format (``v``, :mod:`mailpass_common.platform.formats`): the previous
+release and this one consume the same queues during a rolling upgrade.
 The sender's answer to a ``/send`` job is :class:`mailpass_common.messages.replies.SendReply`.
 """
 
@@ -11,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailpass_common.platform.formats import FORMAT_FIELD, format_version
+
 
 class MessageKind(StrEnum):
     IMMEDIATE = "immediate"  # POST /mail/send: published at once, the gateway awaits the result
@@ -19,6 +23,8 @@ class MessageKind(StrEnum):
 
 # Most messages one job names: a batch job is claimed, and its outcomes recorded, together.
 MAX_JOB_MESSAGES = 100
+# The format :meth:`SendJob.encode` writes; :meth:`SendJob.decode` reads it and the one before.
+JOB_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -42,12 +48,21 @@ class SendJob:
 
     def encode(self) -> bytes:
         return json.dumps(
-            {"account_id": self.account_id, "message_ids": list(self.message_ids)}
+            {
+                FORMAT_FIELD: JOB_FORMAT,
+                "account_id": self.account_id,
+                "message_ids": list(self.message_ids),
+            }
         ).encode()
 
     @classmethod
     def decode(cls, body: bytes) -> SendJob:
+        """The job in ``body``; ``UnsupportedFormat`` (a ``ValueError``) when a newer
+        release wrote it, ``ValueError``, ``KeyError`` or ``TypeError`` when it is no job."""
         data = json.loads(body)
+        if not isinstance(data, dict):
+            raise TypeError("a job is a JSON object")
+        format_version(data, JOB_FORMAT, what="send job")
         # {"message_id": ...}: a job published before jobs named several messages.
         ids = data["message_ids"] if "message_ids" in data else [data["message_id"]]
         if not isinstance(ids, list):

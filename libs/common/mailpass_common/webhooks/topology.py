@@ -20,6 +20,10 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractQueue
 
 from mailpass_common.platform.broker import DELIVERY_LIMIT, QUORUM
+from mailpass_common.platform.formats import FORMAT_FIELD, format_version
+
+# The format :meth:`DeliveryJob.encode` writes (:mod:`mailpass_common.platform.formats`).
+DELIVERY_JOB_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -48,12 +52,20 @@ class DeliveryJob:
 
     def encode(self) -> bytes:
         return json.dumps(
-            {"event_id": self.event_id, "endpoint_id": self.endpoint_id, "attempt": self.attempt}
+            {
+                FORMAT_FIELD: DELIVERY_JOB_FORMAT,
+                "event_id": self.event_id,
+                "endpoint_id": self.endpoint_id,
+                "attempt": self.attempt,
+            }
         ).encode()
 
     @classmethod
     def decode(cls, body: bytes) -> DeliveryJob:
         data = json.loads(body)
+        if not isinstance(data, dict):
+            raise TypeError("a webhook job is a JSON object")
+        format_version(data, DELIVERY_JOB_FORMAT, what="webhook job")
         return cls(str(data["event_id"]), str(data["endpoint_id"]), int(data["attempt"]))
 
 

@@ -16,7 +16,9 @@ from mailpass_gateway.console.views import (
     audit,
     auth,
     domains,
+    invitations,
     keys,
+    members,
     messages,
     overview,
     providers,
@@ -51,6 +53,8 @@ def install_console(app: FastAPI) -> None:
         templates,
         domains,
         audit,
+        members,
+        invitations,
     ):
         app.include_router(module.router)
     app.include_router(_unknown)

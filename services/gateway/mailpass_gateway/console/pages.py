@@ -39,6 +39,10 @@ NOTICES = {
     "domain-removed": "Sending domain removed, with its DKIM keys.",
     "template-saved": "Template saved as a new version: sends use it from now on.",
     "template-deleted": "Template deleted. Messages it made keep its id and version.",
+    "member-role-changed": "Role changed: it applies from the member's next page.",
+    "member-removed": "Member removed: their sessions in this account have ended.",
+    "invitation-revoked": "Invitation withdrawn: its link no longer works.",
+    "welcome": "Welcome: you are a member of this account now.",
     "signed-out": "You are signed out.",
     "session-ended": "Your session ended. Sign in again.",
 }

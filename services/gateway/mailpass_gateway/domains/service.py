@@ -1,5 +1,11 @@
-"""What the domain routes and the console's Domains page share: adding a domain from a
-tenant's text, lookups by id, verifying, and the view of a domain with its records."""
+"""Sending domains as the API and the console change them, and what both show: adding a
+domain from a tenant's text, verifying, rotating its DKIM keys, removing it; lookups by id
+and the view of a domain with its records.
+
+Changes need the ``providers`` permission and a live key (domains are live configuration),
+checked at each door (``LiveDomainsKey``, the console's ``_require_change``). Nothing is
+cached in the gateway: the senders read a domain's keys when they sign.
+"""
 
 from __future__ import annotations
 
@@ -139,3 +145,21 @@ async def list_views(
         )
         for doc in docs
     ]
+
+
+async def rotate_dkim(
+    db: Database, cipher: CredentialCipher, account_id: str, domain_id: str
+) -> Document:
+    """New DKIM keys under new selectors (the current ones sign until the new record
+    verifies); the domain as it is now. NOT_FOUND when the account has no such domain."""
+    doc = await domains.rotate_dkim(db, cipher, account_id, domain_id)
+    if doc is None:  # none, or another request rotated it at this moment: that one stands
+        doc = await owned_domain(db, account_id, domain_id)
+    return doc
+
+
+async def delete_domain(db: Database, account_id: str, domain_id: str) -> None:
+    """Remove the domain and its keys: mail from it is no longer sent. NOT_FOUND when
+    there is none."""
+    if not await domains.delete_domain(db, account_id, domain_id):
+        raise not_found(domain_id)

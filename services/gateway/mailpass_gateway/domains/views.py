@@ -12,10 +12,10 @@ from typing import Annotated
 
 from fastapi import Depends, Response
 
-from mailpass_common.mta import domains
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, ProvidersKey, Settings
+from mailpass_gateway.domains import service
 from mailpass_gateway.domains.models import (
     DomainCreate,
     DomainListResponse,
@@ -29,7 +29,6 @@ from mailpass_gateway.domains.service import (
     add_domain,
     domain_view,
     list_views,
-    not_found,
     owned_domain,
     verify,
 )
@@ -82,8 +81,7 @@ async def get_domain(
     summary="Remove a sending domain and its keys: mail from it is no longer sent",
 )
 async def delete_domain(domain_id: str, key: LiveDomainsKey, db: Db) -> Response:
-    if not await domains.delete_domain(db, key.account_id, domain_id):
-        raise not_found(domain_id)
+    await service.delete_domain(db, key.account_id, domain_id)
     return Response(status_code=204)
 
 
@@ -108,8 +106,5 @@ async def verify_domain(
 async def rotate_dkim(
     domain_id: str, key: LiveDomainsKey, db: Db, cipher: Cipher, settings: Settings
 ) -> DomainResponse:
-    await owned_domain(db, key.account_id, domain_id)
-    doc = await domains.rotate_dkim(db, cipher, key.account_id, domain_id)
-    if doc is None:  # another request rotated it at this moment: that rotation stands
-        doc = await owned_domain(db, key.account_id, domain_id)
+    doc = await service.rotate_dkim(db, cipher, key.account_id, domain_id)
     return DomainResponse(data=DomainView.model_validate(await domain_view(db, doc, settings)))

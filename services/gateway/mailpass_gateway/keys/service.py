@@ -72,12 +72,33 @@ async def _audit(
     )
 
 
-async def revoke_key(db: Database, keys: ApiKeyCache, by: Creator, key_id: str) -> Document | None:
-    """Revoke the account's key (a test creator: test keys only); None when there is none."""
+async def revoke_key(db: Database, keys: ApiKeyCache, by: Creator, key_id: str) -> Document:
+    """Revoke the account's key (a test creator: test keys only) and forget it in this
+    process's key cache; the key as it is now. NOT_FOUND when there is none. Revoking a
+    revoked key changes nothing and records nothing."""
     before = await api_keys.get_api_key(db, by.account_id, key_id, test_only=by.test)
     doc = await api_keys.revoke_api_key(db, by.account_id, key_id, test_only=by.test)
-    if doc is not None:
-        keys.forget(doc["_id"])
-        if before is not None and not before.get("revoked"):
-            await _audit(db, by.account_id, "key.revoked", key_id, before, doc)
+    if doc is None:
+        raise not_found(key_id)
+    keys.forget(doc["_id"])
+    if before is not None and not before.get("revoked"):
+        await _audit(db, by.account_id, "key.revoked", key_id, before, doc)
     return doc
+
+
+async def visible_keys(db: Database, by: Creator) -> list[Document]:
+    """The keys ``by`` may see, oldest first: a test creator's are the test keys only."""
+    return await api_keys.list_api_keys(db, by.account_id, test_only=by.test)
+
+
+async def owned_key(db: Database, by: Creator, key_id: str) -> Document:
+    """The account's key as ``by`` may see it; another account's key, and a live key seen
+    by a test creator, are not there (NOT_FOUND)."""
+    doc = await api_keys.get_api_key(db, by.account_id, key_id, test_only=by.test)
+    if doc is None:
+        raise not_found(key_id)
+    return doc
+
+
+def not_found(key_id: str) -> ApiError:
+    return ApiError(ErrorCode.NOT_FOUND, f"No API key {key_id!r} in this account")

@@ -12,13 +12,11 @@ from typing import Annotated
 
 from fastapi import Depends, Response
 
-from mailpass_common.platform.db import Database, Document
-from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.db import Document
 from mailpass_common.tenants import api_keys
-from mailpass_common.tenants.api_keys import ApiKeyCache, ApiKeyRecord
+from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, KeyCache, KeysKey
-from mailpass_gateway.errors import ApiError
 from mailpass_gateway.keys import service
 from mailpass_gateway.keys.models import (
     CreatedKey,
@@ -42,13 +40,9 @@ def _view(doc: Document) -> KeyView:
     return KeyView.model_validate(api_keys.api_key_view(doc))
 
 
-def _not_found(key_id: str) -> ApiError:
-    return ApiError(ErrorCode.NOT_FOUND, f"No API key {key_id!r} in this account")
-
-
 @router.get("", response_model=KeyListResponse, summary="List the account's API keys")
 async def list_keys(key: KeysKey, db: Db, page: Page) -> KeyListResponse:
-    docs = await api_keys.list_api_keys(db, key.account_id, test_only=key.test)
+    docs = await service.visible_keys(db, _creator(key))
     shown, next_cursor = cut_page(docs, page, created_then_id("id"))
     return KeyListResponse(data=KeyPage(keys=[_view(d) for d in shown], next_cursor=next_cursor))
 
@@ -67,10 +61,7 @@ async def create_key(key: KeysKey, body: CreateBody, db: Db) -> CreatedKeyRespon
 
 @router.get("/{key_id}", response_model=KeyResponse, summary="One API key")
 async def get_key(key_id: str, key: KeysKey, db: Db) -> KeyResponse:
-    doc = await api_keys.get_api_key(db, key.account_id, key_id, test_only=key.test)
-    if doc is None:
-        raise _not_found(key_id)
-    return KeyResponse(data=_view(doc))
+    return KeyResponse(data=_view(await service.owned_key(db, _creator(key), key_id)))
 
 
 @router.delete(
@@ -80,7 +71,7 @@ async def get_key(key_id: str, key: KeysKey, db: Db) -> KeyResponse:
     summary="Revoke an API key: requests with it are refused from now on",
 )
 async def delete_key(key_id: str, key: KeysKey, db: Db, keys: KeyCache) -> Response:
-    await _revoke(db, keys, key, key_id)
+    await service.revoke_key(db, keys, _creator(key), key_id)
     return Response(status_code=204)
 
 
@@ -88,14 +79,7 @@ async def delete_key(key_id: str, key: KeysKey, db: Db, keys: KeyCache) -> Respo
     "/{key_id}/revoke", response_model=KeyResponse, summary="Revoke an API key (same as DELETE)"
 )
 async def revoke_key(key_id: str, key: KeysKey, db: Db, keys: KeyCache) -> KeyResponse:
-    return KeyResponse(data=_view(await _revoke(db, keys, key, key_id)))
-
-
-async def _revoke(db: Database, keys: ApiKeyCache, by: ApiKeyRecord, key_id: str) -> Document:
-    doc = await service.revoke_key(db, keys, _creator(by), key_id)
-    if doc is None:
-        raise _not_found(key_id)
-    return doc
+    return KeyResponse(data=_view(await service.revoke_key(db, keys, _creator(key), key_id)))
 
 
 def _creator(key: ApiKeyRecord) -> service.Creator:

@@ -106,9 +106,9 @@ def audit_state(doc: Document | None) -> dict[str, Any] | None:
 @dataclass(frozen=True)
 class AccountProviders:
     """One account's providers, changed: every change forgets the account in this process's
-    provider cache (the other processes see it within the cache's TTL) and is recorded in
-    the audit log. Refusals are ``ProviderConfigError`` (naming fields) and
-    ``ProviderNameTaken``."""
+    provider cache once written (the other processes see it within the cache's TTL) and
+    is recorded in the audit log. Refusals are ``ProviderConfigError`` (naming fields),
+    ``ProviderNameTaken`` and NOT_FOUND (:func:`not_found`)."""
 
     db: Database
     cipher: CredentialCipher
@@ -159,8 +159,9 @@ class AccountProviders:
 
     async def update(
         self, doc: Document, changes: Mapping[str, Any], config: Mapping[str, Any] | None
-    ) -> Document | None:
-        """Apply common field changes and a partial config (checked like a new one)."""
+    ) -> Document:
+        """Apply common field changes and a partial config (checked like a new one); the
+        provider as it is now, NOT_FOUND when it is gone."""
 
         async def check_merged(merged: ValidatedConfig) -> None:
             await check_targets(doc["type"], merged, self.options)
@@ -171,25 +172,34 @@ class AccountProviders:
             )
         finally:
             self.cache.forget(self.account_id)
-        if updated is not None:
-            # Credentials are never shown: a change of them shows as the config's other
-            # fields unchanged, and the action says the provider was updated.
-            await self._audit("provider.updated", doc["_id"], doc, updated)
+        if updated is None:
+            raise not_found(doc["_id"])
+        # Credentials are never shown: a change of them shows as the config's other fields
+        # unchanged, and the action says the provider was updated.
+        await self._audit("provider.updated", doc["_id"], doc, updated)
         return updated
 
-    async def make_default(self, provider_id: str) -> bool:
-        self.cache.forget(self.account_id)
+    async def make_default(self, provider_id: str) -> None:
+        """Make it the provider ``/mail/send`` uses; NOT_FOUND when there is none."""
         before = await providers.get_provider(self.db, self.account_id, provider_id)
-        made = await providers.set_default_provider(self.db, self.account_id, provider_id)
-        if made and before is not None and not before.get("is_default"):
+        try:
+            made = await providers.set_default_provider(self.db, self.account_id, provider_id)
+        finally:
+            self.cache.forget(self.account_id)
+        if not made:
+            raise not_found(provider_id)
+        if before is not None and not before.get("is_default"):
             after = await providers.get_provider(self.db, self.account_id, provider_id)
             await self._audit("provider.default_set", provider_id, before, after)
-        return made
 
-    async def delete(self, provider_id: str) -> bool:
-        self.cache.forget(self.account_id)
+    async def delete(self, provider_id: str) -> None:
+        """Delete it (deleting the default leaves the account without one); NOT_FOUND when
+        there is none."""
         before = await providers.get_provider(self.db, self.account_id, provider_id)
-        deleted = await providers.delete_provider(self.db, self.account_id, provider_id)
-        if deleted:
-            await self._audit("provider.deleted", provider_id, before, None)
-        return deleted
+        try:
+            deleted = await providers.delete_provider(self.db, self.account_id, provider_id)
+        finally:
+            self.cache.forget(self.account_id)
+        if not deleted:
+            raise not_found(provider_id)
+        await self._audit("provider.deleted", provider_id, before, None)

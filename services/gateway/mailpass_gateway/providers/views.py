@@ -38,7 +38,6 @@ from mailpass_gateway.providers.service import (
     Options,
     config_error,
     name_taken,
-    not_found,
     owned_provider,
     run_check,
 )
@@ -115,17 +114,13 @@ async def update_provider(
     doc = await owned_provider(db, key.account_id, provider_id)
     if fields or body.config:
         try:
-            updated = await store.update(doc, fields, body.config)
+            doc = await store.update(doc, fields, body.config)
         except ProviderConfigError as exc:
             raise config_error(exc) from exc
         except providers.ProviderNameTaken as exc:
             raise name_taken(str(fields.get("name"))) from exc
-        if updated is None:
-            raise not_found(provider_id)
-        doc = updated
     if body.is_default and not doc.get("is_default"):
-        if not await store.make_default(provider_id):
-            raise not_found(provider_id)
+        await store.make_default(provider_id)
         doc = await owned_provider(db, key.account_id, provider_id)
     return ProviderResponse(data=_view(doc))
 
@@ -145,8 +140,7 @@ async def delete_provider(
     cache: Providers,
 ) -> Response:
     store = AccountProviders(db, cipher, options, cache, key.account_id)
-    if not await store.delete(provider_id):
-        raise not_found(provider_id)
+    await store.delete(provider_id)
     return Response(status_code=204)
 
 
@@ -164,8 +158,7 @@ async def set_default(
     cache: Providers,
 ) -> ProviderResponse:
     store = AccountProviders(db, cipher, options, cache, key.account_id)
-    if not await store.make_default(provider_id):
-        raise not_found(provider_id)
+    await store.make_default(provider_id)
     return ProviderResponse(data=_view(await owned_provider(db, key.account_id, provider_id)))
 
 

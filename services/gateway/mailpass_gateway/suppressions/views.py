@@ -19,9 +19,9 @@ from mailpass_common.suppressions import service as suppressions
 from mailpass_common.tenants.api_keys import ApiKeyRecord, Permission
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, MailKey, require
-from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
 from mailpass_gateway.pagination import PageQuery, page_query
+from mailpass_gateway.suppressions import service
 from mailpass_gateway.suppressions.models import (
     RemovedResponse,
     SuppressionCreate,
@@ -71,7 +71,7 @@ async def list_suppressions(
         str, Query(max_length=320, description="Only addresses starting with this")
     ] = "",
 ) -> JSONResponse:
-    found, cursor = await suppressions.page(
+    found, cursor = await service.list_page(
         db, key.account_id, limit=page.limit, prefix=prefix, after=page.cursor
     )
     data = {
@@ -94,16 +94,7 @@ async def list_suppressions(
     openapi_extra=openapi_json_body(model_schema(SuppressionCreate)),
 )
 async def add_suppression(key: LiveMailKey, body: CreateBody, db: Db) -> JSONResponse:
-    entry = suppressions.Suppression(
-        account_id=key.account_id,
-        address=body.address,
-        reason=suppressions.SuppressionReason.MANUAL,
-        source="api",
-        detail=body.note,
-    )
-    added = await suppressions.add_many(db, [entry])
-    doc = await suppressions.get(db, key.account_id, body.address)
-    assert doc is not None  # just upserted
+    doc, added = await service.add_suppression(db, key.account_id, body, source="api")
     return JSONResponse(
         {"success": True, "data": view(doc).model_dump(mode="json")},
         status_code=201 if added else 200,
@@ -117,10 +108,6 @@ async def add_suppression(key: LiveMailKey, body: CreateBody, db: Db) -> JSONRes
     responses=error_responses(ErrorCode.NOT_FOUND),
 )
 async def remove_suppression(address: str, key: LiveMailKey, db: Db) -> RemovedResponse:
-    if not await suppressions.remove(db, key.account_id, address):
-        raise ApiError(
-            ErrorCode.NOT_FOUND,
-            f"{address} is not on this account's suppression list",
-            {"address": address},
-        )
+    if not await service.remove_suppression(db, key.account_id, address):
+        raise service.not_listed(address)
     return RemovedResponse.model_validate({"data": {"address": suppressions.normalized(address)}})

@@ -1,5 +1,6 @@
-"""The templates resource's work: check a template before storing it, present it, and
-keep parsed templates ready to render.
+"""Templates as the API and the console change them, and what both show: a template is
+checked before it is stored (it parses; its alias is the account's only one), presented,
+and kept parsed, ready to render.
 
 A template version never changes once stored, so its parsed form is kept in process by
 ``(id, version)``: a batch naming one template parses it once, and so do the requests
@@ -11,11 +12,11 @@ from __future__ import annotations
 import functools
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from mailpass_common.platform.db import Document
+from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
-from mailpass_common.templates import rendering
+from mailpass_common.templates import rendering, store
 from mailpass_common.templates.rendering import CompiledTemplate, TemplateProblem
 from mailpass_common.templates.store import TemplateParts
 from mailpass_common.unsubscribe.links import UnsubscribeLink, UnsubscribeSigner, signer_for
@@ -49,6 +50,66 @@ def checked_parts(subject: str, html: str | None, text: str | None) -> TemplateP
         raise problem_error(exc) from exc
     names = [name for name in compiled.variables() if name != UNSUBSCRIBE_URL]
     return TemplateParts(subject=subject, html=html, text=text, variables=names)
+
+
+class Content(NamedTuple):
+    """What a version of a template is made of (at least one of html and text)."""
+
+    subject: str
+    html: str | None
+    text: str | None
+
+
+def alias_taken() -> ApiError:
+    return validation_error([{"field": "alias", "message": "another template has this alias"}])
+
+
+async def create_template(
+    db: Database, account_id: str, *, name: str, alias: str | None, content: Content
+) -> Document:
+    """A new template at version 1; VALIDATION_ERROR when it does not parse or its alias
+    is taken."""
+    parts = checked_parts(*content)
+    try:
+        return await store.create(db, account_id, name=name, alias=alias, parts=parts)
+    except store.AliasTaken:
+        raise alias_taken() from None
+
+
+async def update_template(
+    db: Database,
+    account_id: str,
+    reference: str,
+    *,
+    name: str | None = None,
+    alias: str | None = None,
+    content: Content | None = None,
+) -> Document:
+    """Rename or re-alias the template (by id or alias); new content is a new version.
+    NOT_FOUND when there is none, VALIDATION_ERROR as for a new one."""
+    parts = None if content is None else checked_parts(*content)
+    try:
+        doc = await store.update(db, account_id, reference, name=name, alias=alias, parts=parts)
+    except store.AliasTaken:
+        raise alias_taken() from None
+    if doc is None:
+        raise not_found(reference)
+    return doc
+
+
+async def delete_template(db: Database, account_id: str, reference: str) -> None:
+    """Delete the template (messages it made keep its id and version); NOT_FOUND when
+    there is none. Its parsed versions age out of the cache: nothing can name them now."""
+    if not await store.delete(db, account_id, reference):
+        raise not_found(reference)
+
+
+async def owned_template(db: Database, account_id: str, reference: str) -> Document:
+    """The account's template by id or alias, else NOT_FOUND."""
+    doc = await store.get(db, account_id, reference)
+    if doc is None:
+        raise not_found(reference)
+    return doc
 
 
 _compiled: OrderedDict[tuple[str, int], CompiledTemplate] = OrderedDict()

@@ -12,9 +12,9 @@ from mailpass_common.templates import store
 from mailpass_common.templates.rendering import RenderBudget, TemplateProblem
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, MailKey, Settings, TemplatesKey
-from mailpass_gateway.errors import validation_error
 from mailpass_gateway.mail.responses import resource_router
 from mailpass_gateway.pagination import PageQuery, page_query
+from mailpass_gateway.templates import service
 from mailpass_gateway.templates.models import (
     DeletedResponse,
     RenderedView,
@@ -28,9 +28,9 @@ from mailpass_gateway.templates.models import (
 )
 from mailpass_gateway.templates.service import (
     UNSUBSCRIBE_URL,
-    checked_parts,
+    Content,
     compiled_of,
-    not_found,
+    owned_template,
     problem_error,
     summary,
     view,
@@ -43,10 +43,6 @@ UpdateBody = Annotated[TemplateUpdate, Depends(after_key(TemplateUpdate))]
 RenderBody = Annotated[RenderRequest, Depends(after_key(RenderRequest))]
 PAGES = page_query(default=50, maximum=store.MAX_PAGE, former="after")
 PREVIEW_UNSUBSCRIBE_PATH = "/t/u/preview"
-
-
-def _alias_taken() -> Exception:
-    return validation_error([{"field": "alias", "message": "another template has this alias"}])
 
 
 @router.get("", response_model=TemplateListResponse, summary="List the account's templates")
@@ -69,11 +65,13 @@ async def list_templates(
     openapi_extra=openapi_json_body(model_schema(TemplateCreate)),
 )
 async def create_template(key: TemplatesKey, body: CreateBody, db: Db) -> TemplateResponse:
-    parts = checked_parts(body.subject, body.html, body.text)
-    try:
-        doc = await store.create(db, key.account_id, name=body.name, alias=body.alias, parts=parts)
-    except store.AliasTaken:
-        raise _alias_taken() from None
+    doc = await service.create_template(
+        db,
+        key.account_id,
+        name=body.name,
+        alias=body.alias,
+        content=Content(body.subject, body.html, body.text),
+    )
     return TemplateResponse(data=view(doc))
 
 
@@ -83,10 +81,7 @@ async def create_template(key: TemplatesKey, body: CreateBody, db: Db) -> Templa
     summary="One template (by id or alias), with its last 20 versions",
 )
 async def get_template(template_id: str, key: MailKey, db: Db) -> TemplateResponse:
-    doc = await store.get(db, key.account_id, template_id)
-    if doc is None:
-        raise not_found(template_id)
-    return TemplateResponse(data=view(doc))
+    return TemplateResponse(data=view(await owned_template(db, key.account_id, template_id)))
 
 
 @router.patch(
@@ -98,29 +93,19 @@ async def get_template(template_id: str, key: MailKey, db: Db) -> TemplateRespon
 async def update_template(
     template_id: str, key: TemplatesKey, body: UpdateBody, db: Db
 ) -> TemplateResponse:
-    parts = None
-    if (
-        body.subject is not None
-        or "html" in body.model_fields_set
-        or "text" in body.model_fields_set
-    ):
-        current = await store.get(db, key.account_id, template_id)
-        if current is None:
-            raise not_found(template_id)
-        given = body.model_fields_set
-        parts = checked_parts(
+    content = None
+    given = body.model_fields_set
+    if body.subject is not None or "html" in given or "text" in given:
+        # A PATCH: the parts not given are the current version's.
+        current = await owned_template(db, key.account_id, template_id)
+        content = Content(
             body.subject if body.subject is not None else current["subject"],
             body.html if "html" in given else current.get("html"),
             body.text if "text" in given else current.get("text"),
         )
-    try:
-        doc = await store.update(
-            db, key.account_id, template_id, name=body.name, alias=body.alias, parts=parts
-        )
-    except store.AliasTaken:
-        raise _alias_taken() from None
-    if doc is None:
-        raise not_found(template_id)
+    doc = await service.update_template(
+        db, key.account_id, template_id, name=body.name, alias=body.alias, content=content
+    )
     return TemplateResponse(data=view(doc))
 
 
@@ -130,8 +115,7 @@ async def update_template(
     summary="Delete a template (messages it made keep its id and version)",
 )
 async def delete_template(template_id: str, key: TemplatesKey, db: Db) -> DeletedResponse:
-    if not await store.delete(db, key.account_id, template_id):
-        raise not_found(template_id)
+    await service.delete_template(db, key.account_id, template_id)
     return DeletedResponse()
 
 
@@ -146,9 +130,7 @@ async def delete_template(template_id: str, key: TemplatesKey, db: Db) -> Delete
 async def render_template(
     template_id: str, key: MailKey, body: RenderBody, db: Db, settings: Settings
 ) -> RenderResponse:
-    doc = await store.get(db, key.account_id, template_id)
-    if doc is None:
-        raise not_found(template_id)
+    doc = await owned_template(db, key.account_id, template_id)
     variables = {
         **body.variables,
         UNSUBSCRIBE_URL: settings.tracker_base_url.rstrip("/") + PREVIEW_UNSUBSCRIBE_PATH,

@@ -12,7 +12,9 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Response
 
+from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_common.webhooks import attempts, endpoints
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
 from mailpass_gateway.deps import Db, Settings, WebhooksKey
@@ -20,6 +22,7 @@ from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses, resource_router
 from mailpass_gateway.pagination import Page, created_then_id, cut_page
 from mailpass_gateway.providers.service import Cipher
+from mailpass_gateway.webhooks import service
 from mailpass_gateway.webhooks.models import (
     AttemptListResponse,
     AttemptPage,
@@ -35,19 +38,17 @@ from mailpass_gateway.webhooks.models import (
     WebhookUpdate,
     WebhookView,
 )
-from mailpass_gateway.webhooks.service import (
-    checked_url,
-    endpoint_limit_error,
-    endpoint_view,
-    owned_endpoint,
-    replay,
-)
+from mailpass_gateway.webhooks.service import endpoint_view
 
 router = resource_router("/api/v1/webhooks", "webhooks")
 
 CreateBody = Annotated[WebhookCreate, Depends(after_key(WebhookCreate))]
 UpdateBody = Annotated[WebhookUpdate, Depends(after_key(WebhookUpdate))]
 DAY = 86400
+
+
+async def _owned(db: Database, key: ApiKeyRecord, endpoint_id: str) -> Document:
+    return await service.owned_endpoint(db, key.account_id, endpoint_id, sandbox=key.test)
 
 
 @router.get("", response_model=WebhookListResponse, summary="List the account's endpoints")
@@ -69,27 +70,15 @@ async def list_webhooks(key: WebhooksKey, db: Db, page: Page) -> WebhookListResp
 async def create_webhook(
     key: WebhooksKey, body: CreateBody, db: Db, cipher: Cipher, settings: Settings
 ) -> CreatedWebhookResponse:
-    url = await checked_url(body.url, settings)
-    try:
-        doc, secret = await endpoints.create_endpoint(
-            db,
-            cipher,
-            account_id=key.account_id,
-            url=url,
-            events=[e.value for e in body.events],
-            sandbox=key.test,
-            limit=settings.webhook_max_endpoints_per_account,
-        )
-    except endpoints.EndpointLimitReached as exc:
-        raise endpoint_limit_error(exc) from exc
+    doc, secret = await service.create_endpoint(
+        db, cipher, settings, key.account_id, body, sandbox=key.test
+    )
     return CreatedWebhookResponse(data=CreatedWebhook(**endpoint_view(doc), secret=secret))
 
 
 @router.get("/{endpoint_id}", response_model=WebhookResponse, summary="One endpoint")
 async def get_webhook(endpoint_id: str, key: WebhooksKey, db: Db) -> WebhookResponse:
-    return WebhookResponse(
-        data=WebhookView(**endpoint_view(await owned_endpoint(db, key, endpoint_id)))
-    )
+    return WebhookResponse(data=WebhookView(**endpoint_view(await _owned(db, key, endpoint_id))))
 
 
 @router.patch(
@@ -101,18 +90,9 @@ async def get_webhook(endpoint_id: str, key: WebhooksKey, db: Db) -> WebhookResp
 async def update_webhook(
     endpoint_id: str, key: WebhooksKey, body: UpdateBody, db: Db, settings: Settings
 ) -> WebhookResponse:
-    await owned_endpoint(db, key, endpoint_id)
-    url = None if body.url is None else await checked_url(body.url, settings)
-    events = None if body.events is None else [e.value for e in body.events]
-    doc = await endpoints.update_endpoint(
-        db,
-        key.account_id,
-        endpoint_id,
-        sandbox=key.test,
-        changes={"url": url, "events": events, "enabled": body.enabled},
+    doc = await service.update_endpoint(
+        db, settings, key.account_id, endpoint_id, body, sandbox=key.test
     )
-    if doc is None:
-        raise ApiError(ErrorCode.NOT_FOUND, f"No webhook endpoint {endpoint_id!r} in this account")
     return WebhookResponse(data=WebhookView(**endpoint_view(doc)))
 
 
@@ -123,8 +103,7 @@ async def update_webhook(
     summary="Delete an endpoint: nothing more is sent to it",
 )
 async def delete_webhook(endpoint_id: str, key: WebhooksKey, db: Db) -> Response:
-    if not await endpoints.delete_endpoint(db, key.account_id, endpoint_id, sandbox=key.test):
-        raise ApiError(ErrorCode.NOT_FOUND, f"No webhook endpoint {endpoint_id!r} in this account")
+    await service.delete_endpoint(db, key.account_id, endpoint_id, sandbox=key.test)
     return Response(status_code=204)
 
 
@@ -147,13 +126,9 @@ async def rotate_secret(
         ),
     ] = DAY,
 ) -> CreatedWebhookResponse:
-    await owned_endpoint(db, key, endpoint_id)
-    rotated = await endpoints.rotate_secret(
+    doc, secret = await service.rotate_secret(
         db, cipher, key.account_id, endpoint_id, sandbox=key.test, overlap_seconds=overlap_seconds
     )
-    if rotated is None:
-        raise ApiError(ErrorCode.NOT_FOUND, f"No webhook endpoint {endpoint_id!r} in this account")
-    doc, secret = rotated
     return CreatedWebhookResponse(data=CreatedWebhook(**endpoint_view(doc), secret=secret))
 
 
@@ -169,7 +144,7 @@ async def list_attempts(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> AttemptListResponse:
-    await owned_endpoint(db, key, endpoint_id)
+    await _owned(db, key, endpoint_id)
     before = None
     if cursor is not None:
         before = attempts.parse_id(cursor)
@@ -194,8 +169,8 @@ async def list_attempts(
 async def replay_attempt(
     endpoint_id: str, attempt_id: str, key: WebhooksKey, db: Db
 ) -> ReplayResponse:
-    endpoint = await owned_endpoint(db, key, endpoint_id)
-    doc = await replay(db, key.account_id, endpoint, attempt_id)
+    endpoint = await _owned(db, key, endpoint_id)
+    doc = await service.replay(db, key.account_id, endpoint, attempt_id)
     return ReplayResponse(
         data=Replayed(event_id=doc["_id"], webhook_id=doc["webhook_id"], endpoint_id=endpoint_id)
     )

@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from mailpass_common.mta import domains
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.tenants.api_keys import Permission
@@ -21,6 +20,7 @@ from mailpass_gateway.console.deps import CheckedForm, Session, require
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.deps import Db, Settings
+from mailpass_gateway.domains import service
 from mailpass_gateway.domains.service import (
     Resolver,
     add_domain,
@@ -138,8 +138,7 @@ async def rotate_dkim(
     domain_id: str, session: Session, form: CheckedForm, db: Db, cipher: Cipher
 ) -> Response:
     _require_change(session)
-    await _owned(db, session, domain_id)
-    await domains.rotate_dkim(db, cipher, session.account_id, domain_id)
+    await service.rotate_dkim(db, cipher, session.account_id, domain_id)
     return RedirectResponse(f"/console/domains/{domain_id}?notice=domain-rotated", status_code=303)
 
 
@@ -157,6 +156,5 @@ async def delete_page(
 @router.post("/{domain_id}/delete")
 async def delete_domain(domain_id: str, session: Session, form: CheckedForm, db: Db) -> Response:
     _require_change(session)
-    await _owned(db, session, domain_id)
-    await domains.delete_domain(db, session.account_id, domain_id)
+    await service.delete_domain(db, session.account_id, domain_id)
     return RedirectResponse("/console/domains?notice=domain-removed", status_code=303)

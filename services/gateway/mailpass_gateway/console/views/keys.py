@@ -14,8 +14,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from mailpass_common.platform.db import Database, Document
-from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.platform.db import Database
 from mailpass_common.tenants import api_keys
 from mailpass_common.tenants.api_keys import Permission
 from mailpass_common.tenants.console_auth import ConsoleSession
@@ -23,7 +22,7 @@ from mailpass_gateway.console.deps import CheckedForm, Session, require
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.deps import Db, KeyCache
-from mailpass_gateway.errors import ApiError, validation_details
+from mailpass_gateway.errors import validation_details
 from mailpass_gateway.keys import service
 from mailpass_gateway.keys.models import KeyCreate
 
@@ -42,10 +41,8 @@ PERMISSION_HELP = {
 
 
 async def _visible_keys(db: Database, session: ConsoleSession) -> list[dict[str, Any]]:
-    views = [
-        api_keys.api_key_view(doc) for doc in await api_keys.list_api_keys(db, session.account_id)
-    ]
-    views = [v for v in views if v["test"] or not session.test]
+    docs = await service.visible_keys(db, _creator(session))
+    views = [api_keys.api_key_view(doc) for doc in docs]
     # Newest first; revoked keys after the working ones.
     views.sort(key=lambda v: v["created_at"], reverse=True)
     return sorted(views, key=lambda v: v["revoked"])
@@ -100,18 +97,10 @@ async def create_key(request: Request, session: Session, form: CheckedForm, db: 
     )
 
 
-async def _owned_key(db: Database, session: ConsoleSession, key_id: str) -> Document:
-    doc = await api_keys.get_api_key(db, session.account_id, key_id)
-    # Another account's key, and a live key seen from a test session, are not there.
-    if doc is None or (session.test and not doc.get("test")):
-        raise ApiError(ErrorCode.NOT_FOUND, f"No API key {key_id!r} in this account")
-    return doc
-
-
 @router.get("/{key_id}/revoke")
 async def revoke_page(key_id: str, request: Request, session: Session, db: Db) -> Response:
     require(session, Permission.KEYS)
-    doc = await _owned_key(db, session, key_id)
+    doc = await service.owned_key(db, _creator(session), key_id)
     current = doc["_id"] == session.key_hash
     return render(
         request,
@@ -127,7 +116,6 @@ async def revoke_key(
     key_id: str, session: Session, form: CheckedForm, db: Db, keys: KeyCache
 ) -> Response:
     require(session, Permission.KEYS)
-    await _owned_key(db, session, key_id)
     await service.revoke_key(db, keys, _creator(session), key_id)
     return RedirectResponse("/console/keys?notice=key-revoked", status_code=303)
 

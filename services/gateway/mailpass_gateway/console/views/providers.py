@@ -39,6 +39,7 @@ from mailpass_gateway.providers.service import (
     AccountProviders,
     Cipher,
     Options,
+    name_taken,
     owned_provider,
     run_check,
 )
@@ -173,8 +174,7 @@ async def create_provider(
     try:
         doc = await store.add(fields, type_, checked, default=form.has("is_default"))
     except providers.ProviderNameTaken:
-        taken = [{"field": "name", "message": f"a provider named {fields.name!r} already exists"}]
-        return _invalid(request, session, type_, None, form, taken)
+        return _invalid(request, session, type_, None, form, name_taken(fields.name).details)
     return RedirectResponse(
         f"/console/providers?notice=provider-added#{doc['_id']}", status_code=303
     )
@@ -214,14 +214,12 @@ async def edit_provider(
         return _invalid(request, session, doc["type"], doc, form, exc.errors)
     changes = {name: getattr(fields, name) for name in forms.COMMON}
     try:
-        updated = await store.update(doc, changes, forms.config_changes(form, doc["type"]))
+        await store.update(doc, changes, forms.config_changes(form, doc["type"]))
     except ProviderConfigError as exc:
         return _invalid(request, session, doc["type"], doc, form, exc.errors)
     except providers.ProviderNameTaken:
-        taken = [{"field": "name", "message": f"a provider named {fields.name!r} already exists"}]
+        taken = name_taken(fields.name).details
         return _invalid(request, session, doc["type"], doc, form, taken)
-    if updated is None:
-        raise ApiError(ErrorCode.NOT_FOUND, f"No provider {provider_id!r} in this account")
     return RedirectResponse(
         f"/console/providers?notice=provider-saved#{provider_id}", status_code=303
     )
@@ -257,8 +255,7 @@ async def make_default(
     require(session, Permission.PROVIDERS)
     await _owned(db, session, provider_id)
     store = AccountProviders(db, cipher, options, cache, session.account_id)
-    if not await store.make_default(provider_id):
-        raise ApiError(ErrorCode.NOT_FOUND, f"No provider {provider_id!r} in this account")
+    await store.make_default(provider_id)
     return RedirectResponse(
         f"/console/providers?notice=provider-default#{provider_id}", status_code=303
     )

@@ -14,7 +14,6 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from mailpass_common.platform.errors import ErrorCode
-from mailpass_common.suppressions import service as suppressions
 from mailpass_common.tenants.api_keys import Permission
 from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_gateway.console.deps import CheckedForm, Session, require
@@ -22,6 +21,7 @@ from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.deps import Db
 from mailpass_gateway.errors import ApiError, validation_details
+from mailpass_gateway.suppressions import service
 from mailpass_gateway.suppressions.models import SuppressionCreate
 
 router = APIRouter(
@@ -54,7 +54,7 @@ async def _page(
 ) -> Response:
     prefix = request.query_params.get("q", "")[:320]
     after = request.query_params.get("after") or None
-    found, cursor = await suppressions.page(
+    found, cursor = await service.list_page(
         db, session.account_id, limit=PAGE, prefix=prefix, after=after
     )
     more = f"?{urllib.parse.urlencode({'q': prefix, 'after': cursor})}" if cursor else None
@@ -89,19 +89,13 @@ async def add_suppression(
     except ValidationError as exc:
         errors = {d["field"]: d["message"] for d in validation_details(exc.errors())}
         return await _page(request, session, db, errors=errors, values=values)
-    entry = suppressions.Suppression(
-        account_id=session.account_id,
-        address=body.address,
-        reason=suppressions.SuppressionReason.MANUAL,
-        source="console",
-        detail=body.note,
-    )
-    await suppressions.add_many(db, [entry])
+    await service.add_suppression(db, session.account_id, body, source="console")
     return RedirectResponse("/console/suppressions?notice=suppression-added", status_code=303)
 
 
 @router.post("/remove")
 async def remove_suppression(session: Session, form: CheckedForm, db: Db) -> Response:
     _require_change(session)
-    await suppressions.remove(db, session.account_id, str(form.get("address") or ""))
+    # Idempotent here: an address already gone leaves the list as the form wanted it.
+    await service.remove_suppression(db, session.account_id, str(form.get("address") or ""))
     return RedirectResponse("/console/suppressions?notice=suppression-removed", status_code=303)

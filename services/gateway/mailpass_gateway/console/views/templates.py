@@ -35,11 +35,11 @@ from mailpass_gateway.deps import Db, Providers, Publisher, Settings, Waiter
 from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.files import AttachmentPolicy
 from mailpass_gateway.mail.service import MessageIds, send_now
+from mailpass_gateway.templates import service
 from mailpass_gateway.templates.sending import render_send, templated
 from mailpass_gateway.templates.service import (
     UNSUBSCRIBE_URL,
-    checked_parts,
-    not_found,
+    Content,
     summary,
     unsubscribe_links,
     view,
@@ -83,10 +83,11 @@ def _problems(exc: ApiError) -> dict[str, str]:
 
 
 async def _owned(db: Database, session: ConsoleSession, template_id: str) -> Document:
-    doc = await store.get(db, session.account_id, template_id)
-    if doc is None:
-        raise not_found(template_id)
-    return doc
+    return await service.owned_template(db, session.account_id, template_id)
+
+
+def _content(draft: dict[str, Any]) -> Content:
+    return Content(draft["subject"] or "", draft["html"], draft["text"])
 
 
 async def _list_page(
@@ -156,15 +157,15 @@ async def create_template(
     if not draft["name"]:
         return await _list_page(request, db, session, errors={"name": "required"}, values=draft)
     try:
-        parts = checked_parts(draft["subject"] or "", draft["html"], draft["text"])
-        doc = await store.create(
-            db, session.account_id, name=draft["name"], alias=draft["alias"], parts=parts
+        doc = await service.create_template(
+            db,
+            session.account_id,
+            name=draft["name"],
+            alias=draft["alias"],
+            content=_content(draft),
         )
     except ApiError as exc:
         return await _list_page(request, db, session, errors=_problems(exc), values=draft)
-    except store.AliasTaken:
-        errors = {"alias": "another template has this alias"}
-        return await _list_page(request, db, session, errors=errors, values=draft)
     return RedirectResponse(f"{PAGE}/{doc['_id']}", status_code=303)
 
 
@@ -198,22 +199,18 @@ async def save_template(
     draft = _draft(form)
     sample = form.get("variables")
     try:
-        parts = checked_parts(draft["subject"] or "", draft["html"], draft["text"])
-        saved = await store.update(
+        await service.update_template(
             db,
             session.account_id,
             doc["_id"],
             name=draft["name"] or None,
             alias=draft["alias"],
-            parts=parts,
+            content=_content(draft),
         )
     except ApiError as exc:
+        if exc.code is not ErrorCode.VALIDATION_ERROR:
+            raise
         return _edit_page(request, session, doc, errors=_problems(exc), values=draft, sample=sample)
-    except store.AliasTaken:
-        errors = {"alias": "another template has this alias"}
-        return _edit_page(request, session, doc, errors=errors, values=draft, sample=sample)
-    if saved is None:
-        raise not_found(template_id)
     return RedirectResponse(f"{PAGE}/{doc['_id']}?notice=template-saved", status_code=303)
 
 
@@ -271,6 +268,5 @@ async def delete_template(
     template_id: str, session: Session, form: CheckedForm, db: Db
 ) -> Response:
     require(session, Permission.TEMPLATES)
-    if not await store.delete(db, session.account_id, template_id):
-        raise not_found(template_id)
+    await service.delete_template(db, session.account_id, template_id)
     return RedirectResponse(f"{PAGE}?notice=template-deleted", status_code=303)

@@ -20,15 +20,15 @@ from mailpass_common.tenants.api_keys import Permission
 from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_common.webhooks import attempts, endpoints
 from mailpass_common.webhooks.endpoints import WebhookEventType
-from mailpass_common.webhooks.urls import url_problem
 from mailpass_gateway.console.deps import CheckedForm, Session, require
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.deps import Db, Settings
 from mailpass_gateway.errors import ApiError, validation_details
 from mailpass_gateway.providers.service import Cipher
+from mailpass_gateway.webhooks import service
 from mailpass_gateway.webhooks.models import WebhookCreate
-from mailpass_gateway.webhooks.service import endpoint_view, replay
+from mailpass_gateway.webhooks.service import endpoint_view
 
 router = APIRouter(prefix="/console/webhooks", route_class=ConsoleRoute, include_in_schema=False)
 RECENT_ATTEMPTS = 20
@@ -57,10 +57,7 @@ async def _list_page(
 
 
 async def _owned(db: Database, session: ConsoleSession, endpoint_id: str) -> Document:
-    doc = await endpoints.get_endpoint(db, session.account_id, endpoint_id, sandbox=session.test)
-    if doc is None:
-        raise ApiError(ErrorCode.NOT_FOUND, f"No webhook endpoint {endpoint_id!r} in this account")
-    return doc
+    return await service.owned_endpoint(db, session.account_id, endpoint_id, sandbox=session.test)
 
 
 @router.get("")
@@ -84,21 +81,15 @@ async def create_webhook(
     except ValidationError as exc:
         errors = {d["field"].split(".")[0]: d["message"] for d in validation_details(exc.errors())}
         return await _list_page(request, db, session, errors=errors, values=values)
-    problem = await url_problem(body.url, settings)
-    if problem is not None:
-        return await _list_page(request, db, session, errors={"url": problem}, values=values)
     try:
-        doc, secret = await endpoints.create_endpoint(
-            db,
-            cipher,
-            account_id=session.account_id,
-            url=body.url,
-            events=[e.value for e in body.events],
-            sandbox=session.test,
-            limit=settings.webhook_max_endpoints_per_account,
+        doc, secret = await service.create_endpoint(
+            db, cipher, settings, session.account_id, body, sandbox=session.test
         )
-    except endpoints.EndpointLimitReached as exc:
-        return await _list_page(request, db, session, errors={"url": str(exc)}, values=values)
+    except ApiError as exc:
+        if exc.code not in (ErrorCode.VALIDATION_ERROR, ErrorCode.WEBHOOK_ENDPOINT_LIMIT):
+            raise
+        problem = exc.details[0]["message"] if isinstance(exc.details, list) else exc.message
+        return await _list_page(request, db, session, errors={"url": problem}, values=values)
     return render(
         request,
         "webhooks/created.html",
@@ -131,7 +122,7 @@ async def replay_attempt(
 ) -> Response:
     require(session, Permission.WEBHOOKS)
     doc = await _owned(db, session, endpoint_id)
-    await replay(db, session.account_id, doc, attempt_id)
+    await service.replay(db, session.account_id, doc, attempt_id)
     return RedirectResponse(
         f"/console/webhooks/{endpoint_id}?notice=webhook-replayed", status_code=303
     )
@@ -147,6 +138,5 @@ async def delete_page(endpoint_id: str, request: Request, session: Session, db: 
 @router.post("/{endpoint_id}/delete")
 async def delete_webhook(endpoint_id: str, session: Session, form: CheckedForm, db: Db) -> Response:
     require(session, Permission.WEBHOOKS)
-    await _owned(db, session, endpoint_id)
-    await endpoints.delete_endpoint(db, session.account_id, endpoint_id, sandbox=session.test)
+    await service.delete_endpoint(db, session.account_id, endpoint_id, sandbox=session.test)
     return RedirectResponse("/console/webhooks?notice=webhook-deleted", status_code=303)

@@ -1,0 +1,1 @@
+"""Console users in an account: members, their roles, invitations."""
