@@ -11,6 +11,8 @@ mkdir -p .data
 export ENVIRONMENT="${ENVIRONMENT:-development}"
 export PROVIDER_ALLOWED_NETWORKS="${PROVIDER_ALLOWED_NETWORKS:-127.0.0.0/8,::1/128}"
 export PROVIDER_ALLOWED_SMTP_PORTS="${PROVIDER_ALLOWED_SMTP_PORTS:-1025}"
+# The console's own mail (invitations) goes out from the dev account, to the capture mailbox.
+export CONSOLE_MAIL_ACCOUNT="${CONSOLE_MAIL_ACCOUNT:-dev}"
 # Webhook endpoints may be plain http here (a local receiver on loopback).
 export WEBHOOK_ALLOW_HTTP="${WEBHOOK_ALLOW_HTTP:-true}"
 # SMTP submission (mailpass-smtp) on 2587 (STARTTLS) and 2465 (implicit TLS), with a

@@ -34,6 +34,7 @@ GROUPS = [
     "webhooks",
     "templates",
     "domains",
+    "users",
 ]
 
 

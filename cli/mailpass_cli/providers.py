@@ -18,11 +18,11 @@ from pydantic.fields import FieldInfo
 from mailpass_cli import CliContext, CliError
 from mailpass_cli.keys import account_id
 from mailpass_cli.output import add_output_option, structured
-from mailpass_common.platform.db import Document
 from mailpass_common.providers import service as providers
 from mailpass_common.providers.config import ProviderConfigError, ProviderFields, validate_fields
 from mailpass_common.providers.delivery.check import check_connection, check_options
 from mailpass_common.providers.delivery.options import delivery_options
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.registry import (
     PLUGINS,
     PROVIDER_TYPES,
@@ -110,7 +110,7 @@ def _secret_from_env(option: str, variable: str) -> str:
     return value
 
 
-async def _provider(ctx: CliContext, account: str, name_or_id: str) -> tuple[str, Document]:
+async def _provider(ctx: CliContext, account: str, name_or_id: str) -> tuple[str, ProviderDocument]:
     owner = await account_id(ctx, account)
     doc = await providers.find_provider(ctx.db, owner, name_or_id)
     if doc is None:

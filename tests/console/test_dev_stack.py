@@ -67,3 +67,31 @@ async def test_the_dev_banner_prints_the_console_and_a_working_sign_in_link(
     overview = await console.get("/console/overview")
     assert overview.status_code == 200 and "dev-capture" in overview.text
     assert (tmp_path / "dev-api-key").read_text().startswith("mp_live_")
+
+
+async def test_the_dev_banner_tells_how_to_sign_in_as_the_dev_owner(
+    console: httpx.AsyncClient, db: Database, service_env: dict[str, Any], tmp_path: Path
+) -> None:
+    port = console.base_url.port
+    assert port is not None
+    text = await banner(service_env, tmp_path, port)
+    found = re.search(r"sign in as (\S+) \(owner of dev\), password (\S+),", text)
+    assert found, text
+    email, password = found.group(1), found.group(2)
+    assert "mailpass-dev totp" in text
+    totp = await asyncio.create_subprocess_exec(
+        str(MAILPASS_DEV), "totp", "--data-dir", str(tmp_path), stdout=asyncio.subprocess.PIPE
+    )
+    code = (await totp.communicate())[0].decode().strip()
+    assert re.fullmatch(r"\d{6}", code), code
+    page = await console.get("/console/sign-in")
+    signed_in = await console.post(
+        "/console/sign-in/password",
+        data={"csrf_token": csrf_token(page), "email": email, "password": password, "code": code},
+    )
+    assert signed_in.status_code == 303, signed_in.text[-800:]
+    overview = await console.get("/console/overview")
+    assert f"{email} · owner" in overview.text and "dev-capture" in overview.text
+    # A second start keeps the same owner and password.
+    again = await banner(service_env, tmp_path, port)
+    assert f"password {password}," in again

@@ -10,6 +10,7 @@ import httpx
 from mailpass_common.platform.db import Database
 from mailpass_common.tenants import console_auth, members, users
 from mailpass_gateway.console.views.user_signin import WRONG
+from tests.admin.test_cli import mailpass
 from tests.console.support import post_form
 from tests.support.people import make_person, sign_in_as
 from tests.support.tenants import make_account
@@ -136,3 +137,25 @@ async def test_a_person_in_two_accounts_switches_between_them(
     assert "ada@example.test · owner" in page.text and f'value="{acme}"' in page.text
     refused = await post_form(console, "/console/overview", "/console/account", account_id=other)
     assert refused.status_code == 404
+
+
+async def test_an_operator_lists_and_disables_users_with_the_cli(
+    console: httpx.AsyncClient, db: Database, service_env: dict[str, Any]
+) -> None:
+    acme = await make_account(db, "acme")
+    ada = await make_person(db, service_env, "ada@example.test", (acme, "owner"))
+    await make_person(db, service_env, "bob@example.test", (acme, "viewer"))
+    assert (await sign_in_as(console, ada)).status_code == 303
+    listed = await mailpass(service_env, "users", "list", "--account", "acme")
+    assert listed.code == 0, listed.err
+    assert "ada@example.test\tada\tactive\towner" in listed.out
+    assert "bob@example.test\tbob\tactive\tviewer" in listed.out
+    disabled = await mailpass(service_env, "users", "disable", "ADA@example.test")
+    assert disabled.code == 0 and "ended 1 console session(s)" in disabled.out, disabled.err
+    ended = await console.get("/console/overview")
+    assert ended.status_code == 303
+    assert (await sign_in_as(console, ada)).status_code == 401
+    assert (await mailpass(service_env, "users", "enable", "ada@example.test")).code == 0
+    assert (await sign_in_as(console, ada)).status_code == 303
+    unknown = await mailpass(service_env, "users", "disable", "nobody@example.test")
+    assert unknown.code == 1 and "no user" in unknown.err

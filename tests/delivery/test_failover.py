@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.db import Database
 from mailpass_common.platform.jobs import MessageKind
 from mailpass_common.providers.limits import usage
+from mailpass_common.providers.models import ProviderDocument
 from tests.delivery.support import FAST_RETRIES
 from tests.support.broker import ReplyQueue, publish
 from tests.support.fake_http_apis import FakeSendGrid
@@ -38,7 +39,7 @@ def backup() -> Iterator[SmtpServer]:
 
 async def _account(
     db: Database, env: dict[str, Any], primary_port: int, backup_port: int
-) -> tuple[str, Document, Document]:
+) -> tuple[str, ProviderDocument, ProviderDocument]:
     account_id = await make_account(db)
     default = await add_provider(
         db, env, account_id, name="primary", config=smtp_config(primary_port), default=True
@@ -60,6 +61,7 @@ async def test_a_fallback_delivers_when_the_default_fails_temporarily(
     async with running_sender(service_env, **FAST_RETRIES), ReplyQueue(service_env) as replies:
         await publish(service_env, [doc], reply_to=replies.name)
         sent = await wait_for_status(db, doc["_id"], "sent")
+        await replies.wait_for(1)
         [received] = await backup.wait_for(1)
 
     assert received.message["Message-ID"] == doc["_id"] and primary.received == []
@@ -141,6 +143,7 @@ async def test_the_message_fails_only_when_every_provider_refused_for_good(
     async with running_sender(service_env, **FAST_RETRIES), ReplyQueue(service_env) as replies:
         await publish(service_env, [doc], reply_to=replies.name)
         failed = await wait_for_status(db, doc["_id"], "failed")
+        await replies.wait_for(1)
 
     expected = "primary: 550 5.7.1 sender rejected; backup: 554 5.7.1 relay denied"
     assert failed["error_message"] == expected
@@ -159,6 +162,7 @@ async def test_a_permanent_refusal_fails_over_and_a_temporary_one_is_retried(
     async with running_sender(service_env, **FAST_RETRIES), ReplyQueue(service_env) as replies:
         await publish(service_env, [doc], reply_to=replies.name)
         sent = await wait_for_status(db, doc["_id"], "sent")
+        await replies.wait_for(1)
 
     assert sent.get("delivered_by") == fallback["_id"] and sent["attempts"] == 2
     assert len(backup.received) == 1 and primary.received == []

@@ -37,6 +37,7 @@ async def test_temporary_failures_are_retried_until_delivered(
     async with running_sender(service_env, **FAST_RETRIES), ReplyQueue(service_env) as replies:
         await publish(service_env, [doc], reply_to=replies.name)
         sent = await wait_for_status(db, doc["_id"], "sent")
+        await replies.wait_for(1)
         [received] = await smtp.wait_for(1)
 
     assert received.message["Message-ID"] == doc["_id"]
@@ -82,6 +83,7 @@ async def test_permanent_refusal_fails_at_once_with_the_reply(
     async with running_sender(service_env, **FAST_RETRIES), ReplyQueue(service_env) as replies:
         await publish(service_env, [doc], reply_to=replies.name)
         failed = await wait_for_status(db, doc["_id"], "failed")
+        await replies.wait_for(1)
 
     assert failed["error_message"] == "550 5.1.1 mailbox unavailable"
     assert failed["attempts"] == 1 and failed["sent_at"] is None

@@ -30,6 +30,7 @@ from mailpass_common.platform.db import Collections, Database, connect, ensure_i
 from mailpass_common.platform.jobs import MessageKind
 from mailpass_common.platform.settings import CommonSettings
 from mailpass_common.providers import limits
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.suppressions import service as suppressions
 from mailpass_common.tenants import api_keys
 from tests.support.tenants import add_provider, make_account, smtp_config
@@ -42,7 +43,7 @@ Operation = Callable[[int], Awaitable[Any]]
 class Stocked:
     db: Database
     account_id: str
-    provider: dict[str, Any]
+    provider: ProviderDocument
     key: str
     queued: list[str]  # batch messages waiting for the scheduler
     immediate: list[str]  # messages a sender may claim

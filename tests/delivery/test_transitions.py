@@ -71,3 +71,27 @@ def test_no_module_writes_a_status_but_through_the_table() -> None:
             if SET_STATUS.search(text):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def _documented_table() -> set[tuple[str, str | None, str]]:
+    """The transition table of docs/architecture.md as (name, source, target) rows."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    table = text.split("| transition | from | to | who |", 1)[1].split("\n\n", 1)[0]
+    rows: set[tuple[str, str | None, str]] = set()
+    for line in table.strip().splitlines()[1:]:  # past the |---| line
+        names, sources, targets, _ = (cell.strip() for cell in line.strip("| ").split(" | "))
+        for name, target in zip(
+            re.findall(r"`(\w+)`", names), re.findall(r"`(\w+)`", targets), strict=True
+        ):
+            for source in re.findall(r"`(\w+)`", sources) or [None]:
+                rows.add((name.lower(), source, target))
+    return rows
+
+
+def test_the_architecture_page_shows_this_table() -> None:
+    in_code = {
+        (t.name, None if source is None else str(source), str(t.target))
+        for t in TRANSITIONS
+        for source in t.sources or (None,)
+    }
+    assert _documented_table() == in_code

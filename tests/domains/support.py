@@ -9,7 +9,7 @@ from typing import Any
 
 import dns.resolver
 
-from mailpass_common.mta.resolver import parse_nameservers
+from mailpass_common.platform.nameservers import parse_nameservers
 from tests.support.dns import Record, TestDns
 
 RETURN_PATH_DOMAIN = "bounces.mailpass.test"

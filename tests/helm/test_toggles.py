@@ -93,6 +93,11 @@ def test_keda_replaces_the_senders_hpa() -> None:
     assert not render(REQUIRED_VALUES).of_kind("ScaledObject")
     both = nested("sender.autoscaling", {"hpa": {"enabled": True}, "keda": {"enabled": True}})
     assert "exclude each other" in render_error(deep_merge(REQUIRED_VALUES, both))
+    # KEDA's RabbitMQ scaler reads AMQP_URL and takes one host, not a list of nodes.
+    listed = nested("secrets.amqpUrl", "amqp://u:p@rabbit-0:5672,rabbit-1:5672/mailpass")
+    keda_on = scenario_values()["keda"]
+    assert "takes one host" in render_error(deep_merge(keda_on, listed))
+    assert render(deep_merge(REQUIRED_VALUES, listed)).of_kind("Deployment")  # fine without
 
 
 def test_with_every_switch_off_only_the_workloads_remain() -> None:

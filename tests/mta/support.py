@@ -23,7 +23,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from mailpass_common.mta.resolver import parse_nameservers
+from mailpass_common.platform.nameservers import parse_nameservers
 from mailpass_common.providers.delivery.base import OutgoingEmail
 from tests.support.dns import TestDns
 from tests.support.smtp import CapturingHandler

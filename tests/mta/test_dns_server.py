@@ -9,7 +9,8 @@ import pytest
 from dns.asyncresolver import Resolver
 from dns.resolver import NXDOMAIN, NoAnswer
 
-from mailpass_common.mta.resolver import make_resolver, parse_nameservers
+from mailpass_common.mta.resolver import make_resolver
+from mailpass_common.platform.nameservers import parse_nameservers
 from tests.support.dns import DnsServer, Record, TestDns
 
 

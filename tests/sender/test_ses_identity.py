@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI, Request
@@ -15,6 +15,7 @@ from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Document
 from mailpass_common.providers.delivery.check import check_connection
 from mailpass_common.providers.delivery.options import DeliveryOptions
+from mailpass_common.providers.models import ProviderDocument
 from tests.support.moto import moto_ses
 from tests.support.stack import serve_app
 
@@ -40,14 +41,16 @@ def platform_identity(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
-def ses_provider(config: dict[str, Any], secrets: dict[str, Any]) -> Document:
-    return {
+def ses_provider(config: dict[str, Any], secrets: dict[str, Any]) -> ProviderDocument:
+    # What opening a provider reads of its document; the rest plays no part here.
+    doc: Document = {
         "_id": "prv_ses",
         "type": "ses",
         "config": {"region": "us-east-1", **config},
         "secret": CIPHER.encrypt(secrets),
         "version": 1,
     }
+    return cast(ProviderDocument, doc)
 
 
 @dataclass

@@ -3,6 +3,7 @@ and a reply queue standing in for the gateway's."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,6 +48,7 @@ class ReplyQueue:
     def __init__(self, env: dict[str, Any]) -> None:
         self._url = env["amqp_url"]
         self.replies: list[tuple[SendReply, str | None]] = []
+        self._arrived = asyncio.Event()
 
     async def __aenter__(self) -> ReplyQueue:
         self._connection = await aio_pika.connect(self._url)
@@ -58,6 +60,15 @@ class ReplyQueue:
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         self.replies.append((SendReply.decode(message.body), message.correlation_id))
+        self._arrived.set()
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> None:
+        """Until ``count`` replies are in: the sender replies after it records the outcome,
+        so a status seen in the database does not mean its reply has arrived yet."""
+        async with asyncio.timeout(timeout):
+            while len(self.replies) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
 
     async def __aexit__(self, *exc: object) -> None:
         await self._connection.close()

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailpass_common.platform.crypto import CredentialCipher
-from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.db import Database
 from mailpass_common.platform.settings import CommonSettings
 from mailpass_common.providers import service as providers
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.tenants import accounts, api_keys
 from mailpass_common.tenants.api_keys import Permission
 
@@ -17,7 +18,7 @@ from mailpass_common.tenants.api_keys import Permission
 class Tenant:
     account_id: str
     key: str
-    provider: Document | None = None
+    provider: ProviderDocument | None = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -54,7 +55,7 @@ async def add_provider(
     daily_limit: int | None = None,
     from_email: str | None = "noreply@acme.test",
     from_name: str | None = None,
-) -> Document:
+) -> ProviderDocument:
     return await providers.add_provider(
         db,
         cipher(env),

@@ -14,8 +14,8 @@ from mailpass_common.platform import telemetry
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.lifecycle import wait_for_mongodb
 from mailpass_common.platform.settings import CommonSettings, load_settings
-from mailpass_common.tenants import console_auth
-from mailpass_dev.bootstrap import bootstrap
+from mailpass_common.tenants import console_auth, users
+from mailpass_dev.bootstrap import bootstrap, read_owner
 from mailpass_dev.bounces import BounceBack
 from mailpass_dev.devdns import DEFAULT_RETURN_PATH_DOMAIN, serve_dns
 from mailpass_dev.mailbox import start_mailbox
@@ -25,7 +25,10 @@ BANNER = """
  MailPass dev stack
    gateway   http://127.0.0.1:{gateway_port}   (docs: http://127.0.0.1:{gateway_port}/docs)
    console   http://127.0.0.1:{gateway_port}/console
-             sign in once within 15 minutes: {console_link}
+             sign in as {owner_email} (owner of dev), password {owner_password},
+             and the code .venv/bin/mailpass-dev totp prints (or add the secret
+             {owner_secret} to an authenticator app)
+             or once within 15 minutes: {console_link}
              (a new link: .venv/bin/mailpass console-link --account dev)
    tracker   http://127.0.0.1:{tracker_port}
    metrics   http://127.0.0.1:9100/metrics (gateway), :9101 (sender), :9102 (tracker),
@@ -68,7 +71,11 @@ async def serve_mailbox(data_dir: Path, host: str, port: int) -> None:
             key_file=data_dir / "dev-api-key",
             smtp_host=host,
             smtp_port=port,
+            totp=users.totp_cipher(
+                settings.secret_key.get_secret_value(), settings.previous_secrets()
+            ),
         )
+        assert dev.owner is not None
         gateway_port = os.environ.get("GATEWAY_PORT", "8000")
         gateway_url = f"http://127.0.0.1:{gateway_port}"
         print(
@@ -79,6 +86,9 @@ async def serve_mailbox(data_dir: Path, host: str, port: int) -> None:
                 inbound_port=bounce_back.inbound_port,
                 mailbox=(data_dir / "mailbox").resolve(),
                 key=dev.api_key,
+                owner_email=dev.owner.email,
+                owner_password=dev.owner.password,
+                owner_secret=dev.owner.totp_secret,
                 submission_port=os.environ.get("SMTP_SUBMISSION_PORT", "2587"),
                 submissions_port=os.environ.get("SMTP_SUBMISSIONS_PORT", "2465"),
                 console_link=link_url(
@@ -105,7 +115,15 @@ def main(argv: list[str] | None = None) -> None:
     dns.add_argument("--host", default="127.0.0.1")
     dns.add_argument("--port", default=1053, type=int)
     dns.add_argument("--interval", default=2.0, type=float, help="seconds between syncs")
+    totp = sub.add_parser("totp", help="the dev owner's current sign-in code")
+    totp.add_argument("--data-dir", default=".data", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "totp":
+        owner = read_owner(args.data_dir / "dev-owner.json")
+        if owner is None:
+            raise SystemExit("no dev owner yet: start the stack (make run) first")
+        print(owner.code())
+        return
     telemetry.setup("mailpass-dev", "INFO")
     with contextlib.suppress(KeyboardInterrupt):
         if args.command == "dns":

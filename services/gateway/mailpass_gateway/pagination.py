@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -104,7 +104,7 @@ def cut_page(
     return shown, _position(position(shown[-1])) if more and shown else None
 
 
-def created_then_id(id_field: str) -> Callable[[dict[str, Any]], tuple[str, str]]:
+def created_then_id(id_field: str) -> Callable[[Mapping[str, Any]], tuple[str, str]]:
     """A stored document's place in its list: its creation time, then its id."""
     return lambda doc: (str(doc.get("created_at") or ""), str(doc.get(id_field) or ""))
 

@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.db import Database
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import circuits
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_sender.metrics import CIRCUIT_OPEN
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class CircuitReporter:
         self.sender_id = sender_id or f"{socket.gethostname()}:{os.getpid()}"
         self._last: dict[str, asyncio.Task[None]] = {}
 
-    def opened(self, provider: Document, failures: int) -> None:
+    def opened(self, provider: ProviderDocument, failures: int) -> None:
         until = datetime.now(UTC) + self._open
         self._schedule(
             provider["_id"],
@@ -124,7 +125,7 @@ class CircuitReporter:
             ),
         )
 
-    def closed(self, provider: Document) -> None:
+    def closed(self, provider: ProviderDocument) -> None:
         self._schedule(
             provider["_id"],
             circuits.report_closed(self._db, provider_id=provider["_id"], sender_id=self.sender_id),

@@ -26,7 +26,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform import tracing
-from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.db import Database
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import limits
 from mailpass_common.providers.delivery.base import (
@@ -36,7 +36,8 @@ from mailpass_common.providers.delivery.base import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from mailpass_common.providers.delivery.pool import SANDBOX_ID, ProviderPool
+from mailpass_common.providers.delivery.pool import SANDBOX_DOCUMENT, ProviderPool
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.service import ProviderCache, list_fallbacks
 from mailpass_sender.circuit import CircuitBreakers, CircuitReporter
 from mailpass_sender.lease import Lease
@@ -98,9 +99,6 @@ async def _still_ours(attempt: Attempt, lease: Lease | None) -> bool:
     return False
 
 
-_SANDBOX: Document = {"_id": SANDBOX_ID, "type": SANDBOX_ID, "version": 0}
-
-
 class Failover:
     def __init__(
         self,
@@ -125,7 +123,7 @@ class Failover:
         attempt = Attempt()
         if doc.get("sandbox"):
             # Test keys deliver to the capture server only, never to a real provider.
-            await self._try(attempt, _SANDBOX, email, mime, False)
+            await self._try(attempt, SANDBOX_DOCUMENT, email, mime, False)
             return attempt
         account_id = doc["account_id"]
         primary = await self._providers.get(account_id, doc["provider_id"])
@@ -150,7 +148,7 @@ class Failover:
     async def _try(
         self,
         attempt: Attempt,
-        provider_doc: Document,
+        provider_doc: ProviderDocument,
         email: OutgoingEmail,
         mime: bytes,
         fallback: bool,
@@ -177,7 +175,7 @@ class Failover:
     async def _deliver(
         self,
         attempt: Attempt,
-        provider_doc: Document,
+        provider_doc: ProviderDocument,
         name: str,
         email: OutgoingEmail,
         mime: bytes,
@@ -231,7 +229,12 @@ class Failover:
         )
 
     def _record_temporary(
-        self, attempt: Attempt, provider_doc: Document, provider_type: str, name: str, reply: str
+        self,
+        attempt: Attempt,
+        provider_doc: ProviderDocument,
+        provider_type: str,
+        name: str,
+        reply: str,
     ) -> None:
         provider_id = provider_doc["_id"]
         if self._breakers.record_failure(provider_id) and self._reporter is not None:

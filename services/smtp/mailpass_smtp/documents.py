@@ -12,8 +12,8 @@ HTML parts as read (for display), and the attachments' descriptions.
 from __future__ import annotations
 
 from mailpass_common.messages.models import MessageDocument, new_message
-from mailpass_common.platform.db import Document
 from mailpass_common.platform.jobs import MessageKind
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_smtp.submitted import Reading
 
@@ -40,7 +40,7 @@ def submitted_message(
     message_id: str,
     *,
     key: ApiKeyRecord,
-    provider: Document,
+    provider: ProviderDocument,
     reading: Reading,
     recipients: list[str],
     size: int,

@@ -23,6 +23,7 @@ from mailpass_common.platform.db import Collections, Database, Document
 from mailpass_common.platform.jobs import MessageKind
 from mailpass_common.platform.settings import CommonSettings
 from mailpass_common.providers import service as providers
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.tenants import accounts, api_keys
 from mailpass_common.tenants.api_keys import ApiKeyRecord, Permission
 from mailpass_gateway.mail.models import SendRequest
@@ -43,7 +44,7 @@ class Tenant:
     account_id: str
     api_key: str
     key: ApiKeyRecord
-    provider: Document
+    provider: ProviderDocument
 
 
 def message_body(size: int) -> str:

@@ -11,11 +11,12 @@ from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform.broker import JobPublisher
-from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import limits, registry
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.plugin import Acceptance, AcceptanceRefused
 from mailpass_common.providers.service import ProviderCache
 
@@ -32,7 +33,7 @@ class Caller(Protocol):
     def test(self) -> bool: ...
 
 
-async def default_provider(providers: ProviderCache, account_id: str) -> Document:
+async def default_provider(providers: ProviderCache, account_id: str) -> ProviderDocument:
     provider = await providers.default(account_id)
     if provider is None:
         raise Refused(
@@ -44,7 +45,7 @@ async def default_provider(providers: ProviderCache, account_id: str) -> Documen
 
 
 async def refused_senders(
-    db: Database, caller: Caller, provider: Document, from_emails: Iterable[str]
+    db: Database, caller: Caller, provider: ProviderDocument, from_emails: Iterable[str]
 ) -> dict[str, AcceptanceRefused]:
     """The senders among ``from_emails`` the provider's type will not take (its plugin's
     check: MailPass SMTP sends only from the account's verified domains, 422
@@ -57,7 +58,7 @@ async def refused_senders(
 
 
 async def require_accepted_sender(
-    db: Database, caller: Caller, provider: Document, from_email: str
+    db: Database, caller: Caller, provider: ProviderDocument, from_email: str
 ) -> None:
     """Raise the provider type's refusal of this sender, if any."""
     refused = await refused_senders(db, caller, provider, [from_email])
@@ -65,7 +66,7 @@ async def require_accepted_sender(
         raise refused[from_email]
 
 
-async def reserve_send(db: Database, caller: Caller, provider: Document) -> bool:
+async def reserve_send(db: Database, caller: Caller, provider: ProviderDocument) -> bool:
     """Count one send against the provider's hourly and daily limits, or refuse it
     (SEND_LIMIT_EXCEEDED, with when to retry).
 
@@ -93,7 +94,7 @@ async def reserve_send(db: Database, caller: Caller, provider: Document) -> bool
 async def accept(
     db: Database,
     caller: Caller,
-    provider: Document,
+    provider: ProviderDocument,
     doc: MessageDocument,
     *,
     keyed: bool,

@@ -23,6 +23,7 @@ queues hold the jobs that were on the dead node.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import socket
@@ -34,6 +35,10 @@ from typing import Any
 import aio_pika
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from yarl import URL
+
+from mailpass_common.platform.telemetry import log_fields
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"amqp": 5672, "amqps": 5671}
 # One node's connection attempt (TCP, TLS and the AMQP handshake) gives up after this, so a
@@ -80,6 +85,10 @@ def _node(host: str, default_port: int) -> str:
     return f"{name}:{int(port)}"
 
 
+def _host(url: URL) -> str:
+    return f"{url.host}:{url.port}"
+
+
 def connection_name() -> str:
     """``mailpass <program> <host> <pid>``: RabbitMQ shows it for each connection, so an
     operator (and ``make chaos``) can tell which process holds which connection and on which
@@ -106,11 +115,18 @@ class FailoverConnection(aio_pika.RobustConnection):
             self.url = self.nodes[self._next]
             try:
                 await attempt()
-                return
-            except CONNECTION_EXCEPTIONS:  # a timeout is an OSError: in there too
+            except CONNECTION_EXCEPTIONS as exc:  # a timeout is an OSError: in there too
                 self._move_past(self.url)
                 if tried == len(self.nodes):
                     raise  # aio-pika retries the whole list after its reconnect interval
+                log.warning(
+                    "RabbitMQ node did not answer, trying the next",
+                    extra=log_fields(node=_host(self.url), error=str(exc) or type(exc).__name__),
+                )
+            else:
+                if len(self.nodes) > 1:
+                    log.info("connected to RabbitMQ", extra=log_fields(node=_host(self.url)))
+                return
 
     async def _on_connection_close(self, closing: asyncio.Future[Any]) -> None:
         # Called for a connection that dropped and for an attempt that failed alike.

@@ -53,6 +53,7 @@ class Collections:
     USERS = "users"
     MEMBERS = "members"
     INVITATIONS = "invitations"
+    CONSOLE_OIDC_FLOWS = "console_oidc_flows"
 
 
 DUPLICATE_KEY = 11000
@@ -148,6 +149,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     Collections.CONSOLE_LINKS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
     Collections.CONSOLE_SIGNINS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
+    Collections.CONSOLE_OIDC_FLOWS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
     Collections.CIRCUITS: [
         IndexModel([("account_id", ASCENDING)]),
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),

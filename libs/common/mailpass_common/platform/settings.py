@@ -21,9 +21,9 @@ from typing import Annotated, Any, TypeVar
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from mailpass_common.mta.resolver import parse_nameservers
 from mailpass_common.platform.amqp_nodes import node_urls
 from mailpass_common.platform.egress import EgressPolicy, parse_networks, parse_port_ranges
+from mailpass_common.platform.nameservers import parse_nameservers
 
 DEVELOPMENT = "development"
 DEV_SECRET = "dev-only-secret-change-me"

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from mailpass_common.messages.validation import DisplayName, EmailAddress
-from mailpass_common.platform.db import Document
+from mailpass_common.providers.models import ProviderDocument
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -83,11 +83,11 @@ def validate_fields(values: Mapping[str, Any]) -> ProviderFields:
         raise ProviderConfigError(config_errors(exc, "")) from exc
 
 
-def secret_fields(doc: Document) -> list[str]:
+def secret_fields(doc: ProviderDocument) -> list[str]:
     return sorted(doc.get("secret_fields") or [])
 
 
-def last_check(doc: Document) -> dict[str, Any] | None:
+def last_check(doc: ProviderDocument) -> dict[str, Any] | None:
     """The provider's last check (``ok``, the provider's reply as ``error``, ``checked_at``)."""
     if doc.get("last_check_at") is None:
         return None

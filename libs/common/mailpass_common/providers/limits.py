@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pymongo.errors import DuplicateKeyError
 
 from mailpass_common.platform.db import Collections, Database, Document, where
+from mailpass_common.providers.models import ProviderDocument
 
 # Races (another reservation, a window reset) make a reservation look again; this many
 # looks is far beyond what they can cause.
@@ -47,31 +48,32 @@ def counter_id(provider_id: str) -> str:
     return f"limits:{provider_id}"
 
 
-def windows(provider: Document, now: datetime | None = None) -> list[Window]:
+def windows(provider: ProviderDocument, now: datetime | None = None) -> list[Window]:
     """The provider's configured windows at ``now`` (none when it has no limits)."""
     now = now or datetime.now(UTC)
     hour_start = now.replace(minute=0, second=0, microsecond=0)
     day_start = hour_start.replace(hour=0)
     found = []
-    if provider.get("hourly_limit") is not None:
+    hourly, daily = provider.get("hourly_limit"), provider.get("daily_limit")
+    if hourly is not None:
         found.append(
             Window(
                 "hourly",
                 "hour",
                 "hour_count",
                 f"{hour_start:%Y%m%d%H}",
-                int(provider["hourly_limit"]),
+                int(hourly),
                 hour_start + timedelta(hours=1),
             )
         )
-    if provider.get("daily_limit") is not None:
+    if daily is not None:
         found.append(
             Window(
                 "daily",
                 "day",
                 "day_count",
                 f"{day_start:%Y%m%d}",
-                int(provider["daily_limit"]),
+                int(daily),
                 day_start + timedelta(days=1),
             )
         )
@@ -113,7 +115,7 @@ async def _roll_over(db: Database, doc_id: str, doc: Document | None, found: lis
     return changed
 
 
-async def reserve(db: Database, provider: Document, n: int = 1) -> LimitExceeded | None:
+async def reserve(db: Database, provider: ProviderDocument, n: int = 1) -> LimitExceeded | None:
     """Count ``n`` sends against every window of the provider, or none if one is full."""
     now = datetime.now(UTC)
     found = windows(provider, now)
@@ -149,13 +151,13 @@ async def reserve(db: Database, provider: Document, n: int = 1) -> LimitExceeded
     return _exceeded(found[0], now)
 
 
-async def usage(db: Database, provider: Document) -> dict[str, int]:
+async def usage(db: Database, provider: ProviderDocument) -> dict[str, int]:
     """Sends counted in each configured window now, e.g. ``{"hourly": 12, "daily": 340}``."""
     doc = await db[Collections.COUNTERS].find_one({"_id": counter_id(provider["_id"])})
     return {window.name: _used(doc, window) for window in windows(provider)}
 
 
-async def remaining(db: Database, provider: Document) -> int | None:
+async def remaining(db: Database, provider: ProviderDocument) -> int | None:
     """How many more sends the provider's windows allow now (None: no limit)."""
     found = windows(provider)
     if not found:
@@ -164,7 +166,7 @@ async def remaining(db: Database, provider: Document) -> int | None:
     return max(0, min(w.limit - _used(doc, w) for w in found))
 
 
-async def reserve_up_to(db: Database, provider: Document, n: int) -> int:
+async def reserve_up_to(db: Database, provider: ProviderDocument, n: int) -> int:
     """Reserve as many of ``n`` sends as fit now (the scheduler's batches); returns how many."""
     while n > 0:
         room = await remaining(db, provider)
@@ -179,7 +181,7 @@ async def reserve_up_to(db: Database, provider: Document, n: int) -> int:
     return 0
 
 
-async def give_back(db: Database, provider: Document, n: int = 1) -> None:
+async def give_back(db: Database, provider: ProviderDocument, n: int = 1) -> None:
     """Return ``n`` reserved sends that did not go out (only to windows still current)."""
     counters = db[Collections.COUNTERS]
     for window in windows(provider):

@@ -2,7 +2,7 @@
 
 A type (``smtp``, ``ses``, ``sendgrid``, ``mailgun``, ``postmark``, ``resend``...) lives in
 ``mailpass_common.providers.types.<type>`` and is listed once in
-``mailpass_common.providers.types.PLUGINS``; everything that used to enumerate types reads
+``mailpass_common.providers.registry.PLUGINS``; everything that used to enumerate types reads
 that list: config validation (REST API, CLI, console), the API's schema, the console's
 forms, the CLI's options, where a provider may connect, event hooks, the sender's factory.
 
@@ -33,11 +33,12 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.db import Database
 from mailpass_common.platform.egress import EgressPolicy
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.providers.delivery.base import Provider
 from mailpass_common.providers.delivery.options import DeliveryOptions
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.type_config import TypeConfig
 from mailpass_common.suppressions.service import Suppression
 
@@ -63,7 +64,7 @@ class Acceptance:
 
     db: Database
     account_id: str
-    provider: Document
+    provider: ProviderDocument
     from_emails: tuple[str, ...]  # the senders of the messages
     sandbox: bool  # test keys' messages: delivered to the sandbox capture, never out
 

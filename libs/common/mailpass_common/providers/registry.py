@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from mailpass_common.platform.db import Document
 from mailpass_common.providers.config import (
     ProviderConfigError,
     ValidatedConfig,
@@ -23,6 +22,7 @@ from mailpass_common.providers.config import (
 )
 from mailpass_common.providers.delivery.options import DeliveryOptions
 from mailpass_common.providers.delivery.targets import address_problems, problem
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.plugin import Acceptance, AcceptanceRefused, Problems, ProviderPlugin
 from mailpass_common.providers.types import mailgun, mailpass, postmark, resend, sendgrid, ses, smtp
 
@@ -134,7 +134,7 @@ async def refused_senders(acceptance: Acceptance) -> dict[str, AcceptanceRefused
     return await plugin.accept(acceptance)
 
 
-def public_view(doc: Document) -> dict[str, Any]:
+def public_view(doc: ProviderDocument) -> dict[str, Any]:
     """A provider document as the API and CLI show it: never a secret, only ``has_*``."""
     config = dict(doc.get("config") or {})
     plugin = PLUGINS.get(doc["type"])

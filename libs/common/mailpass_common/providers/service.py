@@ -12,7 +12,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pymongo.errors import DuplicateKeyError
 
@@ -20,6 +20,7 @@ from mailpass_common.platform.cache import TtlCache
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
 from mailpass_common.providers.config import ProviderConfigError, ValidatedConfig
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.registry import merge_config
 from mailpass_common.tenants.accounts import default_limits, new_id
 
@@ -50,7 +51,7 @@ async def add_provider(
     daily_limit: int | None = None,
     default: bool = False,
     fallback_priority: int | None = None,
-) -> Document:
+) -> ProviderDocument:
     """Store a provider (validate first with ``provider_config``); secrets only encrypted.
     A limit not given is the account's default (set by the platform's operators), if any."""
     if hourly_limit is None or daily_limit is None:
@@ -59,7 +60,7 @@ async def add_provider(
         daily_limit = defaults.get("daily") if daily_limit is None else daily_limit
     now = datetime.now(UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what BSON keeps
-    doc: Document = {
+    doc: ProviderDocument = {
         "_id": new_id("prv"),
         "account_id": account_id,
         "name": name,
@@ -83,7 +84,7 @@ async def add_provider(
         if default:
             await stack.enter_async_context(_default_lock(db, account_id))
         try:
-            await db[Collections.PROVIDERS].insert_one(doc)
+            await db[Collections.PROVIDERS].insert_one(cast(Document, doc))
         except DuplicateKeyError as exc:
             raise ProviderNameTaken(name) from exc
         if default:
@@ -151,32 +152,36 @@ async def _unset_other_defaults(db: Database, account_id: str, provider_id: str)
     )
 
 
-async def get_default_provider(db: Database, account_id: str) -> Document | None:
-    return await db[Collections.PROVIDERS].find_one(where(account_id=account_id, is_default=True))
+async def _one(db: Database, selector: Document) -> ProviderDocument | None:
+    return cast(ProviderDocument | None, await db[Collections.PROVIDERS].find_one(selector))
 
 
-async def get_provider(db: Database, account_id: str, provider_id: str) -> Document | None:
-    return await db[Collections.PROVIDERS].find_one(where(_id=provider_id, account_id=account_id))
+async def get_default_provider(db: Database, account_id: str) -> ProviderDocument | None:
+    return await _one(db, where(account_id=account_id, is_default=True))
 
 
-async def provider_by_id(db: Database, provider_id: str) -> Document | None:
+async def get_provider(db: Database, account_id: str, provider_id: str) -> ProviderDocument | None:
+    return await _one(db, where(_id=provider_id, account_id=account_id))
+
+
+async def provider_by_id(db: Database, provider_id: str) -> ProviderDocument | None:
     """Any account's provider (the scheduler works across accounts; tenants never do)."""
-    return await db[Collections.PROVIDERS].find_one({"_id": provider_id})
+    return await _one(db, {"_id": provider_id})
 
 
-async def find_provider(db: Database, account_id: str, name_or_id: str) -> Document | None:
+async def find_provider(db: Database, account_id: str, name_or_id: str) -> ProviderDocument | None:
     """By id, else by name (the CLI accepts either)."""
     found = await get_provider(db, account_id, name_or_id)
     if found is None:
-        found = await db[Collections.PROVIDERS].find_one(
-            where(account_id=account_id, name=name_or_id)
-        )
+        found = await _one(db, where(account_id=account_id, name=name_or_id))
     return found
 
 
-async def list_providers(db: Database, account_id: str) -> list[Document]:
+async def list_providers(db: Database, account_id: str) -> list[ProviderDocument]:
     cursor = db[Collections.PROVIDERS].find(where(account_id=account_id))
-    return await cursor.sort([("created_at", 1), ("_id", 1)]).to_list()
+    return cast(
+        list[ProviderDocument], await cursor.sort([("created_at", 1), ("_id", 1)]).to_list()
+    )
 
 
 async def update_provider(
@@ -187,7 +192,7 @@ async def update_provider(
     fields: Mapping[str, Any],
     config_changes: Mapping[str, Any] | None = None,
     check_config: Callable[[ValidatedConfig], Awaitable[None]] | None = None,
-) -> Document | None:
+) -> ProviderDocument | None:
     """Apply validated common ``fields`` and a partial config (validated here, then by
     ``check_config``; either may raise ``ProviderConfigError``); None if the account has
     no such provider.
@@ -251,13 +256,15 @@ async def record_check(db: Database, account_id: str, provider_id: str, error: s
     )
 
 
-async def list_fallbacks(db: Database, account_id: str) -> list[Document]:
+async def list_fallbacks(db: Database, account_id: str) -> list[ProviderDocument]:
     """The account's fallback providers, lowest ``fallback_priority`` first."""
     # $type, not $ne None: the nx-27017 dev server matches missing fields with $ne None.
     cursor = db[Collections.PROVIDERS].find(
         where(account_id=account_id, fallback_priority={"$type": "number"})
     )
-    return await cursor.sort([("fallback_priority", 1), ("_id", 1)]).to_list()
+    return cast(
+        list[ProviderDocument], await cursor.sort([("fallback_priority", 1), ("_id", 1)]).to_list()
+    )
 
 
 class ProviderCache:
@@ -266,15 +273,15 @@ class ProviderCache:
 
     def __init__(self, db: Database, ttl_seconds: float) -> None:
         self._db = db
-        self._defaults: TtlCache[str, Document] = TtlCache(ttl_seconds)
-        self._by_id: TtlCache[tuple[str, str], Document] = TtlCache(ttl_seconds)
+        self._defaults: TtlCache[str, ProviderDocument] = TtlCache(ttl_seconds)
+        self._by_id: TtlCache[tuple[str, str], ProviderDocument] = TtlCache(ttl_seconds)
 
-    async def default(self, account_id: str) -> Document | None:
+    async def default(self, account_id: str) -> ProviderDocument | None:
         return await self._defaults.get_or_load(
             account_id, lambda: get_default_provider(self._db, account_id)
         )
 
-    async def get(self, account_id: str, provider_id: str) -> Document | None:
+    async def get(self, account_id: str, provider_id: str) -> ProviderDocument | None:
         return await self._by_id.get_or_load(
             (account_id, provider_id), lambda: get_provider(self._db, account_id, provider_id)
         )

@@ -52,7 +52,7 @@ class Suppression:
     account_id: str
     address: str
     reason: SuppressionReason
-    source: str  # smtp, ses, sendgrid, mailgun, api, console
+    source: str  # a provider type's event hook, smtp, dsn, arf, unsubscribe, api, console
     message_id: str | None = None  # the message that caused it, when known
     detail: str = ""  # the provider's reply, as given
 

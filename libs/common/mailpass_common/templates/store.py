@@ -28,7 +28,6 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.audit.record import record
 from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
 
 ID_PREFIX = "tpl_"
@@ -93,31 +92,7 @@ async def create(
         await db[Collections.TEMPLATES].insert_one(doc)
     except DuplicateKeyError as exc:
         raise AliasTaken(alias) from exc
-    await _audit(db, "template.created", doc["_id"], account_id, None, doc)
     return doc
-
-
-def audit_state(doc: Document | None) -> dict[str, Any] | None:
-    """A template as the audit log keeps it: what names it and its version, not its bodies
-    (the template keeps its 20 newest versions itself)."""
-    if doc is None:
-        return None
-    fields = ("name", "alias", "version", "subject")
-    return {"id": doc["_id"], **{f: doc.get(f) for f in fields}}
-
-
-async def _audit(
-    db: Database, action: str, template_id: str, account_id: str, before: Any, after: Any
-) -> None:
-    await record(
-        db,
-        account_id=account_id,
-        action=action,
-        resource_type="template",
-        resource_id=template_id,
-        before=audit_state(before),
-        after=audit_state(after),
-    )
 
 
 async def get(
@@ -166,7 +141,7 @@ async def update(
     templates = db[Collections.TEMPLATES]
     for _ in range(_UPDATE_ATTEMPTS):
         current = await templates.find_one(
-            reference_selector(account_id, reference), projection={"html": 0, "text": 0}
+            reference_selector(account_id, reference), projection={"version": 1, "versions": 1}
         )
         if current is None:
             return None
@@ -192,16 +167,10 @@ async def update(
         except DuplicateKeyError as exc:
             raise AliasTaken(alias) from exc
         if found is not None:
-            await _audit(db, "template.updated", found["_id"], account_id, current, found)
             return found
     raise RuntimeError("the template kept changing under this update; try again")
 
 
 async def delete(db: Database, account_id: str, reference: str) -> bool:
-    gone = await db[Collections.TEMPLATES].find_one_and_delete(
-        reference_selector(account_id, reference), projection=SUMMARY
-    )
-    if gone is None:
-        return False
-    await _audit(db, "template.deleted", gone["_id"], account_id, gone, None)
-    return True
+    result = await db[Collections.TEMPLATES].delete_one(reference_selector(account_id, reference))
+    return result.deleted_count == 1

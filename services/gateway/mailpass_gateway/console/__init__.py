@@ -20,6 +20,7 @@ from mailpass_gateway.console.views import (
     keys,
     members,
     messages,
+    oidc,
     overview,
     providers,
     sandbox,
@@ -55,6 +56,7 @@ def install_console(app: FastAPI) -> None:
         audit,
         members,
         invitations,
+        oidc,
     ):
         app.include_router(module.router)
     app.include_router(_unknown)

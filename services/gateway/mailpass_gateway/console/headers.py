@@ -27,6 +27,15 @@ CONSOLE_CSP = "; ".join(
         "base-uri 'none'",
     ]
 )
+
+
+def csp_with_form_target(origin: str) -> str:
+    """The policy of a page whose form's answer redirects to ``origin`` (the sign-in
+    button of an identity provider): browsers apply ``form-action`` to the redirects
+    that follow a form's post too."""
+    return CONSOLE_CSP.replace("form-action 'self'", f"form-action 'self' {origin}")
+
+
 HEADERS = {
     "Content-Security-Policy": CONSOLE_CSP,
     "X-Content-Type-Options": "nosniff",

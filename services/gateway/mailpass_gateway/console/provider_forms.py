@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mailpass_common.platform.db import Document
 from mailpass_common.providers.config import ProviderFields
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.registry import PLUGINS
 from mailpass_gateway.console.forms import Form
 
@@ -130,7 +130,7 @@ def config_fields(type_: str) -> list[FieldSpec]:
     return _fields(model, names, "config.", model.SECRETS, model.FILES, form.labels, form.advanced)
 
 
-def form_values(doc: Document | None) -> dict[str, Any]:
+def form_values(doc: ProviderDocument | None) -> dict[str, Any]:
     """What an edit form shows: the stored values, never a secret."""
     if doc is None:
         return {}
@@ -194,7 +194,7 @@ def field_errors(details: list[dict[str, str]]) -> dict[str, str]:
     return errors
 
 
-def summary(doc: Document) -> str:
+def summary(doc: ProviderDocument) -> str:
     """Where a provider sends, in a few words."""
     plugin = PLUGINS.get(doc["type"])
     return plugin.form.summary(doc.get("config") or {}) if plugin else ""

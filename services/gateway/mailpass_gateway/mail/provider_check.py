@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from mailpass_common.acceptance import service as acceptance
-from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.db import Database
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_gateway.errors import ApiError, api_error
 
 
 async def refusals(
-    db: Database, key: ApiKeyRecord, provider: Document, from_emails: Iterable[str]
+    db: Database, key: ApiKeyRecord, provider: ProviderDocument, from_emails: Iterable[str]
 ) -> dict[str, ApiError]:
     """The senders among ``from_emails`` the provider's type refuses, as API errors."""
     refused = await acceptance.refused_senders(db, key, provider, from_emails)
@@ -25,7 +26,7 @@ async def refusals(
 
 
 async def accepted_by_provider(
-    db: Database, key: ApiKeyRecord, provider: Document, from_email: str
+    db: Database, key: ApiKeyRecord, provider: ProviderDocument, from_email: str
 ) -> None:
     """Raise the type's refusal of this sender; return when the type takes the message."""
     refused = await refusals(db, key, provider, [from_email])

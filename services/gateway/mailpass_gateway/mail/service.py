@@ -28,10 +28,11 @@ from mailpass_common.messages.ids import keyed_message_id, new_message_id
 from mailpass_common.messages.models import MessageDocument, MessageStatus, new_message
 from mailpass_common.platform import telemetry
 from mailpass_common.platform.broker import JobPublisher
-from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_gateway.errors import ApiError, refusals_answered
@@ -71,13 +72,13 @@ class MessageIds:
         return keyed_message_id(self.domain, self.nonce, index)
 
 
-async def default_provider(providers: ProviderCache, account_id: str) -> Document:
+async def default_provider(providers: ProviderCache, account_id: str) -> ProviderDocument:
     """The account's default provider, or 422 NO_SMTP_PROVIDER."""
     with refusals_answered():
         return await acceptance.default_provider(providers, account_id)
 
 
-async def reserve_send(db: Database, key: Caller, provider: Document) -> bool:
+async def reserve_send(db: Database, key: Caller, provider: ProviderDocument) -> bool:
     """Count one send against the provider's limits, or 429 SEND_LIMIT_EXCEEDED (see
     :func:`mailpass_common.acceptance.service.reserve_send`)."""
     with refusals_answered():
@@ -88,7 +89,7 @@ def build_message(
     request: SendRequest,
     *,
     key: ApiKeyRecord,
-    provider: Document,
+    provider: ProviderDocument,
     kind: MessageKind,
     domain: str,
     published: bool | None = None,

@@ -14,12 +14,13 @@ from fastapi import Depends
 
 from mailpass_common.audit.record import record
 from mailpass_common.platform.crypto import CredentialCipher
-from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.providers import service as providers
 from mailpass_common.providers.config import ProviderConfigError, ProviderFields, ValidatedConfig
 from mailpass_common.providers.delivery.check import check_connection, check_options
 from mailpass_common.providers.delivery.options import DeliveryOptions
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.registry import check_targets, validate_config
 from mailpass_common.providers.service import ProviderCache
 from mailpass_gateway.deps import Settings
@@ -61,7 +62,7 @@ def name_taken(name: str) -> ApiError:
 
 
 async def run_check(
-    db: Database, cipher: CredentialCipher, doc: Document, options: DeliveryOptions
+    db: Database, cipher: CredentialCipher, doc: ProviderDocument, options: DeliveryOptions
 ) -> str | None:
     """Check the provider as the sender would connect (sending nothing, within the egress
     policy) and keep the result on it: None when it accepted, else its reply."""
@@ -70,7 +71,7 @@ async def run_check(
     return error
 
 
-async def owned_provider(db: Database, account_id: str, provider_id: str) -> Document:
+async def owned_provider(db: Database, account_id: str, provider_id: str) -> ProviderDocument:
     """The account's provider; another account's is as absent as one that never existed."""
     doc = await providers.get_provider(db, account_id, provider_id)
     if doc is None:
@@ -95,7 +96,7 @@ _AUDITED = (
 )
 
 
-def audit_state(doc: Document | None) -> dict[str, Any] | None:
+def audit_state(doc: ProviderDocument | None) -> dict[str, Any] | None:
     """A provider as the audit log keeps it: never its credentials (stored apart, in
     ``secrets``), only its plain settings."""
     if doc is None:
@@ -124,7 +125,7 @@ class AccountProviders:
 
     async def add(
         self, fields: ProviderFields, type_: str, checked: ValidatedConfig, *, default: bool
-    ) -> Document:
+    ) -> ProviderDocument:
         doc = await providers.add_provider(
             self.db,
             self.cipher,
@@ -145,7 +146,11 @@ class AccountProviders:
         return doc
 
     async def _audit(
-        self, action: str, provider_id: str, before: Document | None, after: Document | None
+        self,
+        action: str,
+        provider_id: str,
+        before: ProviderDocument | None,
+        after: ProviderDocument | None,
     ) -> None:
         await record(
             self.db,
@@ -158,8 +163,8 @@ class AccountProviders:
         )
 
     async def update(
-        self, doc: Document, changes: Mapping[str, Any], config: Mapping[str, Any] | None
-    ) -> Document:
+        self, doc: ProviderDocument, changes: Mapping[str, Any], config: Mapping[str, Any] | None
+    ) -> ProviderDocument:
         """Apply common field changes and a partial config (checked like a new one); the
         provider as it is now, NOT_FOUND when it is gone."""
 

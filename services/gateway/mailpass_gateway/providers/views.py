@@ -11,9 +11,9 @@ from typing import Annotated
 
 from fastapi import Depends, Response
 
-from mailpass_common.platform.db import Document
 from mailpass_common.providers import service as providers
 from mailpass_common.providers.config import ProviderConfigError
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.registry import (
     PROVIDER_TYPES,
     public_view,
@@ -49,7 +49,7 @@ CreateBody = Annotated[ProviderCreate, Depends(after_key(ProviderCreate))]
 UpdateBody = Annotated[ProviderUpdate, Depends(after_key(ProviderUpdate))]
 
 
-def _view(doc: Document) -> ProviderView:
+def _view(doc: ProviderDocument) -> ProviderView:
     return ProviderView.model_validate(public_view(doc))
 
 

@@ -25,7 +25,11 @@ class SuppressionCreate(BaseModel):
 class SuppressionView(BaseModel):
     address: str = Field(description="Lower-cased")
     reason: Literal["bounce", "complaint", "manual", "unsubscribed"]
-    source: str = Field(description="smtp, ses, sendgrid, mailgun, api or console")
+    source: str = Field(
+        description="Who reported it: a provider type through its event hook (ses, sendgrid, "
+        "...), smtp (refused at delivery), dsn or arf (a bounce or complaint report mailed "
+        "back), unsubscribe (the recipient's link), api or console"
+    )
     message_id: str | None = Field(description="The message that caused it, when known")
     detail: str = Field(description="The provider's reply, or the note it was added with")
     created_at: ApiDateTime

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 
 from mailpass_common.platform.crypto import CredentialCipher
-from mailpass_common.platform.db import Document
 from mailpass_common.platform.settings import CommonSettings
 from mailpass_common.providers.delivery.base import DeliveryError
 from mailpass_common.providers.delivery.options import DeliveryOptions, delivery_options
 from mailpass_common.providers.delivery.pool import build_provider
+from mailpass_common.providers.models import ProviderDocument
 
 # A test from the API or CLI has someone waiting: fail faster than a delivery would.
 CHECK_TIMEOUT_SECONDS = 15.0
@@ -28,7 +28,7 @@ def check_options(settings: CommonSettings) -> DeliveryOptions:
 
 
 async def check_connection(
-    doc: Document, cipher: CredentialCipher, options: DeliveryOptions
+    doc: ProviderDocument, cipher: CredentialCipher, options: DeliveryOptions
 ) -> str | None:
     """Connect and authenticate as the sender would, without sending: None when the
     provider accepts, else its reply (or why it could not be reached)."""

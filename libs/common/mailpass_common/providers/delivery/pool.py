@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from mailpass_common.platform.crypto import CredentialCipher
-from mailpass_common.platform.db import Document
 from mailpass_common.providers.delivery.base import Provider
 from mailpass_common.providers.delivery.options import DeliveryOptions
 from mailpass_common.providers.delivery.smtp import SmtpProvider
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.registry import plugin_of
 from mailpass_common.providers.types.smtp import SmtpConfig
 
 SANDBOX_ID = "sandbox"
+# What test keys' messages are delivered through: no provider of the account, the capture
+# server (:func:`sandbox_provider`). Never stored; only its id, type and version are read.
+SANDBOX_DOCUMENT: ProviderDocument = {
+    "_id": SANDBOX_ID,
+    "account_id": "",
+    "name": SANDBOX_ID,
+    "type": SANDBOX_ID,
+    "config": {},
+    "secret": "",
+    "secret_fields": [],
+    "from_email": None,
+    "from_name": None,
+    "hourly_limit": None,
+    "daily_limit": None,
+    "fallback_priority": None,
+    "is_default": False,
+    "version": 0,
+    "created_at": datetime(1970, 1, 1, tzinfo=UTC),
+    "updated_at": datetime(1970, 1, 1, tzinfo=UTC),
+}
 
 
 def sandbox_provider(options: DeliveryOptions) -> Provider:
@@ -25,7 +47,9 @@ def sandbox_provider(options: DeliveryOptions) -> Provider:
     )
 
 
-def build_provider(doc: Document, cipher: CredentialCipher, options: DeliveryOptions) -> Provider:
+def build_provider(
+    doc: ProviderDocument, cipher: CredentialCipher, options: DeliveryOptions
+) -> Provider:
     """A new provider for a provider document (the caller closes it): its type's factory
     with the typed config. LookupError for an unknown type, ValueError for a config that
     is not (or no longer) valid."""
@@ -43,7 +67,7 @@ class ProviderPool:
         self._cipher = cipher
         self._open: dict[str, tuple[int, Provider]] = {}
 
-    async def get(self, doc: Document) -> Provider:
+    async def get(self, doc: ProviderDocument) -> Provider:
         version = int(doc.get("version", 0))
         cached = self._open.get(doc["_id"])
         if cached is not None and cached[0] == version:

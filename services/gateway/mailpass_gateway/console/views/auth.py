@@ -8,6 +8,7 @@ sign anyone in). Both ways of signing in count against the client address's atte
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -28,6 +29,7 @@ from mailpass_gateway.console.deps import (
     set_session_cookie,
     signin_token,
 )
+from mailpass_gateway.console.headers import csp_with_form_target
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.deps import Db, Settings
@@ -63,6 +65,7 @@ def signin_page(
 ) -> Response:
     """The sign-in form; ``target`` is where a successful sign-in goes on to."""
     token = signin_token(request)
+    headers = {**(headers or {}), **oidc_form_headers(settings)}
     response = render(
         request,
         "signin.html",
@@ -76,6 +79,14 @@ def signin_page(
     )
     keep_signin_token(response, settings, token)
     return response
+
+
+def oidc_form_headers(settings: GatewaySettings) -> dict[str, str]:
+    """A page with the identity provider's button lets its form lead there."""
+    if not settings.console_oidc:
+        return {}
+    parts = urllib.parse.urlsplit(settings.console_oidc_issuer)
+    return {"Content-Security-Policy": csp_with_form_target(f"{parts.scheme}://{parts.netloc}")}
 
 
 @router.get("/sign-in")

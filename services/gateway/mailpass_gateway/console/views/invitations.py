@@ -25,7 +25,7 @@ from mailpass_gateway.console.deps import (
 from mailpass_gateway.console.forms import Form
 from mailpass_gateway.console.pages import render
 from mailpass_gateway.console.routing import ConsoleRoute
-from mailpass_gateway.console.views.auth import count_attempt, signed_in
+from mailpass_gateway.console.views.auth import count_attempt, oidc_form_headers, signed_in
 from mailpass_gateway.deps import Db, Settings
 from mailpass_gateway.errors import ApiError
 from mailpass_gateway.settings import GatewaySettings
@@ -56,7 +56,8 @@ async def _page(
         "invitation.html",
         session=None,
         status=status if account else 404,
-        headers={"Referrer-Policy": "no-referrer"},  # the token is in this page's address
+        # The token is in this page's address: never sent on as a referrer.
+        headers={"Referrer-Policy": "no-referrer", **oidc_form_headers(settings)},
         csrf_token=csrf,
         token=token,
         invitation=invitation if account else None,

@@ -8,9 +8,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.db import Database
 from mailpass_common.providers import limits
 from mailpass_common.providers import service as providers
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_gateway.console.charts import bar_chart
 from mailpass_gateway.console.deps import Session
 from mailpass_gateway.console.pages import render
@@ -21,7 +22,7 @@ from mailpass_gateway.stats.views import Stats
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
 
-async def provider_usage(db: Database, provider: Document) -> list[dict[str, Any]]:
+async def provider_usage(db: Database, provider: ProviderDocument) -> list[dict[str, Any]]:
     """Each configured window of the provider: sends counted now against its limit."""
     used = await limits.usage(db, provider)
     return [

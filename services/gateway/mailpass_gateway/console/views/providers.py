@@ -16,11 +16,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from mailpass_common.platform.db import Database, Document
+from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.providers import circuits
 from mailpass_common.providers import service as providers
 from mailpass_common.providers.config import ProviderConfigError, validate_fields
+from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.registry import (
     PLUGINS,
     public_view,
@@ -62,7 +63,9 @@ def _type_or_404(type_: str) -> str:
     return type_
 
 
-async def _row(db: Database, doc: Document, open_circuits: dict[str, Any]) -> dict[str, Any]:
+async def _row(
+    db: Database, doc: ProviderDocument, open_circuits: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "view": public_view(doc),
         "summary": forms.summary(doc),
@@ -101,7 +104,7 @@ def _form_page(
     session: ConsoleSession,
     type_: str,
     *,
-    doc: Document | None,
+    doc: ProviderDocument | None,
     values: dict[str, Any],
     errors: dict[str, str] | None = None,
 ) -> Response:
@@ -133,7 +136,7 @@ def _invalid(
     request: Request,
     session: ConsoleSession,
     type_: str,
-    doc: Document | None,
+    doc: ProviderDocument | None,
     form: Form,
     errors: list[dict[str, str]],
 ) -> Response:
@@ -180,7 +183,7 @@ async def create_provider(
     )
 
 
-async def _owned(db: Database, session: ConsoleSession, provider_id: str) -> Document:
+async def _owned(db: Database, session: ConsoleSession, provider_id: str) -> ProviderDocument:
     live_only(session)
     return await owned_provider(db, session.account_id, provider_id)
 
