@@ -22,6 +22,7 @@ from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import EventType, MessageDocument, MessageStatus
 from mailpass_common.platform import broker
 from mailpass_common.platform.broker import JobPublisher, Topology
+from mailpass_common.platform.dead_letters import read_dead_letters
 from mailpass_common.platform.jobs import MessageKind, SendJob
 
 
@@ -38,7 +39,7 @@ async def list_(args: argparse.Namespace, ctx: CliContext) -> int:
     async with connection:
         channel = await connection.channel()
         # Read unacked, then the channel closes: every dead letter goes back untouched.
-        dead_letters = await broker.read_dead_letters(channel, topology)
+        dead_letters = await read_dead_letters(channel, topology)
         rows: list[dict[str, Any]] = []
         for dead in dead_letters:
             job = dead.job
@@ -104,7 +105,7 @@ async def replay(args: argparse.Namespace, ctx: CliContext) -> int:
     async with connection:
         publisher = JobPublisher(connection, topology)
         channel = await connection.channel()
-        for dead in await broker.read_dead_letters(channel, topology):
+        for dead in await read_dead_letters(channel, topology):
             job = dead.job
             if job is None or not (args.all or wanted.intersection(job.message_ids)):
                 continue  # stays: unacked letters return to the queue when we close

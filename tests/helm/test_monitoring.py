@@ -29,6 +29,7 @@ METRICS_MODULES = [
     "mailpass_webhooks.metrics",
     "mailpass_inbound.metrics",
     "mailpass_common.smtp_server.metrics",
+    "mailpass_common.mta.backoff",
     "mailpass_smtp.metrics",
 ]
 SUFFIXES = {

@@ -17,7 +17,8 @@ from mailpass_common.providers.delivery.base import OutgoingEmail
 from tests.sender.test_http_providers import moto_raw_messages
 from tests.support.delivery import deliver
 from tests.support.egress import LOCAL_EGRESS
-from tests.support.fake_http_apis import FakeMailgun, FakeSendGrid
+from tests.support.fake_http_apis import FakeSendGrid
+from tests.support.fake_mailgun import FakeMailgun
 from tests.support.moto import moto_ses
 from tests.support.providers import mailgun_provider, sendgrid_provider, ses_provider, smtp_provider
 from tests.support.smtp import SmtpServer

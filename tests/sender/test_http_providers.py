@@ -25,7 +25,8 @@ from mailpass_common.providers.delivery.sendgrid import SendGridProvider
 from mailpass_common.providers.delivery.ses import SesProvider, classify_client_error
 from tests.support.delivery import deliver
 from tests.support.egress import LOCAL_EGRESS
-from tests.support.fake_http_apis import FakeMailgun, FakeSendGrid
+from tests.support.fake_http_apis import FakeSendGrid
+from tests.support.fake_mailgun import FakeMailgun
 from tests.support.moto import moto_ses
 from tests.support.providers import mailgun_provider, sendgrid_provider, ses_provider
 from tests.support.services import free_port

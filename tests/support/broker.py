@@ -12,7 +12,8 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from mailpass_common.messages.models import MessageDocument
 from mailpass_common.messages.replies import SendReply
-from mailpass_common.platform.broker import DeadLetter, JobPublisher, Topology, read_dead_letters
+from mailpass_common.platform.broker import JobPublisher, Topology
+from mailpass_common.platform.dead_letters import DeadLetter, read_dead_letters
 from mailpass_common.platform.jobs import MessageKind, SendJob
 
 

@@ -17,7 +17,7 @@ new queues, never a ``PRECONDITION_FAILED``; idle ones remove themselves (``x-ex
 renewed by the declare before every publish, longer than any TTL they hold).
 
 Exhausted jobs, and jobs RabbitMQ gave up on (delivery limit), end in ``{prefix}.dead``,
-where ``mailpass dlq list|replay`` finds them.
+where ``mailpass dlq list|replay`` finds them (:mod:`mailpass_common.platform.dead_letters`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import aio_pika
 from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
-    AbstractIncomingMessage,
     AbstractQueue,
     AbstractRobustConnection,
 )
@@ -43,7 +42,6 @@ from mailpass_common.platform.amqp_nodes import (
     connection_name,
     node_urls,
 )
-from mailpass_common.platform.formats import UnsupportedFormat
 from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.tracing import inject_context
 
@@ -260,42 +258,3 @@ class JobPublisher:
             routing_key=self._topology.dead_letter_queue,
             mandatory=True,
         )
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """One job in the dead-letter queue, held (unacked) by the channel that read it."""
-
-    message: AbstractIncomingMessage
-    job: SendJob | None  # None: the body is not a job at all
-    reason: str
-    error: str
-
-
-def _dead_letter(message: AbstractIncomingMessage) -> DeadLetter:
-    headers = message.headers or {}
-    unreadable = ""
-    try:
-        job: SendJob | None = SendJob.decode(message.body)
-    except (ValueError, KeyError, TypeError) as exc:
-        job = None
-        # A newer release's job (rejected by a sender mid-upgrade) says so.
-        unreadable = str(exc) if isinstance(exc, UnsupportedFormat) else ""
-    # Jobs RabbitMQ dead-lettered itself (delivery limit, rejected) carry its reason.
-    reason = headers.get(DEAD_REASON) or headers.get("x-first-death-reason") or "unknown"
-    error = headers.get(DEAD_ERROR) or unreadable
-    return DeadLetter(message, job, _text(reason), _text(error))
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-async def read_dead_letters(channel: AbstractChannel, topology: Topology) -> list[DeadLetter]:
-    """Every job in the dead-letter queue, unacked: closing the channel puts back what was
-    not acked, so reading is also how ``list`` peeks without removing anything."""
-    queue = await declare_dead_letter_queue(channel, topology)
-    found = []
-    while (message := await queue.get(no_ack=False, fail=False)) is not None:
-        found.append(_dead_letter(message))
-    return found
