@@ -38,6 +38,7 @@ from mailpass_gateway.mail.responses import (
     restore_null_examples,
 )
 from mailpass_gateway.mail.views import router as mail_router
+from mailpass_gateway.members.views import router as members_router
 from mailpass_gateway.messages.views import router as messages_router
 from mailpass_gateway.metrics import REQUEST_SECONDS, REQUESTS
 from mailpass_gateway.openapi_style import document_conventions, operation_id
@@ -113,6 +114,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(stats_router)
     app.include_router(providers_router)
     app.include_router(keys_router)
+    app.include_router(members_router)
     app.include_router(suppressions_router)
     app.include_router(bounces_router)
     app.include_router(webhooks_router)
