@@ -27,7 +27,6 @@ from mailpass_common.platform.db import connect
 from mailpass_common.platform.jobs import MessageKind
 from mailpass_dev.bench import mta as mta_path
 from mailpass_dev.bench import phases
-from mailpass_dev.bench.celery_peer import CeleryPeer
 from mailpass_dev.bench.machine import describe
 from mailpass_dev.bench.options import BenchOptions
 from mailpass_dev.bench.packages import ensure_installed
@@ -121,6 +120,9 @@ async def _celery_phase(
     ctx: phases.BenchContext, result: BenchResult, processes: int, log: Log
 ) -> None:
     """The Celery peer's runs, on the stack's broker and the same sink (``--no-celery``: none)."""
+    # Imported here: Celery is needed only when the peer runs (a dev dependency).
+    from mailpass_dev.bench.celery_peer import CeleryPeer
+
     options = ctx.options
     peer = CeleryPeer(
         ctx.stack.env["AMQP_URL"], ctx.sink, processes, ctx.work_dir, options.message_bytes
