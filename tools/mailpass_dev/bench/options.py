@@ -31,6 +31,7 @@ class BenchOptions:
     gateways: int = 1
     limits: bool = False
     quick: bool = False
+    batch_only: bool = False
     strict: bool = False
     # The Celery peer (a prefork pool on the same broker, smtplib to the same sink).
     celery: bool = True
@@ -132,6 +133,11 @@ def parser() -> argparse.ArgumentParser:
         help="smoke run: 300 messages, 2000 preloaded, 1 run, 3 s per /send run",
     )
     p.add_argument(
+        "--batch-only",
+        action="store_true",
+        help="only the relay and MailPass SMTP batch runs, which compare (for iterating)",
+    )
+    p.add_argument(
         "--no-celery",
         dest="celery",
         action="store_false",
@@ -164,6 +170,7 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
         env=dict(args.env),
         limits=args.limits,
         quick=args.quick,
+        batch_only=args.batch_only,
         strict=args.strict,
         celery=args.celery,
         out=args.out,

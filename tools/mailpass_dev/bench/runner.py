@@ -153,6 +153,10 @@ async def _phases(ctx: phases.BenchContext, result: BenchResult, log: Log) -> No
         "messages_per_batch_request": options.batch_size,
         "wrk_threads": 1,
     }
+    if options.batch_only:
+        await _batch_phase(ctx, result, "batch_empty", clear=True, log=log)
+        await _batch_phase(ctx, result, "batch_mta", clear=True, log=log, mta=ctx.mta)
+        return
     for i in range(1, options.runs + 1):
         run = await asyncio.to_thread(phases.run_reference, ctx, sessions)
         result.add("reference", run)

@@ -49,6 +49,7 @@ class Collections:
     TEMPLATES = "templates"
     DOMAINS = "domains"
     DKIM_KEYS = "dkim_keys"
+    AUDIT_EVENTS = "audit_events"
     USERS = "users"
     MEMBERS = "members"
     INVITATIONS = "invitations"
@@ -185,6 +186,21 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("account_id", ASCENDING), ("domain", ASCENDING)], unique=True)
     ],
     Collections.DKIM_KEYS: [IndexModel([("account_id", ASCENDING), ("domain", ASCENDING)])],
+    # The audit log (mailpass_common.audit.query): an account's entries newest first, all,
+    # by actor, or by resource; ``seq`` orders them and bounds time ranges. Entries end
+    # by the TTL index on created_at (AUDIT_RETENTION_DAYS), never through an API.
+    Collections.AUDIT_EVENTS: [
+        IndexModel([("account_id", ASCENDING), ("seq", ASCENDING)]),
+        IndexModel([("account_id", ASCENDING), ("actor_id", ASCENDING), ("seq", ASCENDING)]),
+        IndexModel(
+            [
+                ("account_id", ASCENDING),
+                ("resource_type", ASCENDING),
+                ("resource_id", ASCENDING),
+                ("seq", ASCENDING),
+            ]
+        ),
+    ],
     # Console users (mailpass_common.tenants.users): one per address; one per identity
     # provider subject. Memberships are found by _id ("<account>/<user>"), an account's
     # by account_id, a user's accounts by user_id. Invitations go by _id (the token's
@@ -238,6 +254,8 @@ async def ensure_indexes(db: Database, settings: CommonSettings | None = None) -
         seconds = round(settings.message_metadata_retention_days * 86400)
         for name in TTL_COLLECTIONS:
             await _ensure_ttl_index(db, name, seconds)
+        audit_seconds = round(settings.audit_retention_days * 86400)
+        await _ensure_ttl_index(db, Collections.AUDIT_EVENTS, audit_seconds)
 
 
 async def _drop_retired(db: Database, name: str, keys: list[list[tuple[str, int]]]) -> None:
