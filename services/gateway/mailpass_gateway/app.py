@@ -22,7 +22,10 @@ from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyCache
 from mailpass_gateway import rate_limit
+from mailpass_gateway.admin.views import router as admin_router
 from mailpass_gateway.api_docs import docs_enabled, install_api_docs
+from mailpass_gateway.audit.origin import AuditOrigin
+from mailpass_gateway.audit.views import router as audit_router
 from mailpass_gateway.bodies import BodySizeLimit
 from mailpass_gateway.bounces.views import router as bounces_router
 from mailpass_gateway.console import install_console
@@ -117,7 +120,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(templates_router)
     app.include_router(domains_router)
+    app.include_router(audit_router)
+    app.include_router(admin_router)
     install_console(app)
+    app.add_middleware(AuditOrigin)
     # Added before the measuring, so they run inside it: refusals are measured too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(ApiConventions, policy=settings.rate_limit_policy)

@@ -95,6 +95,7 @@ class SenderService:
             router=BrokerJobRouter(JobPublisher(connection, topology)),
             accounts=TtlCache(settings.cache_ttl_seconds),
             webhooks=EndpointDirectory(self.db, settings.cache_ttl_seconds),
+            suspensions=TtlCache(settings.cache_ttl_seconds),
         )
         for kind in (MessageKind.IMMEDIATE, MessageKind.BATCH):
             # A channel per queue: its own prefetch, and one queue's acks never wait on
