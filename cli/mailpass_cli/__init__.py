@@ -17,6 +17,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from mailpass_common.audit.record import CLI_ACTOR, act_as, request_origin
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Database, connect, ensure_indexes
 from mailpass_common.platform.settings import CommonSettings, load_settings
@@ -86,7 +87,10 @@ async def run_command(args: argparse.Namespace, settings: CommonSettings) -> int
     try:
         await ensure_indexes(db)
         handler: Handler = args.handler
-        return await handler(args, CliContext(settings, db, cipher))
+        # What a command changes is the platform team's doing (the audit log's actor).
+        with request_origin(None, "mailpass-cli"):
+            act_as(CLI_ACTOR)
+            return await handler(args, CliContext(settings, db, cipher))
     finally:
         await client.close()
 

@@ -49,6 +49,7 @@ RUNS: dict[str, list[dict[str, Any]]] = {
     "direct_c1": [direct(0.4), direct(0.5), direct(0.6)],
     "send_c50": [send(80, 240, 450), send(90, 260, 410), send(85, 300, 390, not_200=1)],
     "direct_c50": [direct(10), direct(11), direct(12)],
+    "celery": [{"rate": r, "processes": 8, "lost": 0} for r in (1000.0, 1100.0, 1200.0)],
 }
 MEMORY = {"gateway": 90.0, "gateway/4242": 151.0, "sender-1": 120.0, "nx-27017": 400.0}
 
@@ -91,6 +92,26 @@ def test_targets_pass_and_fail_on_the_medians() -> None:
     assert rows["send_c50_not_200"].status == "FAIL"
     assert rows["batch_empty_round_trips"].status == "PASS"
     assert rows["send_c50_round_trips"].status == "PASS"
+
+
+def test_the_celery_peer_is_printed_beside_the_batch_with_the_ratio() -> None:
+    rows = rows_by_key()
+    assert rows["celery_rate"].value == 1100  # the median of its runs
+    assert "x8" in rows["celery_rate"].label
+    assert rows["batch_empty_vs_celery"].value == pytest.approx(1800 / 1100)
+    assert rows["batch_preloaded_vs_celery"].value == pytest.approx(1400 / 1100)
+    assert rows["batch_preloaded_vs_celery"].status == "FAIL"  # 1.27x < 1.3x
+    line = next(t for t in render_table(list(rows.values())).splitlines() if "preloaded / Ce" in t)
+    assert "1.27x" in line and ">= 1.30x" in line
+
+
+def test_without_the_celery_peer_its_rows_are_not_judged() -> None:
+    assert parse_options([]).celery is True
+    assert parse_options(["--quick", "--no-celery"]).celery is False
+    runs = {k: v for k, v in RUNS.items() if k != "celery"}
+    rows = {r.key: r for r in build_rows(runs, {}, clients=(1,), preload=0, sessions=8)}
+    assert rows["celery_rate"].value is None
+    assert rows["batch_preloaded_vs_celery"].status == "n/a"
 
 
 def test_memory_targets_apply_to_each_mailpass_process_only() -> None:

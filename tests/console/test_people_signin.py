@@ -21,7 +21,7 @@ async def test_a_person_signs_in_with_password_and_a_code_used_once(
 ) -> None:
     acme = await make_account(db, "acme")
     ada = await make_person(db, service_env, "ada@example.test", (acme, "owner"))
-    used = ada.next_code()
+    used = await ada.next_code()
     signed_in = await sign_in_as(console, ada, code=used)
     assert signed_in.status_code == 303, signed_in.text[:300]
     assert signed_in.headers["location"] == "/console/overview"

@@ -11,7 +11,7 @@ import dkim as dkimpy
 import dns.asyncresolver
 import pytest
 
-from mailpass_common.mta import dkim, domains, lookup
+from mailpass_common.mta import dkim, domains, lookup, signature
 from mailpass_common.mta.records import domain_records
 from mailpass_common.mta.resolver import make_resolver
 from mailpass_common.mta.signing import DkimSigner
@@ -81,7 +81,7 @@ async def test_a_domain_verifies_once_its_dkim_record_matches_and_then_signs(
     keys = await dkim.signing_keys(db, CIPHER, "acct_a", name)
     assert [k.algorithm for k in keys] == [dkim.Algorithm.RSA, dkim.Algorithm.ED25519]
     assert "PRIVATE" not in repr(keys)
-    signed = dkim.sign(
+    signed = signature.sign(
         message(
             f"Shop <orders@{name}>",
             List_Unsubscribe="<https://u.example/x>",
@@ -150,7 +150,7 @@ async def test_rotation_keeps_the_old_key_signing_until_the_new_record_verifies(
     assert [k["generation"] for k in checked.keys] == [3, 3]  # the old keys are gone
     new = await dkim.signing_keys(db, CIPHER, "acct_a", name)
     assert {k.selector for k in new}.isdisjoint(old) and len(new) == 2
-    signed = dkim.sign(message(f"orders@{name}"), name, new)
+    signed = signature.sign(message(f"orders@{name}"), name, new)
     assert dkimpy.verify(signed, dnsfunc=dkimpy_dns(dns.nameserver))
 
 

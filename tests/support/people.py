@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -28,7 +29,7 @@ class Person:
     def __init__(self, doc: Document, secret: str) -> None:
         self.doc = doc
         self.secret = secret
-        self._step = -1
+        self._last_step = 0
 
     @property
     def id(self) -> str:
@@ -38,10 +39,16 @@ class Person:
     def email(self) -> str:
         return str(self.doc["email"])
 
-    def next_code(self) -> str:
-        code = pyotp.TOTP(self.secret).at(time.time() + 30 * self._step)
-        self._step += 1
-        return code
+    async def next_code(self) -> str:
+        """The current step's code, or the next step's when the current one was used; when
+        both were, waits for the next step (the gateway takes one step of drift, so a code
+        of the step before could expire while the password is being checked)."""
+        now = int(time.time() // 30)
+        step = max(now, self._last_step + 1)
+        if step > now + 1:
+            await asyncio.sleep((step - 1) * 30 - time.time() + 0.2)
+        self._last_step = step
+        return str(pyotp.TOTP(self.secret).at(step * 30))
 
 
 async def make_person(
@@ -72,7 +79,7 @@ async def sign_in_as(
             "csrf_token": csrf_token(page),
             "email": person.email,
             "password": password,
-            "code": code if code is not None else person.next_code(),
+            "code": code if code is not None else await person.next_code(),
             "next": "",
         },
     )

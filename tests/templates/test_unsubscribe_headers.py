@@ -7,7 +7,7 @@ from __future__ import annotations
 import dkim as dkimpy
 
 from mailpass_common.messages.signed_links import TrackingSigner
-from mailpass_common.mta import dkim
+from mailpass_common.mta import dkim, signature
 from mailpass_common.providers.delivery.base import OutgoingEmail
 from mailpass_common.providers.delivery.mime import render
 from mailpass_common.unsubscribe.links import (
@@ -68,12 +68,12 @@ def test_mailpass_dkim_signs_both_headers_and_a_changed_link_breaks_it(dns: Test
             )
         ]
     )
-    signed = dkim.sign(mime, domain, [dkim.DkimKey(selector, key.algorithm, key.private_key)])
+    signed = signature.sign(mime, domain, [dkim.DkimKey(selector, key.algorithm, key.private_key)])
     dnsfunc = dkimpy_dns(dns.nameserver)
     verifier = dkimpy.DKIM(signed)
     assert verifier.verify(dnsfunc=dnsfunc)
-    signature = dict(verifier.signature_fields)
-    covered = [name.strip() for name in signature[b"h"].lower().split(b":")]
+    fields = dict(verifier.signature_fields)
+    covered = [name.strip() for name in fields[b"h"].lower().split(b":")]
     assert b"list-unsubscribe" in covered and b"list-unsubscribe-post" in covered
     tampered = signed.replace(b"https://t.example.com/", b"https://evil.example/", 1)
     assert not dkimpy.DKIM(tampered).verify(dnsfunc=dnsfunc)

@@ -57,6 +57,7 @@ class StackConfig:
     bin_dir: Path | None = None
     # Gateway processes, each on a port of its own (``Stack.gateway_urls``), as replicas.
     gateways: int = 1
+    webhooks: int = 0  # mailpass-webhooks processes (relay and delivery consumer)
 
 
 class Stack:
@@ -194,6 +195,8 @@ class Stack:
             for n in range(1, self.config.senders + 1):
                 self._service(f"sender-{n}", [script("mailpass-sender", bin_dir)])
             self._service("scheduler", [script("mailpass-scheduler", bin_dir), "loop"])
+            for n in range(1, self.config.webhooks + 1):
+                self._service(f"webhooks-{n}", [script("mailpass-webhooks", bin_dir)])
             if self.config.smtp_submission:
                 self._add_submission()
             for service in self.services.values():

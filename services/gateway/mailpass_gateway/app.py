@@ -22,7 +22,10 @@ from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyCache
 from mailpass_gateway import rate_limit
+from mailpass_gateway.admin.views import router as admin_router
 from mailpass_gateway.api_docs import docs_enabled, install_api_docs
+from mailpass_gateway.audit.origin import AuditOrigin
+from mailpass_gateway.audit.views import router as audit_router
 from mailpass_gateway.bodies import BodySizeLimit
 from mailpass_gateway.bounces.views import router as bounces_router
 from mailpass_gateway.console import install_console
@@ -35,6 +38,7 @@ from mailpass_gateway.mail.responses import (
     restore_null_examples,
 )
 from mailpass_gateway.mail.views import router as mail_router
+from mailpass_gateway.members.views import router as members_router
 from mailpass_gateway.messages.views import router as messages_router
 from mailpass_gateway.metrics import REQUEST_SECONDS, REQUESTS
 from mailpass_gateway.openapi_style import document_conventions, operation_id
@@ -110,12 +114,16 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(stats_router)
     app.include_router(providers_router)
     app.include_router(keys_router)
+    app.include_router(members_router)
     app.include_router(suppressions_router)
     app.include_router(bounces_router)
     app.include_router(webhooks_router)
     app.include_router(templates_router)
     app.include_router(domains_router)
+    app.include_router(audit_router)
+    app.include_router(admin_router)
     install_console(app)
+    app.add_middleware(AuditOrigin)
     # Added before the measuring, so they run inside it: refusals are measured too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(ApiConventions, policy=settings.rate_limit_policy)

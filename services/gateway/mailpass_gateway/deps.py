@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from mailpass_common.audit.record import Actor, ActorType, act_as
 from mailpass_common.platform.broker import JobPublisher
 from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
@@ -94,6 +95,13 @@ async def _api_key(
             "Invalid or revoked API key",
             headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
         )
+    if record.suspended:
+        raise ApiError(
+            ErrorCode.ACCOUNT_SUSPENDED,
+            "This account is suspended: its API keys are refused until the platform's "
+            "operators unsuspend it",
+        )
+    act_as(Actor(ActorType.KEY, record.key_id))
     policy = settings.rate_limit_policy
     if policy.enabled:
         state = await rate_limit.count_request(db, policy, record.key_hash)

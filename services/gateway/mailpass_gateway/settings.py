@@ -66,6 +66,24 @@ class GatewaySettings(ServiceSettings):
     console_signin_attempts: int = Field(default=10, ge=1)
     console_signin_window_seconds: int = Field(default=300, ge=1)
 
+    # The admin API's token (/admin/v1): given itself, or in a file (a mounted Secret).
+    # Neither: the admin API is off (404).
+    admin_api_token: SecretStr | None = None
+    admin_api_token_file: str | None = None
+
+    def admin_token(self) -> str | None:
+        """The admin token, read from its file on each call (a rotated Secret is taken up
+        without a restart); None when none is configured or the file is empty."""
+        if self.admin_api_token is not None and self.admin_api_token.get_secret_value():
+            return self.admin_api_token.get_secret_value().strip() or None
+        if self.admin_api_token_file:
+            try:
+                with open(self.admin_api_token_file, encoding="utf-8") as token_file:
+                    return token_file.read().strip() or None
+            except OSError:
+                return None
+        return None
+
     # Console users (the README's "Sign-in and roles"). With an OpenID Connect issuer set,
     # people sign in through it (authorization code with PKCE); without, with email,
     # password and a TOTP code. The redirect URI to register with the provider is

@@ -77,6 +77,8 @@ class SenderService:
         timeout = settings.startup_timeout_seconds
         await wait_for_mongodb(self.db, timeout)
         await dbmod.ensure_indexes(self.db, settings)
+        if self.mta is not None:
+            await self.mta.start()
         self._connection = connection = await connect_rabbitmq(settings.amqp_url, timeout)
         topology = Topology(settings.amqp_prefix)
         context = DeliveryContext(
@@ -93,6 +95,7 @@ class SenderService:
             router=BrokerJobRouter(JobPublisher(connection, topology)),
             accounts=TtlCache(settings.cache_ttl_seconds),
             webhooks=EndpointDirectory(self.db, settings.cache_ttl_seconds),
+            suspensions=TtlCache(settings.cache_ttl_seconds),
         )
         for kind in (MessageKind.IMMEDIATE, MessageKind.BATCH):
             # A channel per queue: its own prefetch, and one queue's acks never wait on

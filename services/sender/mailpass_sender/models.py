@@ -4,6 +4,7 @@ an attempt comes to, and the outcome a job's reply says (``flows`` does the work
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
@@ -16,7 +17,12 @@ from mailpass_common.platform.cache import TtlCache
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.providers.delivery.base import Bounce
-from mailpass_common.tenants.accounts import TrackingDefaults, get_account, tracking_defaults
+from mailpass_common.tenants.accounts import (
+    TrackingDefaults,
+    get_account,
+    suspended_ids,
+    tracking_defaults,
+)
 from mailpass_common.webhooks.endpoints import EndpointDirectory
 from mailpass_sender.failover import Failover
 from mailpass_sender.retry import RetryDelay, RetryPolicy
@@ -41,6 +47,18 @@ class DeliveryContext:
     accounts: TtlCache[str, TrackingDefaults]
     # Which accounts have webhook endpoints (cached): outcomes are reported to them.
     webhooks: EndpointDirectory | None = None
+    # Which accounts are suspended (cached as long as the rest): their mail is held.
+    suspensions: TtlCache[str, bool] = field(default_factory=lambda: TtlCache(5.0))
+
+    async def suspended(self, account_ids: Iterable[str]) -> set[str]:
+        """Which of these accounts are suspended: one read for those not cached."""
+        wanted = set(account_ids)
+        known = {a: self.suspensions.get(a) for a in wanted}
+        unknown = [a for a, state in known.items() if state is None]
+        found = await suspended_ids(self.db, unknown) if unknown else set()
+        for account_id in unknown:
+            self.suspensions.put(account_id, account_id in found)
+        return found | {a for a, state in known.items() if state}
 
     @property
     def lease(self) -> timedelta:

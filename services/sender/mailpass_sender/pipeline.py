@@ -121,6 +121,9 @@ class QueuePipeline:
                     self._check_settled()
 
     async def _claim(self, batch: Sequence[Item]) -> None:
+        batch = await self._without_held(batch)
+        if not batch:
+            return
         # Several jobs for one message (a republished job beside the original): the first
         # takes the claim, the others find it taken.
         first: dict[str, Item] = {}
@@ -149,6 +152,28 @@ class QueuePipeline:
             task.add_done_callback(self._busy.discard)
         if skipped:
             await self._skip(skipped)
+
+    async def _without_held(self, batch: Sequence[Item]) -> Sequence[Item]:
+        """The items to claim; those of suspended accounts are held: their jobs are acked
+        unclaimed, the messages stay ``queued``, and the scheduler's recovery publishes
+        them again once the account is unsuspended (nothing is lost, nothing is sent)."""
+        try:
+            held = await self._ctx.suspended(item.delivery.job.account_id for item in batch)
+        except Exception:
+            log.exception("suspension check failed; jobs requeued")
+            await self._give_back(batch)
+            return []
+        if not held:
+            return batch
+        for item in batch:
+            if item.delivery.job.account_id in held:
+                log.info(
+                    "job held: account suspended", extra=log_fields(message_id=item.message_id)
+                )
+                await self._finish(
+                    item, DeliveryOutcome(item.message_id, MessageStatus.QUEUED, None, False)
+                )
+        return [item for item in batch if item.delivery.job.account_id not in held]
 
     async def _skip(self, skipped: Sequence[Item]) -> None:
         """Messages final already or leased elsewhere: a /send job's reply tells its state."""

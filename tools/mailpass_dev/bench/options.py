@@ -31,7 +31,10 @@ class BenchOptions:
     gateways: int = 1
     limits: bool = False
     quick: bool = False
+    batch_only: bool = False
     strict: bool = False
+    # The Celery peer (a prefork pool on the same broker, smtplib to the same sink).
+    celery: bool = True
     out: Path = Path(".data/bench")
     message_bytes: int = 2048
     batch_size: int = 100
@@ -129,6 +132,17 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="smoke run: 300 messages, 2000 preloaded, 1 run, 3 s per /send run",
     )
+    p.add_argument(
+        "--batch-only",
+        action="store_true",
+        help="only the relay and MailPass SMTP batch runs, which compare (for iterating)",
+    )
+    p.add_argument(
+        "--no-celery",
+        dest="celery",
+        action="store_false",
+        help="skip the Celery peer (a prefork worker pool sending each mail with smtplib)",
+    )
     p.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
     p.add_argument("--out", type=Path, default=Path(".data/bench"), help="output directory")
     return p
@@ -156,7 +170,9 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
         env=dict(args.env),
         limits=args.limits,
         quick=args.quick,
+        batch_only=args.batch_only,
         strict=args.strict,
+        celery=args.celery,
         out=args.out,
         message_bytes=args.message_bytes,
         batch_timeout=args.batch_timeout,

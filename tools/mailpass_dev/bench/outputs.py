@@ -16,6 +16,8 @@ def _format(value: float | None, unit: str) -> str:
         text = f"{value:,.0f}"
     elif unit in ("ms", "%", "MB"):
         text = f"{value:,.1f}"
+    elif unit == "x":
+        return f"{value:.2f}x"
     elif unit == "" and float(value).is_integer():
         text = f"{int(value):,}"
     else:

@@ -85,6 +85,10 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return 100 * a / b if a is not None and b else None
 
 
+def _times(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
 def _diff(a: float | None, b: float | None) -> float | None:
     return a - b if a is not None and b is not None else None
 
@@ -108,6 +112,8 @@ def build_rows(
     empty = _get(m, "batch_empty", "rate")
     loaded = _get(m, "batch_preloaded", "rate")
     mta = _get(m, "batch_mta", "rate")
+    celery = _get(m, "celery", "rate")
+    processes = _get(m, "celery", "processes")
     rows = [
         Row(
             "reference_rate", f"smtp-source -> smtp-sink ({sessions or '?'} sessions)", ref, "msg/s"
@@ -135,6 +141,20 @@ def build_rows(
             _ratio(loaded, empty),
             "%",
             Target(">=", 80),
+        ),
+        Row(
+            "celery_rate",
+            f"Celery peer: prefork x{processes or 0:.0f}, smtplib -> smtp-sink",
+            celery,
+            "msg/s",
+        ),
+        Row("batch_empty_vs_celery", "batch empty / Celery peer", _times(empty, celery), "x"),
+        Row(
+            "batch_preloaded_vs_celery",
+            "batch preloaded / Celery peer",
+            _times(loaded, celery),
+            "x",
+            Target(">=", 1.3),
         ),
         Row(
             "smtp_submit_rate",

@@ -1,7 +1,8 @@
 """The whole bench: the sink, the stack, the tenant, then every phase ``--runs`` times.
 
 Order: the smtp-source reference; batch on an empty database (the tenant's messages are
-removed before each run); the preload of older messages, then batch again on top of
+removed before each run); the Celery peer (unless ``--no-celery``); batch through
+MailPass SMTP; SMTP submission; the preload of older messages, then batch again on top of
 them; then for each client count, an unmeasured wrk warm-up and alternating /send and
 direct aiosmtplib runs. A batch run that loses messages ends its phase (the rest of the
 phase would measure the leftovers): its queue is purged and its messages removed.
@@ -115,6 +116,31 @@ async def _batch_phase(
             return
 
 
+async def _celery_phase(
+    ctx: phases.BenchContext, result: BenchResult, processes: int, log: Log
+) -> None:
+    """The Celery peer's runs, on the stack's broker and the same sink (``--no-celery``: none)."""
+    # Imported here: Celery is needed only when the peer runs (a dev dependency).
+    from mailpass_dev.bench.celery_peer import CeleryPeer
+
+    options = ctx.options
+    peer = CeleryPeer(
+        ctx.stack.env["AMQP_URL"], ctx.sink, processes, ctx.work_dir, options.message_bytes
+    )
+    try:
+        await asyncio.to_thread(peer.start)
+        for i in range(1, options.runs + 1):
+            run = await asyncio.to_thread(peer.run, options.messages, options.batch_timeout)
+            result.add("celery", run)
+            log(
+                f"Celery peer {i}/{options.runs}: {run['received']}/{run['messages']} in "
+                f"{run['seconds']:.1f}s = {run['rate']:.0f} msg/s ({processes} processes, "
+                f"enqueued in {run['enqueue_seconds']:.1f}s)"
+            )
+    finally:
+        await asyncio.to_thread(peer.stop)
+
+
 async def _phases(ctx: phases.BenchContext, result: BenchResult, log: Log) -> None:
     options = ctx.options
     per_sender = smtp_connections_per_sender(options)
@@ -127,11 +153,17 @@ async def _phases(ctx: phases.BenchContext, result: BenchResult, log: Log) -> No
         "messages_per_batch_request": options.batch_size,
         "wrk_threads": 1,
     }
+    if options.batch_only:
+        await _batch_phase(ctx, result, "batch_empty", clear=True, log=log)
+        await _batch_phase(ctx, result, "batch_mta", clear=True, log=log, mta=ctx.mta)
+        return
     for i in range(1, options.runs + 1):
         run = await asyncio.to_thread(phases.run_reference, ctx, sessions)
         result.add("reference", run)
         log(f"smtp-source {i}/{options.runs}: {run['rate']:.0f} msg/s over {sessions} sessions")
     await _batch_phase(ctx, result, "batch_empty", clear=True, log=log)
+    if options.celery:
+        await _celery_phase(ctx, result, sessions, log)
     if ctx.mta is not None:
         await _batch_phase(ctx, result, "batch_mta", clear=True, log=log, mta=ctx.mta)
     for i in range(1, options.runs + 1):

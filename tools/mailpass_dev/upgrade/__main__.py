@@ -36,7 +36,12 @@ def summary(result: UpgradeResult) -> list[str]:
         lines.append(f"  {step['service']} replaced at {step['at']:.0f}s in {step['seconds']:.1f}s")
     for stretch in result.stretches:
         versions = " ".join(f"{k}={v}" for k, v in sorted(stretch.versions.items()))
-        work = ", ".join(f"{s} sent {stretch.work(s)['sent']}" for s in sorted(stretch.done))
+        work = ", ".join(
+            f"{s} sent {stretch.work(s)['sent']}"
+            if s.startswith("sender-")
+            else f"{s} delivered {stretch.work(s)['webhooks']} events"
+            for s in sorted(stretch.done)
+        )
         lines.append(f"  [{versions}] {work}")
     t = result.tally
     if t is not None:

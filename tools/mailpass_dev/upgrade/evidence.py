@@ -36,11 +36,17 @@ def sender_counts(exposition: str) -> Counter[str]:
                 result = labels.get("result")
                 key = labels.get("queue", "") if result == "done" else str(result)
                 counts[key] += int(sample.value)
+            elif (
+                sample.name == "mailpass_webhook_deliveries_total"
+                and labels.get("outcome") == "succeeded"
+            ):
+                counts["webhooks"] += int(sample.value)
     return counts
 
 
 async def scrape_senders(stack: Stack) -> dict[str, Counter[str]]:
-    senders = [s for s in stack.managed() if s.name.startswith("sender-")]
+    """The senders' counters, and the webhooks processes' deliveries."""
+    senders = [s for s in stack.managed() if s.name.startswith(("sender-", "webhooks-"))]
     async with httpx.AsyncClient(timeout=10) as client:
 
         async def one(name: str, port: int | None) -> tuple[str, Counter[str]]:
@@ -83,7 +89,21 @@ def cross_checks(stretches: list[Stretch]) -> dict[str, bool]:
                 return True
         return False
 
-    return {
+    def relayed(relay_version: str) -> bool:
+        """A webhooks process of one release delivered events while a sender of the other
+        was delivering messages, i.e. writing their events into the outbox."""
+        writer_version = NEW if relay_version == OLD else OLD
+        for stretch in stretches:
+            named = stretch.versions.items()
+            relays = [n for n, v in named if n.startswith("webhooks-") and v == relay_version]
+            writers = [n for n, v in named if n.startswith("sender-") and v == writer_version]
+            if any(stretch.work(n)["webhooks"] > 0 for n in relays) and any(
+                stretch.work(n)["sent"] > 0 for n in writers
+            ):
+                return True
+        return False
+
+    checks = {
         "a current sender finished jobs of a previous gateway (immediate)": seen(
             "gateway", OLD, "immediate"
         ),
@@ -97,6 +117,10 @@ def cross_checks(stretches: list[Stretch]) -> dict[str, bool]:
             "scheduler", NEW, "batch"
         ),
     }
+    if any(name.startswith("webhooks-") for s in stretches for name in s.versions):
+        checks["a previous webhooks relay delivered events of current senders"] = relayed(OLD)
+        checks["a current webhooks relay delivered events of previous senders"] = relayed(NEW)
+    return checks
 
 
 def rejected(stretches: list[Stretch]) -> int:

@@ -1,14 +1,16 @@
 """One rolling upgrade under load: the previous release's stack, the load, the roll, the
 drain and the tally. Everything started here is stopped in ``finally``.
 
-The stack (gateway, two senders, the scheduler loop) starts from the previous release's
-console scripts on the shared RabbitMQ and a fresh nx-27017. While messages flow
+The stack (gateway, two senders, the scheduler loop, the webhooks process) starts from
+the previous release's console scripts on the shared RabbitMQ and a fresh nx-27017; the
+tenant has a webhook endpoint for ``sent`` events (:mod:`.receiver`). While messages flow
 (send-batch and /send, every request with an Idempotency-Key and retried until answered),
 the services are replaced one at a time by the current release's, in ``ROLL_ORDER``: a
-sender first (the current release reading the previous one's jobs and documents), then
-the gateway and the scheduler (the previous release's sender reading the current one's),
-then the last sender. A replacement is SIGTERM (the process finishes what it holds), then
-the new process on the same ports, ready before the next step. The SMTP sink defers one
+sender first (the current release reading the previous one's jobs and documents), the
+webhooks process (each release relaying events the other's senders wrote), then the
+gateway and the scheduler (the previous release's sender reading the current one's), then
+the last sender. A replacement is SIGTERM (the process finishes what it holds), then the
+new process on the same ports, ready before the next step. The SMTP sink defers one
 transaction in ten, so retries cross releases too.
 """
 
@@ -29,8 +31,10 @@ from typing import Any
 import aio_pika
 
 from mailpass_common.platform.broker import Topology
+from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import connect
 from mailpass_common.platform.dead_letters import read_dead_letters
+from mailpass_common.webhooks import endpoints
 from mailpass_dev.bench.tenant import create_tenant
 from mailpass_dev.chaos.accounting import Tally, drain, tally
 from mailpass_dev.chaos.load import LoadClient, LoadResult
@@ -40,12 +44,14 @@ from mailpass_dev.processes import StackError, free_port
 from mailpass_dev.stack import REPO_ROOT, Stack, StackConfig
 from mailpass_dev.upgrade.evidence import NEW, OLD, Stretch, cross_checks, rejected, scrape_senders
 from mailpass_dev.upgrade.options import UpgradeOptions
+from mailpass_dev.upgrade.receiver import WebhookReceiver
 from mailpass_dev.upgrade.release import Release, prepare
 
 Log = Callable[[str], None]
-ROLL_ORDER = ("sender-1", "gateway", "scheduler", "sender-2")
-NEEDED_SCRIPTS = ("mailpass-gateway", "mailpass-sender", "mailpass-scheduler")
+ROLL_ORDER = ("sender-1", "webhooks-1", "gateway", "scheduler", "sender-2")
+NEEDED_SCRIPTS = ("mailpass-gateway", "mailpass-sender", "mailpass-scheduler", "mailpass-webhooks")
 LOAD_CHUNK_SECONDS = 2.0
+WEBHOOK_WAIT_SECONDS = 120.0
 
 
 @dataclass
@@ -59,6 +65,7 @@ class UpgradeResult:
     tally: Tally | None = None
     dead_letters: list[dict[str, str]] = field(default_factory=list)
     still_open: int = 0
+    webhooks_missing: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     failure: str | None = None
 
@@ -76,6 +83,9 @@ class UpgradeResult:
             "no job dead-lettered or refused": not self.dead_letters
             and rejected(self.stretches) == 0,
             "every request answered": not self.load.given_up,
+            "every delivered message's sent event reached the webhook endpoint": not (
+                self.webhooks_missing
+            ),
             **cross_checks(self.stretches),
         }
 
@@ -89,6 +99,7 @@ class UpgradeResult:
             "stretches": [s.as_json() for s in self.stretches],
             "load": self.load.as_json(),
             "dead_letters": self.dead_letters,
+            "webhooks_missing": self.webhooks_missing,
             "figures": self.tally.as_json() if self.tally else None,
             "checks": self.checks(),
             "log_dir": str(self.log_dir),
@@ -118,7 +129,15 @@ async def run_upgrade(options: UpgradeOptions, log: Log) -> UpgradeResult:
                 log_dir=log_dir,
                 senders=2,
                 scheduler_interval_seconds=1.0,
-                extra_env={**CHAOS_SETTINGS, "PROVIDER_ALLOWED_SMTP_PORTS": str(sink.port)},
+                extra_env={
+                    **CHAOS_SETTINGS,
+                    "PROVIDER_ALLOWED_SMTP_PORTS": str(sink.port),
+                    "WEBHOOK_ALLOW_HTTP": "true",  # the endpoint is a plain local server
+                    # One endpoint takes every event: the per-host budget (20 a second)
+                    # would make the run wait for it, not test anything more.
+                    "WEBHOOK_HOST_RATE_PER_SECOND": "2000",
+                },
+                webhooks=1,
                 amqp_prefix=f"mailpass-upgrade-{tag}",
                 mongodb_database=f"upgrade_{tag}",
                 bin_dir=release.bin_dir,
@@ -183,6 +202,18 @@ async def _run(
     client, db = connect(stack.settings())
     try:
         tenant = await create_tenant(db, stack.settings(), sink_port=sink.port, limits=True)
+        receiver = WebhookReceiver()
+        await receiver.start()
+        secret = stack.settings().secret_key.get_secret_value()
+        await endpoints.create_endpoint(
+            db,
+            CredentialCipher(secret),
+            account_id=tenant.account_id,
+            url=receiver.url,
+            events=["sent"],
+            sandbox=False,
+            limit=1,
+        )
         load = LoadClient(stack.gateway_url, tenant.api_key, cut_every=0, seed=options.seed)
         log(
             f"load: {options.batch_rate:.0f} msg/s through send-batch, {options.send_rate:.0f} "
@@ -203,14 +234,30 @@ async def _run(
         result.stretches[-1].done = await scrape_senders(stack)
         result.dead_letters = await _dead_letters(stack)
         await asyncio.to_thread(sink.stop)
+        accepted = sink.accepted()
         result.tally = await tally(
-            db, tenant.account_id, result.load, sink.accepted(), [], seed=options.seed, perm_fail=0
+            db, tenant.account_id, result.load, accepted, [], seed=options.seed, perm_fail=0
         )
+        delivered = {a.message_id for a in accepted} & set(result.load.accepted)
+        result.webhooks_missing = await _webhooks_missing(receiver, delivered)
+        result.stretches[-1].done = await scrape_senders(stack)
+        await receiver.stop()
     finally:
         if os.environ.get("MONGODB_URL"):
             with contextlib.suppress(Exception):
                 await client.drop_database(db.name)
         await client.close()
+
+
+async def _webhooks_missing(receiver: WebhookReceiver, delivered: set[str]) -> list[str]:
+    """Delivered messages whose ``sent`` event has not reached the endpoint, once it stops
+    coming in (the relay polls the outbox; retries wait out their delay)."""
+    deadline = time.monotonic() + WEBHOOK_WAIT_SECONDS
+    for _ in range(int(WEBHOOK_WAIT_SECONDS)):
+        if not delivered - receiver.sent or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1.0)
+    return sorted(delivered - receiver.sent)
 
 
 async def _dead_letters(stack: Stack) -> list[dict[str, str]]:

@@ -7,7 +7,7 @@ Job). All take (dict "context" $ "component" NAME).
 since production settings refuse to start without it). */}}
 {{- define "mailpass.secretEnvNames" -}}
 {{- $names := dict
-  "gateway" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
+  "gateway" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL" "ADMIN_API_TOKEN")
   "sender" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
   "tracker" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL")
   "webhooks" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
@@ -26,7 +26,8 @@ since production settings refuse to start without it). */}}
   "SECRET_KEY" $root.Values.secrets.existingSecretKeys.secretKey
   "SECRET_KEY_PREVIOUS" $root.Values.secrets.existingSecretKeys.secretKeyPrevious
   "MONGODB_URL" $root.Values.secrets.existingSecretKeys.mongodbUrl
-  "AMQP_URL" $root.Values.secrets.existingSecretKeys.amqpUrl -}}
+  "AMQP_URL" $root.Values.secrets.existingSecretKeys.amqpUrl
+  "ADMIN_API_TOKEN" $root.Values.secrets.existingSecretKeys.adminApiToken -}}
 - name: POD_NAME
   valueFrom:
     fieldRef:
@@ -45,7 +46,7 @@ since production settings refuse to start without it). */}}
     secretKeyRef:
       name: {{ include "mailpass.secretName" $root }}
       key: {{ ternary (index $keys $name) $name (ne $existing "") }}
-      {{- if eq $name "SECRET_KEY_PREVIOUS" }}
+      {{- if has $name (list "SECRET_KEY_PREVIOUS" "ADMIN_API_TOKEN") }}
       optional: true
       {{- end }}
 {{- end }}

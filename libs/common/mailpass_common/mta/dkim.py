@@ -1,4 +1,4 @@
-"""DKIM keys made by MailPass, which of them sign now, and signing a message (dkimpy).
+"""DKIM keys made by MailPass, and which of them sign now (:mod:`mta.signature` signs).
 
 One document a key in ``dkim_keys``::
 
@@ -20,6 +20,7 @@ keeps signing until the new RSA record verifies, and is then removed.
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-import dkim
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
@@ -37,6 +37,7 @@ from mailpass_common.platform.db import Collections, Database, Document, where
 
 COLLECTION = Collections.DKIM_KEYS
 RSA_BITS = 2048
+MAX_LOADED_KEYS = 1024  # private keys kept loaded, the least recently used dropped
 
 # Signed when present; From once more than it appears (oversigned), so no From can be
 # added after signing. List-Unsubscribe and List-Unsubscribe-Post must be covered for
@@ -81,6 +82,29 @@ class DkimKey:
     selector: str
     algorithm: Algorithm
     private_key: bytes = field(repr=False)
+
+    @property
+    def signing_key(self) -> rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey:
+        """The private key (ValueError when it is not one), loaded once per process."""
+        return _loaded_key(self.algorithm, self.private_key)
+
+
+@functools.lru_cache(maxsize=MAX_LOADED_KEYS)
+def _loaded_key(
+    algorithm: Algorithm, private_key: bytes
+) -> rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey:
+    # Kept loaded: a sender's key cache reloads the same keys every few seconds. The RSA
+    # consistency check (primality tests of the factors, ~60 ms, on the first message of
+    # a burst) is skipped: these keys are MailPass's own, made by generate_key and read
+    # back only through the authenticated cipher, so they are the keys that were made.
+    if algorithm is Algorithm.RSA:
+        key = serialization.load_pem_private_key(
+            private_key, password=None, unsafe_skip_rsa_key_validation=True
+        )
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("the key is not an RSA key")
+        return key
+    return ed25519.Ed25519PrivateKey.from_private_bytes(base64.b64decode(private_key))
 
 
 @dataclass(frozen=True)
@@ -213,32 +237,3 @@ async def signing_keys(
         for doc in docs
         if doc["generation"] == generation and doc.get("status") == RecordStatus.VERIFIED
     ]
-
-
-def sign(message: bytes, domain: str, keys: Sequence[DkimKey]) -> bytes:
-    """``message`` with one DKIM-Signature per key prepended (``d=`` the domain,
-    relaxed/relaxed). ValueError when there is no key, no From header, or a key dkimpy
-    cannot use: mail must not leave unsigned by mistake."""
-    if not keys:
-        raise ValueError("no DKIM key to sign with")
-    name = normalize_domain(domain).encode("ascii")
-    linesep = b"\r\n" if b"\r\n" in message[:4096] else b"\n"
-    present = [h.lower() for h, _ in dkim.DKIM(message, linesep=linesep).headers]
-    include = [h.encode() for h in SIGNED_HEADERS for _ in range(present.count(h.encode()))]
-    include += [h.encode() for h in OVERSIGNED_HEADERS if h.encode() in present]
-    if b"from" not in include:
-        raise ValueError("the message has no From header to sign")
-    headers = b""
-    for key in keys:
-        signer = dkim.DKIM(message, signature_algorithm=key.algorithm.encode(), linesep=linesep)
-        try:
-            headers += signer.sign(
-                key.selector.encode("ascii"),
-                name,
-                key.private_key,
-                canonicalize=(b"relaxed", b"relaxed"),
-                include_headers=include,
-            )
-        except dkim.DKIMException as exc:
-            raise ValueError(f"DKIM signing with {key.selector} failed: {exc}") from exc
-    return headers + message

@@ -27,6 +27,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from mailpass_common.audit.record import record
 from mailpass_common.messages.models import stored_datetime
 from mailpass_common.mta import dkim
 from mailpass_common.mta.names import normalize_domain
@@ -149,7 +150,29 @@ async def create_domain(
         await db[dkim.COLLECTION].delete_many(where(domain_id=domain_id))
         found = await db[COLLECTION].find_one(where(account_id=account_id, domain=domain))
         raise DomainExistsError(domain, None if found is None else str(found["_id"])) from None
+    await _audit(db, "domain.created", doc, before=None, after=doc)
     return doc
+
+
+def audit_state(doc: Document | None) -> dict[str, Any] | None:
+    """A domain as the audit log keeps it (its DKIM keys, private parts above all, never)."""
+    if doc is None:
+        return None
+    return {f: doc.get(f) for f in ("_id", "domain", "status", "generation")}
+
+
+async def _audit(
+    db: Database, action: str, doc: Document, *, before: Document | None, after: Document | None
+) -> None:
+    await record(
+        db,
+        account_id=doc["account_id"],
+        action=action,
+        resource_type="domain",
+        resource_id=doc["_id"],
+        before=audit_state(before),
+        after=audit_state(after),
+    )
 
 
 async def list_domains(db: Database, account_id: str) -> list[Document]:
@@ -183,7 +206,10 @@ async def delete_domain(db: Database, account_id: str, domain_id: str) -> bool:
         where(account_id=account_id, domain=doc["domain"], domain_id=domain_id)
     )
     result = await db[COLLECTION].delete_one(where(_id=domain_id, account_id=account_id))
-    return result.deleted_count == 1
+    if result.deleted_count != 1:
+        return False
+    await _audit(db, "domain.deleted", doc, before=doc, after=None)
+    return True
 
 
 async def rotate_dkim(
@@ -224,4 +250,5 @@ async def rotate_dkim(
     ]
     if stale:
         await db[dkim.COLLECTION].delete_many(where(_id={"$in": stale}))
+    await _audit(db, "domain.dkim_rotated", updated, before=doc, after=updated)
     return updated

@@ -118,9 +118,13 @@ class MtaEngine:
             slot_wait_seconds=options.slot_wait_seconds,
         )
 
+    async def start(self) -> None:
+        """Ready to deliver: the indexes made before the first message rather than on it."""
+        await self._ensure_indexes()
+
     async def _ensure_indexes(self) -> None:
-        """The engine's collections' indexes, made once by the first delivery (the others
-        wait for it rather than each sending createIndexes)."""
+        """The engine's collections' indexes, made once (by :meth:`start`, else by the
+        first delivery: the others wait for it rather than each sending createIndexes)."""
         if self._indexed:
             return
         async with self._indexing:
@@ -151,16 +155,20 @@ class MtaEngine:
         settled = await progress.settled_domains(self._db, email.message_id) if several else set()
         domains = [d for d in by_domain if d not in settled]
         smtputf8 = needs_smtputf8(email)
-        results = await asyncio.gather(
-            *(
-                deliver_to_domain(
-                    self._route,
-                    Transaction(d, sender, tuple(by_domain[d]), data, smtputf8, named),
-                )
-                for d in domains
-            ),
-            return_exceptions=True,
-        )
+        transactions = [
+            Transaction(d, sender, tuple(by_domain[d]), data, smtputf8, named) for d in domains
+        ]
+        results: list[DeliveryResult | BaseException]
+        if len(transactions) == 1:  # the common case, without a task per message
+            try:
+                results = [await deliver_to_domain(self._route, transactions[0])]
+            except DeliveryError as exc:
+                results = [exc]
+        else:
+            results = await asyncio.gather(
+                *(deliver_to_domain(self._route, tx) for tx in transactions),
+                return_exceptions=True,
+            )
         outcomes = dict(zip(domains, results, strict=True))
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, DeliveryError):

@@ -49,6 +49,7 @@ class Collections:
     TEMPLATES = "templates"
     DOMAINS = "domains"
     DKIM_KEYS = "dkim_keys"
+    AUDIT_EVENTS = "audit_events"
     USERS = "users"
     MEMBERS = "members"
     INVITATIONS = "invitations"
@@ -95,9 +96,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     Collections.PROVIDERS: [
         IndexModel([("account_id", ASCENDING), ("name", ASCENDING)], unique=True)
     ],
+    # Every index here costs each insert an entry, and each status change one for every
+    # index that holds ``status``; each serves a query of tests/delivery/test_query_plans.py.
     Collections.MESSAGES: [
-        # An account's messages, newest first (listings, stats).
-        IndexModel([("account_id", ASCENDING), ("created_at", ASCENDING)]),
         # The scheduler: due batch messages (published_at null) per provider in queue
         # order, and queued messages whose job was published long ago (recovery).
         IndexModel(
@@ -185,6 +186,21 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("account_id", ASCENDING), ("domain", ASCENDING)], unique=True)
     ],
     Collections.DKIM_KEYS: [IndexModel([("account_id", ASCENDING), ("domain", ASCENDING)])],
+    # The audit log (mailpass_common.audit.query): an account's entries newest first, all,
+    # by actor, or by resource; ``seq`` orders them and bounds time ranges. Entries end
+    # by the TTL index on created_at (AUDIT_RETENTION_DAYS), never through an API.
+    Collections.AUDIT_EVENTS: [
+        IndexModel([("account_id", ASCENDING), ("seq", ASCENDING)]),
+        IndexModel([("account_id", ASCENDING), ("actor_id", ASCENDING), ("seq", ASCENDING)]),
+        IndexModel(
+            [
+                ("account_id", ASCENDING),
+                ("resource_type", ASCENDING),
+                ("resource_id", ASCENDING),
+                ("seq", ASCENDING),
+            ]
+        ),
+    ],
     # Console users (mailpass_common.tenants.users): one per address; one per identity
     # provider subject. Memberships are found by _id ("<account>/<user>"), an account's
     # by account_id, a user's accounts by user_id. Invitations go by _id (the token's
@@ -208,6 +224,14 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
+# Indexes no query uses any more, by key: ensure_indexes drops them where they exist.
+# (account_id, created_at): every listing and stats query also names ``sandbox``, and is
+# served by (account_id, sandbox, created_at).
+RETIRED_INDEXES: dict[str, list[list[tuple[str, int]]]] = {
+    Collections.MESSAGES: [[("account_id", 1), ("created_at", 1)]],
+}
+
+
 # Deleted whole once they are older than MESSAGE_METADATA_RETENTION_DAYS (TTL indexes).
 TTL_COLLECTIONS = (
     Collections.MESSAGES,
@@ -222,12 +246,25 @@ TTL_FIELD = "created_at"
 async def ensure_indexes(db: Database, settings: CommonSettings | None = None) -> None:
     """Create the indexes; with ``settings``, also put the TTL indexes in line with its
     retention (created, changed or dropped). Without, TTL indexes are left as they are."""
+    for name, keys in RETIRED_INDEXES.items():
+        await _drop_retired(db, name, keys)
     for name, models in INDEXES.items():
         await db[name].create_indexes(models)
     if settings is not None:
         seconds = round(settings.message_metadata_retention_days * 86400)
         for name in TTL_COLLECTIONS:
             await _ensure_ttl_index(db, name, seconds)
+        audit_seconds = round(settings.audit_retention_days * 86400)
+        await _ensure_ttl_index(db, Collections.AUDIT_EVENTS, audit_seconds)
+
+
+async def _drop_retired(db: Database, name: str, keys: list[list[tuple[str, int]]]) -> None:
+    """Drop the indexes of ``name`` whose key is one of ``keys`` (found by key: the two
+    databases name an index differently)."""
+    collection = db[name]
+    for index_name, info in (await collection.index_information()).items():
+        if [(field, int(order)) for field, order in info["key"]] in keys:
+            await collection.drop_index(index_name)
 
 
 async def _ensure_ttl_index(db: Database, name: str, seconds: int) -> None:

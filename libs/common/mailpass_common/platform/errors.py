@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     WEBHOOK_ENDPOINT_LIMIT = "WEBHOOK_ENDPOINT_LIMIT"
     DOMAIN_EXISTS = "DOMAIN_EXISTS"
     DOMAIN_LIMIT_REACHED = "DOMAIN_LIMIT_REACHED"
+    ACCOUNT_SUSPENDED = "ACCOUNT_SUSPENDED"
     MEMBER_EXISTS = "MEMBER_EXISTS"
     LAST_OWNER = "LAST_OWNER"
     INTERNAL_ERROR = "INTERNAL_ERROR"
@@ -153,6 +154,11 @@ ERRORS: dict[ErrorCode, ErrorSpec] = {
         409,
         "This account has 100 sending domains, the most it may have: remove one first",
         {"limit": 100},
+    ),
+    ErrorCode.ACCOUNT_SUSPENDED: ErrorSpec(
+        403,
+        "This account is suspended by the platform's operators: its keys and console "
+        "sessions do not work, and its queued mail is held until it is unsuspended",
     ),
     ErrorCode.MEMBER_EXISTS: ErrorSpec(
         409,

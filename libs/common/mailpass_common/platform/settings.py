@@ -87,6 +87,9 @@ class CommonSettings(BaseSettings):
     # and their events deleted after the second period (TTL indexes). 0 keeps them.
     message_retention_days: float = Field(default=30.0, ge=0)
     message_metadata_retention_days: float = Field(default=90.0, ge=0)
+    # The audit log's entries are deleted this long after they were written (a TTL index
+    # on MongoDB; 0 keeps them for ever). A year covers most compliance reviews.
+    audit_retention_days: float = Field(default=365.0, ge=0)
 
     # Where tenants' providers may connect (see mailpass_common.platform.egress): networks
     # allowed besides public addresses (CIDRs, e.g. an in-cluster relay), SMTP ports besides

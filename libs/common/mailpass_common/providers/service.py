@@ -22,7 +22,7 @@ from mailpass_common.platform.db import Collections, Database, Document, now_sta
 from mailpass_common.providers.config import ProviderConfigError, ValidatedConfig
 from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.registry import merge_config
-from mailpass_common.tenants.accounts import new_id
+from mailpass_common.tenants.accounts import default_limits, new_id
 
 # A default switch holds a per-account lock for two small writes; a holder that died
 # loses it after this long.
@@ -52,7 +52,12 @@ async def add_provider(
     default: bool = False,
     fallback_priority: int | None = None,
 ) -> ProviderDocument:
-    """Store a provider (validate first with ``provider_config``); secrets only encrypted."""
+    """Store a provider (validate first with ``provider_config``); secrets only encrypted.
+    A limit not given is the account's default (set by the platform's operators), if any."""
+    if hourly_limit is None or daily_limit is None:
+        defaults = await default_limits(db, account_id)
+        hourly_limit = defaults.get("hourly") if hourly_limit is None else hourly_limit
+        daily_limit = defaults.get("daily") if daily_limit is None else daily_limit
     now = datetime.now(UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what BSON keeps
     doc: ProviderDocument = {

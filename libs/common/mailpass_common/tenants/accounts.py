@@ -8,12 +8,15 @@ by an update's ``$set`` as 0/1 (queries still match ``True``/``False``).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from mailpass_common.platform.db import Collections, Database, Document
+from mailpass_common.platform.db import Collections, Database, Document, where
 
 
 class AccountExists(Exception):
@@ -43,6 +46,51 @@ async def get_account_by_name(db: Database, name: str) -> Document | None:
 
 async def list_accounts(db: Database) -> list[Document]:
     return await db[Collections.ACCOUNTS].find().sort("name", 1).to_list()
+
+
+async def set_suspended(db: Database, account_id: str, suspended: bool) -> Document | None:
+    """Suspend or unsuspend an account; the account after, None if there is none. What a
+    suspension stops (keys, sessions, delivery) is :mod:`mailpass_common.administration`'s."""
+    change: dict[str, Any] = (
+        {"$set": {"suspended": True, "suspended_at": datetime.now(UTC)}}
+        if suspended
+        else {"$set": {"suspended": False, "suspended_at": None}}
+    )
+    return await db[Collections.ACCOUNTS].find_one_and_update(
+        {"_id": account_id}, change, return_document=ReturnDocument.AFTER
+    )
+
+
+async def default_limits(db: Database, account_id: str) -> dict[str, int]:
+    """The account's default send limits for new providers: ``hourly``, ``daily`` (each
+    absent when not set)."""
+    found = await db[Collections.ACCOUNTS].find_one(
+        {"_id": account_id}, projection={"default_limits": 1}
+    )
+    limits = (found or {}).get("default_limits") or {}
+    return {k: int(v) for k, v in limits.items() if k in ("hourly", "daily") and v is not None}
+
+
+async def set_default_limits(
+    db: Database, account_id: str, *, hourly: int | None, daily: int | None
+) -> Document | None:
+    """Set (or, with None, clear) the account's default limits; the account after."""
+    return await db[Collections.ACCOUNTS].find_one_and_update(
+        {"_id": account_id},
+        {"$set": {"default_limits": {"hourly": hourly, "daily": daily}}},
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+async def suspended_ids(db: Database, account_ids: Iterable[str]) -> set[str]:
+    """Which of these accounts are suspended (one read by ``_id``)."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return set()
+    found = db[Collections.ACCOUNTS].find(
+        {"_id": {"$in": ids}, **where(suspended=True)}, projection={"_id": 1}
+    )
+    return {str(doc["_id"]) async for doc in found}
 
 
 # An account without tracking settings tracks nothing: a pixel is personal data under the

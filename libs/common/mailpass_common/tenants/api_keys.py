@@ -3,7 +3,8 @@
 The hash is the document's ``_id``, so authenticating a request is one lookup by
 ``_id``; the gateway keeps the answer for a few seconds (:class:`ApiKeyCache`), so a
 revocation takes effect everywhere within that time and at once in the process that
-revoked.
+revoked. An account's suspension works the same way: a key of a suspended account is
+answered ``suspended`` (refused with ACCOUNT_SUSPENDED, not as an unknown key).
 
 API keys carry 190 bits of randomness, so a plain SHA-256 is the right hash: it is not
 guessable, and a lookup by hash is one indexed read per request (a slow password hash
@@ -25,7 +26,7 @@ from pymongo import ReturnDocument
 
 from mailpass_common.platform.cache import TtlCache
 from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
-from mailpass_common.tenants.accounts import new_id
+from mailpass_common.tenants.accounts import new_id, suspended_ids
 
 LIVE_PREFIX = "mp_live_"
 TEST_PREFIX = "mp_test_"
@@ -43,6 +44,7 @@ class Permission(StrEnum):
     CONSOLE = "console"
     WEBHOOKS = "webhooks"  # manage the account's webhook endpoints, see and replay attempts
     TEMPLATES = "templates"  # create, change and delete templates (sending with one: mail)
+    AUDIT = "audit"  # read the account's audit log (no key can change it)
     MEMBERS = "members"  # invite console users, change their roles, remove them
 
 
@@ -69,6 +71,9 @@ class ApiKeyRecord:
     account_id: str
     permissions: frozenset[str]
     test: bool
+    key_id: str = ""  # the key's public id (the audit log's actor), never the hash
+    # The key's account is suspended: the key is known but refused (ACCOUNT_SUSPENDED).
+    suspended: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,7 @@ async def authenticate(db: Database, key: str) -> ApiKeyRecord | None:
     keys = db[Collections.API_KEYS]
     doc = await keys.find_one(
         {"_id": hash_api_key(key), **where(revoked=False)},
-        projection={"account_id": 1, "permissions": 1, "test": 1, "last_used_at": 1},
+        projection={"id": 1, "account_id": 1, "permissions": 1, "test": 1, "last_used_at": 1},
     )
     if doc is None:
         return None
@@ -122,16 +127,18 @@ async def authenticate(db: Database, key: str) -> ApiKeyRecord | None:
         account_id=doc["account_id"],
         permissions=frozenset(doc.get("permissions", [])),
         test=bool(doc.get("test")),
+        key_id=str(doc.get("id") or ""),
+        suspended=bool(await suspended_ids(db, [doc["account_id"]])),
     )
 
 
-async def is_active(db: Database, key_hash: str) -> bool:
-    """Whether the key with this hash still works (a console session opened with a key
-    ends when the key is revoked)."""
+async def active_key_id(db: Database, key_hash: str) -> str | None:
+    """The public id of the key with this hash while it still works, else None (a console
+    session opened with a key ends when the key is revoked)."""
     found = await db[Collections.API_KEYS].find_one(
-        {"_id": key_hash, **where(revoked=False)}, projection={"_id": 1}
+        {"_id": key_hash, **where(revoked=False)}, projection={"id": 1}
     )
-    return found is not None
+    return None if found is None else str(found.get("id") or "")
 
 
 def api_key_view(doc: Document) -> dict[str, Any]:
@@ -195,3 +202,7 @@ class ApiKeyCache:
     def forget(self, key_hash: str) -> None:
         """A key revoked by this process is refused by it at once."""
         self._cache.invalidate(key_hash)
+
+    def forget_all(self) -> None:
+        """An account suspended or unsuspended by this process: every key is read again."""
+        self._cache.clear()

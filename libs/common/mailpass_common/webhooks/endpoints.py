@@ -59,6 +59,7 @@ class WebhookEventType(StrEnum):
     OPEN = "open"
     CLICK = "click"
     ENDPOINT_DISABLED = "endpoint.disabled"
+    AUDIT_EVENT = "audit.event"  # an entry of the account's audit log (live endpoints)
 
 
 class EndpointLimitReached(Exception):

@@ -13,6 +13,7 @@ from mailpass_gateway.console.headers import install_console_headers
 from mailpass_gateway.console.pages import STATIC
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.console.views import (
+    audit,
     auth,
     domains,
     invitations,
@@ -52,6 +53,7 @@ def install_console(app: FastAPI) -> None:
         webhooks,
         templates,
         domains,
+        audit,
         members,
         invitations,
         oidc,

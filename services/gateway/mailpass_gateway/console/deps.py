@@ -20,10 +20,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
+from mailpass_common.audit.record import Actor, ActorType, act_as
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
-from mailpass_common.tenants import api_keys, console_auth, members, users
+from mailpass_common.tenants import accounts, api_keys, console_auth, members, users
 from mailpass_common.tenants.console_auth import ConsoleSession
 from mailpass_gateway.console.forms import Form, read_form
 from mailpass_gateway.deps import Db, Settings
@@ -32,6 +33,9 @@ from mailpass_gateway.settings import GatewaySettings
 
 SIGNIN_COOKIE = "mailpass_console_signin"
 SIGNIN_COOKIE_SECONDS = 3600
+# A session opened with a one-time link (`mailpass console link`, made by the platform's
+# operators) acts for them in the audit log.
+LINK_ACTOR = Actor(ActorType.ADMIN, "console-link")
 
 
 class SignInRequired(Exception):
@@ -78,11 +82,22 @@ async def current_session(request: Request, db: Db, settings: Settings) -> Conso
     session = await console_auth.find_session(db, token) if token else None
     if session is None:
         raise SignInRequired("session-ended" if token else None)
-    if session.key_hash is not None and not await api_keys.is_active(db, session.key_hash):
+    actor = LINK_ACTOR
+    if session.key_hash is not None:
+        key_id = await api_keys.active_key_id(db, session.key_hash)
+        if key_id is None:
+            await console_auth.end_session(db, session.session_id)
+            raise SignInRequired("session-ended")
+        actor = Actor(ActorType.KEY, key_id)
+    if session.user_id is not None:
+        actor = Actor(ActorType.USER, session.user_id)
+        session = await _as_member_now(db, session)
+    # A suspended account's sessions end (its suspension ends them all; this catches one
+    # opened meanwhile): one read by _id, the console being no hot path.
+    if await accounts.suspended_ids(db, [session.account_id]):
         await console_auth.end_session(db, session.session_id)
         raise SignInRequired("session-ended")
-    if session.user_id is not None:
-        session = await _as_member_now(db, session)
+    act_as(actor)  # the audit log's actor of what this request changes
     request.state.console_session = session  # for the layout of an error page
     return session
 

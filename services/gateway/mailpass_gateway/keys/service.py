@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mailpass_common.audit.record import record
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.tenants import api_keys
@@ -47,16 +48,41 @@ async def create_key(db: Database, by: Creator, body: KeyCreate) -> tuple[Create
     )
     doc = await api_keys.get_api_key(db, by.account_id, created.id)
     assert doc is not None  # just inserted
+    await _audit(db, by.account_id, "key.created", created.id, None, doc)
     return created, doc
+
+
+async def _audit(
+    db: Database,
+    account_id: str,
+    action: str,
+    key_id: str,
+    before: Document | None,
+    after: Document | None,
+) -> None:
+    """A key as its listing shows it (never the key or its hash)."""
+    await record(
+        db,
+        account_id=account_id,
+        action=action,
+        resource_type="key",
+        resource_id=key_id,
+        before=None if before is None else api_keys.api_key_view(before),
+        after=None if after is None else api_keys.api_key_view(after),
+    )
 
 
 async def revoke_key(db: Database, keys: ApiKeyCache, by: Creator, key_id: str) -> Document:
     """Revoke the account's key (a test creator: test keys only) and forget it in this
-    process's key cache; the key as it is now. NOT_FOUND when there is none."""
+    process's key cache; the key as it is now. NOT_FOUND when there is none. Revoking a
+    revoked key changes nothing and records nothing."""
+    before = await api_keys.get_api_key(db, by.account_id, key_id, test_only=by.test)
     doc = await api_keys.revoke_api_key(db, by.account_id, key_id, test_only=by.test)
     if doc is None:
         raise not_found(key_id)
     keys.forget(doc["_id"])
+    if before is not None and not before.get("revoked"):
+        await _audit(db, by.account_id, "key.revoked", key_id, before, doc)
     return doc
 
 

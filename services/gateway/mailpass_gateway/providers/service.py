@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 
+from mailpass_common.audit.record import record
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
@@ -82,12 +83,33 @@ def not_found(provider_id: str) -> ApiError:
     return ApiError(ErrorCode.NOT_FOUND, f"No provider {provider_id!r} in this account")
 
 
+_AUDITED = (
+    "name",
+    "type",
+    "config",
+    "from_email",
+    "from_name",
+    "hourly_limit",
+    "daily_limit",
+    "fallback_priority",
+    "is_default",
+)
+
+
+def audit_state(doc: ProviderDocument | None) -> dict[str, Any] | None:
+    """A provider as the audit log keeps it: never its credentials (stored apart, in
+    ``secrets``), only its plain settings."""
+    if doc is None:
+        return None
+    return {"id": doc["_id"], **{f: doc.get(f) for f in _AUDITED}}
+
+
 @dataclass(frozen=True)
 class AccountProviders:
     """One account's providers, changed: every change forgets the account in this process's
-    provider cache once written (the other processes see it within the cache's TTL).
-    Refusals are ``ProviderConfigError`` (naming fields), ``ProviderNameTaken`` and
-    NOT_FOUND (:func:`not_found`)."""
+    provider cache once written (the other processes see it within the cache's TTL) and
+    is recorded in the audit log. Refusals are ``ProviderConfigError`` (naming fields),
+    ``ProviderNameTaken`` and NOT_FOUND (:func:`not_found`)."""
 
     db: Database
     cipher: CredentialCipher
@@ -120,7 +142,25 @@ class AccountProviders:
             default=default,
         )
         self.cache.forget(self.account_id)
+        await self._audit("provider.created", doc["_id"], None, doc)
         return doc
+
+    async def _audit(
+        self,
+        action: str,
+        provider_id: str,
+        before: ProviderDocument | None,
+        after: ProviderDocument | None,
+    ) -> None:
+        await record(
+            self.db,
+            account_id=self.account_id,
+            action=action,
+            resource_type="provider",
+            resource_id=provider_id,
+            before=audit_state(before),
+            after=audit_state(after),
+        )
 
     async def update(
         self, doc: ProviderDocument, changes: Mapping[str, Any], config: Mapping[str, Any] | None
@@ -139,23 +179,32 @@ class AccountProviders:
             self.cache.forget(self.account_id)
         if updated is None:
             raise not_found(doc["_id"])
+        # Credentials are never shown: a change of them shows as the config's other fields
+        # unchanged, and the action says the provider was updated.
+        await self._audit("provider.updated", doc["_id"], doc, updated)
         return updated
 
     async def make_default(self, provider_id: str) -> None:
         """Make it the provider ``/mail/send`` uses; NOT_FOUND when there is none."""
+        before = await providers.get_provider(self.db, self.account_id, provider_id)
         try:
             made = await providers.set_default_provider(self.db, self.account_id, provider_id)
         finally:
             self.cache.forget(self.account_id)
         if not made:
             raise not_found(provider_id)
+        if before is not None and not before.get("is_default"):
+            after = await providers.get_provider(self.db, self.account_id, provider_id)
+            await self._audit("provider.default_set", provider_id, before, after)
 
     async def delete(self, provider_id: str) -> None:
         """Delete it (deleting the default leaves the account without one); NOT_FOUND when
         there is none."""
+        before = await providers.get_provider(self.db, self.account_id, provider_id)
         try:
             deleted = await providers.delete_provider(self.db, self.account_id, provider_id)
         finally:
             self.cache.forget(self.account_id)
         if not deleted:
             raise not_found(provider_id)
+        await self._audit("provider.deleted", provider_id, before, None)

@@ -9,6 +9,9 @@ first reason. Nothing is cached: a send reads the list when it is accepted.
 
 from __future__ import annotations
 
+from typing import Any
+
+from mailpass_common.audit.record import record
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.suppressions import service as suppressions
@@ -38,12 +41,43 @@ async def add_suppression(
     added = await suppressions.add_many(db, [entry])
     doc = await suppressions.get(db, account_id, body.address)
     assert doc is not None  # just upserted
+    if added:
+        await _audit(db, account_id, "suppression.created", doc["address"], None, doc)
     return doc, bool(added)
 
 
 async def remove_suppression(db: Database, account_id: str, address: str) -> bool:
     """Take the address off the list (it may be sent to again); False when it was not on it."""
-    return await suppressions.remove(db, account_id, address)
+    before = await suppressions.get(db, account_id, address)
+    removed = await suppressions.remove(db, account_id, address)
+    if removed and before is not None:
+        await _audit(db, account_id, "suppression.deleted", before["address"], before, None)
+    return removed
+
+
+def _state(doc: Document | None) -> dict[str, Any] | None:
+    if doc is None:
+        return None
+    return {f: doc.get(f) for f in ("address", "reason", "source", "detail", "created_at")}
+
+
+async def _audit(
+    db: Database,
+    account_id: str,
+    action: str,
+    address: str,
+    before: Document | None,
+    after: Document | None,
+) -> None:
+    await record(
+        db,
+        account_id=account_id,
+        action=action,
+        resource_type="suppression",
+        resource_id=address,
+        before=_state(before),
+        after=_state(after),
+    )
 
 
 def not_listed(address: str) -> ApiError:

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from mailpass_common.audit.record import record
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.templates import rendering, store
@@ -71,9 +72,38 @@ async def create_template(
     is taken."""
     parts = checked_parts(*content)
     try:
-        return await store.create(db, account_id, name=name, alias=alias, parts=parts)
+        doc = await store.create(db, account_id, name=name, alias=alias, parts=parts)
     except store.AliasTaken:
         raise alias_taken() from None
+    await _audit(db, account_id, "template.created", doc["_id"], None, doc)
+    return doc
+
+
+def _audit_state(doc: Document | None) -> dict[str, Any] | None:
+    """A template as the audit log keeps it: what names it and its version, not its bodies
+    (the template keeps its 20 newest versions itself)."""
+    if doc is None:
+        return None
+    return {"id": doc["_id"], **{f: doc.get(f) for f in ("name", "alias", "version", "subject")}}
+
+
+async def _audit(
+    db: Database,
+    account_id: str,
+    action: str,
+    template_id: str,
+    before: Document | None,
+    after: Document | None,
+) -> None:
+    await record(
+        db,
+        account_id=account_id,
+        action=action,
+        resource_type="template",
+        resource_id=template_id,
+        before=_audit_state(before),
+        after=_audit_state(after),
+    )
 
 
 async def update_template(
@@ -88,20 +118,24 @@ async def update_template(
     """Rename or re-alias the template (by id or alias); new content is a new version.
     NOT_FOUND when there is none, VALIDATION_ERROR as for a new one."""
     parts = None if content is None else checked_parts(*content)
+    before = await store.get(db, account_id, reference, summary=True)
     try:
         doc = await store.update(db, account_id, reference, name=name, alias=alias, parts=parts)
     except store.AliasTaken:
         raise alias_taken() from None
     if doc is None:
         raise not_found(reference)
+    await _audit(db, account_id, "template.updated", doc["_id"], before, doc)
     return doc
 
 
 async def delete_template(db: Database, account_id: str, reference: str) -> None:
     """Delete the template (messages it made keep its id and version); NOT_FOUND when
     there is none. Its parsed versions age out of the cache: nothing can name them now."""
-    if not await store.delete(db, account_id, reference):
+    before = await store.get(db, account_id, reference, summary=True)
+    if before is None or not await store.delete(db, account_id, before["_id"]):
         raise not_found(reference)
+    await _audit(db, account_id, "template.deleted", before["_id"], before, None)
 
 
 async def owned_template(db: Database, account_id: str, reference: str) -> Document:

@@ -24,7 +24,7 @@ class WebhookCreate(BaseModel):
     )
     events: EventList = Field(
         description="Event types to receive: sent, deferred, failed, bounced, complained, "
-        "unsubscribed, open, click, endpoint.disabled"
+        "unsubscribed, open, click, endpoint.disabled, audit.event"
     )
 
 

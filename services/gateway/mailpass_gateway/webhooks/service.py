@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from mailpass_common.audit.record import record
 from mailpass_common.platform.crypto import CredentialCipher
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
@@ -92,7 +93,7 @@ async def create_endpoint(
     for a URL it may not post to, WEBHOOK_ENDPOINT_LIMIT when the account is full."""
     url = await checked_url(body.url, settings)
     try:
-        return await endpoints.create_endpoint(
+        doc, secret = await endpoints.create_endpoint(
             db,
             cipher,
             account_id=account_id,
@@ -103,6 +104,23 @@ async def create_endpoint(
         )
     except endpoints.EndpointLimitReached as exc:
         raise endpoint_limit_error(exc) from exc
+    await _audit(db, "webhook.created", doc, None, doc)
+    return doc, secret
+
+
+async def _audit(
+    db: Database, action: str, doc: Document, before: Document | None, after: Document | None
+) -> None:
+    """An endpoint as its view shows it (never its secrets)."""
+    await record(
+        db,
+        account_id=doc["account_id"],
+        action=action,
+        resource_type="webhook",
+        resource_id=doc["_id"],
+        before=None if before is None else endpoint_view(before),
+        after=None if after is None else endpoint_view(after),
+    )
 
 
 async def update_endpoint(
@@ -115,7 +133,7 @@ async def update_endpoint(
     sandbox: bool,
 ) -> Document:
     """Change the url, events or enabled flag (enabling again forgets past failures)."""
-    await owned_endpoint(db, account_id, endpoint_id, sandbox=sandbox)
+    before = await owned_endpoint(db, account_id, endpoint_id, sandbox=sandbox)
     url = None if body.url is None else await checked_url(body.url, settings)
     events = None if body.events is None else [e.value for e in body.events]
     doc = await endpoints.update_endpoint(
@@ -127,6 +145,7 @@ async def update_endpoint(
     )
     if doc is None:
         raise not_found(endpoint_id)
+    await _audit(db, "webhook.updated", doc, before, doc)
     return doc
 
 
@@ -134,8 +153,10 @@ async def delete_endpoint(
     db: Database, account_id: str, endpoint_id: str, *, sandbox: bool
 ) -> None:
     """Delete the endpoint: nothing more is sent to it. NOT_FOUND when there is none."""
+    before = await owned_endpoint(db, account_id, endpoint_id, sandbox=sandbox)
     if not await endpoints.delete_endpoint(db, account_id, endpoint_id, sandbox=sandbox):
         raise not_found(endpoint_id)
+    await _audit(db, "webhook.deleted", before, before, None)
 
 
 async def rotate_secret(
@@ -149,12 +170,13 @@ async def rotate_secret(
 ) -> tuple[Document, str]:
     """A new secret in clear (shown this once); the old one signs beside it for
     ``overlap_seconds``."""
-    await owned_endpoint(db, account_id, endpoint_id, sandbox=sandbox)
+    before = await owned_endpoint(db, account_id, endpoint_id, sandbox=sandbox)
     rotated = await endpoints.rotate_secret(
         db, cipher, account_id, endpoint_id, sandbox=sandbox, overlap_seconds=overlap_seconds
     )
     if rotated is None:
         raise not_found(endpoint_id)
+    await _audit(db, "webhook.secret_rotated", rotated[0], before, rotated[0])
     return rotated
 
 

@@ -35,6 +35,7 @@ PERMISSION_HELP = {
     Permission.CONSOLE: "sign in to this console",
     Permission.WEBHOOKS: "add, change and delete webhook endpoints; replay deliveries",
     Permission.TEMPLATES: "create, change and delete templates",
+    Permission.AUDIT: "read the audit log",
     Permission.MEMBERS: "invite people to the console, change their roles, remove them",
 }
 
