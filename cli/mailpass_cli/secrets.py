@@ -1,5 +1,5 @@
-"""``mailpass secrets rotate``: re-encrypt provider credentials and webhook signing secrets
-under the current key.
+"""``mailpass secrets rotate``: re-encrypt provider credentials, webhook signing secrets and
+console users' TOTP secrets under the current key.
 
 Run it after deploying a new ``SECRET_KEY`` with the old one in ``SECRET_KEY_PREVIOUS``
 (see ``mailpass_common.providers.credential_rotation``). It prints what it did and exits 1 when
@@ -13,6 +13,7 @@ from typing import Any
 
 from mailpass_cli import CliContext
 from mailpass_common.providers.credential_rotation import reencrypt_credentials
+from mailpass_common.tenants import users
 
 
 async def rotate(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -24,6 +25,22 @@ async def rotate(args: argparse.Namespace, ctx: CliContext) -> int:
     )
     if report.changed_meanwhile:
         print("some providers changed during the run: run it again to check them")
+    totp = await users.reencrypt_totp(
+        ctx.db,
+        users.totp_cipher(
+            ctx.settings.secret_key.get_secret_value(), ctx.settings.previous_secrets()
+        ),
+    )
+    lost = totp.undecryptable
+    print(
+        f"TOTP secrets: re-encrypted {totp.reencrypted}, already under the current key "
+        f"{totp.already_current}, undecryptable {len(lost)}"
+    )
+    if lost:
+        print(
+            "no listed key decrypts the TOTP secret of: " + ", ".join(lost) + " (add the "
+            "key it was encrypted with to SECRET_KEY_PREVIOUS)"
+        )
     if report.undecryptable:
         print(
             "no listed key decrypts the credentials of: "
@@ -31,8 +48,7 @@ async def rotate(args: argparse.Namespace, ctx: CliContext) -> int:
             + " (add the key they were encrypted with to SECRET_KEY_PREVIOUS, or set "
             "their secrets again)"
         )
-        return 1
-    return 0
+    return 1 if report.undecryptable or lost else 0
 
 
 def register(groups: Any) -> None:
@@ -40,5 +56,6 @@ def register(groups: Any) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
         "rotate",
-        help="re-encrypt providers' credentials and webhook secrets under SECRET_KEY (idempotent)",
+        help="re-encrypt providers' credentials, webhook secrets and users' TOTP secrets "
+        "under SECRET_KEY (idempotent)",
     ).set_defaults(handler=rotate)

@@ -166,3 +166,24 @@ async def test_a_users_sessions_end_together(db: Database) -> None:
     assert await console_auth.find_session(db, opened[0].token) is None
     assert await console_auth.find_session(db, opened[1].token) is not None
     assert await console_auth.end_user_sessions(db, ada["_id"]) == 1
+
+
+async def test_totp_secrets_are_reencrypted_under_a_new_key(db: Database) -> None:
+    old, new = "an-old-secret-key-of-at-least-32-bytes", "a-new-secret-key-of-at-least-32-bytes!"
+    secret = users.new_totp_secret()
+    ada = await users.create_user(
+        db, "ada@example.test", totp_secret=secret, cipher=users.totp_cipher(old)
+    )
+    await users.create_user(
+        db, "bob@example.test", totp_secret=secret, cipher=users.totp_cipher("x" * 40)
+    )
+    await users.create_user(db, "carol@example.test")  # no TOTP (an identity provider's user)
+    rotating = users.totp_cipher(new, (old,))
+    report = await users.reencrypt_totp(db, rotating)
+    assert (report.reencrypted, report.already_current) == (1, 0)
+    assert report.undecryptable == ["bob@example.test"]
+    again = await users.reencrypt_totp(db, rotating)
+    assert (again.reencrypted, again.already_current) == (0, 1)
+    stored = await users.get_user(db, ada["_id"])
+    assert stored is not None
+    assert users.totp_cipher(new).decrypt(stored["totp"]) == {"secret": secret}

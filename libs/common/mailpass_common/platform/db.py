@@ -96,9 +96,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     Collections.PROVIDERS: [
         IndexModel([("account_id", ASCENDING), ("name", ASCENDING)], unique=True)
     ],
+    # Every index here costs each insert an entry, and each status change one for every
+    # index that holds ``status``; each serves a query of tests/delivery/test_query_plans.py.
     Collections.MESSAGES: [
-        # An account's messages, newest first (listings, stats).
-        IndexModel([("account_id", ASCENDING), ("created_at", ASCENDING)]),
         # The scheduler: due batch messages (published_at null) per provider in queue
         # order, and queued messages whose job was published long ago (recovery).
         IndexModel(
@@ -224,6 +224,14 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
+# Indexes no query uses any more, by key: ensure_indexes drops them where they exist.
+# (account_id, created_at): every listing and stats query also names ``sandbox``, and is
+# served by (account_id, sandbox, created_at).
+RETIRED_INDEXES: dict[str, list[list[tuple[str, int]]]] = {
+    Collections.MESSAGES: [[("account_id", 1), ("created_at", 1)]],
+}
+
+
 # Deleted whole once they are older than MESSAGE_METADATA_RETENTION_DAYS (TTL indexes).
 TTL_COLLECTIONS = (
     Collections.MESSAGES,
@@ -238,6 +246,8 @@ TTL_FIELD = "created_at"
 async def ensure_indexes(db: Database, settings: CommonSettings | None = None) -> None:
     """Create the indexes; with ``settings``, also put the TTL indexes in line with its
     retention (created, changed or dropped). Without, TTL indexes are left as they are."""
+    for name, keys in RETIRED_INDEXES.items():
+        await _drop_retired(db, name, keys)
     for name, models in INDEXES.items():
         await db[name].create_indexes(models)
     if settings is not None:
@@ -246,6 +256,15 @@ async def ensure_indexes(db: Database, settings: CommonSettings | None = None) -
             await _ensure_ttl_index(db, name, seconds)
         audit_seconds = round(settings.audit_retention_days * 86400)
         await _ensure_ttl_index(db, Collections.AUDIT_EVENTS, audit_seconds)
+
+
+async def _drop_retired(db: Database, name: str, keys: list[list[tuple[str, int]]]) -> None:
+    """Drop the indexes of ``name`` whose key is one of ``keys`` (found by key: the two
+    databases name an index differently)."""
+    collection = db[name]
+    for index_name, info in (await collection.index_information()).items():
+        if [(field, int(order)) for field, order in info["key"]] in keys:
+            await collection.drop_index(index_name)
 
 
 async def _ensure_ttl_index(db: Database, name: str, seconds: int) -> None:

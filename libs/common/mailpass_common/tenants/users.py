@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -234,3 +234,33 @@ async def users_by_id(db: Database, user_ids: list[str]) -> dict[str, Document]:
         return {}
     found: list[Any] = await db[Collections.USERS].find({"_id": {"$in": user_ids}}).to_list()
     return {doc["_id"]: doc for doc in found}
+
+
+@dataclass
+class TotpRotation:
+    reencrypted: int = 0
+    already_current: int = 0
+    undecryptable: list[str] = field(default_factory=list)  # the users' addresses
+
+
+async def reencrypt_totp(db: Database, cipher: CredentialCipher) -> TotpRotation:
+    """Every user's TOTP secret under the current key (``mailpass secrets rotate``); a
+    secret changed meanwhile is left to its new value."""
+    report = TotpRotation()
+    async for doc in db[Collections.USERS].find({}, projection={"totp": 1, "email": 1}):
+        token = doc.get("totp")
+        if not token:
+            continue
+        if cipher.is_current(token):
+            report.already_current += 1
+            continue
+        try:
+            fresh = cipher.reencrypt(token)
+        except ValueError:
+            report.undecryptable.append(str(doc["email"]))
+            continue
+        done = await db[Collections.USERS].update_one(
+            {"_id": doc["_id"], "totp": {"$eq": token}}, {"$set": {"totp": fresh}}
+        )
+        report.reencrypted += done.modified_count
+    return report

@@ -34,6 +34,7 @@ from mailpass_common.providers.plugin import (
 from mailpass_common.providers.registry import PLUGINS
 from mailpass_common.suppressions import service as suppressions
 from mailpass_gateway.bodies import after_key, model_schema, openapi_json_body
+from mailpass_gateway.bounces import service
 from mailpass_gateway.deps import Db, LiveProvidersKey, Settings
 from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
@@ -79,36 +80,8 @@ HookBody = Annotated[HookCreate, Depends(after_key(HookCreate))]
 async def make_hook(
     provider_id: str, key: LiveProvidersKey, body: HookBody, db: Db, cipher: Cipher
 ) -> JSONResponse:
-    provider = await owned_provider(db, key.account_id, provider_id)
-    kind = str(provider.get("type"))
-    plugin = PLUGINS.get(kind)
-    if plugin is None or plugin.event_hook is None:
-        raise ApiError(
-            ErrorCode.VALIDATION_ERROR,
-            "Invalid request: provider",
-            [
-                {
-                    "field": "provider",
-                    "message": f"{kind} providers report no events (SMTP bounces are seen at RCPT)",
-                }
-            ],
-        )
-    fields = plugin.event_hook.fields
-    given = {k: v for k, v in body.model_dump(exclude_none=True).items() if k in fields}
-    missing = [name for name in plugin.event_hook.required if not given.get(name)]
-    if missing:
-        raise ApiError(
-            ErrorCode.VALIDATION_ERROR,
-            f"Invalid request: {', '.join(missing)}",
-            [{"field": n, "message": f"required for a {kind} provider"} for n in missing],
-        )
-    token = await event_hooks.create_hook(
-        db,
-        cipher,
-        account_id=key.account_id,
-        provider_id=provider_id,
-        type=kind,
-        verification=given,
+    kind, token = await service.make_hook(
+        db, cipher, key.account_id, provider_id, body.model_dump(exclude_none=True)
     )
     data = {"type": kind, "path": f"/api/v1/provider-events/{token}"}
     return JSONResponse({"success": True, "data": data}, status_code=201)
@@ -134,8 +107,7 @@ async def show_hook(provider_id: str, key: LiveProvidersKey, db: Db) -> JSONResp
     responses=error_responses(ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND),
 )
 async def end_hook(provider_id: str, key: LiveProvidersKey, db: Db) -> Response:
-    await owned_provider(db, key.account_id, provider_id)
-    await event_hooks.delete_hook(db, key.account_id, provider_id)
+    await service.end_hook(db, key.account_id, provider_id)
     return Response(status_code=204)
 
 

@@ -1,5 +1,5 @@
 """The message history's work, shared by the API and the console: what a caller may see,
-the filtered list, and resending a failed message.
+the filtered list, resending a failed message, and cancelling a scheduled one.
 
 **Resending makes a new message** linked to the failed one (``resent_from`` on the new,
 ``resent_as`` on the old), as Postmark and Resend do, rather than moving the failed
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailpass_common.acceptance.service import Caller
-from mailpass_common.messages import failed
+from mailpass_common.messages import failed, scheduled
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.ids import new_message_id, normalize_message_id
 from mailpass_common.messages.models import MessageDocument, MessageStatus, new_message
@@ -66,6 +66,24 @@ async def visible_message(db: Database, caller: Caller, raw_id: str) -> MessageD
     if doc is None or (caller.test and not doc.get("sandbox")):
         raise not_found(message_id)
     return doc
+
+
+async def cancel_scheduled(db: Database, caller: Caller, message_id: str) -> MessageDocument:
+    """Cancel the caller's message while it is ``scheduled`` (it becomes ``cancelled``, final,
+    and is never sent); NOT_FOUND when the caller has no such message, NOT_CANCELLABLE
+    with its status once the scheduler released it or it was cancelled already."""
+    doc = await scheduled.cancel(db, caller.account_id, message_id, sandbox=caller.test)
+    if doc is not None:
+        return doc
+    if not await messages.message_exists(db, caller.account_id, message_id, sandbox=caller.test):
+        raise not_found(message_id)
+    current = await messages.find_message(db, caller.account_id, message_id)
+    status = current["status"] if current is not None else None
+    raise ApiError(
+        ErrorCode.NOT_CANCELLABLE,
+        f"Only scheduled messages can be cancelled; this one is {status}",
+        {"message_id": message_id, "status": status},
+    )
 
 
 def message_filter(caller: Caller, query: MessageQuery) -> MessageFilter:

@@ -8,13 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from mailpass_common.messages import scheduled
-from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform.dates import api_datetime
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_gateway.deps import Db, MailKey, Providers, Publisher, Settings
-from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
 from mailpass_gateway.mail.status import message_view, requested_id
 from mailpass_gateway.messages.models import (
@@ -23,7 +20,7 @@ from mailpass_gateway.messages.models import (
     MessageQuery,
     ResendResponse,
 )
-from mailpass_gateway.messages.service import message_page, resend
+from mailpass_gateway.messages.service import cancel_scheduled, message_page, resend
 
 router = APIRouter(prefix="/api/v1/mail/messages", tags=["mail"])
 
@@ -134,17 +131,6 @@ async def resend_message(
     ),
 )
 async def cancel_message(message_id: str, key: MailKey, db: Db) -> JSONResponse:
-    wanted = requested_id(message_id)
-    doc = await scheduled.cancel(db, key.account_id, wanted, sandbox=key.test)
-    if doc is None:
-        if not await messages.message_exists(db, key.account_id, wanted, sandbox=key.test):
-            raise ApiError(ErrorCode.NOT_FOUND, "Message not found", {"message_id": wanted})
-        current = await messages.find_message(db, key.account_id, wanted)
-        status = current["status"] if current is not None else None
-        raise ApiError(
-            ErrorCode.NOT_CANCELLABLE,
-            f"Only scheduled messages can be cancelled; this one is {status}",
-            {"message_id": wanted, "status": status},
-        )
+    doc = await cancel_scheduled(db, key, requested_id(message_id))
     data = {"message_id": doc["_id"], "status": doc["status"]}
     return JSONResponse({"success": True, "data": data})
