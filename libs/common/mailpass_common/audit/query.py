@@ -41,7 +41,17 @@ class AuditFilter:
     until: datetime | None = None  # exclusive
 
 
+# An ObjectId holds its time as unsigned 32-bit seconds: dates outside 1970-2106 bound
+# the range at its ends rather than failing.
+_FIRST_SEQ, _LAST_SEQ = "0" * 24, "f" * 24
+
+
 def _seq_at(moment: datetime) -> str:
+    seconds = moment.timestamp()
+    if seconds < 0:
+        return _FIRST_SEQ
+    if seconds >= 2**32:
+        return _LAST_SEQ
     return str(ObjectId.from_datetime(moment))
 
 

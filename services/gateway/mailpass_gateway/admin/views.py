@@ -33,9 +33,12 @@ from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
 from mailpass_gateway.pagination import Page, cut_page
 
+# Not in the tenants' OpenAPI document (the SDKs are made from it): the platform team's
+# API is described in the README. It is outside /api, so outside the API's rate limits.
 router = APIRouter(
     prefix="/admin/v1/accounts",
     tags=["admin"],
+    include_in_schema=False,
     responses=error_responses(
         ErrorCode.VALIDATION_ERROR, ErrorCode.UNAUTHORIZED, ErrorCode.NOT_FOUND
     ),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mailpass_common.audit.record import record
 from mailpass_common.platform.broker import JobPublisher
 from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
@@ -112,7 +113,37 @@ async def invite(
         account_name=str(account.get("name") or by.account_id),
         link=link,
     )
+    await _audit(
+        db,
+        by.account_id,
+        "invitation.created",
+        "invitation",
+        invitation.id,
+        None,
+        {"email": invitation.email, "role": invitation.role, "mailed": mailed is not None},
+    )
     return Invited(invitation, link, mailed is not None)
+
+
+async def _audit(
+    db: Database,
+    account_id: str,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    before: Any,
+    after: Any,
+) -> None:
+    """Membership changes in the audit log (the actor is the request's: user or key)."""
+    await record(
+        db,
+        account_id=account_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        before=before,
+        after=after,
+    )
 
 
 async def change_role(db: Database, by: Manager, user_id: str, role: str) -> None:
@@ -128,6 +159,16 @@ async def change_role(db: Database, by: Manager, user_id: str, role: str) -> Non
             ErrorCode.LAST_OWNER,
             "The account's last owner stays an owner: make another member owner first",
         ) from None
+    if current["role"] != role:
+        await _audit(
+            db,
+            by.account_id,
+            "member.role_changed",
+            "member",
+            user_id,
+            {"role": current["role"]},
+            {"role": role},
+        )
 
 
 async def remove(db: Database, by: Manager, user_id: str) -> None:
@@ -143,6 +184,9 @@ async def remove(db: Database, by: Manager, user_id: str) -> None:
             "The account's last owner cannot leave: make another member owner first",
         ) from None
     await console_auth.end_user_sessions(db, user_id, by.account_id)
+    await _audit(
+        db, by.account_id, "member.removed", "member", user_id, {"role": current["role"]}, None
+    )
 
 
 async def revoke_invitation(db: Database, by: Manager, invitation_id: str) -> None:
@@ -158,3 +202,12 @@ async def revoke_invitation(db: Database, by: Manager, invitation_id: str) -> No
         raise ApiError(ErrorCode.NOT_FOUND, "No such pending invitation in this account")
     _check_may_assign(by, found["role"])
     await invitations.revoke_invitation(db, by.account_id, invitation_id)
+    await _audit(
+        db,
+        by.account_id,
+        "invitation.revoked",
+        "invitation",
+        invitation_id,
+        {"email": found["email"], "role": found["role"]},
+        None,
+    )

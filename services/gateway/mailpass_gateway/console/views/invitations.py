@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from mailpass_common.audit.record import Actor, ActorType, record
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.tenants import accounts, invitations, members, users
@@ -153,6 +154,15 @@ async def join(
     if spent is None or account is None:
         raise ApiError(ErrorCode.NOT_FOUND, GONE)
     await members.add_member(db, account["_id"], user["_id"], spent["role"])
+    await record(
+        db,
+        account_id=account["_id"],
+        action="member.added",
+        resource_type="member",
+        resource_id=user["_id"],
+        after={"email": user.get("email"), "role": spent["role"], "invitation": spent["id"]},
+        actor=Actor(ActorType.USER, user["_id"]),
+    )
     return await signed_in(
         db,
         settings,

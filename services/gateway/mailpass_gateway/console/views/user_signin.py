@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from mailpass_common.audit.record import Actor, ActorType, record
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.tenants import accounts, console_auth, members, users
@@ -48,6 +49,15 @@ async def open_user_session(
     if found is None:
         return None
     account, role = found
+    await record(
+        db,
+        account_id=account["_id"],
+        action="user.signed_in",
+        resource_type="user",
+        resource_id=user["_id"],
+        after={"email": user.get("email"), "via": via, "role": role},
+        actor=Actor(ActorType.USER, user["_id"]),
+    )
     return await signed_in(
         db,
         settings,
