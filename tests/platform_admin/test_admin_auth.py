@@ -60,3 +60,12 @@ async def test_the_token_from_a_file(
         assert (await api.get("/admin/v1/accounts", headers=ADMIN)).status_code == 200
         token_file.write_text("rotated-admin-token-0123456789abcdef")
         assert (await api.get("/admin/v1/accounts", headers=ADMIN)).status_code == 401
+
+
+def test_a_short_token_is_refused_at_start() -> None:
+    from mailpass_gateway.settings import GatewaySettings
+
+    with pytest.raises(ValueError, match="ADMIN_API_TOKEN must be at least 32 bytes"):
+        GatewaySettings(admin_api_token="admin")
+    assert GatewaySettings(admin_api_token=TOKEN).admin_token() == TOKEN
+    assert GatewaySettings().admin_token() is None

@@ -71,6 +71,14 @@ class GatewaySettings(ServiceSettings):
     admin_api_token: SecretStr | None = None
     admin_api_token_file: str | None = None
 
+    @field_validator("admin_api_token")
+    @classmethod
+    def _long_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # It governs every account: as long as SECRET_KEY must be.
+        if value is not None and 0 < len(value.get_secret_value().strip()) < 32:
+            raise ValueError("ADMIN_API_TOKEN must be at least 32 bytes (openssl rand -base64 48)")
+        return value
+
     def admin_token(self) -> str | None:
         """The admin token, read from its file on each call (a rotated Secret is taken up
         without a restart); None when none is configured or the file is empty."""
