@@ -97,3 +97,20 @@ async def test_retry_skips_domains_already_served(internet: Internet) -> None:
     assert len(served.received) == 1  # not sent again
     assert [r.rcpt_tos for r in later.received] == [[f"b@{second}"]]
     assert second in result.reply
+
+
+async def test_idle_sessions_are_closed_with_quit(internet: Internet) -> None:
+    sender = internet.sending_domain()
+    shop = new_domain()
+    mx = internet.mx(shop, 10)
+    before = mx.connections
+    engine = internet.engine(idle_seconds=0.6)
+    await engine.start()
+    email = outgoing(f"orders@{sender}", f"u@{shop}")
+
+    await engine.deliver(email, render(email), "acc_mta")
+    assert mx.open_now == 1 and engine.pool.open_sessions == 1  # kept for the next message
+
+    await asyncio.sleep(1.5)  # idle 0.6 s, swept every 0.2 s
+    assert mx.open_now == 0 and engine.pool.open_sessions == 0
+    assert mx.connections - before == 1 and len(mx.received) == 1

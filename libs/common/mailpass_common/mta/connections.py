@@ -5,8 +5,9 @@ session carries at most ``max_messages`` transactions before it is closed with Q
 long-lived session hides a server's changes and some servers count per connection). A
 session that served a message goes back to its host's idle list, so the next message for
 any domain served by that host reuses it: no TCP, TLS and EHLO per message. Idle sessions
-are checked before reuse (a server that hung up is noticed without a failed transaction)
-and closed after ``idle_seconds``.
+are checked before reuse (a server that hung up is noticed without a failed transaction),
+and those idle for ``idle_seconds`` are closed with QUIT (:meth:`ConnectionPool.close_idle`,
+which the engine runs every few seconds).
 
 Opening a session (RFC 5321 §3, RFC 3207, RFC 7435): connect to one of the host's checked
 addresses, read the greeting, EHLO with ``MTA_HELO_HOSTNAME``, and STARTTLS whenever the
@@ -221,6 +222,29 @@ class ConnectionPool:
             with contextlib.suppress(*TRANSIENT):
                 await session.client.quit()
         session.client.close()
+
+    async def close_idle(self) -> int:
+        """QUIT the sessions idle for ``idle_seconds`` or more (their hosts have no mail for
+        us now; a receiving server should not hold our connection for nothing); how many."""
+        cutoff = time.monotonic() - self._idle_seconds
+        stale: list[Session] = []
+        for entry in list(self._hosts.values()):
+            old = [session for session in entry.idle if session.last_used <= cutoff]
+            if not old:
+                continue
+            async with entry.changed:
+                for session in old:
+                    if session in entry.idle:
+                        entry.idle.remove(session)
+                        entry.open -= 1
+                        stale.append(session)
+                entry.changed.notify_all()
+        for session in stale:
+            if session.client.is_connected:
+                with contextlib.suppress(*TRANSIENT):
+                    await session.client.quit()
+            session.client.close()
+        return len(stale)
 
     @property
     def open_sessions(self) -> int:

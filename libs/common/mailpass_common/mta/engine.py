@@ -24,6 +24,7 @@ servers count them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -69,6 +70,8 @@ class MtaOptions:
     # when the host's are all busy, before it is deferred.
     timeout_seconds: float = 30.0
     slot_wait_seconds: float = 30.0
+    # A session idle this long is closed with QUIT (checked every idle_seconds / 3).
+    idle_seconds: float = 30.0
     # Trust for certificates MTA-STS requires (and its policy fetch): the system's store
     # when None.
     tls_context: ssl.SSLContext | None = None
@@ -99,8 +102,11 @@ class MtaEngine:
         self._indexed = False
         self._indexing = asyncio.Lock()
         self.pool = ConnectionPool(
-            options.max_connections_per_host, options.max_messages_per_connection
+            options.max_connections_per_host,
+            options.max_messages_per_connection,
+            idle_seconds=options.idle_seconds,
         )
+        self._sweeper: asyncio.Task[None] | None = None
         self._route = Route(
             resolver=resolver,
             egress=egress,
@@ -119,8 +125,16 @@ class MtaEngine:
         )
 
     async def start(self) -> None:
-        """Ready to deliver: the indexes made before the first message rather than on it."""
+        """Ready to deliver: the indexes made before the first message rather than on it,
+        and idle sessions closed from now on."""
         await self._ensure_indexes()
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_idle(), name="mta-idle-sessions")
+
+    async def _sweep_idle(self) -> None:
+        while True:
+            await asyncio.sleep(self._options.idle_seconds / 3)
+            await self.pool.close_idle()
 
     async def _ensure_indexes(self) -> None:
         """The engine's collections' indexes, made once (by :meth:`start`, else by the
@@ -216,5 +230,10 @@ class MtaEngine:
         return DeliveryResult(provider_message_id=None, reply=text(replies), bounced=bounced)
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         await self.pool.close()
         await self._route.policies.close()
