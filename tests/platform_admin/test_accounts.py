@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from mailpass_common.platform.db import Collections, Database
-from mailpass_common.tenants import api_keys, invitations
+from mailpass_common.tenants import api_keys, invitations, members
 from mailpass_common.tenants.api_keys import Permission
 from tests.admin.support import smtp_body
 from tests.platform_admin.conftest import ADMIN
@@ -113,16 +113,22 @@ async def test_delete_removes_the_account_and_keeps_its_audit_log(
     key = await api_keys.create_api_key(db, made["id"], [Permission.MAIL])
     headers = {"Authorization": f"Bearer {key.key}"}
     assert (await api.get("/api/v1/mail/messages", headers=headers)).status_code == 200
+    await members.add_member(db, made["id"], "usr_someone", "owner")
+    invited = await api.post(
+        f"/admin/v1/accounts/{made['id']}/invitations", json={"email": "o@x.example"}, headers=ADMIN
+    )
+    assert invited.status_code == 201
     deleted = await api.delete(f"/admin/v1/accounts/{made['id']}", headers=ADMIN)
     assert deleted.status_code == 204
     assert (await api.get("/api/v1/mail/messages", headers=headers)).status_code == 401
     assert await db[Collections.ACCOUNTS].find_one({"_id": made["id"]}) is None
-    assert await db[Collections.API_KEYS].find_one({"account_id": made["id"]}) is None
+    for owned in (Collections.API_KEYS, Collections.MEMBERS, Collections.INVITATIONS):
+        assert await db[owned].find_one({"account_id": made["id"]}) is None, owned
     actions = [
         e["action"]
         for e in await db[Collections.AUDIT_EVENTS].find({"account_id": made["id"]}).to_list()
     ]
-    assert actions == ["account.created", "account.deleted"]
+    assert actions == ["account.created", "invitation.created", "account.deleted"]
     again = await api.delete(f"/admin/v1/accounts/{made['id']}", headers=ADMIN)
     assert again.status_code == 404
 

@@ -29,6 +29,8 @@ OWNED = (
     Collections.PROVIDERS,
     Collections.CONSOLE_SESSIONS,
     Collections.CONSOLE_LINKS,
+    Collections.MEMBERS,
+    Collections.INVITATIONS,
     Collections.SUPPRESSIONS,
     Collections.EVENT_HOOKS,
     Collections.WEBHOOK_ENDPOINTS,
