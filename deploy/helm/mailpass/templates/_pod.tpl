@@ -7,7 +7,7 @@ Job). All take (dict "context" $ "component" NAME).
 since production settings refuse to start without it). */}}
 {{- define "mailpass.secretEnvNames" -}}
 {{- $names := dict
-  "gateway" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL" "ADMIN_API_TOKEN")
+  "gateway" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL" "ADMIN_API_TOKEN" "CONSOLE_OIDC_CLIENT_SECRET")
   "sender" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
   "tracker" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL")
   "webhooks" (list "SECRET_KEY" "SECRET_KEY_PREVIOUS" "MONGODB_URL" "AMQP_URL")
@@ -27,7 +27,8 @@ since production settings refuse to start without it). */}}
   "SECRET_KEY_PREVIOUS" $root.Values.secrets.existingSecretKeys.secretKeyPrevious
   "MONGODB_URL" $root.Values.secrets.existingSecretKeys.mongodbUrl
   "AMQP_URL" $root.Values.secrets.existingSecretKeys.amqpUrl
-  "ADMIN_API_TOKEN" $root.Values.secrets.existingSecretKeys.adminApiToken -}}
+  "ADMIN_API_TOKEN" $root.Values.secrets.existingSecretKeys.adminApiToken
+  "CONSOLE_OIDC_CLIENT_SECRET" $root.Values.secrets.existingSecretKeys.consoleOidcClientSecret -}}
 - name: POD_NAME
   valueFrom:
     fieldRef:
@@ -46,7 +47,7 @@ since production settings refuse to start without it). */}}
     secretKeyRef:
       name: {{ include "mailpass.secretName" $root }}
       key: {{ ternary (index $keys $name) $name (ne $existing "") }}
-      {{- if has $name (list "SECRET_KEY_PREVIOUS" "ADMIN_API_TOKEN") }}
+      {{- if has $name (list "SECRET_KEY_PREVIOUS" "ADMIN_API_TOKEN" "CONSOLE_OIDC_CLIENT_SECRET") }}
       optional: true
       {{- end }}
 {{- end }}
