@@ -140,6 +140,9 @@ async def test_the_swaks_line_make_run_prints_sends(submission: Submission) -> N
         mailbox="/data/mailbox",
         key=submission.tenant.key,
         console_link="http://127.0.0.1:8000/console/link",
+        owner_email="owner@mailpass.test",
+        owner_password="dev-password",
+        owner_secret="JBSWY3DPEHPK3PXP",
         submission_port=submission.port,
         submissions_port=submission.tls_port,
     )

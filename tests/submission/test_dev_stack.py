@@ -32,6 +32,9 @@ def test_the_banner_prints_the_submission_settings_and_a_swaks_line() -> None:
         mailbox="/data/mailbox",
         key="mp_live_example",
         console_link="http://127.0.0.1:8000/console/link",
+        owner_email="owner@mailpass.test",
+        owner_password="dev-password",
+        owner_secret="JBSWY3DPEHPK3PXP",
         submission_port=2587,
         submissions_port=2465,
     )
