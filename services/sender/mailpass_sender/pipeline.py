@@ -11,11 +11,9 @@ Under load, batches fill up to ``sender_batch_size`` by themselves; a lone ``/se
 goes through at once, alone. A job is acked only after its outcome is recorded (and any
 retry or dead-letter job confirmed); if anything fails before that, it is returned to its
 queue (the quorum queue's delivery limit dead-letters a job that keeps failing). While
-the database is unreachable, recording is retried with backoff for up to
-``sender_record_retry_seconds`` before the jobs are given back: a message the provider
-has accepted is then not sent a second time because of a short failover. Outcomes that
-also need the broker (a retry to park, a dead letter) retry on their own, so a broker
-outage never keeps delivered messages unrecorded.
+the database is unreachable, recording is retried (:mod:`recording`). Outcomes that also
+need the broker (a retry to park, a dead letter) retry on their own, so a broker outage
+never keeps delivered messages unrecorded.
 
 Replies go to the gateway waiting on ``/send``: the job it published carries
 ``reply_to``; retries do not, so the gateway hears the final outcome or the first
@@ -28,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 
 import aio_pika
@@ -42,7 +40,7 @@ from mailpass_common.platform import telemetry, tracing
 from mailpass_common.platform.formats import UnsupportedFormat
 from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
-from mailpass_sender import flows
+from mailpass_sender import flows, recording
 from mailpass_sender.metrics import BATCH_SIZE, JOBS
 from mailpass_sender.models import Claimed, Decision, DeliveryContext, DeliveryOutcome
 from mailpass_sender.stages import Delivery, Item, Stage
@@ -102,8 +100,7 @@ class QueuePipeline:
         for message_id in job.message_ids:
             self._intake.put(Item(delivery, message_id))
 
-    async def _run(self, stage: Stage, handle: object) -> None:
-        assert callable(handle)
+    async def _run(self, stage: Stage, handle: Callable[..., Awaitable[None]]) -> None:
         while True:
             await stage.ready.wait()
             if self._linger and len(stage.items) < self._batch_size:
@@ -163,16 +160,10 @@ class QueuePipeline:
             log.exception("suspension check failed; jobs requeued")
             await self._give_back(batch)
             return []
-        if not held:
-            return batch
-        for item in batch:
-            if item.delivery.job.account_id in held:
-                log.info(
-                    "job held: account suspended", extra=log_fields(message_id=item.message_id)
-                )
-                await self._finish(
-                    item, DeliveryOutcome(item.message_id, MessageStatus.QUEUED, None, False)
-                )
+        for item in (i for i in batch if i.delivery.job.account_id in held):
+            log.info("job held: account suspended", extra=log_fields(message_id=item.message_id))
+            outcome = DeliveryOutcome(item.message_id, MessageStatus.QUEUED, None, False)
+            await self._finish(item, outcome)
         return [item for item in batch if item.delivery.job.account_id not in held]
 
     async def _skip(self, skipped: Sequence[Item]) -> None:
@@ -231,29 +222,14 @@ class QueuePipeline:
         self._check_settled()
 
     async def _record_with_retries(self, batch: Sequence[tuple[Item, Decision]]) -> None:
-        decisions = [decision for _, decision in batch]
-        settings = self._ctx.settings
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + settings.sender_record_retry_seconds
-        delay = 0.2
-        while True:
-            try:
-                with self._batch_span("mailpass.record", [item for item, _ in batch]):
-                    outcomes = await flows.record(decisions, self._ctx)
-                break
-            except Exception as exc:
-                if loop.time() + delay > deadline:
-                    log.exception(
-                        "recording failed; jobs requeued", extra=log_fields(jobs=len(batch))
-                    )
-                    await self._give_back([delivery for delivery, _ in batch])
-                    return
-                log.warning(
-                    "recording failed; retrying",
-                    extra=log_fields(messages=len(batch), error=str(exc), retry_in=delay),
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        outcomes = await recording.record_with_retries(
+            [decision for _, decision in batch],
+            self._ctx,
+            lambda: self._batch_span("mailpass.record", [item for item, _ in batch]),
+        )
+        if outcomes is None:
+            await self._give_back([item for item, _ in batch])
+            return
         for (item, _), outcome in zip(batch, outcomes, strict=True):
             await self._finish(item, outcome)
 
