@@ -5,6 +5,7 @@ ends (real gateway and database)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -67,3 +68,37 @@ async def test_a_suspended_accounts_session_ends(console: httpx.AsyncClient, db:
     # Signing in again with the account's key does not open a usable session.
     await sign_in(console, owner.key)
     assert (await console.get("/console/overview")).status_code == 303
+
+
+async def test_the_audit_page_filters_by_time(console: httpx.AsyncClient, db: Database) -> None:
+    account_id = await make_account(db, "acme")
+    owner = await api_keys.create_api_key(db, account_id, tuple(Permission), name="owner")
+    assert (await sign_in(console, owner.key)).status_code == 303
+    made = await post_form(
+        console, "/console/keys", "/console/keys", name="deploy", permissions=["mail"]
+    )
+    assert made.status_code == 201, made.text[:300]
+    now = datetime.now(UTC)
+    minute = "%Y-%m-%dT%H:%M"
+    earlier, later = (now - timedelta(minutes=2)).strftime(minute), (now + timedelta(minutes=2))
+    shown = {
+        "since earlier": {"since": earlier},
+        "until later": {"until": later.strftime(minute)},
+        "both": {"since": earlier, "until": later.strftime(minute)},
+        "until tomorrow (a day)": {"until": (now + timedelta(days=1)).date().isoformat()},
+    }
+    hidden = {
+        "since later": {"since": later.strftime(minute)},
+        "until earlier": {"until": earlier},
+        "since tomorrow (a day)": {"since": (now + timedelta(days=1)).date().isoformat()},
+    }
+    for name, params in shown.items():
+        page = await console.get("/console/audit", params=params)
+        assert page.status_code == 200 and "key.created" in page.text, name
+        assert f'value="{next(iter(params.values()))}"' in page.text, name  # kept in the form
+    for name, params in hidden.items():
+        page = await console.get("/console/audit", params=params)
+        assert page.status_code == 200, name
+        assert "key.created" not in page.text and "No change matches" in page.text, name
+    bad = await console.get("/console/audit", params={"since": "yesterday"})
+    assert bad.status_code == 200 and "The filters are not right" in bad.text

@@ -70,6 +70,10 @@ class InvitationView(BaseModel):
         "alone when that is unset): shown once, pass it to the invited person"
     )
     expires_at: str
+    mailed: bool = Field(
+        description="Whether it was mailed through the platform's account "
+        "(CONSOLE_MAIL_ACCOUNT); when false, pass the link on yourself"
+    )
 
 
 class InvitationResponse(BaseModel):

@@ -28,9 +28,10 @@ from mailpass_gateway.admin.models import (
     LimitsBody,
     UsageResponse,
 )
-from mailpass_gateway.deps import Db, KeyCache, Settings
+from mailpass_gateway.deps import Db, KeyCache, Providers, Publisher, Settings
 from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail.responses import error_responses
+from mailpass_gateway.members.mail import send_invitation
 from mailpass_gateway.pagination import Page, cut_page
 
 # Not in the tenants' OpenAPI document (the SDKs are made from it): the platform team's
@@ -153,23 +154,41 @@ async def usage(account_id: str, admin: Admin, db: Db) -> UsageResponse:
     "/{account_id}/invitations",
     status_code=201,
     response_model=InvitationResponse,
-    summary="Invite the account's first owner; the link is in this response only",
+    summary="Invite the account's first owner: mailed through the platform's account when "
+    "CONSOLE_MAIL_ACCOUNT is set; the link is in this response only",
 )
 async def invite_owner(
-    account_id: str, body: InvitationCreate, admin: Admin, db: Db, settings: Settings
+    account_id: str,
+    body: InvitationCreate,
+    admin: Admin,
+    db: Db,
+    settings: Settings,
+    providers: Providers,
+    publisher: Publisher,
 ) -> InvitationResponse:
     try:
         invitation = await service.invite_owner(db, admin, account_id, str(body.email))
+        account = await service.get_account(db, account_id)
     except NoSuchAccount:
         raise _not_found(account_id) from None
-    base = settings.console_public_url.rstrip("/")
+    link = settings.console_public_url.rstrip("/") + invitation.path
+    mailed = await send_invitation(
+        db,
+        settings,
+        providers,
+        publisher,
+        invitation,
+        account_name=str(account["name"]),
+        link=link,
+    )
     return InvitationResponse(
         data=InvitationView(
             id=invitation.id,
             email=invitation.email,
             role=invitation.role,
-            url=base + invitation.path,
+            url=link,
             expires_at=api_datetime(invitation.expires_at) or "",
+            mailed=mailed is not None,
         )
     )
 

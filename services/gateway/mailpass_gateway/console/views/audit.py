@@ -1,11 +1,15 @@
 """The audit log, read-only: who changed what, from where, newest first, with filters
-(actor, kind of resource, resource, action) and pages, as ``GET /api/v1/audit-events``.
-Reading it needs the ``audit`` permission and a live session."""
+(actor, kind of resource, resource, action, time range) and pages, as
+``GET /api/v1/audit-events``. Reading it needs the ``audit`` permission and a live session.
+
+The time range is "since" (inclusive) and "until" (exclusive), each a day
+(``YYYY-MM-DD``, its midnight) or a minute (``YYYY-MM-DDTHH:MM``), in UTC."""
 
 from __future__ import annotations
 
 import json
 import urllib.parse
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -23,6 +27,15 @@ from mailpass_gateway.errors import ApiError
 router = APIRouter(prefix="/console/audit", route_class=ConsoleRoute, include_in_schema=False)
 PAGE = 50
 FILTERS = ("actor_id", "resource_type", "resource_id", "action")
+TIMES = ("since", "until")
+
+
+def _moment(value: str) -> datetime | None:
+    """A bound of the time range (blank: none), read as UTC; ValueError if not a date."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _state(value: Any) -> str:
@@ -34,7 +47,13 @@ async def audit_log(request: Request, session: Session, db: Db) -> Response:
     require(session, Permission.AUDIT)
     if session.test:
         raise ApiError(ErrorCode.FORBIDDEN, "A test key's session cannot read the audit log")
-    chosen = {name: request.query_params.get(name, "").strip()[:300] for name in FILTERS}
+    chosen = {name: request.query_params.get(name, "").strip()[:300] for name in (*FILTERS, *TIMES)}
+    problem = None
+    try:
+        since, until = _moment(chosen["since"]), _moment(chosen["until"])
+    except ValueError:
+        problem = "times are YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)"
+        since = until = None
     cursor = request.query_params.get("cursor") or None
     if cursor is not None and not audit_query.is_cursor(cursor):
         cursor = None
@@ -46,6 +65,8 @@ async def audit_log(request: Request, session: Session, db: Db) -> Response:
             resource_type=chosen["resource_type"] or None,
             resource_id=chosen["resource_id"] or None,
             action=chosen["action"] or None,
+            since=since,
+            until=until,
         ),
         limit=PAGE,
         cursor=cursor,
@@ -64,4 +85,5 @@ async def audit_log(request: Request, session: Session, db: Db) -> Response:
         chosen=chosen,
         filtered=bool(kept),
         more=more,
+        problem=problem,
     )
