@@ -29,16 +29,15 @@ sandbox messages are recorded but suppress nothing, as in the sender.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bson import ObjectId
 
 from mailpass_common.messages import events
+from mailpass_common.messages.bounces import event_id, mark_bounced, recipients_of
 from mailpass_common.messages.models import EventType, MessageDocument
-from mailpass_common.messages.transitions import BOUNCE
-from mailpass_common.platform.db import Collections, Database, Document, now_stamp, where
+from mailpass_common.platform.db import Database, Document
 from mailpass_common.suppressions import service as suppressions
 from mailpass_common.webhooks import outbox
 from mailpass_common.webhooks.endpoints import EndpointDirectory, WebhookEventType
@@ -56,16 +55,6 @@ class Recorded:
     unmatched: int = 0  # blocks naming an address the message was not sent to
     bounced: bool = False  # the message moved to bounced
     suppressed: int = 0
-
-
-def event_id(*parts: str) -> ObjectId:
-    """The same id for the same thing reported again (see the module's idempotency)."""
-    return ObjectId(hashlib.sha256("\x00".join(parts).encode()).digest()[:12])
-
-
-def recipients_of(message: MessageDocument) -> list[str]:
-    found = [message.get("to") or "", *(message.get("cc") or []), *(message.get("bcc") or [])]
-    return list(dict.fromkeys(suppressions.normalized(a) for a in found if a))
 
 
 def _attribute(candidates: Iterable[str | None], sent_to: list[str]) -> str | None:
@@ -200,17 +189,3 @@ def _bounce_webhook(
         sandbox=bool(message.get("sandbox")),
         key=f"bounce:{key}",
     )
-
-
-async def mark_bounced(db: Database, message: MessageDocument, diagnostic: str) -> bool:
-    """``sent`` → ``bounced`` (the only move out of ``sent``), with the remote server's
-    reply as the message's error; False when it was not ``sent`` (already bounced,
-    failed, or a report that outran the sender's record)."""
-    result = await db[Collections.MESSAGES].update_one(
-        {**where(_id=message["_id"]), **BOUNCE.selector()},
-        {
-            "$set": BOUNCE.fields(error_message=diagnostic),
-            **now_stamp("bounced_at", "updated_at"),
-        },
-    )
-    return result.modified_count == 1

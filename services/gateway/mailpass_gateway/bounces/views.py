@@ -10,8 +10,12 @@ URL's path once; ``GET`` says whether there is one, ``DELETE`` ends it.
 to a token that names no hook, 413 past ``EVENT_HOOK_MAX_BYTES`` (the declared length is
 checked before anything is read), 429 past ``EVENT_HOOK_RATE_PER_SECOND`` for the hook,
 401 WEBHOOK_SIGNATURE_INVALID to a notification that does not verify (the type's
-``EventHook.read``), and 200 with how many addresses it suppressed. Suppressing is
-idempotent, so a provider's retry of a notification changes nothing.
+``EventHook.read``), and 200 with how many addresses it suppressed. A notification that
+names our Message-ID (SES, SendGrid, Mailgun) of a message of the hook's account also
+records a ``bounce`` or ``complaint`` event on it and moves a ``sent`` message to
+``bounced`` (:mod:`mailpass_common.messages.bounces`, as the inbound DSN path does).
+Postmark and Resend name only their own ids, which are not looked up: suppression only.
+All of it is idempotent, so a provider's retry of a notification changes nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from mailpass_common.messages import bounces
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.providers import event_hooks
 from mailpass_common.providers.plugin import (
@@ -209,4 +214,6 @@ async def provider_events(
     except NotificationInvalid as exc:
         raise ApiError(ErrorCode.VALIDATION_ERROR, str(exc)) from exc
     added = await suppressions.add_many(db, found)
+    # The messages' history too, as for a DSN (notifications naming our Message-ID).
+    await bounces.record_hook_reports(db, hook.account_id, found, hook.type)
     return JSONResponse({"success": True, "data": {"events": len(found), "suppressed": len(added)}})
