@@ -22,12 +22,12 @@ from mailpass_common.messages.search import MessageFilter
 from mailpass_common.mta import dkim, domains
 from mailpass_common.platform.db import (
     INDEXES,
-    RETIRED_INDEXES,
     Collections,
     Database,
     ensure_indexes,
     where,
 )
+from mailpass_common.platform.indexes import RETIRED_INDEXES
 from mailpass_common.platform.jobs import MessageKind
 from mailpass_common.suppressions import service as suppressions
 from mailpass_common.templates import store as template_store

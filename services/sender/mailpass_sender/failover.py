@@ -32,6 +32,7 @@ from mailpass_common.providers import limits
 from mailpass_common.providers.delivery.base import (
     Bounce,
     DeliveryResult,
+    DestinationBackedOff,
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
@@ -52,6 +53,8 @@ class Refusal:
     reply: str
     permanent: bool
     bounced: tuple[Bounce, ...] = ()  # recipients it refused for good at RCPT
+    # Not attempted: the destination is backed off by MailPass for this many seconds more.
+    backed_off: float | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,15 @@ class Attempt:
     def permanent(self) -> bool:
         """Every provider refused for good: retrying would not help."""
         return bool(self.refusals) and all(r.permanent for r in self.refusals)
+
+    @property
+    def backed_off(self) -> float | None:
+        """Seconds to wait when nothing was tried: every refusal was a destination MailPass
+        itself is leaving alone for now (the soonest back-off end), else None."""
+        waits = [r.backed_off for r in self.refusals if r.backed_off is not None]
+        if self.accepted is None and waits and len(waits) == len(self.refusals):
+            return min(waits)
+        return None
 
     @property
     def bounced(self) -> tuple[Bounce, ...]:
@@ -200,7 +212,8 @@ class Failover:
         except TemporaryDeliveryError as exc:
             if exc.destination is not None:  # one recipient domain's trouble, not the provider's
                 DELIVERIES.labels(provider.type, "deferred").inc()
-                attempt.refusals.append(Refusal(name, exc.reply, False, exc.bounced))
+                waits = exc.retry_after if isinstance(exc, DestinationBackedOff) else None
+                attempt.refusals.append(Refusal(name, exc.reply, False, exc.bounced, waits))
                 return False
             self._record_temporary(attempt, provider_doc, provider.type, name, exc.reply)
             return False

@@ -50,6 +50,7 @@ from mailpass_common.platform.tracing import run_in
 from mailpass_common.providers.delivery.base import Bounce, OutgoingEmail
 from mailpass_common.providers.delivery.mime import render
 from mailpass_common.webhooks import outbox
+from mailpass_sender.backoff_wait import wait_for_backoff
 from mailpass_sender.bounces import suppress_bounced
 from mailpass_sender.lease import Lease
 from mailpass_sender.link_rewriter import track_email, tracking_choice
@@ -165,6 +166,8 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
             bounced=result.bounced,
         )
     error = result.error_message
+    if result.backed_off is not None:  # nothing was tried: no attempt spent
+        return wait_for_backoff(claimed, ctx, error, result.backed_off, notes)
     if result.permanent:
         failed = messages.Failed(doc["_id"], token, error)
         return Decision(claimed, failed, events=notes, bounced=result.bounced)

@@ -40,6 +40,10 @@ class SenderSettings(ServiceSettings):
     sender_retry_base_seconds: float = Field(default=30.0, gt=0)
     sender_retry_max_seconds: float = Field(default=3600.0, gt=0)
     sender_retry_jitter: float = Field(default=0.2, ge=0, le=MAX_JITTER)
+    # A deferral because MailPass itself backs the destination off (it answered 421/4.7.x)
+    # spends no attempt; a message that has waited on back-offs this long in total fails
+    # (dead-lettered, replayable) instead of waiting on for ever.
+    sender_backoff_wait_limit_seconds: float = Field(default=86_400.0, gt=0)
     # A provider failing temporarily this many times in a row is skipped (the circuit
     # opens) for circuit_open_seconds; then one delivery tries it again.
     circuit_failure_threshold: int = Field(default=5, ge=1)

@@ -28,7 +28,9 @@ async def requeue_failed(db: Database, message_id: str) -> MessageDocument | Non
     before = await db[Collections.MESSAGES].find_one_and_update(
         {**where(_id=message_id), **REPLAY.selector(), **where(body_purged_at=None)},
         {
-            "$set": REPLAY.fields(attempts=0, error_message=None, dead_lettered=False),
+            "$set": REPLAY.fields(
+                attempts=0, backoff_waited_seconds=0, error_message=None, dead_lettered=False
+            ),
             **now_stamp("published_at", "updated_at"),
         },
         return_document=ReturnDocument.BEFORE,

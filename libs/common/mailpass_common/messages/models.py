@@ -112,6 +112,9 @@ class MessageDocument(TypedDict):
     # Delivery
     status: str  # MessageStatus
     attempts: int
+    # Seconds spent waiting on MailPass's own destination back-offs (not attempts);
+    # absent until the first such wait.
+    backoff_waited_seconds: NotRequired[float]
     error_message: str | None
     updated_at: datetime
     sent_at: datetime | None

@@ -217,12 +217,19 @@ class Deferred:
     message_id: str
     claim_token: str
     error: str
+    # Not attempted (the destination is backed off by MailPass): the claim's attempt is
+    # given back in this same write, and the wait is added to the message's total.
+    backed_off_seconds: float | None = None
 
     def update(self) -> dict[str, Any]:
-        return {
+        update: dict[str, Any] = {
             "$set": DEFER.fields(error_message=self.error),
             **now_stamp("updated_at"),
         }
+        if self.backed_off_seconds is not None:
+            waited = round(self.backed_off_seconds, 3)
+            update["$inc"] = {"attempts": -1, "backoff_waited_seconds": waited}
+        return update
 
 
 Outcome = Sent | Failed | Deferred

@@ -78,6 +78,11 @@ class DestinationBackoff:
         reason = self._reasons.get(host, "")
         return f"{host} asked us to slow down ({reason}); resuming after {until:%H:%M:%S} UTC"
 
+    def remaining(self, host: str) -> float:
+        """Seconds until ``host``'s back-off ends in this view (0 when it is not backed off)."""
+        until = self._until.get(host)
+        return 0.0 if until is None else max(0.0, (until - datetime.now(UTC)).total_seconds())
+
     def _refreshed(self, task: asyncio.Future[None]) -> None:
         self._refreshing = None
 

@@ -37,6 +37,7 @@ from mailpass_common.providers.delivery.base import (
     Bounce,
     DeliveryError,
     DeliveryResult,
+    DestinationBackedOff,
     PermanentDeliveryError,
     TemporaryDeliveryError,
     reply_text,
@@ -99,10 +100,12 @@ async def deliver_to_domain(route: Route, tx: Transaction) -> DeliveryResult:
             )
     failures: list[str] = []
     refused = 0
+    waits: list[float] = []
     for host in hosts[:MAX_HOSTS_TRIED]:
         waiting = await route.backoff.blocked(host.name)
         if waiting is not None:
             failures.append(waiting)
+            waits.append(route.backoff.remaining(host.name))
             continue
         try:
             session = await _session(route, host.name, verified)
@@ -119,6 +122,8 @@ async def deliver_to_domain(route: Route, tx: Transaction) -> DeliveryResult:
     reply = reply_text("; ".join(failures))
     if refused == len(failures):  # every host is one the egress policy forbids
         raise PermanentDeliveryError(reply, destination=domain)
+    if len(waits) == len(failures):  # every host backed off: nothing was tried
+        raise DestinationBackedOff(reply, destination=domain, retry_after=min(waits))
     raise TemporaryDeliveryError(reply, destination=domain)
 
 

@@ -42,6 +42,7 @@ from mailpass_common.providers.delivery.base import (
     Bounce,
     DeliveryError,
     DeliveryResult,
+    DestinationBackedOff,
     OutgoingEmail,
     PermanentDeliveryError,
     TemporaryDeliveryError,
@@ -212,12 +213,14 @@ class MtaEngine:
         if deferred:
             if accepted or refused:
                 await progress.settle(self._db, message_id, [*accepted, *refused])
-            error = TemporaryDeliveryError(
-                text({d: e.reply for d, e in deferred.items()}),
-                bounced,
-                destination=",".join(sorted(deferred)),
-            )
-            raise error
+            reply = text({d: e.reply for d, e in deferred.items()})
+            where = ",".join(sorted(deferred))
+            held = deferred.values()
+            waits = [e.retry_after for e in held if isinstance(e, DestinationBackedOff)]
+            if len(waits) == len(deferred) and not bounced:
+                # Only our own back-offs held it: nothing still owed was tried.
+                raise DestinationBackedOff(reply, destination=where, retry_after=min(waits))
+            raise TemporaryDeliveryError(reply, bounced, destination=where)
         if not accepted and not settled_before:
             raise PermanentDeliveryError(
                 text({d: e.reply for d, e in refused.items()}),

@@ -111,6 +111,16 @@ class TemporaryDeliveryError(DeliveryError):
     """Worth trying again later, or through another provider."""
 
 
+class DestinationBackedOff(TemporaryDeliveryError):
+    """Not attempted: MailPass itself leaves the destination alone for now (it answered 421
+    or 4.7.x to some sender; :mod:`mailpass_common.mta.backoff`). No connection was made,
+    so the message's retry budget is not spent; it waits ``retry_after`` seconds."""
+
+    def __init__(self, reply: str, *, destination: str, retry_after: float) -> None:
+        super().__init__(reply, destination=destination)
+        self.retry_after = retry_after
+
+
 class PermanentDeliveryError(DeliveryError):
     """The provider refused this message; trying again would not help."""
 
