@@ -16,7 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from playwright.async_api import Browser, expect
 
-from mailpass_common.platform.db import Database
+from mailpass_common.platform.db import Collections, Database
 from mailpass_common.tenants import invitations, members, users
 from mailpass_gateway.console.oidc import OidcClient, OidcError
 from mailpass_gateway.settings import GatewaySettings
@@ -99,6 +99,31 @@ def _moved_on_to(page: httpx.Response) -> str:
     found = re.search(r'<a href="([^"]+)" id="continue"', page.text)
     assert page.status_code == 200 and found, page.text[:800]
     return found.group(1)
+
+
+async def test_a_refused_sign_in_of_a_known_subject_is_in_the_audit_log(
+    db: Database, service_env: dict[str, Any]
+) -> None:
+    acme, globex = await make_account(db, "acme"), await make_account(db, "globex")
+    async with sso_console(service_env) as (client, provider):
+        _moved_on_to(await sso_sign_in(client, "ada"))
+        user = await users.get_user_by_email(db, "ada@example.test")
+        assert user is not None
+        await users.set_disabled(db, user["_id"], True)
+        client.cookies.clear()
+        refused = await sso_sign_in(client, "ada")
+        assert refused.status_code == 403 and "This user is disabled." in refused.text
+        failed = (
+            await db[Collections.AUDIT_EVENTS].find({"action": "user.sign_in_failed"}).to_list()
+        )
+        assert sorted(e["account_id"] for e in failed) == sorted([acme, globex])
+        for entry in failed:
+            assert entry["after"] == {
+                "attempted": f"{provider.issuer}#ada",
+                "via": "oidc",
+                "reason": "disabled",
+            }
+            assert (entry["actor_id"], entry["ip"]) == (user["_id"], "127.0.0.1")
 
 
 async def test_groups_grant_roles_and_the_session_follows_them(

@@ -66,6 +66,16 @@ PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
         outbox.QUEUED_LONG_AGO.selector(MessageKind.IMMEDIATE, NOW - timedelta(minutes=2)),
         [("published_at", 1)],
     ),
+    "recovery: queued long ago, suspended accounts left alone": (
+        Collections.MESSAGES,
+        outbox.stuck_selector(
+            outbox.QUEUED_LONG_AGO,
+            MessageKind.BATCH,
+            NOW - timedelta(minutes=2),
+            {"acc_x", "acc_y"},
+        ),
+        [("published_at", 1)],
+    ),
     "recovery: lease ran out": (
         Collections.MESSAGES,
         outbox.LEASE_RAN_OUT.selector(MessageKind.BATCH, NOW - timedelta(minutes=5)),

@@ -22,6 +22,13 @@ for a queue only while it holds no waiting jobs: whatever is still unclaimed the
 after its publish, was not in the queue. Three queries, each index-served:
 ``queued`` published long ago, ``sending`` past the lease, ``deferred`` whose retry
 never came back.
+
+Suspended accounts. Their mail is left alone until they are unsuspended: no due batch
+message of theirs is published (their providers are passed over, reserving nothing), a
+due scheduled message of theirs is released to ``queued`` and waits there like any
+backlog, and recovery leaves their lost jobs (held by the senders) for the runs after the
+unsuspension. Which accounts are suspended is read per run, by ``_id``, for the accounts
+at hand.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers import limits
 from mailpass_common.providers.service import get_default_provider, provider_by_id
+from mailpass_common.tenants import accounts
 from mailpass_scheduler.settings import SchedulerSettings
 
 log = logging.getLogger(__name__)
@@ -65,6 +73,8 @@ class FlushReport:
     reassigned: int = 0
     failed_without_provider: int = 0
     scheduled_released: int = 0  # scheduled messages found due and handed to publishing
+    # Providers of suspended accounts whose due messages were left queued.
+    held_by_suspension: list[str] = field(default_factory=list)
 
 
 def _jobs(docs: list[Document]) -> list[SendJob]:
@@ -88,6 +98,9 @@ async def _publish_for_provider(
     provider = await provider_by_id(db, provider_id)
     if provider is None:
         await _rehome_orphans(db, settings, provider_id, report)
+        return 0
+    if await accounts.suspended_ids(db, [str(provider["account_id"])]):
+        report.held_by_suspension.append(provider_id)
         return 0
     published = 0
     while published < budget:
@@ -169,7 +182,9 @@ async def release_due_scheduled(
     while report.scheduled_released < settings.scheduler_max_queue_depth:
         found = await scheduled.due(db, now, settings.scheduler_chunk_size)
         report.scheduled_released += await scheduled.release(db, [d["_id"] for d in found], now)
-        tests = [d["_id"] for d in found if d.get("sandbox")]
+        sandbox = [d for d in found if d.get("sandbox")]
+        held = await accounts.suspended_ids(db, {d["account_id"] for d in sandbox})
+        tests = [d["_id"] for d in sandbox if d["account_id"] not in held]
         if tests:
             taken = await outbox.take(db, tests, outbox.due_selector(), run_id)
             await publisher.publish_many(_jobs(taken), MessageKind.BATCH)
@@ -213,15 +228,22 @@ async def recover_lost(
         (outbox.LEASE_RAN_OUT, settings.scheduler_stale_sending_seconds),
         (outbox.RETRY_NEVER_CAME, settings.scheduler_republish_deferred_after_seconds),
     ]
+    suspended: set[str] = set()  # accounts met in this run that are suspended: left alone
     for kind in MessageKind:
         if report.queue_depth.get(kind.value, 0) > 0:
             continue  # jobs still wait in this queue: unclaimed messages may be among them
         for way, after_seconds in cutoffs:
             before = now - timedelta(seconds=after_seconds)
             while True:
-                found = await outbox.stuck(db, way, kind, before, settings.scheduler_chunk_size)
+                found = await outbox.stuck(
+                    db, way, kind, before, settings.scheduler_chunk_size, suspended
+                )
+                suspended |= await accounts.suspended_ids(db, {d["account_id"] for d in found})
                 lost = await outbox.take(
-                    db, [d["_id"] for d in found], way.selector(kind, before), run_id
+                    db,
+                    [d["_id"] for d in found if d["account_id"] not in suspended],
+                    way.selector(kind, before),
+                    run_id,
                 )
                 await publisher.publish_many(_jobs(lost), kind)
                 report.recovered += len(lost)
@@ -257,6 +279,7 @@ async def flush(db: Database, publisher: JobPublisher, settings: SchedulerSettin
             stopped_by_queue_depth=report.stopped_by_queue_depth,
             bodies_purged=report.bodies_purged,
             scheduled_released=report.scheduled_released,
+            held_by_suspension=report.held_by_suspension,
         ),
     )
     return report

@@ -14,7 +14,7 @@ status instead of an ``$or``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -145,12 +145,32 @@ LEASE_RAN_OUT = Stuck(MessageStatus.SENDING, "claimed_at")
 RETRY_NEVER_CAME = Stuck(MessageStatus.DEFERRED, "claimed_at")
 
 
+def stuck_selector(
+    way: Stuck, kind: MessageKind, before: datetime, leave_accounts: Collection[str] = ()
+) -> dict[str, Any]:
+    """The lost messages of none of the accounts in ``leave_accounts`` (a filter along
+    the same index walk)."""
+    selector = way.selector(kind, before)
+    if leave_accounts:
+        selector["account_id"] = {"$nin": sorted(leave_accounts)}
+    return selector
+
+
 async def stuck(
-    db: Database, way: Stuck, kind: MessageKind, before: datetime, limit: int
+    db: Database,
+    way: Stuck,
+    kind: MessageKind,
+    before: datetime,
+    limit: int,
+    leave_accounts: Collection[str] = (),
 ) -> list[Document]:
+    """Up to ``limit`` lost messages (ids and accounts), oldest first."""
     cursor = (
         db[Collections.MESSAGES]
-        .find(way.selector(kind, before), projection={"_id": 1})
+        .find(
+            stuck_selector(way, kind, before, leave_accounts),
+            projection={"_id": 1, "account_id": 1},
+        )
         .sort([(way.field, 1)])
         .limit(limit)
     )

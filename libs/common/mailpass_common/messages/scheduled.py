@@ -44,10 +44,11 @@ def due_selector(now: datetime) -> dict[str, Any]:
 
 
 async def due(db: Database, now: datetime, limit: int) -> list[Document]:
-    """Up to ``limit`` scheduled messages due at ``now`` (id and mode), the longest due first."""
+    """Up to ``limit`` scheduled messages due at ``now`` (id, account and mode), the longest
+    due first."""
     cursor = (
         db[Collections.MESSAGES]
-        .find(due_selector(now), projection={"_id": 1, "sandbox": 1})
+        .find(due_selector(now), projection={"_id": 1, "account_id": 1, "sandbox": 1})
         .sort(IN_DUE_ORDER)
         .limit(limit)
     )

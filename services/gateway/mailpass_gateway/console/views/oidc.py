@@ -35,6 +35,7 @@ from fastapi.responses import RedirectResponse
 from mailpass_common.platform.db import Collections, Database, Document
 from mailpass_common.tenants import invitations, users
 from mailpass_gateway.console.deps import SignInForm
+from mailpass_gateway.console.failed_signin import FailureReason, record_failed_sign_in
 from mailpass_gateway.console.groups import apply_group_roles
 from mailpass_gateway.console.oidc import Flow, OidcClient, OidcError
 from mailpass_gateway.console.pages import render
@@ -172,11 +173,17 @@ async def callback(request: Request, db: Db, settings: Settings) -> Response:
     subject = f"{client.issuer}#{claims['sub']}"
     user = await _person(db, claims, subject)
     if user is not None and bool(user.get("disabled")):
+        await record_failed_sign_in(
+            db, user, attempted=subject, via="oidc", reason=FailureReason.DISABLED
+        )
         return _refused(request, settings, "This user is disabled.", 403)
     token = flow_doc.get("invitation")
     invitation = await invitations.peek_invitation(db, token) if token else None
     if token and invitation is not None:
         if str(claims.get("email", "")).lower() != invitation["email"]:
+            await record_failed_sign_in(
+                db, user, attempted=subject, via="oidc", reason=FailureReason.INVITATION_ADDRESS
+            )
             error = f"This invitation is for {invitation['email']}: sign in with that address."
             return _refused(request, settings, error, 403)
         user = user or await _new_person(db, claims, subject)

@@ -5,7 +5,8 @@ Every refusal reads the same ("wrong email, password or code"), and an unknown a
 costs the same password hashing as a known one, so the form tells nobody which
 addresses have users. Attempts count against the client address like the other ways in.
 A session opens in the user's first account by name; the switcher in the page's header
-moves it to another of theirs.
+moves it to another of theirs. A failure at the name of an existing user is in the
+audit log of each of the user's accounts (:mod:`mailpass_gateway.console.failed_signin`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
 from mailpass_common.tenants import accounts, console_auth, members, users
 from mailpass_gateway.console.deps import CheckedForm, Session, SignInForm, totp_cipher
+from mailpass_gateway.console.failed_signin import FailureReason, record_failed_sign_in
 from mailpass_gateway.console.routing import ConsoleRoute
 from mailpass_gateway.console.views.auth import HOME, count_attempt, signed_in, signin_page
 from mailpass_gateway.deps import Db, Settings
@@ -27,6 +29,7 @@ from mailpass_gateway.settings import GatewaySettings
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
 WRONG = "Wrong email, password or code."
+WRONG_PASSWORD = FailureReason.WRONG_PASSWORD
 NO_ACCOUNT = "You are not a member of any account: ask its owner for an invitation."
 
 
@@ -71,6 +74,21 @@ async def open_user_session(
     )
 
 
+async def _refusal(
+    db: Database, settings: GatewaySettings, user: Document | None, password: str, code: str
+) -> FailureReason | None:
+    """Why these credentials do not sign the user in (None: they do). An unknown address
+    costs a password check like a known one."""
+    proved = await users.verify_password(db, user or {}, password)
+    if user is None or not proved:
+        return WRONG_PASSWORD
+    if bool(user.get("disabled")):
+        return FailureReason.DISABLED
+    if not await users.verify_totp(db, totp_cipher(settings), user, code):
+        return FailureReason.WRONG_CODE
+    return None
+
+
 @router.post("/sign-in/password")
 async def sign_in_with_password(
     request: Request, form: SignInForm, db: Db, settings: Settings
@@ -89,10 +107,12 @@ async def sign_in_with_password(
     except ApiError as exc:
         return refused(exc.message, 429, exc.headers)
     user = await users.get_user_by_email(db, form.get("email")) if form.get("email") else None
-    proved = await users.verify_password(db, user or {}, form.get("password"))
-    if user is None or not proved or bool(user.get("disabled")):
-        return refused(WRONG, 401)
-    if not await users.verify_totp(db, totp_cipher(settings), user, form.get("code")):
+    reason = await _refusal(db, settings, user, form.get("password"), form.get("code"))
+    if reason is not None or user is None:
+        attempted = form.get("email").strip().lower()[:320]
+        await record_failed_sign_in(
+            db, user, attempted=attempted, via="password", reason=reason or WRONG_PASSWORD
+        )
         return refused(WRONG, 401)
     opened = await open_user_session(db, settings, user, target, via="password")
     return opened or refused(NO_ACCOUNT, 403)
