@@ -90,6 +90,7 @@ async def test_waiting_on_backoffs_ends_past_the_limit(
     _, (doc, mx) = await _send(internet, service_env, sender_backoff_wait_limit_seconds=1.5)
     assert doc["status"] == "failed"
     assert doc["dead_lettered"]
+    assert doc["attempts"] == 1  # the 421; the waits on the back-off were not attempts
     assert "stayed backed off for over 1.5 s" in doc["error_message"]
     assert "asked us to slow down" in doc["error_message"]
     assert len(mx.received) == 0

@@ -50,7 +50,7 @@ def wait_for_backoff(
             f"not delivered: its destination stayed backed off for over {limit:g} s in total "
             f"(it asked MailPass to slow down); last: {error}"
         )
-        failed = messages.Failed(doc["_id"], token, error, dead_lettered=True)
+        failed = messages.Failed(doc["_id"], token, error, True, not_attempted=True)
         return Decision(claimed, failed, dead_letter=True, events=notes)
     event = events.event_document(
         message_id=doc["_id"],

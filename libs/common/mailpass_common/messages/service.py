@@ -204,12 +204,17 @@ class Failed:
     claim_token: str
     error: str
     dead_lettered: bool = False
+    # Nothing was tried (it waited on back-offs too long): the claim's attempt given back.
+    not_attempted: bool = False
 
     def update(self) -> dict[str, Any]:
-        return {
+        update: dict[str, Any] = {
             "$set": FAIL.fields(error_message=self.error, dead_lettered=self.dead_lettered),
             **now_stamp("failed_at", "updated_at"),
         }
+        if self.not_attempted:
+            update["$inc"] = {"attempts": -1}
+        return update
 
 
 @dataclass(frozen=True)
