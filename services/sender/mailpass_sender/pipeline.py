@@ -95,8 +95,8 @@ class QueuePipeline:
             await message.reject(requeue=False)
             JOBS.labels(self.kind.value, "rejected").inc()
             return
-        trace_context = tracing.job_context(message.headers)
-        delivery = Delivery(job, message, open=len(job.message_ids), trace=trace_context)
+        trace = tracing.job_context(message.headers)
+        delivery = Delivery(job, message, open=len(job.message_ids), trace=trace)
         for message_id in job.message_ids:
             self._intake.put(Item(delivery, message_id))
 
@@ -154,8 +154,9 @@ class QueuePipeline:
         """The items to claim; those of suspended accounts are held: their jobs are acked
         unclaimed, the messages stay ``queued``, and the scheduler's recovery publishes
         them again once the account is unsuspended (nothing is lost, nothing is sent)."""
-        try:
-            held = await self._ctx.suspended(item.delivery.job.account_id for item in batch)
+        try:  # (in the jobs' traces: a cache miss reads the accounts)
+            with self._batch_span("mailpass.suspensions", batch):
+                held = await self._ctx.suspended(item.delivery.job.account_id for item in batch)
         except Exception:
             log.exception("suspension check failed; jobs requeued")
             await self._give_back(batch)
@@ -240,8 +241,7 @@ class QueuePipeline:
             return  # the job went back to its queue: its messages are seen to again
         message = delivery.message
         delivery.open -= 1
-        # The reply's publish span joins the job's trace, which the gateway's reply
-        # consumer then continues.
+        # The reply's publish span joins the job's trace (the gateway's reply consumer goes on).
         token = otel_context.attach(delivery.trace)
         try:
             if message.reply_to and self._channel is not None:
