@@ -92,7 +92,10 @@ async def test_queued_mail_is_held_then_delivered_after_unsuspend(
                 f"/admin/v1/accounts/{tenant.account_id}/unsuspend", headers=ADMIN
             )
             assert unsuspend.status_code == 200
-            await asyncio.sleep(1.1)  # its last publish is now "long ago" for this run
+            # Its last publish is now "long ago" for a run that republishes after 1 s. (2.1 s,
+            # not 1.1: the dev wire server matched `published_at < cutoff` only once the
+            # cutoff was in a later second than the publish; 1 run in ~10 missed it.)
+            await asyncio.sleep(2.1)
             connection = await aio_pika.connect_robust(service_env["amqp_url"])
             async with connection:
                 publisher = JobPublisher(connection, Topology(service_env["amqp_prefix"]))
