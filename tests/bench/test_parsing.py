@@ -154,8 +154,15 @@ def test_the_scale_out_row_gives_the_rate_per_sender_and_the_spread() -> None:
     assert "600 / 400" in table and "| 400 " in table
 
 
+def test_send_only_runs_the_send_phase_alone() -> None:
+    options = parse_options(["--send-only", "--clients", "1,50"])
+    assert options.send_only and not options.batch_only and options.clients == (1, 50)
+    assert not parse_options([]).send_only
+
+
 def test_bad_options_are_refused() -> None:
     for argv in (
+        ["--send-only", "--batch-only"],
         ["--clients", "0"],
         ["--clients", "a,b"],
         ["--env", "NOVALUE"],

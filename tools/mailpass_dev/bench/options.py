@@ -32,6 +32,7 @@ class BenchOptions:
     limits: bool = False
     quick: bool = False
     batch_only: bool = False
+    send_only: bool = False
     strict: bool = False
     # The Celery peer (a prefork pool on the same broker, smtplib to the same sink).
     celery: bool = True
@@ -132,10 +133,17 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="smoke run: 300 messages, 2000 preloaded, 1 run, 3 s per /send run",
     )
-    p.add_argument(
+    only = p.add_mutually_exclusive_group()
+    only.add_argument(
         "--batch-only",
         action="store_true",
         help="only the relay and MailPass SMTP batch runs, which compare (for iterating)",
+    )
+    only.add_argument(
+        "--send-only",
+        action="store_true",
+        help="only the /send and direct SMTP runs (no batch, Celery, MTA or submission "
+        "phase; for iterating on the request path)",
     )
     p.add_argument(
         "--no-celery",
@@ -171,6 +179,7 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
         limits=args.limits,
         quick=args.quick,
         batch_only=args.batch_only,
+        send_only=args.send_only,
         strict=args.strict,
         celery=args.celery,
         out=args.out,

@@ -1,6 +1,7 @@
 """The whole bench: the sink, the stack, the tenant, then every phase ``--runs`` times.
 
-Order: the smtp-source reference; batch on an empty database (the tenant's messages are
+Order (``--send-only``: the last step alone; ``--batch-only``: the two batch phases): the
+smtp-source reference; batch on an empty database (the tenant's messages are
 removed before each run); the Celery peer (unless ``--no-celery``); batch through
 MailPass SMTP; SMTP submission; the preload of older messages, then batch again on top of
 them; then for each client count, an unmeasured wrk warm-up and alternating /send and
@@ -157,6 +158,9 @@ async def _phases(ctx: phases.BenchContext, result: BenchResult, log: Log) -> No
         await _batch_phase(ctx, result, "batch_empty", clear=True, log=log)
         await _batch_phase(ctx, result, "batch_mta", clear=True, log=log, mta=ctx.mta)
         return
+    if options.send_only:
+        await _send_phase(ctx, result, log)
+        return
     for i in range(1, options.runs + 1):
         run = await asyncio.to_thread(phases.run_reference, ctx, sessions)
         result.add("reference", run)
@@ -189,6 +193,12 @@ async def _phases(ctx: phases.BenchContext, result: BenchResult, log: Log) -> No
         )
         log(f"preloaded in {result.preload['seconds']:.1f}s")
         await _batch_phase(ctx, result, "batch_preloaded", clear=False, log=log)
+    await _send_phase(ctx, result, log)
+
+
+async def _send_phase(ctx: phases.BenchContext, result: BenchResult, log: Log) -> None:
+    """For each client count: a wrk warm-up, then alternating /send and direct runs."""
+    options = ctx.options
     for clients in options.clients:
         await phases.warm_up_send(ctx, clients)
         for i in range(1, options.runs + 1):
