@@ -7,6 +7,7 @@ import uvicorn
 
 from mailpass_common.platform import telemetry
 from mailpass_common.platform.http_listener import listener_config
+from mailpass_common.platform.lifecycle import settle_heap
 from mailpass_common.platform.settings import load_settings
 from mailpass_common.platform.workers import listening_socket, run_workers
 from mailpass_gateway.app import create_app
@@ -19,9 +20,9 @@ def serve() -> None:
     telemetry.setup("mailpass-gateway", settings.log_level)
     # No access log: the request metrics count every request by route and status, and a
     # line per request costs more than the request's own work at hundreds per second.
-    config = listener_config(
-        create_app(settings), settings, log_config=None, proxy_headers=True, access_log=False
-    )
+    app = create_app(settings)
+    settle_heap()  # the app is built: the collector leaves it alone from now on
+    config = listener_config(app, settings, log_config=None, proxy_headers=True, access_log=False)
     sock = listening_socket(
         settings.gateway_host, settings.gateway_port, reuse_port=settings.gateway_workers > 1
     )

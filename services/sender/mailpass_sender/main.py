@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from mailpass_common.platform import telemetry
+from mailpass_common.platform.lifecycle import settle_heap
 from mailpass_common.platform.settings import load_settings
 from mailpass_common.platform.workers import run_workers
 from mailpass_sender.app import create_sender
@@ -15,7 +16,9 @@ from mailpass_sender.settings import SenderSettings
 def serve() -> None:
     settings = load_settings(SenderSettings, "mailpass-sender")
     telemetry.setup("mailpass-sender", settings.log_level)
-    asyncio.run(create_sender(settings).run())
+    sender = create_sender(settings)
+    settle_heap()  # built: the collector leaves it alone from now on
+    asyncio.run(sender.run())
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,10 @@ from mailpass_common.platform.telemetry import log_fields
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+# Allocations (net of frees) between two collections of the youngest generation; Python's
+# default is 700. See :func:`settle_heap`.
+YOUNG_COLLECTION_THRESHOLD = 10_000
 
 
 async def retry_until(what: str, attempt: Callable[[], Awaitable[T]], timeout: float) -> T:
@@ -56,3 +61,20 @@ async def run_until_signalled(
         log.info("%s stopping", name)
     finally:
         await stop()
+
+
+def settle_heap() -> None:
+    """For a service's process, once it has built itself (before it serves): what it has
+    loaded so far (modules, the app, its routes and models) is moved out of the cyclic
+    collector's reach (``gc.freeze``), and the youngest generation is collected every
+    10,000 allocations instead of 700.
+
+    A request or a job makes thousands of short-lived objects, freed by their reference
+    counts; at 700, the collector ran several times per request, each time walking the
+    objects of every request in flight and promoting them, so the full collections it
+    then triggered walked the whole start-up heap again. Measured on ``/send``, that was
+    about 6 % of the gateway's CPU. Garbage in cycles is still collected, a little later."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, old)
