@@ -76,11 +76,13 @@ INVALID_TOKEN_CHALLENGE = (
 
 async def _api_key(
     request: Request,
-    keys: KeyCache,
-    db: Db,
-    settings: Settings,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKeyRecord:
+    # The app's parts are read from its state, not declared as dependencies: every
+    # authenticated request passes here, and each dependency costs FastAPI a resolution.
+    state = request.app.state
+    keys: ApiKeyCache = state.keys
+    settings: GatewaySettings = state.settings
     token = credentials.credentials.strip() if credentials else ""
     if not token:
         raise ApiError(
@@ -104,10 +106,10 @@ async def _api_key(
     act_as(Actor(ActorType.KEY, record.key_id))
     policy = settings.rate_limit_policy
     if policy.enabled:
-        state = await rate_limit.count_request(db, policy, record.key_hash)
-        request.state.rate_limit = state  # the RateLimit header (mailpass_gateway.conventions)
-        if state.exceeded:
-            raise rate_limit.refusal(state, record.account_id)
+        counted = await rate_limit.count_request(state.db, policy, record.key_hash)
+        request.state.rate_limit = counted  # the RateLimit header (mailpass_gateway.conventions)
+        if counted.exceeded:
+            raise rate_limit.refusal(counted, record.account_id)
     return record
 
 

@@ -10,7 +10,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from mailpass_common.messages import service as messages
+from mailpass_common.platform.broker import JobPublisher
+from mailpass_common.platform.db import Database
 from mailpass_common.platform.errors import ErrorCode
+from mailpass_common.providers.service import ProviderCache
 from mailpass_gateway.bodies import model_schema, openapi_json_body, parse_json_object, validate
 from mailpass_gateway.deps import (
     Db,
@@ -19,7 +22,6 @@ from mailpass_gateway.deps import (
     Providers,
     Publisher,
     Settings,
-    Waiter,
 )
 from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail import examples
@@ -36,6 +38,8 @@ from mailpass_gateway.mail.responses import (
 from mailpass_gateway.mail.service import MessageIds, send_now
 from mailpass_gateway.mail.status import MAX_MESSAGE_ID_CHARS, message_status, requested_id
 from mailpass_gateway.pagination import PageQuery, page_query
+from mailpass_gateway.rpc import ReplyWaiter
+from mailpass_gateway.settings import GatewaySettings
 from mailpass_gateway.templates.schemas import (
     TEMPLATE_BATCH_EXAMPLE,
     TEMPLATE_SEND_EXAMPLE,
@@ -99,16 +103,15 @@ _BATCH_SCHEMA["properties"]["messages"]["items"] = _SEND_SCHEMA
         },
     ),
 )
-async def send(
-    request: Request,
-    key: MailKey,
-    db: Db,
-    providers: Providers,
-    publisher: Publisher,
-    waiter: Waiter,
-    settings: Settings,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+async def send(request: Request, key: MailKey, idempotency_key: IdempotencyKey = None) -> Response:
+    # The app's parts straight from its state: a dependency apiece costs FastAPI a
+    # resolution per request, on the API's busiest route.
+    state = request.app.state
+    db: Database = state.db
+    providers: ProviderCache = state.providers
+    publisher: JobPublisher = state.publisher
+    waiter: ReplyWaiter = state.waiter
+    settings: GatewaySettings = state.settings
     data = parse_json_object(await request.body())
     use = templated(data)
     body = validate(SendRequest, data) if use is None else None
