@@ -40,7 +40,7 @@ from mailpass_gateway.mail import suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.mail.provider_check import accepted_by_provider
-from mailpass_gateway.mail.responses import SendResponse, SendResult
+from mailpass_gateway.mail.responses import send_body
 from mailpass_gateway.mail.status import spec_datetime
 from mailpass_gateway.metrics import MESSAGES_ACCEPTED
 from mailpass_gateway.rpc import ReplyWaiter
@@ -198,15 +198,14 @@ async def _schedule(
     else:
         await messages.insert_messages(db, [doc])
         MESSAGES_ACCEPTED.labels("send").inc()
-    result = SendResult(
-        message_id=doc["_id"],
-        status="scheduled",
-        to=doc["to"],
-        from_=doc["from_email"],
-        suppressed=dropped or None,
+    body = send_body(
+        doc["_id"],
+        "scheduled",
+        doc["to"],
+        doc["from_email"],
+        dropped,
         scheduled_at=spec_datetime(doc.get("scheduled_at")),
     )
-    body = SendResponse(data=result).model_dump(by_alias=True, exclude_none=True)
     return JSONResponse(body, status_code=202)
 
 
@@ -242,12 +241,7 @@ async def _publish_and_wait(
             {"message_id": doc["_id"]},
         )
     sent = reply is not None and reply.status is MessageStatus.SENT
-    result = SendResult(
-        message_id=doc["_id"],
-        status="sent" if sent else "queued",
-        to=doc["to"],
-        from_=doc["from_email"],
-        suppressed=dropped or None,
+    body = send_body(
+        doc["_id"], "sent" if sent else "queued", doc["to"], doc["from_email"], dropped
     )
-    body: dict[str, Any] = SendResponse(data=result).model_dump(by_alias=True, exclude_none=True)
     return JSONResponse(body, status_code=200 if sent else 202)
