@@ -40,7 +40,7 @@ from mailpass_gateway.mail.responses import (
 from mailpass_gateway.mail.views import router as mail_router
 from mailpass_gateway.members.views import router as members_router
 from mailpass_gateway.messages.views import router as messages_router
-from mailpass_gateway.metrics import REQUEST_SECONDS, REQUESTS
+from mailpass_gateway.metrics import REQUEST_COUNT, REQUEST_DURATION
 from mailpass_gateway.openapi_style import document_conventions, operation_id
 from mailpass_gateway.providers.views import router as providers_router
 from mailpass_gateway.rpc import ReplyWaiter
@@ -187,5 +187,5 @@ class MeasureRequests:
             await internal_error()(scope, receive, send)
         finally:
             template = getattr(scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(template, scope["method"], str(status)).inc()
-            REQUEST_SECONDS.labels(template, scope["method"]).observe(time.perf_counter() - started)
+            REQUEST_COUNT(template, scope["method"], str(status)).inc()
+            REQUEST_DURATION(template, scope["method"]).observe(time.perf_counter() - started)

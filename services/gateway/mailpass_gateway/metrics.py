@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+from mailpass_common.platform.metrics import children
+
 REQUESTS = Counter(
     "mailpass_gateway_requests_total",
     "HTTP requests by route template, method and status code.",
@@ -25,3 +27,8 @@ ERRORS = Counter(
     "Error responses by error code (VALIDATION_ERROR, SEND_LIMIT_EXCEEDED, ...).",
     ["code"],
 )
+
+# The children, looked up once per label values (see ``children``).
+REQUEST_COUNT = children(REQUESTS)
+REQUEST_DURATION = children(REQUEST_SECONDS)
+ACCEPTED = children(MESSAGES_ACCEPTED)

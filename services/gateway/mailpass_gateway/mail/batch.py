@@ -42,7 +42,7 @@ from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.provider_check import refusals
 from mailpass_gateway.mail.service import MessageIds, build_message, default_provider
 from mailpass_gateway.mail.status import spec_datetime
-from mailpass_gateway.metrics import MESSAGES_ACCEPTED
+from mailpass_gateway.metrics import ACCEPTED
 from mailpass_gateway.templates.sending import prepare_batch
 from mailpass_gateway.templates.service import UnsubscribeLinks
 
@@ -174,7 +174,7 @@ async def queue_batch(
             await _insert_new(db, docs)
         else:
             await messages.insert_messages(db, docs)
-            MESSAGES_ACCEPTED.labels("send_batch").inc(len(docs))
+            ACCEPTED("send_batch").inc(len(docs))
         # Scheduled messages wait for the scheduler whatever the limits.
         now = [doc["_id"] for doc in docs if doc["status"] == MessageStatus.QUEUED.value]
         if publish_now and now:
@@ -193,7 +193,7 @@ async def _insert_new(db: Database, docs: list[MessageDocument]) -> None:
     """Insert what an interrupted first run did not store; the stored ones keep their
     ``queue_id``, which the answer shows."""
     stored = await messages.insert_new_messages(db, docs)
-    MESSAGES_ACCEPTED.labels("send_batch").inc(len(docs) - len(stored))
+    ACCEPTED("send_batch").inc(len(docs) - len(stored))
     if stored:
         found = db[Collections.MESSAGES].find(
             {"_id": {"$in": sorted(stored)}}, projection={"queue_id": 1}

@@ -42,7 +42,7 @@ from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.mail.provider_check import accepted_by_provider
 from mailpass_gateway.mail.responses import send_body
 from mailpass_gateway.mail.status import spec_datetime
-from mailpass_gateway.metrics import MESSAGES_ACCEPTED
+from mailpass_gateway.metrics import ACCEPTED
 from mailpass_gateway.rpc import ReplyWaiter
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ async def send_now(
             db, key, provider, doc, keyed=ids.keyed, chunks=chunks
         )
     if not stored_before:  # a keyed retry's message was counted by its first run
-        MESSAGES_ACCEPTED.labels("send").inc()
+        ACCEPTED("send").inc()
     with telemetry.message_scope(doc["_id"]):
         return await _publish_and_wait(doc, publisher, waiter, timeout, dropped)
 
@@ -194,10 +194,10 @@ async def _schedule(
     Idempotency-Key, a message an interrupted first run stored is not stored again."""
     if keyed:
         if not await messages.insert_new_messages(db, [doc]):
-            MESSAGES_ACCEPTED.labels("send").inc()
+            ACCEPTED("send").inc()
     else:
         await messages.insert_messages(db, [doc])
-        MESSAGES_ACCEPTED.labels("send").inc()
+        ACCEPTED("send").inc()
     body = send_body(
         doc["_id"],
         "scheduled",
