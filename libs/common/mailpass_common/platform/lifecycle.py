@@ -6,8 +6,8 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from aio_pika.abc import AbstractRobustConnection
 
@@ -78,3 +78,15 @@ def settle_heap() -> None:
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, old)
+
+
+def run_on_uvloop(main: Coroutine[Any, Any, T]) -> T:
+    """Run a service's main coroutine on uvloop's event loop (libuv; its sockets, timers
+    and callbacks in C), the loop uvicorn gives the gateway; on asyncio's own loop where
+    uvloop is not installed (the platforms where ``uvicorn[standard]`` leaves it out)."""
+    try:
+        import uvloop
+    except ImportError:  # not installed: asyncio's own loop
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
