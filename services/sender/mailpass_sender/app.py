@@ -99,8 +99,11 @@ class SenderService:
         )
         for kind in (MessageKind.IMMEDIATE, MessageKind.BATCH):
             # A channel per queue: its own prefetch, and one queue's acks never wait on
-            # the other's deliveries.
-            channel = await connection.channel()
+            # the other's deliveries. Its only publishes are the replies to /send, which
+            # are best effort (unanswered, the gateway's wait ends in 202 and the status
+            # endpoint tells the rest): no confirm to wait for before the job's ack. Jobs
+            # (retries, dead letters) go through the JobPublisher's confirmed channel.
+            channel = await connection.channel(publisher_confirms=False)
             await channel.set_qos(
                 prefetch_count=settings.sender_batch_prefetch
                 if kind is MessageKind.BATCH
