@@ -40,7 +40,8 @@ def connect(settings: CommonSettings) -> tuple[AsyncMongoClient[Document], Datab
         tz_aware=True,
         serverSelectionTimeoutMS=5000,
         appname="mailpass",
-        event_listeners=[CommandCounter()],
+        # TTL indexes exist where retention is on (ensure_indexes, with the settings).
+        event_listeners=[CommandCounter(settings.message_metadata_retention_days > 0)],
     )
     return client, client[settings.mongodb_database]
 
