@@ -274,10 +274,12 @@ def write_cost(
         each = [delete_keys(shapes, s.get("q") or {}) for s in statements]
         return deleted, sum(each) * deleted / len(each)
     if command_name == "findAndModify":
-        outcome = reply.get("lastErrorObject") or {}
+        value = reply.get("value")
+        # nx-27017 answers with the document only: one found counts as an update.
+        found = {"n": 1, "updatedExisting": True} if value is not None else {}
+        outcome = reply.get("lastErrorObject") or found
         if not outcome.get("n"):
             return 0, 0.0
-        value = reply.get("value")
         selector = command.get("query") or {}
         if command.get("remove"):
             return 1, insert_keys(shapes, value) if value else delete_keys(shapes, selector)
