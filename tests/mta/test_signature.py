@@ -77,8 +77,21 @@ FOLDED = (
         PLAIN.split(b"\r\n\r\n")[0] + b"\r\n\r\n",  # an empty body
         PLAIN.rstrip(b"\r\n") + b"   ",  # a body not ended by CRLF
         PLAIN.replace(b"Thanks", b"x" * 5000),  # a long line
+        PLAIN.replace(b"example.net\r\n", b"example.net\n", 1),  # one bare LF among CRLFs
+        PLAIN.replace(b"order.\r\n", b"order.\r\rmore\r\n"),  # a bare CR in the body
+        PLAIN.replace(b"Your order", b"Your  order"),  # two spaces, no tab: relaxed
     ],
-    ids=["plain", "folded-repeated", "bare-lf", "empty-body", "no-final-crlf", "long"],
+    ids=[
+        "plain",
+        "folded-repeated",
+        "bare-lf",
+        "empty-body",
+        "no-final-crlf",
+        "long",
+        "mixed-endings",
+        "bare-cr",
+        "double-space",
+    ],
 )
 def test_every_signature_verifies_with_dkimpy(message: bytes) -> None:
     signed = signature.sign(message, DOMAIN, SIGNING)
