@@ -7,7 +7,13 @@ from collections import Counter
 import pytest
 
 from mailpass_dev.bench.options import parse_options
-from mailpass_dev.bench.probes import parse_command_counts, round_trips
+from mailpass_dev.bench.probes import (
+    DbCounters,
+    cpu_ms_per_request,
+    db_figures,
+    parse_command_counts,
+    round_trips,
+)
 from mailpass_dev.bench.scaleout import render, summarize
 from mailpass_dev.bench.sink import SinkCounters, parse_counters, subjects_in_dump
 from mailpass_dev.bench.wrk import parse_wrk_output
@@ -113,6 +119,59 @@ def test_round_trips_are_the_increase_summed_over_services() -> None:
     assert trips.by_service == {"gateway": 3, "sender-1": 4, "scheduler": 3}
     assert trips.per_message(20) == 0.5
     assert trips.per_message(0) is None
+
+
+def _exposition(commands: dict[str, int], documents: dict[str, int], keys: dict[str, float]) -> str:
+    lines = ["# TYPE mailpass_mongodb_commands_total counter"]
+    lines += [f'mailpass_mongodb_commands_total{{command="{c}"}} {n}' for c, n in commands.items()]
+    lines.append("# TYPE mailpass_mongodb_documents_written_total counter")
+    lines += [
+        f'mailpass_mongodb_documents_written_total{{collection="{c}"}} {n}'
+        for c, n in documents.items()
+    ]
+    lines.append("# TYPE mailpass_mongodb_index_keys_written_total counter")
+    lines += [
+        f'mailpass_mongodb_index_keys_written_total{{collection="{c}"}} {n}'
+        for c, n in keys.items()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_writes_per_message_are_the_increase_by_collection_summed_over_services() -> None:
+    before = DbCounters.parse(
+        {
+            "gateway": _exposition({"insert": 1}, {"messages": 10}, {"messages": 50.0}),
+            "sender-1": _exposition({"update": 2}, {}, {}),
+        }
+    )
+    after = DbCounters.parse(
+        {
+            "gateway": _exposition({"insert": 3}, {"messages": 30}, {"messages": 150.0}),
+            "sender-1": _exposition(
+                {"update": 6}, {"messages": 40, "events": 2}, {"messages": 60.5, "events": 4.0}
+            ),
+        }
+    )
+    figures = db_figures(before, after, 20)
+    assert figures["round_trips"] == 6
+    assert figures["documents_written"] == 62  # 20 inserted, 40 updated, 2 events
+    assert figures["documents_written_per_message"] == pytest.approx(3.1)
+    assert figures["documents_written_per_message_by_collection"] == {
+        "events": 0.1,
+        "messages": 3.0,
+    }
+    assert figures["index_keys_per_message"] == pytest.approx((100 + 60.5 + 4) / 20)
+    assert figures["index_keys_per_message_by_collection"]["messages"] == pytest.approx(8.025)
+    nothing = db_figures(before, after, 0)
+    assert nothing["index_keys_per_message"] is None
+    assert nothing["index_keys_per_message_by_collection"] == {}
+
+
+def test_cpu_per_request_sums_the_senders_and_skips_what_is_not_reported() -> None:
+    cpu = {"gateway": 1.2, "sender-1": 0.4, "sender-2": 0.2, "smtp": 0.1, "nx-27017": 2.0}
+    per_request = cpu_ms_per_request(cpu, 400)
+    assert per_request == {"gateway": 3.0, "sender": 1.5, "nx-27017": 5.0}
+    assert cpu_ms_per_request(cpu, 0) == {}
 
 
 def test_quick_sets_small_defaults_that_flags_override() -> None:

@@ -33,7 +33,11 @@ def send(p50: float, p99: float, rps: float, not_200: int = 0) -> dict[str, Any]
         "rps": rps,
         "not_200": not_200,
         "round_trips_per_message": 3.0,
+        "documents_written_per_message": 1.0,
+        "index_keys_per_message": 10.0,
         "wrk_cpu_percent": 4.0,
+        "cpu_ms_per_request_gateway": 1.0 + p50 / 100,
+        "cpu_ms_per_request_nx-27017": 2.0,
     }
 
 
@@ -126,6 +130,29 @@ def test_a_missing_phase_is_reported_not_judged() -> None:
     rows = {r.key: r for r in build_rows(runs, {}, clients=(1, 50), preload=0, sessions=8)}
     assert rows["batch_preloaded_rate"].value is None
     assert rows["preloaded_vs_empty"].status == "n/a"
+
+
+def test_writes_and_cpu_per_send_are_reported_beside_round_trips() -> None:
+    rows = rows_by_key()
+    keys = list(rows)
+    for phase in ("batch_empty", "batch_preloaded", "batch_mta", "smtp", "send_c1", "send_c50"):
+        at = keys.index(f"{phase}_round_trips")
+        assert keys[at + 1 : at + 3] == [f"{phase}_documents_written", f"{phase}_index_keys"]
+    assert rows["send_c50_documents_written"].value == 1.0
+    assert rows["send_c50_index_keys"].value == 10.0
+    assert rows["batch_empty_index_keys"].value is None  # not in these runs
+    assert rows["send_c1_cpu_ms_gateway"].value == pytest.approx(1.055)  # median p50 5.5
+    assert rows["send_c1_cpu_ms_gateway"].status == "PASS"  # < 1.5 ms
+    assert rows["send_c50_cpu_ms_gateway"].value == pytest.approx(1.85)
+    assert rows["send_c50_cpu_ms_gateway"].status == "FAIL"
+    assert rows["send_c50_cpu_ms_nx-27017"].target is None
+    assert rows["send_c50_cpu_ms_sender"].value is None
+    line = next(
+        t
+        for t in render_table(list(rows.values())).splitlines()
+        if "x50: CPU per request, gateway" in t
+    )
+    assert "1.9 ms" in line and "< 1.5 ms" in line and line.rstrip().endswith("FAIL")
 
 
 def test_target_comparisons() -> None:

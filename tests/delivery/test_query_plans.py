@@ -34,6 +34,7 @@ from mailpass_common.templates import store as template_store
 from mailpass_inbound import service as inbound_service
 
 NOW = datetime.now(UTC)
+MESSAGES_INDEXES = INDEXES[Collections.MESSAGES]
 
 PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
     "a template by alias (sending with one)": (
@@ -187,6 +188,27 @@ PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
 }
 
 
+# The declared index of messages each query of messages reads (its name in
+# mailpass_common.platform.indexes; ``_id_``: the lookup by _id).
+SERVED_BY: dict[str, str] = {
+    "due providers / due batch": "queued_by_published_at",
+    "recovery: queued long ago": "queued_by_published_at",
+    "recovery: queued long ago, suspended accounts left alone": "queued_by_published_at",
+    "recovery: lease ran out": "sending_by_claimed_at",
+    "recovery: retry never came": "deferred_by_claimed_at",
+    "message list: live, failed, with a tag, older than the cursor": (
+        "account_id_1_sandbox_1_created_at_1"
+    ),
+    "message list: the cursor's second, by id": "account_id_1_sandbox_1_created_at_1",
+    "message list: one recipient, a date range": "account_id_1_sandbox_1_to_1_created_at_1",
+    "stats: an account's messages in a bucket": "account_id_1_sandbox_1_created_at_1",
+    "retention: bodies to purge, oldest first": "body_purged_at_1_created_at_1",
+    "scheduled messages that are due": "scheduled_by_scheduled_at",
+    "claim and record (by _id)": "_id_",
+    "mailpass-inbound: the message a return path names (its possible ids)": "_id_",
+}
+
+
 def _plan_lines(plan: Any) -> list[str]:
     """Every stage name (MongoDB) or SQLite plan line (nx-27017) in an explain result."""
     found: list[str] = []
@@ -224,29 +246,80 @@ def _index_names(plan: Any) -> set[str]:
     return set()
 
 
+async def _declared_served(db: Database, name: str) -> set[str]:
+    """The declared indexes of ``messages`` a query's plan reads, by their declared name.
+
+    MongoDB names the index it reads as declared. nx-27017 names each index after its
+    key and holds one per key (it keeps no name and no partial filter): it reads every
+    declared index of the key it reads, as far as this goes."""
+    used = _index_names(await _winning_plan(db, name))
+    listed = await db[Collections.MESSAGES].index_information()
+    keys = {n: [(f, int(o)) for f, o in info["key"]] for n, info in listed.items()}
+    keys[f"idx_{Collections.MESSAGES}_id"] = [("_id", 1)]  # nx-27017's _id_, as it reads it
+    declared = {m.document["name"]: list(m.document["key"].items()) for m in MESSAGES_INDEXES}
+    declared["_id_"] = [("_id", 1)]
+    if all(n in listed for n in declared):
+        return used & set(declared)
+    read = [keys[n] for n in used if n in keys]
+    return {n for n, key in declared.items() if key in read}
+
+
+@pytest.mark.parametrize("name", SERVED_BY)
+async def test_a_query_of_messages_reads_the_index_meant_for_it(db: Database, name: str) -> None:
+    assert SERVED_BY[name] in await _declared_served(db, name)
+
+
 async def test_every_index_of_messages_serves_a_listed_query(db: Database) -> None:
     """Each index costs every insert (and status change) a write: none is kept for nothing."""
+    assert {p for p, (c, _, _) in PLANS.items() if c == Collections.MESSAGES} == set(SERVED_BY)
     used: set[str] = set()
-    for name, (collection, _, _) in PLANS.items():
-        if collection == Collections.MESSAGES:
-            used |= _index_names(await _winning_plan(db, name))
-    by_name = await db[Collections.MESSAGES].index_information()
-    used_keys = [[(f, int(o)) for f, o in by_name[n]["key"]] for n in used if n in by_name]
-    declared = [list(model.document["key"].items()) for model in INDEXES[Collections.MESSAGES]]
-    unused = [key for key in declared if key not in used_keys]
+    for name in SERVED_BY:
+        used |= await _declared_served(db, name)
+    unused = [m.document["name"] for m in MESSAGES_INDEXES if m.document["name"] not in used]
     assert not unused, f"indexes of messages no listed query uses: {unused}"
 
 
+async def test_the_indexes_of_a_state_are_partial_to_that_state() -> None:
+    """A status change of an ordinary message enters and leaves only the indexes of the
+    states it passes through; the query each serves names that status by equality."""
+    for model in MESSAGES_INDEXES:
+        document = model.document
+        if "status" not in document["key"]:
+            continue
+        state = document["partialFilterExpression"]["status"]
+        queries = [p for p, index in SERVED_BY.items() if index == document["name"]]
+        assert queries, document["name"]
+        for query in queries:
+            assert PLANS[query][1]["status"] == {"$eq": state}, query
+
+
 async def test_a_retired_index_is_dropped_from_an_existing_database(db: Database) -> None:
+    """An existing database has the full indexes of the previous version: ensure_indexes
+    drops them and keeps every declared one, and a second run drops nothing."""
     messages = db[Collections.MESSAGES]
-    for key in RETIRED_INDEXES[Collections.MESSAGES]:
+    retired = RETIRED_INDEXES[Collections.MESSAGES]
+    for key in retired:
         await messages.create_index(key)
     keys = [info["key"] for info in (await messages.index_information()).values()]
-    assert all(key in keys for key in RETIRED_INDEXES[Collections.MESSAGES])
+    assert all(key in keys for key in retired)
+
     await ensure_indexes(db)
-    keys = [info["key"] for info in (await messages.index_information()).values()]
-    assert not any(key in keys for key in RETIRED_INDEXES[Collections.MESSAGES])
-    assert len(keys) == len(INDEXES[Collections.MESSAGES]) + 1  # and _id
+    listed = await messages.index_information()
+    declared = {m.document["name"]: list(m.document["key"].items()) for m in MESSAGES_INDEXES}
+    if all(name in listed for name in declared):  # MongoDB: each as declared, partial ones too
+        assert set(listed) == {*declared, "_id_"}
+        for model in MESSAGES_INDEXES:
+            partial = model.document.get("partialFilterExpression")
+            assert listed[model.document["name"]].get("partialFilterExpression") == partial
+    else:  # nx-27017: one index per declared key; the retired keys of no declared index gone
+        listed_keys = sorted(info["key"] for name, info in listed.items() if name != "_id_")
+        assert listed_keys == sorted(list(k) for k in {tuple(key) for key in declared.values()})
+    assert not any(
+        info["key"] == [("account_id", 1), ("created_at", 1)] for info in listed.values()
+    )
+
+    await ensure_indexes(db)
+    assert await messages.index_information() == listed
 
 
 @pytest.mark.parametrize("name", PLANS)

@@ -8,6 +8,7 @@ from typing import Any
 
 from mailpass_common.platform.db import Collections, Database
 from mailpass_common.providers import service as providers
+from mailpass_common.webhooks import endpoints
 from tests.mta.conftest import RETURN_PATH_DOMAIN, Internet
 from tests.mta.support import new_domain
 from tests.mta.test_pipeline import _verified_domain
@@ -31,6 +32,15 @@ async def _send(internet: Internet, env: dict[str, Any], **settings: Any) -> tup
         default=True,
     )
     domain = await _verified_domain(internet, env, tenant.account_id)
+    await endpoints.create_endpoint(  # what the account's webhooks are told (the outbox)
+        db,
+        cipher(env),
+        account_id=tenant.account_id,
+        url="https://hooks.example.com/mail",
+        events=["deferred", "failed", "sent"],
+        sandbox=False,
+        limit=20,
+    )
     shop = new_domain()
     mx = internet.mx(shop, 10, fail_next=["421 4.7.0 too many messages, come back later"])
     mta = {
@@ -82,15 +92,35 @@ async def test_backoff_deferrals_spend_no_attempts(
     assert all(e["attempted"] is False and e["attempt"] == 1 for e in waits)
     assert all("asked us to slow down" in e["detail"] for e in waits)
     assert 2 <= doc["backoff_waited_seconds"] <= 6
+    told = await _webhook_data(internet.db, message_id)
+    assert [(t, d["attempt"], d.get("attempted")) for t, d in told] == [
+        ("deferred", 1, None),  # the 421
+        *[("deferred", 1, False)] * len(waits),  # the waits: no attempt, one made so far
+        ("sent", 2, None),
+    ]
 
 
 async def test_waiting_on_backoffs_ends_past_the_limit(
     internet: Internet, service_env: dict[str, Any]
 ) -> None:
-    _, (doc, mx) = await _send(internet, service_env, sender_backoff_wait_limit_seconds=1.5)
+    message_id, (doc, mx) = await _send(
+        internet, service_env, sender_backoff_wait_limit_seconds=1.5
+    )
     assert doc["status"] == "failed"
     assert doc["dead_lettered"]
     assert doc["attempts"] == 1  # the 421; the waits on the back-off were not attempts
     assert "stayed backed off for over 1.5 s" in doc["error_message"]
     assert "asked us to slow down" in doc["error_message"]
     assert len(mx.received) == 0
+    told = await _webhook_data(internet.db, message_id)
+    assert (told[-1][0], told[-1][1]["attempt"], told[-1][1]["attempted"]) == ("failed", 1, False)
+
+
+async def _webhook_data(db: Database, message_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """The webhook events written for ``message_id``, oldest first: (type, data)."""
+    found = await db[Collections.WEBHOOK_EVENTS].find().sort([("created_at", 1)]).to_list()
+    return [
+        (e["type"], e["payload"]["data"])
+        for e in found
+        if e["payload"]["data"].get("message_id") == message_id
+    ]

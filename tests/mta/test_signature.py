@@ -1,16 +1,20 @@
 """DKIM signatures made by MailPass verify with dkimpy, the reference implementation,
 whatever the shape of the message: folded and repeated header fields, bare LF line
-endings, whitespace that relaxed canonicalization ignores, an empty body."""
+endings, whitespace that relaxed canonicalization ignores, an empty body; and the
+private-key operations of a burst go to the signing thread in one hand-off."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from typing import Any
 
 import dkim as dkimpy
 import pytest
 
 from mailpass_common.mta import signature
 from mailpass_common.mta.dkim import Algorithm, DkimKey, generate_key, record_value
+from mailpass_common.mta.signing import PrivateOperations
 
 DOMAIN = "shop.example.com"
 KEYS = {algorithm: generate_key(algorithm) for algorithm in Algorithm}
@@ -77,8 +81,21 @@ FOLDED = (
         PLAIN.split(b"\r\n\r\n")[0] + b"\r\n\r\n",  # an empty body
         PLAIN.rstrip(b"\r\n") + b"   ",  # a body not ended by CRLF
         PLAIN.replace(b"Thanks", b"x" * 5000),  # a long line
+        PLAIN.replace(b"example.net\r\n", b"example.net\n", 1),  # one bare LF among CRLFs
+        PLAIN.replace(b"order.\r\n", b"order.\r\rmore\r\n"),  # a bare CR in the body
+        PLAIN.replace(b"Your order", b"Your  order"),  # two spaces, no tab: relaxed
     ],
-    ids=["plain", "folded-repeated", "bare-lf", "empty-body", "no-final-crlf", "long"],
+    ids=[
+        "plain",
+        "folded-repeated",
+        "bare-lf",
+        "empty-body",
+        "no-final-crlf",
+        "long",
+        "mixed-endings",
+        "bare-cr",
+        "double-space",
+    ],
 )
 def test_every_signature_verifies_with_dkimpy(message: bytes) -> None:
     signed = signature.sign(message, DOMAIN, SIGNING)
@@ -124,3 +141,37 @@ def test_no_key_no_from_or_a_bad_key_refuses_to_sign() -> None:
         signature.sign(PLAIN, DOMAIN, [DkimKey("bad", Algorithm.RSA, b"not a key")])
     with pytest.raises(ValueError):
         signature.sign(PLAIN, DOMAIN, [DkimKey("bad", Algorithm.ED25519, b"c2hvcnQ=")])
+
+
+async def test_a_burst_is_signed_in_one_hand_off_and_a_bad_key_fails_only_its_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    operations = PrivateOperations()
+    hand_offs: list[int] = []
+    submit = operations._executor.submit
+
+    def counted(fn: Any, batch: list[Any]) -> Any:
+        hand_offs.append(len(batch))
+        return submit(fn, batch)
+
+    monkeypatch.setattr(operations._executor, "submit", counted)
+    messages = [PLAIN.replace(b"<1@", f"<{n}@".encode()) for n in range(20)]
+    unsigned = [signature.prepare(m, DOMAIN, SIGNING) for m in messages]
+    bad = [(DkimKey("bad", Algorithm.RSA, b"not a key"), b"data")]
+
+    results = await asyncio.gather(
+        *(operations.run(u.inputs) for u in unsigned[:10]),
+        operations.run(bad),
+        *(operations.run(u.inputs) for u in unsigned[10:]),
+        return_exceptions=True,
+    )
+
+    assert hand_offs == [21]  # one hand-off for the whole burst
+    assert isinstance(results[10], ValueError)
+    good = [r for i, r in enumerate(results) if i != 10]
+    for u, signatures in zip(unsigned, good, strict=True):
+        assert not isinstance(signatures, BaseException)
+        assert verified(u.signed(signatures)) == [True, True]
+    # The next burst is a hand-off of its own.
+    assert len(await operations.run(unsigned[0].inputs)) == 2
+    assert hand_offs == [21, 1]

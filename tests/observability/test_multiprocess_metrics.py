@@ -32,7 +32,7 @@ from tests.support.tenants import make_tenant
 
 WORKER = """
 import sys
-from mailpass_common.platform.metrics import MONGODB_COMMANDS
+from mailpass_common.platform.metrics import MONGODB_COMMANDS, MONGODB_INDEX_KEYS
 from mailpass_gateway.metrics import REQUEST_SECONDS, REQUESTS
 
 count = int(sys.argv[1])
@@ -40,6 +40,7 @@ for _ in range(count):
     REQUESTS.labels("/api/v1/mail/send", "POST", "200").inc()
     REQUEST_SECONDS.labels("/api/v1/mail/send", "POST").observe(0.02)
 MONGODB_COMMANDS.labels("insert").inc(count)
+MONGODB_INDEX_KEYS.labels("messages").inc(count * 5.5)
 """
 
 # Every Gauge defined by a module a service loads, with its multiprocess mode.
@@ -91,6 +92,8 @@ def test_the_exposition_sums_the_counters_of_every_worker(
         pytest.approx(0.14)
     )
     assert scraped.value("mailpass_mongodb_commands_total", command="insert") == 7
+    keys = scraped.value("mailpass_mongodb_index_keys_written_total", collection="messages")
+    assert keys == pytest.approx(7 * 5.5)
     # Summed series, not one per process.
     assert all("pid" not in labels for labels in scraped.series("mailpass_gateway_requests_total"))
 

@@ -80,6 +80,11 @@ async def test_gateway_and_sender_count_what_real_traffic_did(
     assert gateway.increase(gateway_before, errors, code="VALIDATION_ERROR") == 1
     assert gateway.increase(gateway_before, errors, code="SEND_FAILED") == 1
     assert gateway.increase(gateway_before, "mailpass_mongodb_commands_total", command="insert")
+    # What its writes wrote: at least each message accepted, and that many index keys more.
+    written = "mailpass_mongodb_documents_written_total"
+    assert gateway.increase(gateway_before, written, collection="messages") >= 7
+    keys = "mailpass_mongodb_index_keys_written_total"
+    assert gateway.increase(gateway_before, keys, collection="messages") >= 7 * 5
 
     # The sender: outcomes by provider type, duration, retries, latency, in flight.
     after, before = sender_after, sender_before

@@ -22,6 +22,13 @@ from mailpass_sender.models import Claimed, Decision, DeliveryContext
 from mailpass_sender.retry import RetryDelay, RetryPolicy
 
 
+def not_attempted(outcome: messages.Outcome) -> bool:
+    """Whether ``outcome`` ends a claim that tried nothing (the claim's attempt given back)."""
+    if isinstance(outcome, messages.Deferred):
+        return outcome.backed_off_seconds is not None
+    return isinstance(outcome, messages.Failed) and outcome.not_attempted
+
+
 def delay_for(policy: RetryPolicy, seconds: float) -> RetryDelay:
     """The retry schedule's first step of at least ``seconds`` (its cap at most)."""
     attempts = 1

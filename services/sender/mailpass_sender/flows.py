@@ -50,7 +50,7 @@ from mailpass_common.platform.tracing import run_in
 from mailpass_common.providers.delivery.base import Bounce, OutgoingEmail
 from mailpass_common.providers.delivery.mime import render
 from mailpass_common.webhooks import outbox
-from mailpass_sender.backoff_wait import wait_for_backoff
+from mailpass_sender.backoff_wait import not_attempted, wait_for_backoff
 from mailpass_sender.bounces import suppress_bounced
 from mailpass_sender.lease import Lease
 from mailpass_sender.link_rewriter import track_email, tracking_choice
@@ -257,10 +257,15 @@ def _webhook_event(decision: Decision) -> outbox.WebhookEvent:
     message, outcome = decision.claimed.message, decision.outcome
     key = f"{message['_id']}:{outcome.claim_token}:{decision.status.value}"
     attempt = int(message.get("attempts") or 1)
+    skipped = not_attempted(outcome)  # a wait on a backed-off destination, no attempt
+    if skipped:
+        attempt = max(0, attempt - 1)
     if isinstance(outcome, messages.Sent):
         fields: dict[str, object] = {"provider_reply": outcome.reply, "attempt": attempt}
     else:
         fields = {"error": outcome.error, "attempt": attempt}
+        if skipped:
+            fields["attempted"] = False
         if decision.delay is not None:
             fields["retry_in_seconds"] = round(decision.delay.seconds, 3)
     return producers.outcome_event(message, decision.status.value, key=key, **fields)

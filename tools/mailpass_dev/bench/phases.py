@@ -3,8 +3,9 @@
 Batch: N messages posted to ``/send-batch`` (100 a request, a few requests at a time),
 timed from the first request until smtp-sink has accepted N more messages. /send: wrk
 for the run's duration at C connections. Direct: aiosmtplib at C connections. Every run
-scrapes each service's MongoDB command counters before and after, and divides their
-increase by the messages the sink accepted in between.
+scrapes each service's MongoDB counters (commands, documents and index keys written)
+before and after, and divides their increase by the messages the sink accepted in
+between; a /send run also divides each process's CPU time by the requests wrk completed.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from mailpass_dev.bench.direct import run_direct
 from mailpass_dev.bench.mta import connections_opened
 from mailpass_dev.bench.options import BenchOptions
 from mailpass_dev.bench.probes import (
-    RoundTrips,
     cpu_increase,
+    cpu_ms_per_request,
     cpu_seconds,
-    round_trips,
-    scrape_commands,
+    db_figures,
+    scrape_db_counters,
 )
 from mailpass_dev.bench.sink import SmtpSink, run_smtp_source, subjects_in_dump
 from mailpass_dev.bench.tenant import RECIPIENT, Tenant, message_body
@@ -59,15 +60,6 @@ class BenchContext:
     @property
     def body(self) -> str:
         return message_body(self.options.message_bytes)
-
-
-def _trips_figures(trips: RoundTrips, delivered: int) -> dict[str, Any]:
-    return {
-        "round_trips": trips.total,
-        "round_trips_per_message": trips.per_message(delivered),
-        "round_trips_by_command": trips.by_command,
-        "round_trips_by_service": trips.by_service,
-    }
 
 
 def run_reference(ctx: BenchContext, sessions: int) -> dict[str, Any]:
@@ -135,7 +127,7 @@ async def run_batch(
     prefix = f"mpbench-{secrets.token_hex(3)}-"
     bodies = _batch_bodies(ctx, prefix, recipient, sender)
     ctx.sink.take_dump()
-    before = await scrape_commands(ctx.stack)
+    before = await scrape_db_counters(ctx.stack)
     cpu_before = cpu_seconds(ctx.stack)
     base, opened_before = ctx.sink.messages, await connections_opened(ctx.stack)
     started = time.perf_counter()
@@ -146,7 +138,7 @@ async def run_batch(
     received = ctx.sink.messages - base
     cpu = cpu_increase(cpu_before, cpu_seconds(ctx.stack))
     await asyncio.sleep(SETTLE_SECONDS)
-    after = await scrape_commands(ctx.stack)
+    after = await scrape_db_counters(ctx.stack)
     subjects = subjects_in_dump(ctx.sink.take_dump(), prefix)
     unique = len(subjects)
     opened = await connections_opened(ctx.stack) - opened_before
@@ -163,7 +155,7 @@ async def run_batch(
         "post_seconds": posted,
         "rate": min(received, n) / elapsed,
         "cpu_seconds_by_process": cpu,
-        **_trips_figures(round_trips(before, after), unique),
+        **db_figures(before, after, unique),
     }
 
 
@@ -190,7 +182,7 @@ async def warm_up_send(ctx: BenchContext, clients: int) -> None:
 
 
 async def run_send(ctx: BenchContext, clients: int) -> dict[str, Any]:
-    before = await scrape_commands(ctx.stack)
+    before = await scrape_db_counters(ctx.stack)
     cpu_before = cpu_seconds(ctx.stack)
     base = ctx.sink.messages
     result = await asyncio.to_thread(
@@ -205,7 +197,7 @@ async def run_send(ctx: BenchContext, clients: int) -> dict[str, Any]:
     )
     cpu = cpu_increase(cpu_before, cpu_seconds(ctx.stack))
     await asyncio.sleep(SETTLE_SECONDS)
-    after = await scrape_commands(ctx.stack)
+    after = await scrape_db_counters(ctx.stack)
     delivered = ctx.sink.messages - base
     ctx.sink.take_dump()
     return {
@@ -223,7 +215,12 @@ async def run_send(ctx: BenchContext, clients: int) -> dict[str, Any]:
         "delivered": delivered,
         "wrk_cpu_percent": result.cpu_percent,
         "cpu_seconds_by_process": cpu,
-        **_trips_figures(round_trips(before, after), delivered),
+        # Flat, so each has its median (report.medians): CPU ms per request completed.
+        **{
+            f"cpu_ms_per_request_{name}": ms
+            for name, ms in cpu_ms_per_request(cpu, result.requests).items()
+        },
+        **db_figures(before, after, delivered),
     }
 
 

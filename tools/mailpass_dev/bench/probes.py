@@ -1,9 +1,14 @@
-"""What the bench reads off the running stack: MongoDB round trips and peak memory.
+"""What the bench reads off the running stack: MongoDB round trips and writes, CPU, and
+peak memory.
 
 Round trips: every service counts its MongoDB commands in
 ``mailpass_mongodb_commands_total{command}`` on its management port. A phase scrapes
 every service before and after; the increase summed over services, divided by the
-messages delivered in the phase, is its round trips per message.
+messages delivered in the phase, is its round trips per message. Writes, the same way:
+``mailpass_mongodb_documents_written_total{collection}`` (documents its write commands
+wrote) and ``mailpass_mongodb_index_keys_written_total{collection}`` (the index keys they
+inserted and deleted, estimated from the declared indexes: see
+:mod:`mailpass_common.platform.index_keys`).
 
 CPU: the user + system time each part of the stack used during a phase (RabbitMQ's is
 the whole broker's), to show where a phase's time goes.
@@ -21,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -28,33 +34,66 @@ from prometheus_client.parser import text_string_to_metric_families
 from mailpass_dev.stack import Stack
 
 COMMANDS_METRIC = "mailpass_mongodb_commands_total"
+DOCUMENTS_METRIC = "mailpass_mongodb_documents_written_total"
+INDEX_KEYS_METRIC = "mailpass_mongodb_index_keys_written_total"
 
-# service name -> command -> count
+# service name -> command (or collection) -> count
 CommandCounts = dict[str, Counter[str]]
+
+
+def parse_counts(exposition: str, metric: str, label: str) -> Counter[str]:
+    """A counter's values by one label from a Prometheus text exposition."""
+    counts: Counter[str] = Counter()
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == metric:
+                counts[sample.labels.get(label, "")] += sample.value  # type: ignore[assignment]
+    return counts
 
 
 def parse_command_counts(exposition: str) -> Counter[str]:
     """``mailpass_mongodb_commands_total`` by command from a Prometheus text exposition."""
-    counts: Counter[str] = Counter()
-    for family in text_string_to_metric_families(exposition):
-        for sample in family.samples:
-            if sample.name == COMMANDS_METRIC:
-                counts[sample.labels.get("command", "")] += int(sample.value)
-    return counts
+    return Counter(
+        {k: int(v) for k, v in parse_counts(exposition, COMMANDS_METRIC, "command").items()}
+    )
 
 
-async def scrape_commands(stack: Stack) -> CommandCounts:
+@dataclass(frozen=True)
+class DbCounters:
+    """One scrape of every service: commands by name, documents and index keys written by
+    collection."""
+
+    commands: CommandCounts
+    documents: CommandCounts
+    index_keys: CommandCounts
+
+    @classmethod
+    def parse(cls, expositions: dict[str, str]) -> DbCounters:
+        return cls(
+            {s: parse_command_counts(text) for s, text in expositions.items()},
+            {
+                s: parse_counts(text, DOCUMENTS_METRIC, "collection")
+                for s, text in expositions.items()
+            },
+            {
+                s: parse_counts(text, INDEX_KEYS_METRIC, "collection")
+                for s, text in expositions.items()
+            },
+        )
+
+
+async def scrape_db_counters(stack: Stack) -> DbCounters:
     async with httpx.AsyncClient(timeout=10) as client:
 
-        async def one(name: str, port: int) -> tuple[str, Counter[str]]:
+        async def one(name: str, port: int) -> tuple[str, str]:
             response = await client.get(f"http://127.0.0.1:{port}/metrics")
             response.raise_for_status()
-            return name, parse_command_counts(response.text)
+            return name, response.text
 
         pairs = await asyncio.gather(
             *(one(s.name, s.management_port) for s in stack.managed() if s.management_port)
         )
-    return dict(pairs)
+    return DbCounters.parse(dict(pairs))
 
 
 @dataclass(frozen=True)
@@ -75,6 +114,37 @@ def round_trips(before: CommandCounts, after: CommandCounts) -> RoundTrips:
         by_command.update(delta)
         by_service[service] = sum(delta.values())
     return RoundTrips(sum(by_command.values()), dict(by_command.most_common()), by_service)
+
+
+def _increase_by_label(before: CommandCounts, after: CommandCounts) -> dict[str, float]:
+    total: Counter[str] = Counter()
+    for service, counts in after.items():
+        total.update(counts - before.get(service, Counter()))
+    return {label: round(value, 3) for label, value in sorted(total.items())}
+
+
+def db_figures(before: DbCounters, after: DbCounters, delivered: int) -> dict[str, Any]:
+    """Round trips, documents written and index keys written over a phase, in all and per
+    message delivered (by collection for the writes)."""
+    trips = round_trips(before.commands, after.commands)
+    documents = _increase_by_label(before.documents, after.documents)
+    keys = _increase_by_label(before.index_keys, after.index_keys)
+
+    def per_message(values: dict[str, float]) -> dict[str, float]:
+        return {c: round(v / delivered, 3) for c, v in values.items()} if delivered else {}
+
+    return {
+        "round_trips": trips.total,
+        "round_trips_per_message": trips.per_message(delivered),
+        "round_trips_by_command": trips.by_command,
+        "round_trips_by_service": trips.by_service,
+        "documents_written": sum(documents.values()),
+        "documents_written_per_message": sum(documents.values()) / delivered if delivered else None,
+        "documents_written_per_message_by_collection": per_message(documents),
+        "index_keys_written": sum(keys.values()),
+        "index_keys_per_message": sum(keys.values()) / delivered if delivered else None,
+        "index_keys_per_message_by_collection": per_message(keys),
+    }
 
 
 # --- memory ---------------------------------------------------------------------------
@@ -156,6 +226,24 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
 
 def cpu_increase(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     return {name: round(after[name] - before.get(name, 0.0), 2) for name in after}
+
+
+# The processes a /send's CPU is reported for (the senders summed as "sender").
+CPU_PER_REQUEST_PROCESSES = ("gateway", "sender", "scheduler", "nx-27017", "rabbitmq")
+
+
+def cpu_ms_per_request(cpu: dict[str, float], requests: int) -> dict[str, float]:
+    """CPU milliseconds per request in each process (``cpu``: seconds over the run)."""
+    if not requests:
+        return {}
+    summed: Counter[str] = Counter()
+    for name, seconds in cpu.items():
+        summed["sender" if name.startswith("sender-") else name] += seconds  # type: ignore[assignment]
+    return {
+        name: round(1000 * summed[name] / requests, 3)
+        for name in CPU_PER_REQUEST_PROCESSES
+        if name in summed
+    }
 
 
 class PeakMemory:

@@ -7,78 +7,18 @@ those of a 2-core machine: a missed one prints FAIL but only fails the command w
 
 from __future__ import annotations
 
-import operator
-from dataclasses import dataclass
 from typing import Any
 
-from mailpass_dev.bench.stats import median
+from mailpass_dev.bench.costs import cost_rows
+from mailpass_dev.bench.figures import Row, Target, medians
+from mailpass_dev.bench.figures import get as _get
+
+__all__ = ["Row", "Target", "build_rows", "medians"]
 
 STACK_MEMORY_LIMIT_MB = 150.0
 # Processes measured for information only: shared infrastructure, not MailPass services.
 INFRASTRUCTURE = ("nx-27017", "rabbitmq")
 BATCH_PHASES = ("batch_empty", "batch_preloaded", "batch_mta")
-
-_OPS = {">=": operator.ge, "<=": operator.le, "<": operator.lt}
-
-
-@dataclass(frozen=True)
-class Target:
-    op: str
-    threshold: float
-
-    def met(self, value: float) -> bool:
-        return bool(_OPS[self.op](value, self.threshold))
-
-
-@dataclass(frozen=True)
-class Row:
-    key: str
-    label: str
-    value: float | None
-    unit: str
-    target: Target | None = None
-
-    @property
-    def status(self) -> str:
-        if self.target is None:
-            return ""
-        if self.value is None:
-            return "n/a"
-        return "PASS" if self.target.met(self.value) else "FAIL"
-
-    def as_json(self) -> dict[str, Any]:
-        target = None
-        if self.target is not None:
-            target = {"op": self.target.op, "value": self.target.threshold}
-        return {
-            "key": self.key,
-            "label": self.label,
-            "value": self.value,
-            "unit": self.unit,
-            "target": target,
-            "status": self.status,
-        }
-
-
-def medians(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float | None]]:
-    """The median of every numeric figure of every phase."""
-    result: dict[str, dict[str, float | None]] = {}
-    for phase, phase_runs in runs.items():
-        keys = {
-            k
-            for run in phase_runs
-            for k, v in run.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        }
-        result[phase] = {
-            k: median([run[k] for run in phase_runs if isinstance(run.get(k), int | float)])
-            for k in sorted(keys)
-        }
-    return result
-
-
-def _get(m: dict[str, dict[str, float | None]], phase: str, key: str) -> float | None:
-    return m.get(phase, {}).get(key)
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -241,38 +181,7 @@ def build_rows(
                     Target("<=", 10),
                 )
             )
-    rows += [
-        Row(
-            "batch_empty_round_trips",
-            "round trips / message, batch (empty)",
-            _get(m, "batch_empty", "round_trips_per_message"),
-            "",
-            Target("<=", 0.2),
-        ),
-        Row(
-            "batch_preloaded_round_trips",
-            "round trips / message, batch (preloaded)",
-            _get(m, "batch_preloaded", "round_trips_per_message"),
-            "",
-            Target("<=", 0.2),
-        ),
-        Row(
-            "smtp_round_trips",
-            "round trips / message, SMTP submission",
-            _get(m, "smtp_c10", "round_trips_per_message"),
-            "",
-        ),
-        *(
-            Row(
-                f"send_c{c}_round_trips",
-                f"round trips / message, /send x{c}",
-                _get(m, f"send_c{c}", "round_trips_per_message"),
-                "",
-                Target("<=", 4),
-            )
-            for c in clients
-        ),
-    ]
+    rows += cost_rows(m, clients)
     for label, mb in memory_mb.items():
         info = label.split("/")[0] in INFRASTRUCTURE
         target = None if info else Target("<", STACK_MEMORY_LIMIT_MB)

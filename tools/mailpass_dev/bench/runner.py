@@ -107,6 +107,8 @@ async def _batch_phase(
         log(
             f"{phase} {i}/{runs}: {run['received']}/{run['messages']} in {run['seconds']:.1f}s "
             f"= {run['rate']:.0f} msg/s, {run['round_trips_per_message'] or 0:.3f} round trips/msg"
+            f", {run['documents_written_per_message'] or 0:.2f} documents and "
+            f"{run['index_keys_per_message'] or 0:.2f} index keys written/msg"
             f", MTA sessions opened: {run['sessions_opened']}"
             f"; CPU s: {_cpu_summary(run['cpu_seconds_by_process'])}"
         )

@@ -17,13 +17,8 @@ from typing import Any
 
 import aiosmtplib
 
-from mailpass_dev.bench.phases import (
-    SETTLE_SECONDS,
-    BenchContext,
-    BenchError,
-    _trips_figures,
-)
-from mailpass_dev.bench.probes import cpu_increase, cpu_seconds, round_trips, scrape_commands
+from mailpass_dev.bench.phases import SETTLE_SECONDS, BenchContext, BenchError
+from mailpass_dev.bench.probes import cpu_increase, cpu_seconds, db_figures, scrape_db_counters
 from mailpass_dev.bench.sink import subjects_in_dump
 from mailpass_dev.bench.tenant import RECIPIENT
 
@@ -65,7 +60,7 @@ async def run_submission(ctx: BenchContext, sessions: int = SESSIONS) -> dict[st
     body = ctx.body.replace("\n", "\r\n").encode()
     shares = [[f"{prefix}{i:07d}" for i in range(s, n, sessions)] for s in range(sessions)]
     ctx.sink.take_dump()
-    before = await scrape_commands(ctx.stack)
+    before = await scrape_db_counters(ctx.stack)
     cpu_before = cpu_seconds(ctx.stack)
     base = ctx.sink.messages
     started = time.perf_counter()
@@ -76,7 +71,7 @@ async def run_submission(ctx: BenchContext, sessions: int = SESSIONS) -> dict[st
     received = ctx.sink.messages - base
     cpu = cpu_increase(cpu_before, cpu_seconds(ctx.stack))
     await asyncio.sleep(SETTLE_SECONDS)
-    after = await scrape_commands(ctx.stack)
+    after = await scrape_db_counters(ctx.stack)
     subjects = subjects_in_dump(ctx.sink.take_dump(), prefix)
     unique = len(subjects)
     return {
@@ -90,5 +85,5 @@ async def run_submission(ctx: BenchContext, sessions: int = SESSIONS) -> dict[st
         "seconds": elapsed,
         "rate": min(received, n) / elapsed,
         "cpu_seconds_by_process": cpu,
-        **_trips_figures(round_trips(before, after), unique),
+        **db_figures(before, after, unique),
     }

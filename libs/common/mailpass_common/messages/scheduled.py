@@ -13,7 +13,8 @@ whichever comes first (status only moves forward):
 
 Both filters name ``status: scheduled``, so a release and a cancel racing on one message
 cannot both win. The due selection is ``status = scheduled and scheduled_at <= now`` in
-``scheduled_at`` order, served by the index ``(status, scheduled_at)`` on MongoDB and on
+``scheduled_at`` order, served by the index ``(status, scheduled_at)`` on MongoDB (partial:
+it holds scheduled messages only, so a status change of any other costs it nothing) and on
 nx-27017, whatever the number of other messages (``tests/delivery/test_scale.py``). On
 nx-27017 the range part of that index narrows less than on MongoDB: the cost grows with
 the number of messages *scheduled* (about 10 ms per 1,000 on the test machine), as the

@@ -28,7 +28,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from mailpass_common.messages.models import MessageDocument, MessageStatus
-from mailpass_common.messages.transitions import CLAIM, DEFER, FAIL, RECLAIM, SEND
+from mailpass_common.messages.transitions import CLAIM, DEFER, FAIL, RECLAIM, SEND, Transition
 from mailpass_common.platform.db import DUPLICATE_KEY, Collections, Database, now_stamp, where
 
 
@@ -249,15 +249,25 @@ async def record(db: Database, outcomes: Sequence[Outcome]) -> set[str]:
     """
     if not outcomes:
         return set()
+    # The filter names the status an outcome moves from, as every transition's does: it
+    # adds no work to the lookup by _id, and tells what the write does to the indexes of
+    # a state (mailpass_common.platform.index_keys reads it).
     operations = [
-        UpdateOne({"_id": o.message_id, **where(claim_token=o.claim_token)}, o.update())
+        UpdateOne(
+            {
+                "_id": o.message_id,
+                **where(claim_token=o.claim_token),
+                **_transition_of(o).selector(),
+            },
+            o.update(),
+        )
         for o in outcomes
     ]
     result = await db[Collections.MESSAGES].bulk_write(operations, ordered=False)
     ids = {o.message_id for o in outcomes}
     if result.matched_count == len(operations):
         return ids
-    expected = {o.message_id: (o.claim_token, _status_of(o)) for o in outcomes}
+    expected = {o.message_id: (o.claim_token, _transition_of(o).target.value) for o in outcomes}
     current = await (
         db[Collections.MESSAGES]
         .find({"_id": {"$in": list(ids)}}, projection={"claim_token": 1, "status": 1})
@@ -270,12 +280,12 @@ async def record(db: Database, outcomes: Sequence[Outcome]) -> set[str]:
     }
 
 
-def _status_of(outcome: Outcome) -> str:
+def _transition_of(outcome: Outcome) -> Transition:
     if isinstance(outcome, Sent):
-        return SEND.target.value
+        return SEND
     if isinstance(outcome, Failed):
-        return FAIL.target.value
-    return DEFER.target.value
+        return FAIL
+    return DEFER
 
 
 async def get_message(db: Database, message_id: str) -> MessageDocument | None:

@@ -24,7 +24,7 @@ transition            from                      to          who, and what else t
 ``bounced`` and ``cancelled`` are final; ``sent`` is, but for a bounce reported later;
 ``failed`` is, but for an operator's replay.
 Outcomes (``SEND``, ``DEFER``, ``FAIL``) are matched by the claim token, which only a
-``sending`` message carries under its current claim: their filter is the token's.
+``sending`` message carries under its current claim, and by their source status.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 from mailpass_common.platform.collection_names import Collections as Collections
 from mailpass_common.platform.indexes import INDEXES as INDEXES
@@ -32,6 +33,8 @@ Database = AsyncDatabase[Document]
 
 # The server error code of an insert whose _id (or unique key) is taken.
 DUPLICATE_KEY = 11000
+# ... and of a drop of an index that is not there.
+INDEX_NOT_FOUND = 27
 
 
 def connect(settings: CommonSettings) -> tuple[AsyncMongoClient[Document], Database]:
@@ -40,7 +43,8 @@ def connect(settings: CommonSettings) -> tuple[AsyncMongoClient[Document], Datab
         tz_aware=True,
         serverSelectionTimeoutMS=5000,
         appname="mailpass",
-        event_listeners=[CommandCounter()],
+        # TTL indexes exist where retention is on (ensure_indexes, with the settings).
+        event_listeners=[CommandCounter(settings.message_metadata_retention_days > 0)],
     )
     return client, client[settings.mongodb_database]
 
@@ -66,12 +70,17 @@ def now_stamp(*fields: str) -> dict[str, dict[str, bool]]:
 
 
 async def ensure_indexes(db: Database, settings: CommonSettings | None = None) -> None:
-    """Create the indexes; with ``settings``, also put the TTL indexes in line with its
-    retention (created, changed or dropped). Without, TTL indexes are left as they are."""
-    for name, keys in RETIRED_INDEXES.items():
-        await _drop_retired(db, name, keys)
+    """Create the indexes, then drop the retired ones; with ``settings``, also put the TTL
+    indexes in line with its retention (created, changed or dropped). Without, TTL
+    indexes are left as they are.
+
+    Created first, so a query of a service still running the previous version always has
+    its index (a retired full index and the partial one replacing it coexist meanwhile).
+    """
     for name, models in INDEXES.items():
         await db[name].create_indexes(models)
+    for name, keys in RETIRED_INDEXES.items():
+        await _drop_retired(db, name, keys)
     if settings is not None:
         seconds = round(settings.message_metadata_retention_days * 86400)
         for name in TTL_COLLECTIONS:
@@ -80,13 +89,36 @@ async def ensure_indexes(db: Database, settings: CommonSettings | None = None) -
         await _ensure_ttl_index(db, Collections.AUDIT_EVENTS, audit_seconds)
 
 
+def _key(info: dict[str, Any]) -> list[tuple[str, int]]:
+    return [(field, int(order)) for field, order in info["key"]]
+
+
 async def _drop_retired(db: Database, name: str, keys: list[list[tuple[str, int]]]) -> None:
-    """Drop the indexes of ``name`` whose key is one of ``keys`` (found by key: the two
-    databases name an index differently)."""
+    """Drop the full indexes of ``name`` whose key is one of ``keys``, never one of the
+    declared indexes: found by key (the two databases name an undeclared index
+    differently), and kept when it is partial or bears a declared name.
+
+    nx-27017 keeps neither the name nor the partial filter of an index: it names each after
+    its key, and holds one index per key. A declared index it lists under another name is
+    the index listed with that key, which stays.
+    """
     collection = db[name]
-    for index_name, info in (await collection.index_information()).items():
-        if [(field, int(order)) for field, order in info["key"]] in keys:
-            await collection.drop_index(index_name)
+    listed = await collection.index_information()
+    declared = {model.document["name"]: model.document["key"] for model in INDEXES.get(name, [])}
+    renamed = [list(key.items()) for n, key in declared.items() if n not in listed]
+    for index_name, info in listed.items():
+        key = _key(info)
+        if (
+            key in keys
+            and "partialFilterExpression" not in info
+            and index_name not in declared
+            and key not in renamed
+        ):
+            try:
+                await collection.drop_index(index_name)
+            except OperationFailure as exc:
+                if exc.code != INDEX_NOT_FOUND:  # another service dropped it first
+                    raise
 
 
 async def _ensure_ttl_index(db: Database, name: str, seconds: int) -> None:
@@ -101,7 +133,7 @@ async def _ensure_ttl_index(db: Database, name: str, seconds: int) -> None:
 
     async def existing() -> tuple[str, int | None] | None:
         for index_name, info in (await collection.index_information()).items():
-            if [(field, int(order)) for field, order in info["key"]] == [(TTL_FIELD, 1)]:
+            if _key(info) == [(TTL_FIELD, 1)]:
                 expire = info.get("expireAfterSeconds")
                 return index_name, None if expire is None else int(expire)
         return None
