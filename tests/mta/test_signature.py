@@ -150,9 +150,9 @@ async def test_a_burst_is_signed_in_one_hand_off_and_a_bad_key_fails_only_its_me
     hand_offs: list[int] = []
     submit = operations._executor.submit
 
-    def counted(fn: Any, batch: list[Any]) -> Any:
-        hand_offs.append(len(batch))
-        return submit(fn, batch)
+    def counted(fn: Any, *args: Any) -> Any:
+        hand_offs.append(len(args[-1]))
+        return submit(fn, *args)
 
     monkeypatch.setattr(operations._executor, "submit", counted)
     messages = [PLAIN.replace(b"<1@", f"<{n}@".encode()) for n in range(20)]

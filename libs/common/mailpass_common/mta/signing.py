@@ -10,16 +10,17 @@ The canonicalization runs on the event loop (Python: it needs the GIL anyway); t
 private-key operations (the RSA 2048 signature, about 0.27 ms a message, most of the
 signing's CPU, and Ed25519's) run on one worker thread of their own, where OpenSSL makes
 them without holding the GIL, so they go on beside the loop's network work, on another
-core. The messages of a burst go to the thread together, in one hand-off: a hand-off
-per message (a wake-up of a worker and one of the loop, each) cost about as much CPU as
-the signature it moved.
+core. The messages of a burst go to the thread together, in one hand-off, and come back
+a few at a time (so the first deliveries start while the rest are signed): a hand-off per
+message (a wake-up of a worker and one of the loop, each) cost about as much CPU as the
+signature it moved.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 from mailpass_common.mta import dkim, signature
 from mailpass_common.platform.cache import TtlCache
@@ -46,6 +47,10 @@ class DkimSigner:
 
 
 Inputs = Sequence[tuple[dkim.DkimKey, bytes]]
+Waiting = tuple[Inputs, "asyncio.Future[list[bytes]]"]
+# The thread answers the loop every this many messages: the first deliveries of a burst
+# start while the rest are signed, for one wake-up of the loop per so many messages.
+ANSWER_EVERY = 8
 
 
 class PrivateOperations:
@@ -54,7 +59,7 @@ class PrivateOperations:
 
     def __init__(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dkim-sign")
-        self._waiting: list[tuple[Inputs, asyncio.Future[list[bytes]]]] = []
+        self._waiting: list[Waiting] = []
 
     async def run(self, inputs: Inputs) -> list[bytes]:
         loop = asyncio.get_running_loop()
@@ -66,29 +71,28 @@ class PrivateOperations:
 
     def _hand_off(self, loop: asyncio.AbstractEventLoop) -> None:
         batch, self._waiting = self._waiting, []
-        work = self._executor.submit(_operate, [inputs for inputs, _ in batch])
-        work.add_done_callback(lambda done: loop.call_soon_threadsafe(_answer, batch, done))
+        self._executor.submit(_operate, loop, batch)
 
 
-def _operate(batch: list[Inputs]) -> list[list[bytes] | Exception]:
-    """Each request's signatures, or the error of a key that could not sign (it fails
-    that message only)."""
-    results: list[list[bytes] | Exception] = []
-    for inputs in batch:
+def _operate(loop: asyncio.AbstractEventLoop, batch: list[Waiting]) -> None:
+    """On the thread: each request's signatures, or the error of a key that could not sign
+    (it fails that message only), handed to the loop ANSWER_EVERY requests at a time."""
+    for start in range(0, len(batch), ANSWER_EVERY):
+        chunk = batch[start : start + ANSWER_EVERY]
+        results: list[list[bytes] | Exception] = []
+        for inputs, _ in chunk:
+            try:
+                results.append([signature.private_operation(k, data) for k, data in inputs])
+            except Exception as exc:  # handed back to the message it belongs to
+                results.append(exc)
         try:
-            results.append([signature.private_operation(key, data) for key, data in inputs])
-        except Exception as exc:  # handed back to the message it belongs to
-            results.append(exc)
-    return results
+            loop.call_soon_threadsafe(_answer, chunk, results)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            return
 
 
-def _answer(
-    batch: list[tuple[Inputs, asyncio.Future[list[bytes]]]],
-    done: Future[list[list[bytes] | Exception]],
-) -> None:
-    error = done.exception()
-    results = done.result() if error is None else [error] * len(batch)
-    for (_, answer), result in zip(batch, results, strict=True):
+def _answer(chunk: list[Waiting], results: list[list[bytes] | Exception]) -> None:
+    for (_, answer), result in zip(chunk, results, strict=True):
         if answer.done():  # its caller was cancelled meanwhile
             continue
         if isinstance(result, BaseException):
