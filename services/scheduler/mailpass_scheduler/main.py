@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from prometheus_client import push_to_gateway, pushadd_to_gateway
@@ -41,49 +38,25 @@ log = logging.getLogger("mailpass_scheduler")
 PUSH_JOB = "mailpass-scheduler"
 
 
-@dataclass(frozen=True)
-class Connections:
-    """What a run talks to: the loop keeps one set from run to run."""
-
-    db: dbmod.Database
-    publisher: JobPublisher
-
-
-async def run_once(settings: SchedulerSettings, kept: Connections | None = None) -> FlushReport:
+async def run_once(settings: SchedulerSettings) -> FlushReport:
     """One run, one trace: its queries, and the jobs it publishes (whose deliveries
-    continue the trace in the sender). On ``kept`` connections (the loop's), or on its
-    own, opened and closed for the run (``flush``, the CronJob)."""
+    continue the trace in the sender)."""
     started = time.perf_counter()
+    client, db = dbmod.connect(settings)
     run_span = tracing.tracer("mailpass.scheduler").start_as_current_span("mailpass.flush")
     try:
         with run_span:
-            if kept is not None:
-                report, dead = await _flush(kept, settings)
-            else:
-                async with connected(settings) as own:
-                    report, dead = await _flush(own, settings)
+            await wait_for_mongodb(db, settings.startup_timeout_seconds)
+            connection = await connect_rabbitmq(settings.amqp_url, settings.startup_timeout_seconds)
+            async with connection:
+                publisher = JobPublisher(connection, Topology(settings.amqp_prefix))
+                report = await flush(db, publisher, settings)
+                dead = await publisher.dead_letters_waiting()
     finally:
+        await client.close()
         DURATION.set(time.perf_counter() - started)
     record_run(report, dead)
     return report
-
-
-async def _flush(on: Connections, settings: SchedulerSettings) -> tuple[FlushReport, int]:
-    report = await flush(on.db, on.publisher, settings)
-    return report, await on.publisher.dead_letters_waiting()
-
-
-@contextlib.asynccontextmanager
-async def connected(settings: SchedulerSettings) -> AsyncIterator[Connections]:
-    """MongoDB and RabbitMQ, once they answer (within the start-up timeout); closed after."""
-    client, db = dbmod.connect(settings)
-    try:
-        await wait_for_mongodb(db, settings.startup_timeout_seconds)
-        connection = await connect_rabbitmq(settings.amqp_url, settings.startup_timeout_seconds)
-        async with connection:
-            yield Connections(db, JobPublisher(connection, Topology(settings.amqp_prefix)))
-    finally:
-        await client.close()
 
 
 def record_run(report: FlushReport, dead_letters: int) -> None:
@@ -120,27 +93,16 @@ async def _alive() -> dict[str, str]:
 
 
 async def run_loop(settings: SchedulerSettings) -> None:
-    """A run every ``scheduler_interval_seconds`` on connections kept from run to run
-    (opening a MongoDB client and a RabbitMQ connection, and declaring the topology,
-    twice a second cost more than the runs themselves); a run that fails drops them, and
-    the next opens new ones."""
-    async with (
-        management_server(_alive, settings.management_host, settings.management_port, RUN_REGISTRY),
-        contextlib.AsyncExitStack() as held,
+    async with management_server(
+        _alive, settings.management_host, settings.management_port, RUN_REGISTRY
     ):
-        kept: Connections | None = None
         while True:
             try:
-                if kept is None:
-                    kept = await held.enter_async_context(connected(settings))
-                await run_once(settings, kept)
+                await run_once(settings)
                 succeeded = True
             except Exception:
                 log.exception("flush failed")
                 succeeded = False
-                kept = None
-                with contextlib.suppress(Exception):  # what the failed run used: not reused
-                    await held.aclose()
             await push_metrics(settings, succeeded=succeeded)
             await asyncio.sleep(settings.scheduler_interval_seconds)
 
