@@ -57,6 +57,8 @@ format: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP)
 	scripts/rabbitmq.sh ensure-running
+	# The MTA phase resolves its MX through a local unbound (Postfix and wrk: the bench's own).
+	scripts/debian-packages.sh unbound:unbound unbound-control:unbound
 	$(BIN)/python -m mailpass_dev.bench $(BENCH_ARGS)
 
 # The real stack under failure (senders killed, its own RabbitMQ node and MongoDB restarted,

@@ -178,7 +178,7 @@ def build_rows(
                     "/send x1: p50 above direct",
                     _diff(p50, _get(m, direct, "p50_ms")),
                     "ms",
-                    Target("<=", 10),
+                    Target("<=", 8),
                 )
             )
     rows += cost_rows(m, clients)
