@@ -122,6 +122,16 @@ async def accept(
     return stored_before
 
 
+async def withdraw(
+    db: Database, caller: Caller, provider: ProviderDocument, doc: MessageDocument
+) -> None:
+    """Undo :func:`accept` for a message without body chunks whose job was never
+    published: the message goes, and so does its limit reservation."""
+    await messages.withdraw_unpublished(db, doc["_id"])
+    if not caller.test and limits.windows(provider):
+        await limits.give_back(db, provider)
+
+
 async def publish(publisher: JobPublisher, doc: MessageDocument) -> bool:
     """Publish the message's job on the immediate queue; whether the broker confirmed it.
     A failure is logged, not raised: the message is stored, and the outbox recovery

@@ -4,7 +4,8 @@ within limits; ``/send`` then publishes its job and waits for the sender's reply
 The ``/send`` path costs at most four database round trips, three of them without send
 limits: the key and the default provider come from short-lived caches, the limit
 reservation is one conditional update, the message one insert, and the sender claims and
-records it with one round trip each.
+records it with one round trip each. The suppression lookup runs beside the insert, so a
+``/send`` waits for one of the two, not both (:func:`_store_screened`).
 
 The steps every way in shares (the default provider, the sending-domain rule, the limit
 reservation and the insert) are the library's (:mod:`mailpass_common.acceptance`), so
@@ -14,6 +15,7 @@ answered here in the envelope.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -160,9 +162,39 @@ async def send_now(
     """
     provider = await default_provider(providers, key.account_id)
     files = prepare(request, policy)
-    found = await suppressed.lookup(db, key.account_id, suppressed.recipients(request))
-    request, dropped = suppressed.screen(request, found)
-    doc = build_message(
+    if files is None and request.scheduled_at is None and not ids.keyed:
+        # The common case: no attachment to store, no schedule, no first run to find.
+        doc, dropped = await _store_screened(
+            db, request, key=key, provider=provider, ids=ids, template=template
+        )
+        ACCEPTED("send").inc()
+    else:
+        found = await suppressed.lookup(db, key.account_id, suppressed.recipients(request))
+        request, dropped = suppressed.screen(request, found)
+        doc = _immediate_message(request, key, provider, ids, template)
+        await accepted_by_provider(db, key, provider, doc["from_email"])
+        chunks = attach(doc, files)
+        if request.scheduled_at is not None:
+            await bodies.store(db, chunks)
+            return await _schedule(db, doc, dropped, keyed=ids.keyed)
+        with refusals_answered():
+            stored_before = await acceptance.accept(
+                db, key, provider, doc, keyed=ids.keyed, chunks=chunks
+            )
+        if not stored_before:  # a keyed retry's message was counted by its first run
+            ACCEPTED("send").inc()
+    with telemetry.message_scope(doc["_id"]):
+        return await _publish_and_wait(doc, publisher, waiter, timeout, dropped)
+
+
+def _immediate_message(
+    request: SendRequest,
+    key: ApiKeyRecord,
+    provider: ProviderDocument,
+    ids: MessageIds,
+    template: Mapping[str, Any] | None,
+) -> MessageDocument:
+    return build_message(
         request,
         key=key,
         provider=provider,
@@ -171,19 +203,72 @@ async def send_now(
         message_id=ids.of(0),
         template=template,
     )
-    await accepted_by_provider(db, key, provider, doc["from_email"])
-    chunks = attach(doc, files)
-    if request.scheduled_at is not None:
-        await bodies.store(db, chunks)
-        return await _schedule(db, doc, dropped, keyed=ids.keyed)
-    with refusals_answered():
-        stored_before = await acceptance.accept(
-            db, key, provider, doc, keyed=ids.keyed, chunks=chunks
+
+
+async def _store_screened(
+    db: Database,
+    request: SendRequest,
+    *,
+    key: ApiKeyRecord,
+    provider: ProviderDocument,
+    ids: MessageIds,
+    template: Mapping[str, Any] | None,
+) -> tuple[MessageDocument, list[dict[str, Any]]]:
+    """Store the message while its recipients are looked up on the suppression list: the
+    two round trips side by side, one wait instead of two, on the API's busiest path.
+
+    What the lookup finds is applied before the job is published, so the request ends as
+    it would with the lookup first: a suppressed ``to`` withdraws the stored message (and
+    its limit reservation) and is refused with RECIPIENT_SUPPRESSED, also when the
+    request is refused for another reason as well (that refusal came first, and still
+    does); suppressed copies are taken off the stored message before it is published; a
+    lookup that fails withdraws the message and fails the request. Only a withdrawal that
+    fails itself (the database lost in between, logged) leaves a message for the
+    outbox recovery to publish.
+    """
+    looking = asyncio.ensure_future(
+        suppressed.lookup(db, key.account_id, suppressed.recipients(request))
+    )
+    try:
+        doc = _immediate_message(request, key, provider, ids, template)
+        await accepted_by_provider(db, key, provider, doc["from_email"])
+        with refusals_answered():
+            await acceptance.accept(db, key, provider, doc, keyed=False)
+    except Exception:
+        suppressed.screen(request, await _found_anyway(looking))  # its refusal first
+        raise
+    except BaseException:
+        looking.cancel()
+        raise
+    try:
+        screened, dropped = suppressed.screen(request, await looking)
+    except BaseException:
+        await _withdraw(db, key, provider, doc)
+        raise
+    if dropped:
+        await messages.drop_copies(db, doc["_id"], list(screened.cc), list(screened.bcc))
+        doc["cc"], doc["bcc"] = list(screened.cc), list(screened.bcc)
+    return doc, dropped
+
+
+async def _found_anyway(looking: asyncio.Future[dict[str, str]]) -> dict[str, str]:
+    """The lookup's answer, or nothing found when it failed (the request fails anyway)."""
+    try:
+        return await looking
+    except Exception:
+        return {}
+
+
+async def _withdraw(
+    db: Database, key: ApiKeyRecord, provider: ProviderDocument, doc: MessageDocument
+) -> None:
+    try:
+        await acceptance.withdraw(db, key, provider, doc)
+    except Exception:
+        log.exception(
+            "withdrawing a refused message failed; it stays queued",
+            extra=log_fields(message_id=doc["_id"]),
         )
-    if not stored_before:  # a keyed retry's message was counted by its first run
-        ACCEPTED("send").inc()
-    with telemetry.message_scope(doc["_id"]):
-        return await _publish_and_wait(doc, publisher, waiter, timeout, dropped)
 
 
 async def _schedule(
