@@ -13,6 +13,7 @@ import httpx
 import pytest
 from pymongo.errors import AutoReconnect
 
+from mailpass_common.messages import service as messages
 from mailpass_common.platform.db import Collections, Database
 from mailpass_gateway.mail import suppressed
 from tests.support.smtp import SmtpServer
@@ -119,6 +120,28 @@ async def test_a_failed_lookup_withdraws_the_stored_message(
     # As when the lookup came first: the request fails (the database's error is logged).
     assert response.status_code == 500, response.text
     assert response.json()["error"]["code"] == "INTERNAL_ERROR"
+    assert await db[Collections.MESSAGES].count_documents({}) == 0
+    await asyncio.sleep(0.5)
+    assert smtp.received == []
+
+
+async def test_copies_that_cannot_be_removed_withdraw_the_message(
+    api: httpx.AsyncClient,
+    tenant: Tenant,
+    smtp: SmtpServer,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _suppress(api, tenant, "cc-gone@example.com")
+
+    async def failing(*args: Any) -> None:
+        raise AutoReconnect("connection lost")
+
+    monkeypatch.setattr(messages, "drop_copies", failing)
+    body = _mail("ann@example.com", cc=["cc-gone@example.com"])
+    response = await api.post(SEND, json=body, headers=tenant.headers)
+    assert response.status_code == 500, response.text
+    # Never left for the outbox recovery to deliver to the suppressed copy.
     assert await db[Collections.MESSAGES].count_documents({}) == 0
     await asyncio.sleep(0.5)
     assert smtp.received == []

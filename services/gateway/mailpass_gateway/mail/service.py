@@ -16,6 +16,7 @@ answered here in the envelope.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -222,9 +223,10 @@ async def _store_screened(
     its limit reservation) and is refused with RECIPIENT_SUPPRESSED, also when the
     request is refused for another reason as well (that refusal came first, and still
     does); suppressed copies are taken off the stored message before it is published; a
-    lookup that fails withdraws the message and fails the request. Only a withdrawal that
-    fails itself (the database lost in between, logged) leaves a message for the
-    outbox recovery to publish.
+    lookup (or a removal of copies) that fails withdraws the message and fails the
+    request, and so does a request cancelled meanwhile. Only a withdrawal that fails
+    itself (the database lost in between, logged) leaves a message for the outbox
+    recovery to publish.
     """
     looking = asyncio.ensure_future(
         suppressed.lookup(db, key.account_id, suppressed.recipients(request))
@@ -237,16 +239,19 @@ async def _store_screened(
     except Exception:
         suppressed.screen(request, await _found_anyway(looking))  # its refusal first
         raise
-    except BaseException:
+    except BaseException:  # cancelled while storing: the insert may have been made
         looking.cancel()
+        with contextlib.suppress(Exception):  # (accept gave its reservation back)
+            await messages.withdraw_unpublished(db, ids.of(0))
         raise
     try:
         screened, dropped = suppressed.screen(request, await looking)
+        if dropped:
+            await messages.drop_copies(db, doc["_id"], list(screened.cc), list(screened.bcc))
     except BaseException:
         await _withdraw(db, key, provider, doc)
         raise
     if dropped:
-        await messages.drop_copies(db, doc["_id"], list(screened.cc), list(screened.bcc))
         doc["cc"], doc["bcc"] = list(screened.cc), list(screened.bcc)
     return doc, dropped
 
