@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pymongo.errors import AutoReconnect
 
-from mailpass_common.messages import service as messages
+from mailpass_common.messages import unpublished
 from mailpass_common.platform.db import Collections, Database
 from mailpass_gateway.mail import suppressed
 from tests.support.smtp import SmtpServer
@@ -137,7 +137,7 @@ async def test_copies_that_cannot_be_removed_withdraw_the_message(
     async def failing(*args: Any) -> None:
         raise AutoReconnect("connection lost")
 
-    monkeypatch.setattr(messages, "drop_copies", failing)
+    monkeypatch.setattr(unpublished, "drop_copies", failing)
     body = _mail("ann@example.com", cc=["cc-gone@example.com"])
     response = await api.post(SEND, json=body, headers=tenant.headers)
     assert response.status_code == 500, response.text

@@ -9,6 +9,7 @@ from typing import Protocol
 from mailpass_common.acceptance.refusals import Refused
 from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages import service as messages
+from mailpass_common.messages import unpublished
 from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform.broker import JobPublisher
 from mailpass_common.platform.db import Database
@@ -127,7 +128,7 @@ async def withdraw(
 ) -> None:
     """Undo :func:`accept` for a message without body chunks whose job was never
     published: the message goes, and so does its limit reservation."""
-    await messages.withdraw_unpublished(db, doc["_id"])
+    await unpublished.withdraw(db, doc["_id"])
     if not caller.test and limits.windows(provider):
         await limits.give_back(db, provider)
 

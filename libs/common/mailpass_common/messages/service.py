@@ -56,23 +56,6 @@ async def insert_new_messages(db: Database, docs: Sequence[MessageDocument]) -> 
     return set()
 
 
-async def withdraw_unpublished(db: Database, message_id: str) -> None:
-    """Remove a message stored a moment ago whose job was never published, because the
-    request that stored it was refused after all (``/send`` checks suppressions while it
-    stores: :mod:`mailpass_gateway.mail.service`). Only while it is still ``queued``."""
-    await db[Collections.MESSAGES].delete_one(
-        {"_id": message_id, **where(status=MessageStatus.QUEUED.value)}
-    )
-
-
-async def drop_copies(db: Database, message_id: str, cc: list[str], bcc: list[str]) -> None:
-    """Set the copies of a message not published yet (its suppressed cc/bcc left out)."""
-    await db[Collections.MESSAGES].update_one(
-        {"_id": message_id, **where(status=MessageStatus.QUEUED.value)},
-        {"$set": {"cc": cc, "bcc": bcc}},
-    )
-
-
 async def find_message(db: Database, account_id: str, message_id: str) -> MessageDocument | None:
     found = await db[Collections.MESSAGES].find_one(where(_id=message_id, account_id=account_id))
     return cast(MessageDocument | None, found)

@@ -5,7 +5,7 @@ The ``/send`` path costs at most four database round trips, three of them withou
 limits: the key and the default provider come from short-lived caches, the limit
 reservation is one conditional update, the message one insert, and the sender claims and
 records it with one round trip each. The suppression lookup runs beside the insert, so a
-``/send`` waits for one of the two, not both (:func:`_store_screened`).
+``/send`` waits for one of the two, not both (:mod:`mailpass_gateway.mail.screening`).
 
 The steps every way in shares (the default provider, the sending-domain rule, the limit
 reservation and the insert) are the library's (:mod:`mailpass_common.acceptance`), so
@@ -15,8 +15,6 @@ answered here in the envelope.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -39,7 +37,7 @@ from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_gateway.errors import ApiError, refusals_answered
-from mailpass_gateway.mail import suppressed
+from mailpass_gateway.mail import screening, suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.mail.provider_check import accepted_by_provider
@@ -165,8 +163,12 @@ async def send_now(
     files = prepare(request, policy)
     if files is None and request.scheduled_at is None and not ids.keyed:
         # The common case: no attachment to store, no schedule, no first run to find.
-        doc, dropped = await _store_screened(
-            db, request, key=key, provider=provider, ids=ids, template=template
+        doc, dropped = await screening.store_screened(
+            db,
+            request,
+            key=key,
+            provider=provider,
+            build=lambda: _immediate_message(request, key, provider, ids, template),
         )
         ACCEPTED("send").inc()
     else:
@@ -204,76 +206,6 @@ def _immediate_message(
         message_id=ids.of(0),
         template=template,
     )
-
-
-async def _store_screened(
-    db: Database,
-    request: SendRequest,
-    *,
-    key: ApiKeyRecord,
-    provider: ProviderDocument,
-    ids: MessageIds,
-    template: Mapping[str, Any] | None,
-) -> tuple[MessageDocument, list[dict[str, Any]]]:
-    """Store the message while its recipients are looked up on the suppression list: the
-    two round trips side by side, one wait instead of two, on the API's busiest path.
-
-    What the lookup finds is applied before the job is published, so the request ends as
-    it would with the lookup first: a suppressed ``to`` withdraws the stored message (and
-    its limit reservation) and is refused with RECIPIENT_SUPPRESSED, also when the
-    request is refused for another reason as well (that refusal came first, and still
-    does); suppressed copies are taken off the stored message before it is published; a
-    lookup (or a removal of copies) that fails withdraws the message and fails the
-    request, and so does a request cancelled meanwhile. Only a withdrawal that fails
-    itself (the database lost in between, logged) leaves a message for the outbox
-    recovery to publish.
-    """
-    looking = asyncio.ensure_future(
-        suppressed.lookup(db, key.account_id, suppressed.recipients(request))
-    )
-    try:
-        doc = _immediate_message(request, key, provider, ids, template)
-        await accepted_by_provider(db, key, provider, doc["from_email"])
-        with refusals_answered():
-            await acceptance.accept(db, key, provider, doc, keyed=False)
-    except Exception:
-        suppressed.screen(request, await _found_anyway(looking))  # its refusal first
-        raise
-    except BaseException:  # cancelled while storing: the insert may have been made
-        looking.cancel()
-        with contextlib.suppress(Exception):  # (accept gave its reservation back)
-            await messages.withdraw_unpublished(db, ids.of(0))
-        raise
-    try:
-        screened, dropped = suppressed.screen(request, await looking)
-        if dropped:
-            await messages.drop_copies(db, doc["_id"], list(screened.cc), list(screened.bcc))
-    except BaseException:
-        await _withdraw(db, key, provider, doc)
-        raise
-    if dropped:
-        doc["cc"], doc["bcc"] = list(screened.cc), list(screened.bcc)
-    return doc, dropped
-
-
-async def _found_anyway(looking: asyncio.Future[dict[str, str]]) -> dict[str, str]:
-    """The lookup's answer, or nothing found when it failed (the request fails anyway)."""
-    try:
-        return await looking
-    except Exception:
-        return {}
-
-
-async def _withdraw(
-    db: Database, key: ApiKeyRecord, provider: ProviderDocument, doc: MessageDocument
-) -> None:
-    try:
-        await acceptance.withdraw(db, key, provider, doc)
-    except Exception:
-        log.exception(
-            "withdrawing a refused message failed; it stays queued",
-            extra=log_fields(message_id=doc["_id"]),
-        )
 
 
 async def _schedule(

@@ -6,7 +6,7 @@ address; in a batch, that entry fails with the code) and never reaches a provide
 suppressed ``cc`` or ``bcc`` is dropped from the message, which goes to the others, and
 the response lists it under ``suppressed``. (``/send`` without attachments, a schedule
 or an Idempotency-Key runs the lookup beside its insert:
-:func:`mailpass_gateway.mail.service._store_screened`.)
+:mod:`mailpass_gateway.mail.screening`.)
 
 The check is made when the message is accepted, not again when it is sent: an address
 suppressed between the two (a bounce of another message arriving meanwhile, or a
