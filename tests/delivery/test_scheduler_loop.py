@@ -89,10 +89,25 @@ async def test_a_run_that_hangs_is_bounded_and_the_next_runs_on_new_connections(
 
 
 async def test_a_connection_that_lost_its_broker_is_not_used_again(
-    service_env: dict[str, Any], runs: Runs
+    service_env: dict[str, Any], runs: Runs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Lost between two runs (closed once a run is over, as a broker gone away leaves it),
+    # it is replaced before the next run starts: no run waits on it, so the next one comes
+    # well within the bound on a run, which is long here.
+    monkeypatch.setattr(scheduler, "LOOP_RUN_TIMEOUT_SECONDS", 60.0)
+    pushed = scheduler.push_metrics
+    lose = asyncio.Event()
+
+    async def push_then_lose(settings: SchedulerSettings, *, succeeded: bool) -> None:
+        await pushed(settings, succeeded=succeeded)
+        if lose.is_set():
+            lose.clear()
+            await runs.publishers[-1].connection.close()
+
+    monkeypatch.setattr(scheduler, "push_metrics", push_then_lose)
     async with _loop(service_env, runs):
         first = await runs.next_run()
-        await first.connection.close()  # as a broker gone away leaves it: not connected
-        after = await runs.next_run()
-        assert after is not first and not after.connection.is_closed
+        lose.set()
+        after = await runs.next_run(timeout=15)
+        assert after is not first and first.connection.is_closed
+        assert not after.connection.is_closed
