@@ -181,10 +181,6 @@ class JobPublisher:
         self._exchange: AbstractExchange | None = None
         self._lock = asyncio.Lock()
 
-    @property
-    def connection(self) -> AbstractRobustConnection:
-        return self._connection
-
     async def _get_channel(self) -> tuple[AbstractChannel, AbstractExchange]:
         async with self._lock:
             if self._channel is None or self._exchange is None:
