@@ -40,24 +40,32 @@ def _hostile(unit: str, size: int) -> str:
 
 @pytest.mark.parametrize("unit", HOSTILE_UNITS)
 def test_hostile_bodies_are_rewritten_in_linear_time(unit: str) -> None:
-    timings = {}
-    for size in (64 * 1024, 512 * 1024):
-        html = _hostile(unit, size)
-        started = time.perf_counter()
-        apply_tracking(
-            html,
-            message_id="<x.1@example.com>",
-            signer=SIGNER,
-            base_url="https://t.example.com",
-            opens=True,
-            clicks=True,
-        )
-        timings[size] = time.perf_counter() - started
+    # Growth, not speed: eight times the input must cost about eight times the time, on
+    # a fast machine or a slow one. Each size is timed three times, in turns, and the
+    # fastest kept, so a slow moment of the machine does not pass for growth.
+    timings = {64 * 1024: float("inf"), 512 * 1024: float("inf")}
+    for _ in range(3):
+        for size in timings:
+            html = _hostile(unit, size)
+            started = time.perf_counter()
+            apply_tracking(
+                html,
+                message_id="<x.1@example.com>",
+                signer=SIGNER,
+                base_url="https://t.example.com",
+                opens=True,
+                clicks=True,
+            )
+            timings[size] = min(timings[size], time.perf_counter() - started)
+    growth = timings[512 * 1024] / timings[64 * 1024]
     print(f"{unit!r}: 64 KiB {timings[64 * 1024]:.3f} s, 512 KiB {timings[512 * 1024]:.3f} s")
-    # Measured at 0.35 s at worst for 512 KiB (30,000 links signed); quadratic code takes
-    # seconds at 64 KiB already. The margin is for a busy machine.
-    assert timings[64 * 1024] < 0.5
-    assert timings[512 * 1024] < 3.0
+    # Linear code grows about 8x (measured 0.35 s at worst for 512 KiB, 30,000 links
+    # signed); quadratic code 64x, and takes seconds at 64 KiB already (3 to 8 s for the
+    # stdlib parser). The margins are for a busy machine.
+    # Under 50 ms for 512 KiB is no quadratic code, and too quick to time closely.
+    quick = timings[512 * 1024] < 0.05
+    assert quick or growth < 24, f"512 KiB took {growth:.1f}x the time of 64 KiB"
+    assert timings[64 * 1024] < 1.0
 
 
 def test_a_deadline_stops_the_scan() -> None:
