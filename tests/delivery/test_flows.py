@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from mailpass_common.messages import claims
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform.cache import TtlCache
@@ -69,7 +70,7 @@ class Flow:
 
     async def claim(self, doc: MessageDocument) -> Claimed:
         token = secrets.token_hex(8)
-        claimed = await messages.claim_one(self.db, doc["_id"], timedelta(minutes=2), token)
+        claimed = await claims.claim_one(self.db, doc["_id"], timedelta(minutes=2), token)
         assert claimed is not None, "the message is not claimable"
         return Claimed(SendJob(doc["account_id"], (doc["_id"],)), MessageKind.BATCH, claimed)
 

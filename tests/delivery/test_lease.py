@@ -14,6 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from mailpass_common.messages import claims
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform.cache import TtlCache
@@ -113,7 +114,7 @@ async def chain(
 
 
 async def _claim(db: Database, doc: MessageDocument, token: str) -> Claimed:
-    claimed = await messages.claim_one(db, doc["_id"], LEASE, token)
+    claimed = await claims.claim_one(db, doc["_id"], LEASE, token)
     assert claimed is not None
     return Claimed(SendJob(doc["account_id"], (doc["_id"],)), MessageKind.IMMEDIATE, claimed)
 
@@ -127,12 +128,34 @@ async def test_a_long_failover_chain_keeps_its_claim(
     # recovery) looks for abandoned work. The claim was renewed at 3 s, before the
     # fallback: the message is not up for grabs.
     await asyncio.sleep(5)
-    assert await messages.claim_one(db, chain.doc["_id"], LEASE, "second") is None
+    assert await claims.claim_one(db, chain.doc["_id"], LEASE, "second") is None
     decision = await delivery
     [outcome] = await record([decision], chain.ctx)
     assert outcome.status == "sent"
     sent = await messages.get_message(db, chain.doc["_id"])
     assert sent is not None and sent["status"] == "sent" and sent["claim_token"] == "first"
+    assert len(slow_backup.received) == 1 and slow_primary.received == []
+
+
+async def test_a_long_chain_under_a_claim_given_at_acceptance_renews_it_as_a_new_token(
+    db: Database, chain: Chain, slow_primary: SmtpServer, slow_backup: SmtpServer
+) -> None:
+    """The claim's time is in its token: renewed, the outcome goes under the new one."""
+    token = claims.accepted_token()
+    await db["messages"].update_one({"_id": chain.doc["_id"]}, {"$set": {"claim_token": token}})
+    [doc] = await claims.read_accepted(db, [chain.doc["_id"]])
+    assert claims.holds(doc, token, LEASE / 2)
+    doc["attempts"] = 1  # as the sender counts it
+    job = SendJob(doc["account_id"], (doc["_id"],), token)
+    delivery = asyncio.create_task(attempt(Claimed(job, MessageKind.IMMEDIATE, doc), chain.ctx))
+    await asyncio.sleep(5)  # past the lease of the token given at acceptance
+    assert await claims.claim_one(db, chain.doc["_id"], LEASE, "second") is None
+    decision = await delivery
+    [outcome] = await record([decision], chain.ctx)
+    assert outcome.status == "sent"
+    sent = await messages.get_message(db, chain.doc["_id"])
+    assert sent is not None and sent["status"] == "sent" and sent["attempts"] == 1
+    assert sent["claim_token"] not in (claims.settled(token), token)  # the renewed one's
     assert len(slow_backup.received) == 1 and slow_primary.received == []
 
 

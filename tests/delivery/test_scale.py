@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from mailpass_common.messages import claims, events, idempotency, scheduled
 from mailpass_common.messages import due as outbox
-from mailpass_common.messages import events, idempotency, scheduled
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.ids import new_message_id
 from mailpass_common.messages.models import EventType, MessageStatus, new_message
@@ -141,11 +141,11 @@ def _operations(s: Stocked) -> dict[str, Operation]:
     old = datetime.now(UTC) - timedelta(hours=1)
 
     async def claim_one(run: int) -> Any:
-        return await messages.claim_one(db, s.immediate[run], lease, f"one{run}")
+        return await claims.claim_one(db, s.immediate[run], lease, f"one{run}")
 
     async def claim_many(run: int) -> Any:
         ids = s.immediate[100 + run * 50 : 150 + run * 50]
-        return await messages.claim_many(db, ids, lease, f"many{run}")
+        return await claims.claim_many(db, ids, lease, f"many{run}")
 
     async def record(run: int) -> Any:
         ids = s.immediate[100 + run * 50 : 150 + run * 50]

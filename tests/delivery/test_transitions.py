@@ -36,6 +36,9 @@ def test_the_table_is_the_documented_lifecycle() -> None:
         (S.SENDING, S.DEFERRED),
         (S.SENDING, S.FAILED),
         (S.QUEUED, S.FAILED),
+        # Outcomes under a claim given at acceptance (the message stays queued till then).
+        (S.QUEUED, S.SENT),
+        (S.QUEUED, S.DEFERRED),
         (S.FAILED, S.QUEUED),
         (S.SENT, S.BOUNCED),
     }

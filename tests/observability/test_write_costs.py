@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 from pymongo import IndexModel
 
-from mailpass_common.messages import due, scheduled
+from mailpass_common.messages import claims, due, scheduled
 from mailpass_common.messages import service as messages
 from mailpass_common.platform.db import Collections, Database
 from mailpass_common.platform.index_keys import (
@@ -71,7 +71,7 @@ async def test_a_batch_message_costs_each_index_of_a_state_only_while_in_it(db: 
     assert spent() == (3, 3 * 6)
     assert len(await due.take_due(db, ids, "prv_x", "run_1")) == 3
     assert spent() == (3, 3 * 2)  # published_at is a key field of the queued index
-    assert len(await messages.claim_many(db, ids, LEASE, "tok")) == 3
+    assert len(await claims.claim_many(db, ids, LEASE, "tok")) == 3
     assert spent() == (3, 3 * 2)  # out of queued, into sending
     outcomes: list[messages.Outcome] = [
         messages.Sent(ids[0], "tok", "prv_x", "smtp", None, "250 ok", False),
@@ -171,7 +171,7 @@ async def test_a_claim_of_one_message_counts_as_the_claim_of_many(db: Database) 
     """One message is claimed with findAndModify (whose reply says whether it matched)."""
     docs = await insert_messages(db, "acc_x", "prv_x", 1)
     spent = Spent()
-    assert len(await messages.claim_many(db, [docs[0]["_id"]], LEASE, "tok")) == 1
+    assert len(await claims.claim_many(db, [docs[0]["_id"]], LEASE, "tok")) == 1
     assert spent() == (1, 2)
-    assert await messages.claim_many(db, [docs[0]["_id"]], LEASE, "tok2") == []
+    assert await claims.claim_many(db, [docs[0]["_id"]], LEASE, "tok2") == []
     assert spent() == (0, 0)

@@ -144,6 +144,10 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
     notes = () if skipped is None else (skipped,)
     lease = Lease(ctx.db, doc["_id"], token, ctx.lease, claimed.taken_at)
     result = await ctx.failover.send(doc, email, mime, lease)
+    if lease.token != token:  # renewed under a new token (a claim given at acceptance)
+        token = lease.token
+        claimed = replace(claimed, message={**doc, "claim_token": token})
+        doc = claimed.message
     if result.lease_lost:
         # Another sender holds the message now and delivers it; nothing of this attempt
         # can be recorded (the outcome's token no longer matches), so it ends here.

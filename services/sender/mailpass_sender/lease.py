@@ -10,7 +10,8 @@ starts with at least half a lease ahead of it (keep provider timeouts below that
 delivery that finishes within half a lease, nearly all of them, costs nothing.
 
 If the renewal finds the message no longer ours, the chain stops: whoever holds it now
-delivers it.
+delivers it. A claim given at acceptance renews as a new one (its time is in its token):
+the outcome is then recorded under :attr:`Lease.token`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from mailpass_common.messages import service as messages
+from mailpass_common.messages import claims
 from mailpass_common.platform.db import Database
 
 RENEW_AFTER = 0.5  # of the lease
@@ -30,7 +31,7 @@ class Lease:
     ) -> None:
         self._db = db
         self._message_id = message_id
-        self._token = token
+        self.token = token
         self._renew_after = lease.total_seconds() * RENEW_AFTER
         self._since = taken_at  # time.monotonic() of the claim or the last renewal
         self.renewals = 0
@@ -40,8 +41,10 @@ class Lease:
         now = time.monotonic()
         if now - self._since < self._renew_after:
             return True
-        if not await messages.renew_lease(self._db, self._message_id, self._token):
+        renewed = await claims.renew_lease(self._db, self._message_id, self.token)
+        if renewed is None:
             return False
+        self.token = renewed
         self._since = now
         self.renewals += 1
         return True

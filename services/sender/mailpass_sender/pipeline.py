@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 
@@ -40,7 +39,7 @@ from mailpass_common.platform import telemetry, tracing
 from mailpass_common.platform.formats import UnsupportedFormat
 from mailpass_common.platform.jobs import MessageKind, SendJob
 from mailpass_common.platform.telemetry import log_fields
-from mailpass_sender import flows, recording
+from mailpass_sender import claiming, flows, recording
 from mailpass_sender.metrics import BATCH_SIZE, JOBS
 from mailpass_sender.models import Claimed, Decision, DeliveryContext, DeliveryOutcome
 from mailpass_sender.stages import Delivery, Item, Stage
@@ -123,27 +122,26 @@ class QueuePipeline:
             return
         # Several jobs for one message (a republished job beside the original): the first
         # takes the claim, the others find it taken.
-        first: dict[str, Item] = {}
-        for item in batch:
-            first.setdefault(item.message_id, item)
-        token = secrets.token_hex(12)
         try:
             with self._batch_span("mailpass.claim", batch):
-                claimed = await messages.claim_many(
-                    self._ctx.db, list(first), self._ctx.lease, token
-                )
+                taken = await claiming.take(self._ctx, batch)
         except Exception:
             log.exception("claim failed; jobs requeued", extra=log_fields(messages=len(batch)))
             await self._give_back(batch)
             return
-        by_id = {doc["_id"]: doc for doc in claimed}
         skipped = []
         for item in batch:
-            doc = by_id.get(item.message_id)
-            if doc is None or first[item.message_id] is not item:
+            found = taken.get(item.message_id)
+            if found is None or found.item is not item:
                 skipped.append(item)
                 continue
-            claim = Claimed(item.delivery.job, self.kind, doc, trace=item.delivery.trace)
+            claim = Claimed(
+                item.delivery.job,
+                self.kind,
+                found.message,
+                trace=item.delivery.trace,
+                taken_at=found.taken_at,
+            )
             task = asyncio.create_task(self._attempt(claim, item))
             self._busy.add(task)
             task.add_done_callback(self._busy.discard)

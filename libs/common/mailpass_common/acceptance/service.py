@@ -8,8 +8,8 @@ from typing import Protocol
 
 from mailpass_common.acceptance.refusals import Refused
 from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.messages import claims, unpublished
 from mailpass_common.messages import service as messages
-from mailpass_common.messages import unpublished
 from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform.broker import JobPublisher
 from mailpass_common.platform.db import Database
@@ -106,6 +106,9 @@ async def accept(
     before (a request run again under its Idempotency-Key finds what its first run
     stored, and keeps no second reservation). The limit comes first: a send it refuses
     stores nothing. Raises SEND_LIMIT_EXCEEDED, or whatever a write raised."""
+    if not keyed and doc.get("published_at") is not None:
+        # Published right after this insert: stored holding the claim its job carries.
+        claims.give_at_acceptance([doc])
     reserved = await reserve_send(db, caller, provider)
     stored_before = False
     try:
@@ -138,7 +141,8 @@ async def publish(publisher: JobPublisher, doc: MessageDocument) -> bool:
     A failure is logged, not raised: the message is stored, and the outbox recovery
     publishes it later."""
     try:
-        await publisher.publish(SendJob(doc["account_id"], (doc["_id"],)), MessageKind.IMMEDIATE)
+        job = SendJob(doc["account_id"], (doc["_id"],), claims.job_claim(doc))
+        await publisher.publish(job, MessageKind.IMMEDIATE)
     except Exception:
         log.exception(
             "publish failed; message stays queued", extra=log_fields(message_id=doc["_id"])

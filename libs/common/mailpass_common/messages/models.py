@@ -213,6 +213,8 @@ def new_message(
         "created_at": now,
         "status": MessageStatus.QUEUED.value,
         "attempts": 0,
+        # No claim yet ("" is below every claim given at acceptance: messages.claims).
+        "claim_token": "",
         "error_message": None,
         "updated_at": now,
         "sent_at": None,

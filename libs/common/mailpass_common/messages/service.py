@@ -5,10 +5,13 @@ table in :mod:`mailpass_common.messages.transitions`), so status only moves forw
 (``queued → sending → sent``, ``sending → deferred → sending``, ``→ failed``) however many
 senders race on one message:
 
-- a claim matches only a claimable message (``queued``, ``deferred``, or ``sending``
-  whose lease ran out) and stamps it with a fresh claim token;
+- a claim (:mod:`mailpass_common.messages.claims`) matches only a claimable message
+  and stamps it with a fresh claim token, unless the message holds one given at
+  acceptance;
 - an outcome matches only the claim token it was delivered under, so a sender whose
-  lease ran out cannot overwrite what the sender that took over recorded.
+  lease ran out cannot overwrite what the sender that took over recorded. Under a claim
+  given at acceptance it moves the message from ``queued`` (it counts the attempt and
+  stamps ``claimed_at`` as a claim would have).
 
 A sender claims and records many messages per round trip (``update_many`` and
 ``bulk_write``); every filter starts with ``_id``, so each is an index lookup whatever
@@ -21,14 +24,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
-from mailpass_common.messages.models import MessageDocument, MessageStatus
-from mailpass_common.messages.transitions import CLAIM, DEFER, FAIL, RECLAIM, SEND, Transition
+from mailpass_common.messages.claims import is_accepted, settled
+from mailpass_common.messages.models import MessageDocument
+from mailpass_common.messages.transitions import (
+    DEFER,
+    DEFER_AS_ACCEPTED,
+    FAIL,
+    FAIL_AS_ACCEPTED,
+    SEND,
+    SEND_AS_ACCEPTED,
+    Transition,
+)
 from mailpass_common.platform.db import DUPLICATE_KEY, Collections, Database, now_stamp, where
 
 
@@ -68,77 +79,6 @@ async def message_exists(db: Database, account_id: str, message_id: str, *, sand
         where(_id=message_id, account_id=account_id, sandbox=sandbox), projection={"_id": 1}
     )
     return found is not None
-
-
-def _claim_update(token: str) -> dict[str, Any]:
-    return {
-        "$set": CLAIM.fields(claim_token=token),
-        "$inc": {"attempts": 1},
-        **now_stamp("claimed_at", "updated_at"),
-    }
-
-
-def _expired(lease: timedelta) -> dict[str, Any]:
-    """A ``sending`` message whose sender has held it longer than the lease (it died)."""
-    return {**RECLAIM.selector(), **where(claimed_at={"$lt": datetime.now(UTC) - lease})}
-
-
-async def claim_one(
-    db: Database, message_id: str, lease: timedelta, token: str
-) -> MessageDocument | None:
-    """Take one message for delivery and return it, or None if it is not ours to send.
-
-    One round trip in the common case: a claimable status. A ``sending`` message whose
-    lease ran out is tried second (the filters stay separate: nx-27017 cannot index an
-    ``$or``). ``sent`` and ``failed`` are never claimed again.
-    """
-    messages = db[Collections.MESSAGES]
-    for selector in (CLAIM.selector(), _expired(lease)):
-        found = await messages.find_one_and_update(
-            {"_id": message_id, **selector},
-            _claim_update(token),
-            return_document=ReturnDocument.AFTER,
-        )
-        if found is not None:
-            return cast(MessageDocument, found)
-    return None
-
-
-async def claim_many(
-    db: Database, message_ids: Sequence[str], lease: timedelta, token: str
-) -> list[MessageDocument]:
-    """Take every claimable message of ``message_ids`` under one token; return those taken.
-
-    Two round trips for any number of messages (claim, read back), a third only when some
-    were not claimable (to look for leases that ran out).
-    """
-    if len(message_ids) == 1:
-        found = await claim_one(db, message_ids[0], lease, token)
-        return [] if found is None else [found]
-    messages = db[Collections.MESSAGES]
-    ids = list(message_ids)
-    update = _claim_update(token)
-    taken = (
-        await messages.update_many({"_id": {"$in": ids}, **CLAIM.selector()}, update)
-    ).modified_count
-    if taken < len(ids):
-        taken += (
-            await messages.update_many({"_id": {"$in": ids}, **_expired(lease)}, update)
-        ).modified_count
-    if taken == 0:
-        return []
-    taken_docs = await messages.find({"_id": {"$in": ids}, **where(claim_token=token)}).to_list()
-    return cast(list[MessageDocument], taken_docs)
-
-
-async def renew_lease(db: Database, message_id: str, token: str) -> bool:
-    """Extend a claim still held under ``token`` (its lease starts again); False when the
-    message is no longer ours: its lease ran out and another sender took it over."""
-    result = await db[Collections.MESSAGES].update_one(
-        {"_id": message_id, **where(claim_token=token, status=MessageStatus.SENDING.value)},
-        now_stamp("claimed_at", "updated_at"),
-    )
-    return result.matched_count == 1
 
 
 async def current_states(db: Database, message_ids: Sequence[str]) -> dict[str, MessageDocument]:
@@ -259,7 +199,7 @@ async def record(db: Database, outcomes: Sequence[Outcome]) -> set[str]:
                 **where(claim_token=o.claim_token),
                 **_transition_of(o).selector(),
             },
-            o.update(),
+            _update_of(o),
         )
         for o in outcomes
     ]
@@ -267,7 +207,9 @@ async def record(db: Database, outcomes: Sequence[Outcome]) -> set[str]:
     ids = {o.message_id for o in outcomes}
     if result.matched_count == len(operations):
         return ids
-    expected = {o.message_id: (o.claim_token, _transition_of(o).target.value) for o in outcomes}
+    expected = {
+        o.message_id: (settled(o.claim_token), _transition_of(o).target.value) for o in outcomes
+    }
     current = await (
         db[Collections.MESSAGES]
         .find({"_id": {"$in": list(ids)}}, projection={"claim_token": 1, "status": 1})
@@ -281,11 +223,30 @@ async def record(db: Database, outcomes: Sequence[Outcome]) -> set[str]:
 
 
 def _transition_of(outcome: Outcome) -> Transition:
+    accepted = is_accepted(outcome.claim_token)
     if isinstance(outcome, Sent):
-        return SEND
+        return SEND_AS_ACCEPTED if accepted else SEND
     if isinstance(outcome, Failed):
-        return FAIL
-    return DEFER
+        return FAIL_AS_ACCEPTED if accepted else FAIL
+    return DEFER_AS_ACCEPTED if accepted else DEFER
+
+
+def _update_of(outcome: Outcome) -> dict[str, Any]:
+    """The outcome's update; under a claim given at acceptance, also what the claim it
+    stood for would have written: the attempt counted, ``claimed_at``, a settled token."""
+    update = outcome.update()
+    if not is_accepted(outcome.claim_token):
+        return update
+    update["$set"] = {**update["$set"], "claim_token": settled(outcome.claim_token)}
+    inc = {**update.get("$inc", {})}
+    inc["attempts"] = 1 + int(inc.get("attempts", 0))  # a wait, not an attempt: -1 + 1
+    inc = {field: value for field, value in inc.items() if value}
+    if inc:
+        update["$inc"] = inc
+    else:
+        update.pop("$inc", None)
+    update["$currentDate"] = {**update.get("$currentDate", {}), "claimed_at": True}
+    return update
 
 
 async def get_message(db: Database, message_id: str) -> MessageDocument | None:

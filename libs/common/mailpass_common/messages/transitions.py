@@ -16,6 +16,10 @@ transition            from                      to          who, and what else t
 ``SEND``              sending                   sent        the sender holding the claim token
 ``DEFER``             sending                   deferred    the sender holding the claim token
 ``FAIL``              sending                   failed      the sender holding the claim token
+``SEND_AS_ACCEPTED``  queued                    sent        the sender holding the claim token
+                                                            given at acceptance
+``DEFER_AS_ACCEPTED`` queued                    deferred    (the same)
+``FAIL_AS_ACCEPTED``  queued                    failed      (the same)
 ``FAIL_UNSENT``       queued                    failed      the scheduler: no provider left
 ``REPLAY``            failed                    queued      an operator (``mailpass dlq``)
 ``BOUNCE``            sent                      bounced     mailpass-inbound: a bounce report
@@ -24,7 +28,9 @@ transition            from                      to          who, and what else t
 ``bounced`` and ``cancelled`` are final; ``sent`` is, but for a bounce reported later;
 ``failed`` is, but for an operator's replay.
 Outcomes (``SEND``, ``DEFER``, ``FAIL``) are matched by the claim token, which only a
-``sending`` message carries under its current claim, and by their source status.
+``sending`` message carries under its current claim, and by their source status; the
+``*_AS_ACCEPTED`` ones by a claim given at acceptance, which a ``queued`` message carries
+(:mod:`mailpass_common.messages.claims`).
 """
 
 from __future__ import annotations
@@ -65,6 +71,9 @@ RECLAIM = Transition("reclaim", (S.SENDING,), S.SENDING)
 SEND = Transition("send", (S.SENDING,), S.SENT)
 DEFER = Transition("defer", (S.SENDING,), S.DEFERRED)
 FAIL = Transition("fail", (S.SENDING,), S.FAILED)
+SEND_AS_ACCEPTED = Transition("send_as_accepted", (S.QUEUED,), S.SENT)
+DEFER_AS_ACCEPTED = Transition("defer_as_accepted", (S.QUEUED,), S.DEFERRED)
+FAIL_AS_ACCEPTED = Transition("fail_as_accepted", (S.QUEUED,), S.FAILED)
 FAIL_UNSENT = Transition("fail_unsent", (S.QUEUED,), S.FAILED)
 REPLAY = Transition("replay", (S.FAILED,), S.QUEUED)
 BOUNCE = Transition("bounce", (S.SENT,), S.BOUNCED)
@@ -79,6 +88,9 @@ TRANSITIONS = (
     SEND,
     DEFER,
     FAIL,
+    SEND_AS_ACCEPTED,
+    DEFER_AS_ACCEPTED,
+    FAIL_AS_ACCEPTED,
     FAIL_UNSENT,
     REPLAY,
     BOUNCE,

@@ -34,26 +34,33 @@ class SendJob:
 
     account_id: str
     message_ids: tuple[str, ...]
+    # The claim its messages were stored holding (given at acceptance, by whoever
+    # publishes them at once: mailpass_common.messages.claims). Optional in the format:
+    # a sender that does not know it claims as before.
+    claim: str | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.message_ids) <= MAX_JOB_MESSAGES:
             raise ValueError(f"a job names 1 to {MAX_JOB_MESSAGES} messages")
 
     @classmethod
-    def of(cls, account_id: str, message_ids: Sequence[str]) -> list[SendJob]:
+    def of(
+        cls, account_id: str, message_ids: Sequence[str], claim: str | None = None
+    ) -> list[SendJob]:
         """Jobs for ``message_ids``, as few as the size limit allows."""
         ids = list(message_ids)
         step = MAX_JOB_MESSAGES
-        return [cls(account_id, tuple(ids[i : i + step])) for i in range(0, len(ids), step)]
+        return [cls(account_id, tuple(ids[i : i + step]), claim) for i in range(0, len(ids), step)]
 
     def encode(self) -> bytes:
-        return json.dumps(
-            {
-                FORMAT_FIELD: JOB_FORMAT,
-                "account_id": self.account_id,
-                "message_ids": list(self.message_ids),
-            }
-        ).encode()
+        body: dict[str, object] = {
+            FORMAT_FIELD: JOB_FORMAT,
+            "account_id": self.account_id,
+            "message_ids": list(self.message_ids),
+        }
+        if self.claim is not None:
+            body["claim"] = self.claim
+        return json.dumps(body).encode()
 
     @classmethod
     def decode(cls, body: bytes) -> SendJob:
@@ -67,4 +74,9 @@ class SendJob:
         ids = data["message_ids"] if "message_ids" in data else [data["message_id"]]
         if not isinstance(ids, list):
             raise TypeError("message_ids must be a list")
-        return cls(account_id=str(data["account_id"]), message_ids=tuple(str(i) for i in ids))
+        claim = data.get("claim")
+        return cls(
+            account_id=str(data["account_id"]),
+            message_ids=tuple(str(i) for i in ids),
+            claim=claim if isinstance(claim, str) and claim else None,
+        )

@@ -7,9 +7,10 @@ When the provider has hourly or daily limits, the messages wait (``published_at:
 None``) for the scheduler, which publishes them in queue order as the limits allow; the
 gateway reserves nothing. When it has none (and for test keys, which only reach the
 sandbox), there is nothing to wait for: the gateway publishes the batch at once, as one
-job of up to a hundred messages, which the sender claims and records together. If that
-publish fails, the messages are in the outbox all the same and the scheduler's recovery
-publishes them.
+job of up to a hundred messages, stored holding the claim the job carries (given at
+acceptance, :mod:`mailpass_common.messages.claims`), which the sender reads and records
+together. If that publish fails, the messages are in the outbox all the same and the
+scheduler's recovery publishes them.
 
 Under an ``Idempotency-Key``, a batch run again after an interrupted first run names the
 same message ids (one per entry of the request): entries the first run stored keep their
@@ -24,6 +25,7 @@ import logging
 from typing import Any
 
 from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.messages import claims
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageDocument, MessageStatus
 from mailpass_common.messages.sequences import queue_id_sequence, reserve_range
@@ -165,6 +167,11 @@ async def queue_batch(
         assert error is not None
         items.append(_failed_item(raw, error))
 
+    claim = None
+    if docs and publish_now and not ids.keyed:
+        claim = claims.give_at_acceptance(
+            [doc for doc in docs if doc["status"] == MessageStatus.QUEUED.value]
+        )
     if docs:
         first = await reserve_range(db, queue_id_sequence(key.account_id), len(docs))
         for offset, doc in enumerate(docs):
@@ -178,7 +185,7 @@ async def queue_batch(
         # Scheduled messages wait for the scheduler whatever the limits.
         now = [doc["_id"] for doc in docs if doc["status"] == MessageStatus.QUEUED.value]
         if publish_now and now:
-            await _publish(publisher, key.account_id, now)
+            await _publish(publisher, key.account_id, now, claim)
 
     results = [_queued_item(item) if "doc" in item else item for item in items]
     return {
@@ -204,9 +211,12 @@ async def _insert_new(db: Database, docs: list[MessageDocument]) -> None:
                 doc["queue_id"] = queue_ids[doc["_id"]]
 
 
-async def _publish(publisher: JobPublisher, account_id: str, message_ids: list[str]) -> None:
+async def _publish(
+    publisher: JobPublisher, account_id: str, message_ids: list[str], claim: str | None
+) -> None:
     try:
-        await publisher.publish_many(SendJob.of(account_id, message_ids), MessageKind.BATCH)
+        jobs = SendJob.of(account_id, message_ids, claim)
+        await publisher.publish_many(jobs, MessageKind.BATCH)
     except Exception:
         # The messages are stored (the outbox): the scheduler's recovery publishes them.
         log.exception(

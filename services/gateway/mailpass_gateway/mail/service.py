@@ -3,8 +3,9 @@ within limits; ``/send`` then publishes its job and waits for the sender's reply
 
 The ``/send`` path costs at most four database round trips, three of them without send
 limits: the key and the default provider come from short-lived caches, the limit
-reservation is one conditional update, the message one insert, and the sender claims and
-records it with one round trip each. The suppression lookup runs beside the insert, so a
+reservation is one conditional update, the message one insert (holding the claim its
+job carries, :mod:`mailpass_common.messages.claims`), and the sender reads and records it
+with one round trip each. The suppression lookup runs beside the insert, so a
 ``/send`` waits for one of the two, not both (:mod:`mailpass_gateway.mail.screening`).
 
 The steps every way in shares (the default provider, the sending-domain rule, the limit
@@ -24,6 +25,7 @@ from fastapi.responses import JSONResponse
 from mailpass_common.acceptance import service as acceptance
 from mailpass_common.acceptance.service import Caller
 from mailpass_common.messages import attachment_store as bodies
+from mailpass_common.messages import claims
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.ids import keyed_message_id, new_message_id
 from mailpass_common.messages.models import MessageDocument, MessageStatus, new_message
@@ -241,7 +243,7 @@ async def _publish_and_wait(
     correlation_id, future = waiter.expect()
     try:
         await publisher.publish(
-            SendJob(doc["account_id"], (doc["_id"],)),
+            SendJob(doc["account_id"], (doc["_id"],), claims.job_claim(doc)),
             MessageKind.IMMEDIATE,
             reply_to=waiter.queue_name,
             correlation_id=correlation_id,
