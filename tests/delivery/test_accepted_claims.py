@@ -23,6 +23,7 @@ from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform.broker import JobPublisher, Topology
 from mailpass_common.platform.db import Collections, Database
 from mailpass_common.platform.jobs import MessageKind, SendJob
+from tests.delivery.test_scheduler import _flush
 from tests.support.messages import insert_messages, wait_for_status
 from tests.support.smtp import SmtpServer
 from tests.support.stack import running_gateway, running_sender
@@ -223,3 +224,24 @@ async def _until(condition: Callable[[], bool], what: str, timeout: float = 10.0
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, f"timed out: {what}"
         await asyncio.sleep(0.05)
+
+
+async def test_batch_messages_the_scheduler_publishes_hold_the_claim_their_job_carries(
+    db: Database, service_env: dict[str, Any], smtp: SmtpServer
+) -> None:
+    tenant = await make_tenant(db, service_env, "acme", smtp_port=smtp.port)
+    assert tenant.provider is not None
+    docs = await insert_messages(
+        db, tenant.account_id, tenant.provider["_id"], 3, kind=MessageKind.BATCH
+    )
+    report = await _flush(service_env, db)
+    assert report.batch_published == 3
+    stored = await claims.read_accepted(db, [d["_id"] for d in docs])
+    [token] = {d["claim_token"] for d in stored}
+    assert claims.is_accepted(token) and all(claims.holds(d, token, LEASE / 2) for d in stored)
+    before = _written()
+    async with running_sender(service_env, management_port=0):
+        for doc in docs:
+            await wait_for_status(db, doc["_id"], "sent")
+    assert _written() - before == 3  # each message recorded; none claimed
+    assert len(await smtp.wait_for(3)) == 3

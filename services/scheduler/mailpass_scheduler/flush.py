@@ -5,6 +5,8 @@ published in one run, in chunks of ``scheduler_chunk_size``: per chunk, the run 
 messages (stamped with its run id, so overlapping runs never publish one twice, see
 :mod:`mailpass_common.messages.due`), reserves sends for what it took (``limits.reserve_up_to``),
 hands back what did not fit, and publishes the rest concurrently with publisher confirms.
+Taken, they hold a claim given at acceptance that their jobs carry
+(:mod:`mailpass_common.messages.claims`): a sender delivers them without a claim write.
 Scheduled sends: first, each run releases the scheduled messages that are due (``scheduled
 → queued``, :mod:`mailpass_common.messages.scheduled`), so the same run publishes them with the
 rest, within limits.
@@ -38,8 +40,8 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from mailpass_common.messages import claims, retention, scheduled
 from mailpass_common.messages import due as outbox
-from mailpass_common.messages import retention, scheduled
 from mailpass_common.platform.broker import JobPublisher
 from mailpass_common.platform.db import Database, Document
 from mailpass_common.platform.errors import ErrorCode
@@ -77,12 +79,12 @@ class FlushReport:
     held_by_suspension: list[str] = field(default_factory=list)
 
 
-def _jobs(docs: list[Document]) -> list[SendJob]:
+def _jobs(docs: list[Document], claim: str | None = None) -> list[SendJob]:
     """One job per account and hundred messages, in queue order."""
     by_account: dict[str, list[str]] = {}
     for doc in docs:
         by_account.setdefault(doc["account_id"], []).append(doc["_id"])
-    return [job for account, ids in by_account.items() for job in SendJob.of(account, ids)]
+    return [job for account, ids in by_account.items() for job in SendJob.of(account, ids, claim)]
 
 
 async def _publish_for_provider(
@@ -116,14 +118,17 @@ async def _publish_for_provider(
         due = await outbox.due_batch(db, provider_id, want)
         if not due:
             break
-        taken = await outbox.take_due(db, [d["_id"] for d in due], provider_id, run_id)
+        # Published for the first time: they hold the claim their jobs carry (a sender
+        # delivers them without a claim write; the recovery's republishing gives none).
+        claim = claims.accepted_token()
+        taken = await outbox.take_due(db, [d["_id"] for d in due], provider_id, run_id, claim)
         # Test mail goes to the sandbox capture: it is neither counted nor held by limits.
         tests = [d for d in taken if d.get("sandbox")]
         live = [d for d in taken if not d.get("sandbox")]
         fits = await limits.reserve_up_to(db, provider, len(live)) if live else 0
         # Another run may have reserved in between: what no longer fits waits, in order.
         await outbox.release(db, [d["_id"] for d in live[fits:]], run_id)
-        await publisher.publish_many(_jobs(tests + live[:fits]), MessageKind.BATCH)
+        await publisher.publish_many(_jobs(tests + live[:fits], claim), MessageKind.BATCH)
         published += len(tests) + fits
         if len(due) < want or fits < len(live):
             break
@@ -186,8 +191,9 @@ async def release_due_scheduled(
         held = await accounts.suspended_ids(db, {d["account_id"] for d in sandbox})
         tests = [d["_id"] for d in sandbox if d["account_id"] not in held]
         if tests:
-            taken = await outbox.take(db, tests, outbox.due_selector(), run_id)
-            await publisher.publish_many(_jobs(taken), MessageKind.BATCH)
+            claim = claims.accepted_token()
+            taken = await outbox.take(db, tests, outbox.due_selector(), run_id, claim)
+            await publisher.publish_many(_jobs(taken, claim), MessageKind.BATCH)
         if len(found) < settings.scheduler_chunk_size:
             break
 

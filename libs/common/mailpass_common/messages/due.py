@@ -88,16 +88,25 @@ async def fail_due(db: Database, ids: Sequence[str], provider_id: str, error: st
 
 
 async def take(
-    db: Database, ids: Sequence[str], selector: dict[str, Any], run_id: str
+    db: Database,
+    ids: Sequence[str],
+    selector: dict[str, Any],
+    run_id: str,
+    claim: str | None = None,
 ) -> list[Document]:
     """Stamp the messages of ``ids`` that still match ``selector`` as this run's to
-    publish; return them (id, account, kind, mode) in queue order."""
+    publish; return them (id, account, kind, mode) in queue order. ``claim``: a claim
+    given at acceptance (:mod:`mailpass_common.messages.claims`) they hold from this
+    write on, which their jobs carry; only for messages no job was published for yet."""
     if not ids:
         return []
     messages = db[Collections.MESSAGES]
+    stamp: dict[str, Any] = {"publish_run": run_id}
+    if claim is not None:
+        stamp["claim_token"] = claim
     await messages.update_many(
         {"_id": {"$in": list(ids)}, **selector},
-        {"$set": {"publish_run": run_id}, **now_stamp("published_at")},
+        {"$set": stamp, **now_stamp("published_at")},
     )
     taken = await messages.find(
         {"_id": {"$in": list(ids)}, **where(publish_run=run_id)}, projection=_JOB_FIELDS
@@ -106,9 +115,9 @@ async def take(
 
 
 async def take_due(
-    db: Database, ids: Sequence[str], provider_id: str, run_id: str
+    db: Database, ids: Sequence[str], provider_id: str, run_id: str, claim: str | None = None
 ) -> list[Document]:
-    return await take(db, ids, due_selector(provider_id), run_id)
+    return await take(db, ids, due_selector(provider_id), run_id, claim)
 
 
 async def release(db: Database, ids: Sequence[str], run_id: str) -> None:
