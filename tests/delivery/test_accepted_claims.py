@@ -177,9 +177,9 @@ async def _send(api: httpx.AsyncClient, tenant: Tenant) -> dict[str, Any]:
 async def test_a_redelivered_job_waits_for_the_claim_given_at_acceptance_to_run_out(
     db: Database, service_env: dict[str, Any], smtp: SmtpServer
 ) -> None:
-    """Its first consumer may still be delivering: the job is acked without a send, and
-    the message is delivered once that claim's lease has run out (a job republished by
-    the outbox recovery, here published by the test)."""
+    """Its first consumer may still be delivering: nothing is sent now, and the job is
+    parked in a delay queue for the rest of that claim's lease; back as a job of its own,
+    it claims the message and delivers it (no recovery run needed)."""
     tenant = await make_tenant(db, service_env, "acme", smtp_port=smtp.port)
     lease = 3
     token = claims.accepted_token()
@@ -199,18 +199,15 @@ async def test_a_redelivered_job_waits_for_the_claim_given_at_acceptance_to_run_
         assert first is not None and not first.redelivered
         await first.nack(requeue=True)
         await channel.close()
-        done = _jobs_done()
-        async with running_sender(service_env, management_port=0, sender_lease_seconds=lease):
-            await _until(lambda: _jobs_done() > done, "the redelivered job acked")
-            stored = await messages.get_message(db, doc["_id"])
-            assert stored is not None
-            assert (stored["status"], stored["claim_token"]) == ("queued", token)
-            assert smtp.received == []
-            await asyncio.sleep(lease)  # the claim given at acceptance runs out
-            republished = SendJob(tenant.account_id, (doc["_id"],))
-            await publisher.publish(republished, MessageKind.IMMEDIATE)
-            sent = await wait_for_status(db, doc["_id"], "sent")
-    assert sent["attempts"] == 1
+    done = _jobs_done()
+    async with running_sender(service_env, management_port=0, sender_lease_seconds=lease):
+        await _until(lambda: _jobs_done() > done, "the redelivered job acked")
+        stored = await messages.get_message(db, doc["_id"])
+        assert stored is not None
+        assert (stored["status"], stored["claim_token"]) == ("queued", token)
+        assert smtp.received == []
+        sent = await wait_for_status(db, doc["_id"], "sent", timeout=lease + 10)
+    assert sent["attempts"] == 1 and sent["claim_token"] != claims.settled(token)
     assert len(await smtp.wait_for(1)) == 1
 
 

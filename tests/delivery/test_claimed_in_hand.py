@@ -37,6 +37,10 @@ async def test_a_sender_claims_no_more_than_its_batch_prefetch(
         await insert_messages(db, account_id, provider["_id"], MESSAGES, kind=MessageKind.BATCH)
         report = await _flush(service_env, db, scheduler_batch_size=MESSAGES)
         assert report.batch_published == MESSAGES
+        # In hand is read off the database as `sending`: the claims the sender takes. The
+        # claims given at acceptance (which a message holds from its publish, status
+        # `queued`) are given up here, so the sender claims every message it takes.
+        await db[Collections.MESSAGES].update_many({}, {"$set": {"claim_token": ""}})
         sender = await asyncio.create_subprocess_exec(
             str(BIN / "mailpass-sender"),
             env=process_env(

@@ -124,7 +124,7 @@ class QueuePipeline:
         # takes the claim, the others find it taken.
         try:
             with self._batch_span("mailpass.claim", batch):
-                taken = await claiming.take(self._ctx, batch)
+                taken = await claiming.take(self._ctx, self.kind, batch)
         except Exception:
             log.exception("claim failed; jobs requeued", extra=log_fields(messages=len(batch)))
             await self._give_back(batch)
@@ -159,7 +159,9 @@ class QueuePipeline:
             log.exception("suspension check failed; jobs requeued")
             await self._give_back(batch)
             return []
-        for item in (i for i in batch if i.delivery.job.account_id in held):
+        on_hold = [item for item in batch if item.delivery.job.account_id in held]
+        await claiming.give_up(self._ctx, on_hold)
+        for item in on_hold:
             log.info("job held: account suspended", extra=log_fields(message_id=item.message_id))
             outcome = DeliveryOutcome(item.message_id, MessageStatus.QUEUED, None, False)
             await self._finish(item, outcome)

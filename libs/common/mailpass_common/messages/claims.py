@@ -220,3 +220,16 @@ def job_claim(doc: MessageDocument) -> str | None:
     """The claim given at acceptance a message's job carries, if it was stored with one."""
     token = doc.get("claim_token")
     return token if token is not None and is_accepted(token) else None
+
+
+async def give_up(db: Database, message_ids: Sequence[str], tokens: Sequence[str]) -> None:
+    """Give up claims given at acceptance (``tokens``) still held by these ``queued``
+    messages: any claim takes them from now on."""
+    await db[Collections.MESSAGES].update_many(
+        {
+            "_id": {"$in": list(message_ids)},
+            **where(status=MessageStatus.QUEUED.value),
+            "claim_token": {"$in": list(tokens)},
+        },
+        {"$set": {"claim_token": ""}, **now_stamp("updated_at")},
+    )
