@@ -43,7 +43,6 @@ class Taken:
     item: Item  # the first item of the batch naming the message: it delivers it
     message: MessageDocument
     taken_at: float  # time.monotonic() where its lease started
-    accepted: bool  # under the claim given at acceptance (nothing written yet)
 
 
 def first_delivery(message: AbstractIncomingMessage) -> bool:
@@ -55,11 +54,17 @@ def first_delivery(message: AbstractIncomingMessage) -> bool:
     return not count
 
 
+def _first(item: Item) -> bool:
+    return first_delivery(item.delivery.message)
+
+
 async def take(ctx: DeliveryContext, kind: MessageKind, items: Sequence[Item]) -> dict[str, Taken]:
     """The messages of ``items`` this sender now holds, by id, each with the first item
     naming it (any other item for the message finds it taken, or waiting: parked)."""
     first: dict[str, Item] = {}
-    for item in items:
+    # A first delivery of a job with a claim stands for its message before any other job
+    # for it (a republished one beside the original).
+    for item in sorted(items, key=lambda i: not (i.delivery.job.claim and _first(i))):
         first.setdefault(item.message_id, item)
     offered = {mid: item for mid, item in first.items() if item.delivery.job.claim}
     taken: dict[str, Taken] = {}
@@ -73,14 +78,12 @@ async def take(ctx: DeliveryContext, kind: MessageKind, items: Sequence[Item]) -
             if doc.get("status") != MessageStatus.QUEUED.value or doc.get("claim_token") != token:
                 continue  # claimed as any other message
             age = claims.accepted_claim_age(token) or 0.0
-            if first_delivery(item.delivery.message) and claims.holds(
-                doc, token, ctx.lease * RENEW_AFTER
-            ):
+            if _first(item) and claims.holds(doc, token, ctx.lease * RENEW_AFTER):
                 # What a claim would have counted: this attempt.
                 doc["attempts"] = int(doc.get("attempts") or 0) + 1
                 started = time.monotonic() - age
-                taken[doc["_id"]] = Taken(item, doc, started, accepted=True)
-            elif first_delivery(item.delivery.message) or age >= ctx.lease.total_seconds():
+                taken[doc["_id"]] = Taken(item, doc, started)
+            elif _first(item) or age >= ctx.lease.total_seconds():
                 held.append(token)
             else:
                 waiting[doc["_id"]] = ctx.lease.total_seconds() - age
@@ -90,7 +93,7 @@ async def take(ctx: DeliveryContext, kind: MessageKind, items: Sequence[Item]) -
         token = secrets.token_hex(12)
         now = time.monotonic()
         for doc in await claims.claim_many(ctx.db, rest, ctx.lease, token, held):
-            taken[doc["_id"]] = Taken(first[doc["_id"]], doc, now, accepted=False)
+            taken[doc["_id"]] = Taken(first[doc["_id"]], doc, now)
     return taken
 
 
