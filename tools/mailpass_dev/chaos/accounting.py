@@ -3,9 +3,9 @@
 - **lost**: an id an answer gave the client (accepted) that the sink never accepted and
   that MongoDB does not record ``failed`` once the drain is over;
 - **delivered more than once**: ids the sink accepted several times, each matched to the
-  sender kill that explains it (the message was ``sending`` just after a kill that came
-  after its first acceptance: the sender died between the provider's 250 and the
-  recording); their number is bounded by what the killed senders held;
+  sender kill that explains it (the message had no outcome recorded just after a kill
+  that came after its first acceptance: the sender died between the provider's 250 and
+  the recording); their number is bounded by what the killed senders held;
 - **failed, by reason**: the ``error_message`` of failed messages, addresses removed;
 - **idempotent duplicates**: requests (``chaos_key`` in the metadata) that produced a
   message twice, counted in MongoDB (so also ones no answer named) and in the answers;
@@ -113,9 +113,9 @@ SINK_LAG_SECONDS = 1.0
 
 
 def _explain(message_id: str, first: float, kills: list[Fault]) -> dict[str, Any] | None:
-    """The first kill after the message's first acceptance that found it ``sending``."""
+    """The first kill after the message's first acceptance that found it unrecorded."""
     for kill in kills:
-        if kill.at_unix >= first - SINK_LAG_SECONDS and message_id in kill.sending_after:
+        if kill.at_unix >= first - SINK_LAG_SECONDS and message_id in kill.unrecorded_after:
             after = max(0.0, round(kill.at_unix - first, 3))  # within the sink's lag: 0
             return {"target": kill.target, "at": kill.at, "after": after}
     return None

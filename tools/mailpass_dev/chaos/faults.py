@@ -9,8 +9,9 @@ the three killed and brought back (:mod:`mailpass_dev.chaos.cluster`); sender ki
 while it happens, so that every client connection it cut can be seen back on a survivor.
 For every kill the harness keeps what the
 sender held (its ``mailpass_sender_in_flight`` gauge read just before) and which of the
-tenant's messages were ``sending`` just after: a message delivered twice must be one a
-dead sender held, accepted by the provider before the kill (the documented window).
+tenant's messages had no outcome recorded just after (``sending``, or ``queued`` under a
+claim given at acceptance): a message delivered twice must be one a dead sender held,
+accepted by the provider before the kill and not recorded (the documented window).
 """
 
 from __future__ import annotations
@@ -47,13 +48,13 @@ class Fault:
     at_unix: float
     seconds_down: float = 0.0  # sender kills: until the new process was ready
     in_flight: int | None = None  # sender kills: what it held
-    sending_after: list[str] = field(default_factory=list)  # sender kills
+    unrecorded_after: list[str] = field(default_factory=list)  # sender kills
     error: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)  # broker_node_kill: what it showed
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["sending_after"] = len(self.sending_after)
+        data["unrecorded_after"] = len(self.unrecorded_after)
         return data
 
 
@@ -127,16 +128,16 @@ class Faults:
         fault.in_flight = in_flight
         service.signal(signal.SIGKILL)
         await asyncio.to_thread(service.wait_stopped, 10)
-        # Read again while MongoDB is restarting: what the dead sender held stays
-        # ``sending`` until its lease runs out, so a later reading is still evidence.
+        # Read again while MongoDB is restarting: what the dead sender held stays without
+        # an outcome until its lease runs out, so a later reading is still evidence.
         deadline = time.monotonic() + SNAPSHOT_SECONDS
         while True:
             try:
-                fault.sending_after = await self._sending()
+                fault.unrecorded_after = await self._unrecorded()
                 break
             except pymongo.errors.PyMongoError as exc:
                 if time.monotonic() > deadline:
-                    fault.error = f"sending messages not read: {exc}"
+                    fault.error = f"unrecorded messages not read: {exc}"
                     break
                 await asyncio.sleep(0.5)
         await asyncio.sleep(RESTART_PAUSE_SECONDS)
@@ -146,9 +147,12 @@ class Faults:
         fault.seconds_down = round(time.monotonic() - self.began - fault.at, 2)
         return fault
 
-    async def _sending(self) -> list[str]:
+    async def _unrecorded(self) -> list[str]:
+        """Messages with no outcome recorded: ``sending`` (a claim taken), or ``queued``
+        (a claim given at acceptance, or none yet: the sink tells which were delivered)."""
+        unrecorded = [MessageStatus.SENDING.value, MessageStatus.QUEUED.value]
         cursor = self.db[Collections.MESSAGES].find(
-            {"account_id": self.account_id, "status": MessageStatus.SENDING.value},
+            {"account_id": self.account_id, "status": {"$in": unrecorded}},
             projection={"_id": 1},
         )
         return [doc["_id"] async for doc in cursor]
