@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from mailpass_common.messages import claims, events, scheduled, stats
 from mailpass_common.messages import due as outbox
-from mailpass_common.messages import events, scheduled, stats
 from mailpass_common.messages import search as message_search
 from mailpass_common.messages.search import MessageFilter
 from mailpass_common.mta import dkim, domains
@@ -180,6 +180,24 @@ PLANS: dict[str, tuple[str, dict[str, Any], list[tuple[str, int]] | None]] = {
         {"_id": {"$in": ["<a@x>", "<b@x>"]}, "status": {"$in": ["queued", "deferred"]}},
         None,
     ),
+    "claim: no current claim given at acceptance (by _id)": (
+        Collections.MESSAGES,
+        {"_id": {"$in": ["<a@x>", "<b@x>"]}, **claims.claim_selectors(timedelta(minutes=2))[0]},
+        None,
+    ),
+    "claim: stored before claims were given at acceptance (by _id)": (
+        Collections.MESSAGES,
+        {"_id": {"$in": ["<a@x>", "<b@x>"]}, **claims.claim_selectors(timedelta(minutes=2))[1]},
+        None,
+    ),
+    "claim: by the tokens given at acceptance (by _id)": (
+        Collections.MESSAGES,
+        {
+            "_id": {"$in": ["<a@x>", "<b@x>"]},
+            **claims.claim_selectors(timedelta(minutes=2), [claims.accepted_token()])[0],
+        },
+        None,
+    ),
     "mailpass-inbound: the message a return path names (its possible ids)": (
         Collections.MESSAGES,
         inbound_service.selector("<0123abcd.1765000000@", ["mail.example", "old.example"]),
@@ -205,6 +223,9 @@ SERVED_BY: dict[str, str] = {
     "retention: bodies to purge, oldest first": "body_purged_at_1_created_at_1",
     "scheduled messages that are due": "scheduled_by_scheduled_at",
     "claim and record (by _id)": "_id_",
+    "claim: no current claim given at acceptance (by _id)": "_id_",
+    "claim: stored before claims were given at acceptance (by _id)": "_id_",
+    "claim: by the tokens given at acceptance (by _id)": "_id_",
     "mailpass-inbound: the message a return path names (its possible ids)": "_id_",
 }
 

@@ -105,7 +105,7 @@ def _expired(lease: timedelta) -> dict[str, Any]:
     return {**RECLAIM.selector(), **where(claimed_at={"$lt": datetime.now(UTC) - lease})}
 
 
-def _selectors(lease: timedelta, held: Sequence[str] = ()) -> list[dict[str, Any]]:
+def claim_selectors(lease: timedelta, held: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Where a claim may take a message from, most common first (nx-27017 cannot index an
     ``$or``, so each is a query of its own): first, when given, ``queued`` under one of the
     ``held`` claims given at acceptance (a first delivery of their job whose claim is too
@@ -130,7 +130,7 @@ async def claim_one(
     never claimed again.
     """
     messages = db[Collections.MESSAGES]
-    for selector in _selectors(lease, held):
+    for selector in claim_selectors(lease, held):
         found = await messages.find_one_and_update(
             {"_id": message_id, **selector},
             _claim_update(token),
@@ -160,7 +160,7 @@ async def claim_many(
     ids = list(message_ids)
     update = _claim_update(token)
     taken = 0
-    for selector in _selectors(lease, held):
+    for selector in claim_selectors(lease, held):
         result = await messages.update_many({"_id": {"$in": ids}, **selector}, update)
         taken += result.modified_count
         if taken >= len(ids):
