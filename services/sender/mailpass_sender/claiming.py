@@ -68,7 +68,7 @@ async def take(ctx: DeliveryContext, kind: MessageKind, items: Sequence[Item]) -
         first.setdefault(item.message_id, item)
     offered = {mid: item for mid, item in first.items() if item.delivery.job.claim}
     taken: dict[str, Taken] = {}
-    held: list[str] = []  # claims given at acceptance to take as claims of this sender's
+    held: set[str] = set()  # claims given at acceptance to take as claims of this sender's
     waiting: dict[str, float] = {}  # redelivered: seconds left on their claim's lease
     if offered:
         for doc in await claims.read_accepted(ctx.db, list(offered)):
@@ -84,7 +84,7 @@ async def take(ctx: DeliveryContext, kind: MessageKind, items: Sequence[Item]) -
                 started = time.monotonic() - age
                 taken[doc["_id"]] = Taken(item, doc, started)
             elif _first(item) or age >= ctx.lease.total_seconds():
-                held.append(token)
+                held.add(token)
             else:
                 waiting[doc["_id"]] = ctx.lease.total_seconds() - age
     await _wait_out(ctx, kind, [(first[mid], left) for mid, left in waiting.items()])
@@ -92,7 +92,7 @@ async def take(ctx: DeliveryContext, kind: MessageKind, items: Sequence[Item]) -
     if rest:
         token = secrets.token_hex(12)
         now = time.monotonic()
-        for doc in await claims.claim_many(ctx.db, rest, ctx.lease, token, held):
+        for doc in await claims.claim_many(ctx.db, rest, ctx.lease, token, sorted(held)):
             taken[doc["_id"]] = Taken(first[doc["_id"]], doc, now)
     return taken
 
