@@ -67,7 +67,10 @@ async def test_a_hostile_body_does_not_delay_the_message_beside_it(
         await wait_for_status(db, normal["_id"], "sent", timeout=5)
         waited = asyncio.get_running_loop().time() - started
         await wait_for_status(db, hostile["_id"], "sent", timeout=30)
-    assert waited < 1.0, f"the normal message took {waited:.2f} s"
+    # 0.25 s when the machine is idle (the hostile one done at 0.33 s); the old quadratic
+    # parser held the loop for about 200 s. Bounded by the tracking budget (2 s, the
+    # most a body's rewrite may take): a CI run on a busy moment measured 1.46 s.
+    assert waited < 2.0, f"the normal message took {waited:.2f} s"
     received = {r.message["Message-ID"]: r for r in smtp.received}
     assert set(received) == {hostile["_id"], normal["_id"]}
     # The hostile body fit the budget: its 15,420 links are tracked, and the rest kept.
