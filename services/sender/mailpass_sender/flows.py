@@ -123,10 +123,8 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
     token = doc["claim_token"]
     try:
         format_version(doc, MESSAGE_FORMAT, what="message document")
-    except ValueError as exc:
-        # Written by a newer release (mid-upgrade): retried later, when a newer sender
-        # may take it; never sent from fields this one does not know.
-        return _retry_later(claimed, ctx, str(exc))
+    except ValueError as exc:  # a newer release's (mid-upgrade): never sent from fields
+        return _retry_later(claimed, ctx, str(exc))  # this one does not know; retried later
     try:  # a database error propagates: the pipeline gives the job back
         files = await bodies.load_attachments(ctx.db, doc)
         submitted = await bodies.load_submitted(ctx.db, doc)
@@ -144,9 +142,8 @@ async def attempt(claimed: Claimed, ctx: DeliveryContext) -> Decision:
     notes = () if skipped is None else (skipped,)
     lease = Lease(ctx.db, doc["_id"], token, ctx.lease, claimed.taken_at)
     result = await ctx.failover.send(doc, email, mime, lease)
-    if lease.token != token:  # renewed under a new token (a claim given at acceptance)
-        token = lease.token
-        claimed = replace(claimed, message={**doc, "claim_token": token})
+    if lease.token != token:  # renewed as a new token (a claim given at acceptance)
+        claimed = replace(claimed, message={**doc, "claim_token": (token := lease.token)})
         doc = claimed.message
     if result.lease_lost:
         # Another sender holds the message now and delivers it; nothing of this attempt
