@@ -92,18 +92,24 @@ async def _alive() -> dict[str, str]:
     return {"loop": "running"}
 
 
+async def run_and_report(settings: SchedulerSettings) -> bool:
+    """One run, its failure logged, its metrics pushed; whether it succeeded."""
+    try:
+        await run_once(settings)
+        succeeded = True
+    except Exception:
+        log.exception("flush failed")
+        succeeded = False
+    await push_metrics(settings, succeeded=succeeded)
+    return succeeded
+
+
 async def run_loop(settings: SchedulerSettings) -> None:
     async with management_server(
         _alive, settings.management_host, settings.management_port, RUN_REGISTRY
     ):
         while True:
-            try:
-                await run_once(settings)
-                succeeded = True
-            except Exception:
-                log.exception("flush failed")
-                succeeded = False
-            await push_metrics(settings, succeeded=succeeded)
+            await run_and_report(settings)
             await asyncio.sleep(settings.scheduler_interval_seconds)
 
 
@@ -117,15 +123,5 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(run_loop(settings))
         return
 
-    async def once() -> bool:
-        try:
-            await run_once(settings)
-            succeeded = True
-        except Exception:
-            log.exception("flush failed")
-            succeeded = False
-        await push_metrics(settings, succeeded=succeeded)
-        return succeeded
-
-    if not asyncio.run(once()):
+    if not asyncio.run(run_and_report(settings)):
         sys.exit(1)
