@@ -6,7 +6,7 @@ its answer arrives, the order these tests are about."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -15,7 +15,7 @@ from pymongo.errors import AutoReconnect
 
 from mailpass_common.messages import unpublished
 from mailpass_common.platform.db import Collections, Database
-from mailpass_gateway.mail import suppressed
+from mailpass_common.suppressions import service as suppressions
 from tests.support.smtp import SmtpServer
 from tests.support.tenants import Tenant, make_tenant
 
@@ -26,16 +26,16 @@ LIST = "/api/v1/suppressions"
 @pytest.fixture
 def late_lookup(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The lookup answers only after the message is stored; the calls' account ids."""
-    real = suppressed.lookup
+    real = suppressions.suppressed_each
     calls: list[str] = []
 
-    async def late(db: Database, account_id: str, addresses: Iterable[str]) -> dict[str, str]:
-        calls.append(account_id)
-        found = await real(db, account_id, list(addresses))
+    async def late(db: Database, asks: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, str]]:
+        calls.extend(account_id for account_id, _ in asks)
+        found = await real(db, asks)
         await asyncio.sleep(0.3)
         return found
 
-    monkeypatch.setattr(suppressed, "lookup", late)
+    monkeypatch.setattr(suppressions, "suppressed_each", late)
     return calls
 
 
@@ -111,11 +111,11 @@ async def test_a_failed_lookup_withdraws_the_stored_message(
     db: Database,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def failing(db: Database, account_id: str, addresses: Iterable[str]) -> dict[str, str]:
+    async def failing(db: Database, asks: Sequence[tuple[str, Sequence[str]]]) -> list[Any]:
         await asyncio.sleep(0.3)  # the message is stored by now
         raise AutoReconnect("connection lost")
 
-    monkeypatch.setattr(suppressed, "lookup", failing)
+    monkeypatch.setattr(suppressions, "suppressed_each", failing)
     response = await api.post(SEND, json=_mail("ann@example.com"), headers=tenant.headers)
     # As when the lookup came first: the request fails (the database's error is logged).
     assert response.status_code == 500, response.text

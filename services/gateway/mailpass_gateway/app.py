@@ -33,6 +33,7 @@ from mailpass_gateway.conventions import ApiConventions, RequestIds
 from mailpass_gateway.domains.views import router as domains_router
 from mailpass_gateway.errors import install_error_handlers, internal_error
 from mailpass_gateway.keys.views import router as keys_router
+from mailpass_gateway.mail.grouped import Grouped
 from mailpass_gateway.mail.responses import (
     drop_framework_validation_responses,
     restore_null_examples,
@@ -72,6 +73,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.state.waiter = waiter
         app.state.keys = ApiKeyCache(db, settings.cache_ttl_seconds)
         app.state.providers = ProviderCache(db, settings.cache_ttl_seconds)
+        app.state.grouped = Grouped.of(db)
         app.state.stats = StatsCache(db)
         try:
             async with management_server(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
 from mailpass_common.acceptance.refusals import Refused
@@ -100,12 +100,16 @@ async def accept(
     *,
     keyed: bool,
     chunks: Sequence[dict[str, object]] = (),
+    insert: Callable[[MessageDocument], Awaitable[None]] | None = None,
 ) -> bool:
     """Reserve the send, store the message's body ``chunks`` (its attachments, or the
     whole message submitted over SMTP), then insert the message; whether it was stored
     before (a request run again under its Idempotency-Key finds what its first run
     stored, and keeps no second reservation). The limit comes first: a send it refuses
-    stores nothing. Raises SEND_LIMIT_EXCEEDED, or whatever a write raised."""
+    stores nothing. Raises SEND_LIMIT_EXCEEDED, or whatever a write raised.
+
+    ``insert``: how a message not keyed is inserted, when not on its own (the gateway's
+    inserts of concurrent requests, sent together: :mod:`mailpass_common.platform.coalesce`)."""
     if not keyed and doc.get("published_at") is not None:
         # Published right after this insert: stored holding the claim its job carries.
         claims.give_at_acceptance([doc])
@@ -115,6 +119,8 @@ async def accept(
         await bodies.store(db, chunks)
         if keyed:
             stored_before = bool(await messages.insert_new_messages(db, [doc]))
+        elif insert is not None:
+            await insert(doc)
         else:
             await messages.insert_messages(db, [doc])
     except BaseException:

@@ -49,6 +49,26 @@ async def insert_messages(db: Database, docs: Sequence[MessageDocument]) -> None
         await db[Collections.MESSAGES].insert_many(list(docs), ordered=True)  # type: ignore[arg-type]
 
 
+async def insert_each(db: Database, docs: Sequence[MessageDocument]) -> list[BaseException | None]:
+    """Insert the messages of different requests in one round trip, each with its own
+    outcome (None: stored; or the error of that message alone, a BulkWriteError as its
+    own insert would have raised); an error of the whole command is raised. What a
+    :class:`~mailpass_common.platform.coalesce.Coalescer` of single inserts runs."""
+    try:
+        await db[Collections.MESSAGES].insert_many(list(docs), ordered=False)  # type: ignore[arg-type]
+    except BulkWriteError as exc:
+        if exc.details.get("writeConcernErrors"):
+            raise
+        outcomes: list[BaseException | None] = [None] * len(docs)
+        for error in exc.details.get("writeErrors", []):
+            alone = {**error, "index": 0}
+            outcomes[error["index"]] = BulkWriteError(
+                {"writeErrors": [alone], "writeConcernErrors": [], "nInserted": 0}
+            )
+        return outcomes
+    return [None] * len(docs)
+
+
 async def insert_new_messages(db: Database, docs: Sequence[MessageDocument]) -> set[str]:
     """Insert the messages not stored yet, in one round trip; the ids already there.
 

@@ -87,15 +87,27 @@ def suppression_id(account_id: str, address: str) -> str:
 async def suppressed(db: Database, account_id: str, addresses: Iterable[str]) -> dict[str, str]:
     """Which of ``addresses`` the account suppresses: normalized address → reason. One
     index lookup for any number of addresses."""
-    ids = sorted({suppression_id(account_id, a) for a in addresses})
+    [found] = await suppressed_each(db, [(account_id, tuple(addresses))])
+    return found
+
+
+async def suppressed_each(
+    db: Database, asks: Sequence[tuple[str, Sequence[str]]]
+) -> list[dict[str, str]]:
+    """Several lookups (an account and its addresses each) in one index lookup, each
+    answered as :func:`suppressed` answers it. What a
+    :class:`~mailpass_common.platform.coalesce.Coalescer` of lookups runs."""
+    wanted = [{suppression_id(account_id, a) for a in addresses} for account_id, addresses in asks]
+    ids = sorted(set().union(*wanted))
     if not ids:
-        return {}
-    found = await (
-        db[Collections.SUPPRESSIONS]
+        return [{} for _ in asks]
+    found = {
+        doc["_id"]: (str(doc["address"]), str(doc.get("reason") or ""))
+        for doc in await db[Collections.SUPPRESSIONS]
         .find({"_id": {"$in": ids}}, projection={"address": 1, "reason": 1})
         .to_list()
-    )
-    return {str(doc["address"]): str(doc.get("reason") or "") for doc in found}
+    }
+    return [dict(found[i] for i in sorted(mine) if i in found) for mine in wanted]
 
 
 async def add_many(db: Database, entries: Sequence[Suppression]) -> list[Suppression]:

@@ -20,6 +20,7 @@ from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_gateway.errors import refusals_answered
 from mailpass_gateway.mail import suppressed
+from mailpass_gateway.mail.grouped import Grouped
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.mail.provider_check import accepted_by_provider
 
@@ -33,6 +34,7 @@ async def store_screened(
     key: ApiKeyRecord,
     provider: ProviderDocument,
     build: Callable[[], MessageDocument],
+    grouped: Grouped,
 ) -> tuple[MessageDocument, list[dict[str, Any]]]:
     """Store the message while its recipients are looked up on the suppression list: the
     two round trips side by side, one wait instead of two, on the API's busiest path.
@@ -45,18 +47,19 @@ async def store_screened(
     lookup (or a removal of copies) that fails withdraws the message and fails the
     request, and so does a request cancelled meanwhile. Only a withdrawal that fails
     itself (the database lost in between, logged) leaves a message for the outbox
-    recovery to publish.
+    recovery to publish. Both go out with those of the requests in flight beside it
+    (``grouped``).
     """
     message_id: str | None = None
     looking = asyncio.ensure_future(
-        suppressed.lookup(db, key.account_id, suppressed.recipients(request))
+        grouped.suppressed(key.account_id, suppressed.recipients(request))
     )
     try:
         doc = build()
         message_id = doc["_id"]
         await accepted_by_provider(db, key, provider, doc["from_email"])
         with refusals_answered():
-            await acceptance.accept(db, key, provider, doc, keyed=False)
+            await acceptance.accept(db, key, provider, doc, keyed=False, insert=grouped.insert)
     except Exception:
         suppressed.screen(request, await _found_anyway(looking))  # its refusal first
         raise

@@ -41,6 +41,7 @@ from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_gateway.errors import ApiError, refusals_answered
 from mailpass_gateway.mail import screening, suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
+from mailpass_gateway.mail.grouped import Grouped
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.mail.provider_check import accepted_by_provider
 from mailpass_gateway.mail.responses import send_body
@@ -153,6 +154,7 @@ async def send_now(
     ids: MessageIds,
     timeout: float,
     policy: AttachmentPolicy,
+    grouped: Grouped,
     template: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     """``POST /mail/send``: store, publish, and answer with what the sender replied.
@@ -171,10 +173,11 @@ async def send_now(
             key=key,
             provider=provider,
             build=lambda: _immediate_message(request, key, provider, ids, template),
+            grouped=grouped,
         )
         ACCEPTED("send").inc()
     else:
-        found = await suppressed.lookup(db, key.account_id, suppressed.recipients(request))
+        found = await grouped.suppressed(key.account_id, suppressed.recipients(request))
         request, dropped = suppressed.screen(request, found)
         doc = _immediate_message(request, key, provider, ids, template)
         await accepted_by_provider(db, key, provider, doc["from_email"])

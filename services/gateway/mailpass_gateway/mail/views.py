@@ -27,6 +27,7 @@ from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail import examples
 from mailpass_gateway.mail.batch import queue_batch
 from mailpass_gateway.mail.files import AttachmentPolicy
+from mailpass_gateway.mail.grouped import Grouped
 from mailpass_gateway.mail.idempotency import run_idempotent
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.responses import (
@@ -112,6 +113,7 @@ async def send(request: Request, key: MailKey, idempotency_key: IdempotencyKey =
     publisher: JobPublisher = state.publisher
     waiter: ReplyWaiter = state.waiter
     settings: GatewaySettings = state.settings
+    grouped: Grouped = state.grouped
     data = parse_json_object(await request.body())
     use = templated(data)
     body = validate(SendRequest, data) if use is None else None
@@ -134,6 +136,7 @@ async def send(request: Request, key: MailKey, idempotency_key: IdempotencyKey =
             ids=ids,
             timeout=settings.send_timeout_seconds,
             policy=AttachmentPolicy.of(settings),
+            grouped=grouped,
             template=template,
         )
 

@@ -254,6 +254,7 @@ async def send_test(
             ids=ids,
             timeout=settings.send_timeout_seconds,
             policy=AttachmentPolicy.of(settings),
+            grouped=request.app.state.grouped,
             template=template,
         )
     except ApiError as exc:
