@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from prometheus_client import REGISTRY, generate_latest
 
 from mailpass_client import AsyncMailPass
 from mailpass_common.platform.db import Database
@@ -118,6 +120,38 @@ async def test_rate_limit_headers_and_refusal_shared_by_replicas(
         # Another key has its own quota.
         other_key = await make_admin(db, "globex")
         assert (await one.get("/api/v1/keys", headers=other_key.headers)).status_code == 200
+
+
+async def test_requests_in_flight_together_are_counted_as_one_by_one(
+    service_env: dict[str, Any], db: Database
+) -> None:
+    """Concurrent requests of a key share one upsert of the counter, and each still gets
+    the count a single increment would have given it: exactly the limit pass."""
+    admin = await make_admin(db, "acme")
+    other = await make_admin(db, "globex")
+    limits = {"api_rate_limit": 12, "api_rate_limit_window_seconds": 3600}
+    before = _find_and_modify_commands()
+    async with running_gateway(service_env, **limits) as api:
+        answers = await asyncio.gather(
+            *(api.get("/api/v1/keys", headers=admin.headers) for _ in range(20)),
+            *(api.get("/api/v1/keys", headers=other.headers) for _ in range(3)),
+        )
+    mine, theirs = answers[:20], answers[20:]
+    assert sorted(a.status_code for a in mine) == [200] * 12 + [429] * 8
+    remaining = sorted(int(a.headers["RateLimit"].split(";")[1][2:]) for a in mine)
+    assert remaining == [0] * 9 + list(range(1, 12))  # 11, 10, ... 1, 0, then the refused
+    assert [a.status_code for a in theirs] == [200] * 3  # another key, its own quota
+    counters = await db["api_request_counts"].find({}, {"count": 1}).to_list()
+    assert sorted(c["count"] for c in counters) == [3, 20]
+    # 23 requests counted in fewer upserts than requests.
+    assert _find_and_modify_commands() - before < 23
+
+
+def _find_and_modify_commands() -> float:
+    """The findAndModify commands this process sent (the gateway runs in it)."""
+    row = 'mailpass_mongodb_commands_total{command="findAndModify"} '
+    text = generate_latest(REGISTRY).decode()
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(row))
 
 
 async def test_an_sdk_waits_out_a_429_and_retries(

@@ -74,6 +74,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.state.keys = ApiKeyCache(db, settings.cache_ttl_seconds)
         app.state.providers = ProviderCache(db, settings.cache_ttl_seconds)
         app.state.grouped = Grouped.of(db)
+        app.state.request_counter = rate_limit.RequestCounter(db)
         app.state.stats = StatsCache(db)
         try:
             async with management_server(

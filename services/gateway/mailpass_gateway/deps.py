@@ -106,7 +106,8 @@ async def _api_key(
     act_as(Actor(ActorType.KEY, record.key_id))
     policy = settings.rate_limit_policy
     if policy.enabled:
-        counted = await rate_limit.count_request(state.db, policy, record.key_hash)
+        counter: rate_limit.RequestCounter = state.request_counter
+        counted = await counter.count(policy, record.key_hash)
         request.state.rate_limit = counted  # the RateLimit header (mailpass_gateway.conventions)
         if counted.exceeded:
             raise rate_limit.refusal(counted, record.account_id)
