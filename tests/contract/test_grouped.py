@@ -31,7 +31,7 @@ def scraped() -> str:
 
 
 def _grouped(metrics: str, name: str, operation: str) -> float:
-    line = f'mailpass_gateway_grouped_{name}_total{{operation="{operation}"}} '
+    line = f'mailpass_grouped_{name}_total{{operation="{operation}"}} '
     return sum(float(row.split()[-1]) for row in metrics.splitlines() if row.startswith(line))
 
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mailpass_common.acceptance.grouped import Grouped
 from mailpass_common.messages import idempotency
 from mailpass_common.platform import db as dbmod
 from mailpass_common.platform import tracing
@@ -33,7 +34,6 @@ from mailpass_gateway.conventions import ApiConventions, RequestIds
 from mailpass_gateway.domains.views import router as domains_router
 from mailpass_gateway.errors import install_error_handlers, internal_error
 from mailpass_gateway.keys.views import router as keys_router
-from mailpass_gateway.mail.grouped import Grouped
 from mailpass_gateway.mail.responses import (
     drop_framework_validation_responses,
     restore_null_examples,

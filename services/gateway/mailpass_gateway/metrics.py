@@ -27,22 +27,7 @@ ERRORS = Counter(
     "Error responses by error code (VALIDATION_ERROR, SEND_LIMIT_EXCEEDED, ...).",
     ["code"],
 )
-GROUPED_OPERATIONS = Counter(
-    "mailpass_gateway_grouped_operations_total",
-    "Single database operations of concurrent requests sent together (insert, "
-    "suppression_lookup): the operations.",
-    ["operation"],
-)
-GROUPED_COMMANDS = Counter(
-    "mailpass_gateway_grouped_commands_total",
-    "The MongoDB commands those operations went out in (operations / commands: how many "
-    "requests shared a round trip).",
-    ["operation"],
-)
-
 # The children, looked up once per label values (see ``children``).
 REQUEST_COUNT = children(REQUESTS)
 REQUEST_DURATION = children(REQUEST_SECONDS)
 ACCEPTED = children(MESSAGES_ACCEPTED)
-GROUPED = children(GROUPED_OPERATIONS)
-GROUPED_IN = children(GROUPED_COMMANDS)

@@ -8,6 +8,7 @@ import socket
 
 from aio_pika.abc import AbstractRobustConnection
 
+from mailpass_common.acceptance.grouped import Grouped
 from mailpass_common.platform import broker
 from mailpass_common.platform import db as dbmod
 from mailpass_common.platform.lifecycle import connect_rabbitmq, wait_for_mongodb
@@ -93,6 +94,7 @@ class SubmissionService:
             message_id_domain=settings.message_id_domain,
             max_recipients=settings.smtp_max_recipients,
             allow_executables=settings.attachments_allow_executables,
+            grouped=Grouped.of(self.db),
         )
 
     async def start(self) -> None:

@@ -24,6 +24,7 @@ from aiosmtpd.smtp import Envelope, Session
 from bson import Binary
 
 from mailpass_common.acceptance import service as acceptance
+from mailpass_common.acceptance.grouped import Grouped
 from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages.ids import new_message_id
 from mailpass_common.messages.models import MessageDocument
@@ -35,7 +36,6 @@ from mailpass_common.platform.telemetry import log_fields
 from mailpass_common.providers.plugin import AcceptanceRefused
 from mailpass_common.providers.service import ProviderCache
 from mailpass_common.smtp_server import ServedSMTP
-from mailpass_common.suppressions import service as suppressions
 from mailpass_common.tenants.api_keys import ApiKeyCache, ApiKeyRecord
 from mailpass_smtp import auth
 from mailpass_smtp.documents import submitted_message
@@ -63,6 +63,7 @@ class SubmissionContext:
     message_id_domain: str
     max_recipients: int
     allow_executables: bool
+    grouped: Grouped  # the inserts and lookups of concurrent sessions, sent together
 
 
 class SubmissionHandler:
@@ -120,7 +121,7 @@ class SubmissionHandler:
         except ValueError:
             RECIPIENTS_REFUSED.labels("invalid").inc()
             return "553 5.1.3 The recipient address is not valid"
-        found = await suppressions.suppressed(self.ctx.db, key.account_id, [recipient])
+        found = await self.ctx.grouped.suppressed(key.account_id, [recipient])
         if found:
             RECIPIENTS_REFUSED.labels("suppressed").inc()
             reason = next(iter(found.values()))
@@ -189,7 +190,15 @@ class SubmissionHandler:
             else:
                 chunks = bodies.chunk_documents(message_id, data)
             doc["body_chunks"] = len(chunks)
-            await acceptance.accept(self.ctx.db, key, provider, doc, keyed=False, chunks=chunks)
+            await acceptance.accept(
+                self.ctx.db,
+                key,
+                provider,
+                doc,
+                keyed=False,
+                chunks=chunks,
+                insert=self.ctx.grouped.insert,
+            )
         except AcceptanceRefused as exc:
             raise refusal(exc) from None
         return doc

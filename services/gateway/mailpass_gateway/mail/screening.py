@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mailpass_common.acceptance import service as acceptance
+from mailpass_common.acceptance.grouped import Grouped
 from mailpass_common.messages import unpublished
 from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform.db import Database
@@ -20,7 +21,6 @@ from mailpass_common.providers.models import ProviderDocument
 from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_gateway.errors import refusals_answered
 from mailpass_gateway.mail import suppressed
-from mailpass_gateway.mail.grouped import Grouped
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.mail.provider_check import accepted_by_provider
 

@@ -6,7 +6,8 @@ limits: the key and the default provider come from short-lived caches, the limit
 reservation is one conditional update, the message one insert (holding the claim its
 job carries, :mod:`mailpass_common.messages.claims`), and the sender reads and records it
 with one round trip each. The suppression lookup runs beside the insert, so a
-``/send`` waits for one of the two, not both (:mod:`mailpass_gateway.mail.screening`).
+``/send`` waits for one of the two, not both (:mod:`mailpass_gateway.mail.screening`),
+and concurrent requests share both commands (:mod:`mailpass_common.acceptance.grouped`).
 
 The steps every way in shares (the default provider, the sending-domain rule, the limit
 reservation and the insert) are the library's (:mod:`mailpass_common.acceptance`), so
@@ -23,6 +24,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from mailpass_common.acceptance import service as acceptance
+from mailpass_common.acceptance.grouped import Grouped
 from mailpass_common.acceptance.service import Caller
 from mailpass_common.messages import attachment_store as bodies
 from mailpass_common.messages import claims
@@ -41,7 +43,6 @@ from mailpass_common.tenants.api_keys import ApiKeyRecord
 from mailpass_gateway.errors import ApiError, refusals_answered
 from mailpass_gateway.mail import screening, suppressed
 from mailpass_gateway.mail.files import AttachmentPolicy, attach, prepare
-from mailpass_gateway.mail.grouped import Grouped
 from mailpass_gateway.mail.models import SendRequest
 from mailpass_gateway.mail.provider_check import accepted_by_provider
 from mailpass_gateway.mail.responses import send_body

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from mailpass_common.acceptance.grouped import Grouped
 from mailpass_common.messages import service as messages
 from mailpass_common.platform.broker import JobPublisher
 from mailpass_common.platform.db import Database
@@ -27,7 +28,6 @@ from mailpass_gateway.errors import ApiError
 from mailpass_gateway.mail import examples
 from mailpass_gateway.mail.batch import queue_batch
 from mailpass_gateway.mail.files import AttachmentPolicy
-from mailpass_gateway.mail.grouped import Grouped
 from mailpass_gateway.mail.idempotency import run_idempotent
 from mailpass_gateway.mail.models import BatchRequest, SendRequest
 from mailpass_gateway.mail.responses import (

@@ -1,19 +1,37 @@
-"""The gateway's single database operations of concurrent ``/send`` requests, sent
-together: each request's message insert and its suppression lookup go out with those of
-the requests in flight beside it, one command for all of them
-(:mod:`mailpass_common.platform.coalesce`). One request alone costs what it did."""
+"""The single database operations of concurrent acceptances, sent together: each
+message's insert and each suppression lookup go out with those of the requests (or SMTP
+sessions) in flight beside it in the process, one command for all of them
+(:mod:`mailpass_common.platform.coalesce`). One alone costs what it did.
+
+``mailpass_grouped_operations_total{operation}`` and ``mailpass_grouped_commands_total``
+count them (operations / commands: how many shared a round trip)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from prometheus_client import Counter
+
 from mailpass_common.messages import service as messages
 from mailpass_common.messages.models import MessageDocument
 from mailpass_common.platform.coalesce import Coalescer
 from mailpass_common.platform.db import Database
+from mailpass_common.platform.metrics import children
 from mailpass_common.suppressions import service as suppressions
-from mailpass_gateway.metrics import GROUPED, GROUPED_IN
+
+GROUPED_OPERATIONS = Counter(
+    "mailpass_grouped_operations_total",
+    "Single database operations of concurrent requests sent together (insert, "
+    "suppression_lookup): the operations.",
+    ["operation"],
+)
+GROUPED_COMMANDS = Counter(
+    "mailpass_grouped_commands_total",
+    "The MongoDB commands those operations went out in.",
+    ["operation"],
+)
+GROUPED, GROUPED_IN = children(GROUPED_OPERATIONS), children(GROUPED_COMMANDS)
 
 
 @dataclass(frozen=True)
