@@ -140,47 +140,47 @@ async def test_an_error_of_the_whole_command_is_every_callers() -> None:
     assert grouped.batches == 1
 
 
+class HeldCommands:
+    """A command runner that answers each item with itself, once released; what each
+    command carried."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.seen: list[list[int]] = []
+
+    async def run(self, items: Sequence[int]) -> list[int]:
+        self.seen.append(list(items))
+        await self.release.wait()
+        return list(items)
+
+
 async def test_batches_form_while_a_command_is_on_the_wire() -> None:
-    release = asyncio.Event()
-    seen: list[list[int]] = []
-
-    async def run(items: Sequence[int]) -> list[int]:
-        seen.append(list(items))
-        await release.wait()
-        return [i * 10 for i in items]
-
-    grouped: Coalescer[int, int] = Coalescer(run, max_items=3)
+    held = HeldCommands()
+    grouped: Coalescer[int, int] = Coalescer(held.run, max_items=3)
     first = asyncio.ensure_future(grouped.submit(0))
     await asyncio.sleep(0.01)  # the first command is out, alone
     rest = [asyncio.ensure_future(grouped.submit(i)) for i in range(1, 6)]
     await asyncio.sleep(0.01)
-    release.set()
+    held.release.set()
     assert await first == 0
-    assert [await r for r in rest] == [10, 20, 30, 40, 50]
-    assert seen == [[0], [1, 2, 3], [4, 5]]
+    assert [await r for r in rest] == [1, 2, 3, 4, 5]
+    assert held.seen == [[0], [1, 2, 3], [4, 5]]
 
 
 async def test_a_caller_cancelled_before_its_command_takes_its_item_back() -> None:
-    release = asyncio.Event()
-    seen: list[list[str]] = []
-
-    async def run(items: Sequence[str]) -> list[str]:
-        seen.append(list(items))
-        await release.wait()
-        return list(items)
-
-    grouped: Coalescer[str, str] = Coalescer(run)
-    first = asyncio.ensure_future(grouped.submit("on the wire"))
+    held = HeldCommands()
+    grouped: Coalescer[int, int] = Coalescer(held.run)
+    on_the_wire = asyncio.ensure_future(grouped.submit(1))
     await asyncio.sleep(0.01)
-    given_up = asyncio.ensure_future(grouped.submit("given up"))
-    kept = asyncio.ensure_future(grouped.submit("kept"))
+    given_up = asyncio.ensure_future(grouped.submit(2))
+    kept = asyncio.ensure_future(grouped.submit(3))
     await asyncio.sleep(0.01)
     given_up.cancel()
-    release.set()
-    assert await first == "on the wire" and await kept == "kept"
+    held.release.set()
+    assert await on_the_wire == 1 and await kept == 3
     with pytest.raises(asyncio.CancelledError):
         await given_up
-    assert seen == [["on the wire"], ["kept"]]  # never made
+    assert held.seen == [[1], [3]]  # the one given up never made
 
 
 async def test_two_accounts_sharing_a_lookup_each_get_their_own_list(

@@ -50,15 +50,16 @@ class Coalescer(Generic[T, R]):
     async def submit(self, item: T) -> R:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
-        entry = (item, future)
-        self._pending.append(entry)
+        self._pending.append((item, future))
         if self._draining is None or self._draining.done():
             self._draining = loop.create_task(self._drain())
         try:
             return await future
         except asyncio.CancelledError:
-            if entry in self._pending:  # not sent yet: never made
-                self._pending.remove(entry)
+            for index, (_, waiting) in enumerate(self._pending):
+                if waiting is future:  # not sent yet: never made
+                    del self._pending[index]
+                    break
             raise
 
     async def _drain(self) -> None:
