@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,25 +14,38 @@ import uvicorn
 from fastapi import FastAPI
 
 from mailpass_common.platform.management import EmbeddedServer
-from tests.support.services import free_port
 
 
 @contextlib.asynccontextmanager
 async def serve_app(app: FastAPI) -> AsyncIterator[str]:
-    port = free_port()
+    """The app served on a port bound here first (no free port to lose to another socket
+    between choosing and binding it). uvicorn's exit on a failed start-up (SystemExit,
+    which asyncio lets out of the event loop and so out of every later test) is raised
+    as an error of this test alone."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = int(listener.getsockname()[1])
     server = EmbeddedServer(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
+
+    async def serve() -> None:
+        try:
+            await server.serve(sockets=[listener])
+        except SystemExit as exc:
+            raise RuntimeError(f"the app did not start (uvicorn exited {exc.code})") from None
+
+    task = asyncio.create_task(serve())
     try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task
+        listener.close()
 
 
 @contextlib.asynccontextmanager
